@@ -1,0 +1,51 @@
+"""The validated cluster spec: every default applied, every fact resolved from the catalog."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from generator.catalog import Release, VmSize
+
+MODES = ("base", "sriov", "shared", "ipoib")
+
+
+@dataclass(frozen=True)
+class Ipoib:
+    network_name: str
+    namespace: str
+    master: str
+    range: ipaddress.IPv4Network
+    gateway: ipaddress.IPv4Address
+    exclude: tuple[ipaddress.IPv4Network, ...]
+    ipam: str  # whereabouts | nv-ipam
+    per_node_block_size: int
+
+
+@dataclass(frozen=True)
+class ArgoCD:
+    repo_url: str
+    target_revision: str
+    namespace: str
+    destination_name: str | None
+    destination_server: str | None
+    automated: bool
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    name: str
+    spec_file: str  # repo-relative, POSIX
+    mode: str
+    vm_size: VmSize  # with any `nic` override applied
+    device_ids: tuple[str, ...]  # union over vmSize and additionalVmSizes, sorted
+    release: Release
+    namespace: str
+    image_pull_secrets: tuple[str, ...]
+    rdma_hca_max: int
+    ipoib: Ipoib
+    argocd: ArgoCD
+
+    @property
+    def uses_shared_plugin(self) -> bool:
+        return self.mode in ("shared", "ipoib")

@@ -1,0 +1,88 @@
+"""gen: cluster specs -> validated GitOps bundles for RDMA over InfiniBand on AKS.
+
+Exit codes: 0 ok, 1 validation failed / output out of date, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from generator.cli import commands
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gen",
+        description="Generate validated GitOps bundles (Kustomize + Argo CD) that enable RDMA over InfiniBand "
+                    "on AKS with the NVIDIA Network Operator.",
+        epilog="Exit codes: 0 ok, 1 validation failed or output out of date, 2 bad input or usage.",
+    )
+    parser.add_argument("--repo", type=Path, default=None,
+                        help="GitOps repo root holding clusters/ and output/ (default: the current directory)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def schema_source(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--from", dest="mirror", type=Path, default=None, metavar="DIR",
+                       help="read CRD schemas from DIR laid out like shared/upstream/ instead of the cache "
+                            "(env GEN_SCHEMA_MIRROR)")
+
+    def selection(p: argparse.ArgumentParser, required: bool) -> None:
+        group = p.add_mutually_exclusive_group(required=required)
+        group.add_argument("--cluster", action="append", default=[], metavar="NAME",
+                           help="a cluster spec clusters/NAME.yaml (repeatable)")
+        group.add_argument("--all", action="store_true", help="every spec in clusters/")
+
+    bundle = sub.add_parser("bundle", help="render, validate and write output/<cluster>/")
+    selection(bundle, required=True)
+    bundle.add_argument("--prune", action="store_true",
+                        help="with --all: remove output/<name>/ of clusters whose spec is gone")
+    bundle.add_argument("--force", action="store_true",
+                        help="overwrite or delete files in output/ that gen does not own")
+    schema_source(bundle)
+
+    check = sub.add_parser("check", help="exit 1 if committed output/ differs from what the specs generate")
+    selection(check, required=False)
+    schema_source(check)
+
+    schemas = sub.add_parser("schemas", help="manage the CRD schema cache")
+    schemas_sub = schemas.add_subparsers(dest="schemas_command", required=True, metavar="ACTION")
+    pull = schemas_sub.add_parser("pull", help="fetch the pinned releases' CRDs (sha256-checked) into the cache")
+    schema_source(pull)
+
+    cat = sub.add_parser("catalog", help="list known network-operator releases and Azure InfiniBand VM sizes")
+    cat.add_argument("what", nargs="?", choices=["releases", "vm-sizes"], default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    repo = (args.repo or Path.cwd()).resolve()
+    mirror = getattr(args, "mirror", None)
+    if mirror is None and os.environ.get("GEN_SCHEMA_MIRROR"):
+        mirror = Path(os.environ["GEN_SCHEMA_MIRROR"])
+    try:
+        if args.command == "bundle":
+            return commands.bundle(repo, args.cluster, args.all, prune=args.prune, force=args.force,
+                                   mirror=mirror)
+        if args.command == "check":
+            return commands.check(repo, args.cluster, all_clusters=not args.cluster, mirror=mirror)
+        if args.command == "schemas":
+            return commands.schemas_pull(mirror)
+        if args.command == "catalog":
+            return commands.catalog(args.what)
+    except commands.UserError as exc:
+        print(f"gen: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # pragma: no cover
+        print("gen: interrupted; nothing was left half-written", file=sys.stderr)
+        return 130
+    return EXIT_USAGE  # pragma: no cover - argparse requires a command
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

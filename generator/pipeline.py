@@ -1,0 +1,172 @@
+"""The one direction of flow: spec files -> ClusterSpecs -> Bundles -> findings -> files.
+
+Each stage is a function; the CLI strings them together. Disk reads happen in ``load_*``, kustomize
+runs in ``validate_bundles`` (on a staged copy in a temporary directory), writes only in ``write``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.model import Bundle, Finding
+from generator.render.bundle import render_bundle
+from generator.spec.load import SpecError, load_spec
+from generator.spec.model import MODES, ClusterSpec
+from generator.validate import kustomize
+from generator.yamlio.load import YamlInputError, load_documents
+
+CLUSTER_FILE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.yaml$")
+
+
+class InputError(ValueError):
+    """A user mistake outside a single spec field (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    spec: ClusterSpec
+    bundle: Bundle
+
+
+def discover_clusters(repo: Path) -> list[str]:
+    clusters = repo / "clusters"
+    if not clusters.is_dir():
+        raise InputError(f"{repo}: no clusters/ directory; run gen from the GitOps repo root or pass --repo DIR")
+    names = []
+    for path in sorted(clusters.iterdir()):
+        if path.suffix in (".yaml", ".yml") and path.is_file():
+            if path.suffix == ".yml" or not CLUSTER_FILE.match(path.name):
+                raise InputError(f"clusters/{path.name}: cluster files are named <dns-1123-label>.yaml "
+                                 "(lower-case letters, digits and '-'); rename it")
+            names.append(path.stem)
+    return names
+
+
+def load_specs(repo: Path, names: list[str]) -> tuple[list[ClusterSpec], list[SpecError]]:
+    specs, errors = [], []
+    for name in names:
+        try:
+            specs.append(load_spec(repo, name))
+        except SpecError as exc:
+            errors.append(exc)
+    return specs, errors
+
+
+def user_overlay(repo: Path, name: str) -> bool:
+    """Whether overlays/<name>/ exists; it must then be a kustomize Component (so its patches apply)."""
+    directory = repo / "overlays" / name
+    if not directory.exists():
+        return False
+    rel = f"overlays/{name}"
+    if directory.is_symlink() or not directory.is_dir():
+        raise InputError(f"{rel}: must be a plain directory (not a symlink or a file)")
+    candidates = [directory / n for n in ("kustomization.yaml", "kustomization.yml", "Kustomization")]
+    found = [c for c in candidates if c.is_file()]
+    if not found:
+        raise InputError(f"{rel}/: has no kustomization.yaml; add one with 'apiVersion: kustomize.config.k8s.io/"
+                         "v1alpha1' and 'kind: Component' listing your patches and resources, or remove the directory")
+    file = f"{rel}/{found[0].name}"
+    try:
+        docs = load_documents(found[0].read_bytes(), file)
+    except YamlInputError as exc:
+        raise InputError(str(exc)) from None
+    kind = docs[0].value.get("kind") if docs and isinstance(docs[0].value, dict) else None
+    if kind != "Component":
+        line = docs[0].position(("kind",))[0] if docs else 1
+        raise InputError(f"{file}:{line}: field 'kind': is {kind!r}; the per-cluster overlay must be "
+                         "'kind: Component' with 'apiVersion: kustomize.config.k8s.io/v1alpha1' so that its patches "
+                         "apply to the generated objects")
+    return True
+
+
+def render(repo: Path, specs: list[ClusterSpec]) -> list[Rendered]:
+    return [Rendered(spec, render_bundle(spec, user_overlay(repo, spec.name))) for spec in specs]
+
+
+def stage(repo: Path, rendered: list[Rendered], root: Path) -> None:
+    """Lay the bundles (and the users' overlays they include) out under ``root`` as in the repo."""
+    for item in rendered:
+        out = root / "output" / item.spec.name
+        for rel, data in item.bundle.files.items():
+            target = out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        source = repo / "overlays" / item.spec.name
+        if source.is_dir():
+            shutil.copytree(source, root / "overlays" / item.spec.name, symlinks=False)
+
+
+def overlay_dirs(spec: ClusterSpec) -> dict[str, str]:
+    return {mode: f"output/{spec.name}/overlays/{mode}" for mode in MODES}
+
+
+def build_overlays(repo: Path, rendered: list[Rendered]) -> dict[tuple[str, str], kustomize.BuildResult]:
+    """kustomize-build every mode overlay of every bundle; keyed by (cluster, mode)."""
+    with tempfile.TemporaryDirectory(prefix="gen-stage-") as tmp:
+        root = Path(tmp)
+        stage(repo, rendered, root)
+        keys = [(item.spec.name, mode) for item in rendered for mode in MODES]
+        dirs = [root / overlay_dirs(item.spec)[mode] for item in rendered for mode in MODES]
+        results = kustomize.build_many(dirs)
+    return dict(zip(keys, results, strict=True))
+
+
+def kustomize_findings(rendered: list[Rendered],
+                       builds: dict[tuple[str, str], kustomize.BuildResult]) -> list[Finding]:
+    findings = []
+    for item in rendered:
+        for mode, rel in overlay_dirs(item.spec).items():
+            result = builds[(item.spec.name, mode)]
+            if result.error:
+                message = result.error.replace(str(result.directory.parents[3]) + "/", "")
+                findings.append(Finding(rel, "", "", "kustomize", f"kustomize build failed: {message}"))
+    return findings
+
+
+ARGOCD_VERSIONS = ("v2.14.21", "v3.5.1")  # Argo CD releases whose CRDs the Applications must satisfy
+
+
+def _source_file(item: Rendered, obj: dict[str, object], overlay: str) -> str:
+    """The generated file an object built by kustomize came from (for messages)."""
+    kind, name = obj.get("kind"), (obj.get("metadata") or {}).get("name")  # type: ignore[union-attr]
+    for rel, docs in item.bundle.objects.items():
+        if rel.endswith("kustomization.yaml"):
+            continue
+        for doc in docs:
+            if doc.get("kind") == kind and doc.get("metadata", {}).get("name") == name:
+                return f"output/{item.spec.name}/{rel}"
+    return f"{overlay} (kustomize build; from overlays/{item.spec.name}/?)"
+
+
+def validate(repo: Path, rendered: list[Rendered], mirror: Path | None) -> list[Finding]:
+    """Every finding about the bundles: kustomize builds, then strict schemas of what Argo CD applies."""
+    from generator.validate.engine import Validator
+    from generator.validate.store import open_store
+
+    builds = build_overlays(repo, rendered)
+    findings = kustomize_findings(rendered, builds)
+    store = open_store(mirror)
+    validators: dict[tuple[str, str], Validator] = {}
+
+    def validator(release: str, argocd: str = ARGOCD_VERSIONS[-1]) -> Validator:
+        if (release, argocd) not in validators:
+            validators[(release, argocd)] = Validator(release, argocd, store=store)
+        return validators[(release, argocd)]
+
+    for item in rendered:
+        release = item.spec.release.tag
+        base = f"output/{item.spec.name}"
+        for mode, rel in overlay_dirs(item.spec).items():
+            for obj in builds[(item.spec.name, mode)].objects:
+                findings += validator(release).validate(obj, _source_file(item, obj, rel))
+        for argocd in ARGOCD_VERSIONS:
+            for obj in item.bundle.objects["argocd/application.yaml"]:
+                findings += [f for f in validator(release, argocd).validate(obj, f"{base}/argocd/application.yaml")
+                             if f not in findings]
+        for obj in item.bundle.objects["examples/pod.yaml"]:
+            findings += validator(release).validate(obj, f"{base}/examples/pod.yaml")
+    return sorted(set(findings), key=lambda f: (f.file, f.object, f.path, f.message))

@@ -259,10 +259,8 @@ def example_pod(spec: ClusterSpec) -> Obj:
         return pod
     # without IPC_LOCK `ulimit -l` is 64 KiB and RDMA memory registration fails
     container["securityContext"] = {"capabilities": {"add": ["IPC_LOCK"]}}
-    if spec.mode == "sriov":
-        amount = {"rdma/ib": spec.vm_size.nics}  # one VF per NIC: claim them all
-    else:
-        amount = {"rdma/shared_ib": 1}  # one of rdmaHcaMax slots; all NICs visible
+    # sriov: one VF per NIC, claim them all; shared/ipoib: one of rdmaHcaMax slots, all NICs visible
+    amount = {"rdma/ib": spec.vm_size.nics} if spec.mode == "sriov" else {"rdma/shared_ib": 1}
     container["resources"] = {"requests": dict(amount), "limits": dict(amount)}
     if spec.mode == "ipoib":
         meta["namespace"] = spec.ipoib.namespace

@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema_rs
 
 from generator import catalog
-from generator.spec.model import ArgoCD, ClusterSpec, Ipoib
+from generator.spec.model import DEFAULT_VERIFY_IMAGE, ArgoCD, ClusterSpec, Ipoib, Verify
 from generator.yamlio.load import Document, JsonPath, YamlInputError, load_single
 
 REPO_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "cluster.schema.json"
@@ -52,12 +52,7 @@ def _dotted(path: JsonPath) -> str:
 
 
 def _schema_hint(path: JsonPath) -> str:
-    node: Any = cluster_schema()
-    for part in path:
-        if isinstance(part, int):
-            node = node.get("items", {})
-        else:
-            node = node.get("properties", {}).get(part, {})
+    node = _schema_node(path)
     if "enum" in node:
         return "; accepted values: " + ", ".join(map(str, node["enum"]))
     if node.get("description"):
@@ -222,6 +217,15 @@ def parse_spec(data: bytes, file: str, expected_name: str | None = None) -> Clus
             destination_server=destination.get("server"),
             automated=argo.get("automated", True),
         ),
+        verify=_verify(value.get("verify", {})),
+    )
+
+
+def _verify(raw: dict[str, Any]) -> Verify:
+    return Verify(
+        enabled=raw.get("enabled", False),
+        image=raw.get("image", DEFAULT_VERIFY_IMAGE),
+        bandwidth_floor_gbps=raw.get("bandwidthFloorGbps"),
     )
 
 

@@ -32,6 +32,20 @@ class ArgoCD:
     automated: bool
 
 
+# the Azure aks-rdma-infiniband project's perftest image (ib_write_bw), pinned by digest
+DEFAULT_VERIFY_IMAGE = ("ghcr.io/azure/aks-rdma-infiniband/ibtools@sha256:"
+                        "dcc502375af37e42dcdd75f758d406282007ff01590551822dafc03d740e02ce")
+
+
+@dataclass(frozen=True)
+class Verify:
+    """Opt-in Argo CD PostSync check: ib_write_bw between two InfiniBand nodes."""
+
+    enabled: bool = False
+    image: str = DEFAULT_VERIFY_IMAGE
+    bandwidth_floor_gbps: int | None = None  # None: the VM size's floor from the catalog
+
+
 @dataclass(frozen=True)
 class ClusterSpec:
     name: str
@@ -45,6 +59,7 @@ class ClusterSpec:
     rdma_hca_max: int
     ipoib: Ipoib
     argocd: ArgoCD
+    verify: Verify = Verify()
 
     @property
     def uses_shared_plugin(self) -> bool:

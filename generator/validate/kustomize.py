@@ -6,6 +6,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,16 +30,19 @@ class BuildResult:
 
 
 def kustomize_command() -> list[str]:
-    """``$GEN_KUSTOMIZE`` if set, else a standalone ``kustomize``, else ``kubectl kustomize``."""
+    """``$GEN_KUSTOMIZE``, else the venv's pinned kubectl, else ``kustomize build``, else ``kubectl kustomize``."""
     override = os.environ.get("GEN_KUSTOMIZE")
     if override:
         return shlex.split(override)
+    pinned = Path(sys.executable).parent / "kubectl"  # scripts/setup.sh installs a pinned kubectl here
+    if pinned.is_file() and os.access(pinned, os.X_OK):
+        return [str(pinned), "kustomize"]
     if shutil.which("kustomize"):
         return ["kustomize", "build"]
     if shutil.which("kubectl"):
         return ["kubectl", "kustomize"]
-    raise KustomizeMissing("neither kustomize nor kubectl is on PATH; install kubectl (it has kustomize built in) "
-                           "or set GEN_KUSTOMIZE to the command, e.g. 'kustomize build'")
+    raise KustomizeMissing("neither kustomize nor kubectl is on PATH; run scripts/setup.sh, install kubectl "
+                           "(it has kustomize built in) or set GEN_KUSTOMIZE to the command, e.g. 'kustomize build'")
 
 
 def build(directory: Path, command: Sequence[str] | None = None) -> BuildResult:

@@ -1,0 +1,32 @@
+"""Write rendered bundles into ``output/<cluster>/`` safely, and check them for drift.
+
+Public API: :func:`apply`, :func:`check`, :class:`WriteReport`, :class:`Drift`, the errors in
+:mod:`generator.write.errors`, and :func:`gen_lock` (the ``output/.gen.lock`` run lock).
+"""
+
+from generator.write.apply import apply
+from generator.write.check import check
+from generator.write.errors import (
+    CorruptManifest,
+    InvalidBundle,
+    LockTimeout,
+    UnsafePath,
+    WriteError,
+    WriteRefused,
+)
+from generator.write.lock import gen_lock
+from generator.write.report import Drift, WriteReport
+
+__all__ = [
+    "CorruptManifest",
+    "Drift",
+    "InvalidBundle",
+    "LockTimeout",
+    "UnsafePath",
+    "WriteError",
+    "WriteRefused",
+    "WriteReport",
+    "apply",
+    "check",
+    "gen_lock",
+]

@@ -1,0 +1,28 @@
+# Two commands do everything on a fresh clone (see README):
+#   make bundle   set up, then generate output/prod/ from clusters/prod.yaml
+#   make test     set up, then run the whole test suite
+SHELL := /bin/bash
+SHARED ?= $(abspath ../shared)
+# offline CRD schemas when ../shared is beside the repo; otherwise gen pulls them (sha256-locked)
+export GEN_SCHEMA_MIRROR ?= $(wildcard $(SHARED)/upstream)
+
+.PHONY: setup bundle check test lint bench soak
+setup:
+	@scripts/setup.sh
+
+bundle: setup
+	.venv/bin/gen bundle --cluster prod
+
+check: setup
+	.venv/bin/gen check
+
+test: setup
+	.venv/bin/ruff check generator tests bench
+	.venv/bin/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+bench: setup
+	.venv/bin/python bench/run.py
+
+soak: setup
+	.venv/bin/python bench/soak.py

@@ -1,0 +1,107 @@
+"""``apply``: write rendered bundles into ``output/<cluster>/`` crash-safely.
+
+Order for each cluster (each step atomic, directories fsynced between steps):
+
+1. if gen takes ownership of new paths: an *intent* manifest (old + new owned files,
+   ``"incomplete": true``), so a killed run never leaves gen-written files unowned;
+2. remove leftover temp files and owned files no longer generated, then the empty dirs they leave;
+3. write changed files (temp file + fsync + ``os.replace``);
+4. the final manifest, last.
+
+After a SIGKILL at any point every file is its complete old or new content, and ``check()``
+reports drift (stale/incomplete manifest, stray temp file or stale file) until an ``apply``
+completes.  Everything is planned (and refusals raised) before the first write.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from generator.model import Bundle
+from generator.write.bundles import validate_bundles
+from generator.write.errors import WriteRefused
+from generator.write.fsops import DirTree
+from generator.write.lock import DEFAULT_TIMEOUT, gen_lock
+from generator.write.paths import MANIFEST_NAME, OUTPUT_DIR, lstat_kind
+from generator.write.plan import ClusterPlan, plan_bundle, plan_prune
+from generator.write.report import WriteReport
+
+
+def apply(
+    repo: Path,
+    bundles: list[Bundle],
+    *,
+    prune: bool = False,
+    all_clusters: bool = False,
+    force: bool = False,
+    lock_timeout: float = DEFAULT_TIMEOUT,
+) -> WriteReport:
+    """Write ``bundles`` under ``repo/output/``; see the module docstring for guarantees.
+
+    ``prune`` removes directories of clusters without a bundle, and only together with
+    ``all_clusters`` (the bundles are then the whole fleet); otherwise it is ignored.
+    ``force`` lets gen overwrite (or delete, where they are in the way) files it does not own.
+    """
+    repo = Path(repo)
+    validate_bundles(bundles)
+    with gen_lock(repo, lock_timeout) as out_fd:
+        plans = [plan_bundle(repo, b, force=force) for b in sorted(bundles, key=lambda b: b.cluster)]
+        if prune and all_clusters:
+            plans += [plan_prune(repo, c) for c in _orphans(repo, {b.cluster for b in bundles})]
+        refused = [p for plan in plans for p in plan.refused]
+        if refused:
+            raise WriteRefused(refused)
+        tree = DirTree(os.dup(out_fd), OUTPUT_DIR)
+        try:
+            for plan in plans:
+                _execute(tree, plan)
+        finally:
+            tree.close()
+    return _report(plans)
+
+
+def _orphans(repo: Path, live: set[str]) -> list[str]:
+    out = repo / OUTPUT_DIR
+    return sorted(e.name for e in os.scandir(out)
+                  if e.name not in live and lstat_kind(Path(e.path)) in ("dir", "symlink"))
+
+
+def _execute(tree: DirTree, plan: ClusterPlan) -> None:
+    if plan.noop:
+        return
+    c = (plan.cluster,)
+    manifest = (*c, MANIFEST_NAME)
+    if plan.intent_manifest is not None:
+        tree.write(manifest, plan.intent_manifest)
+        tree.sync()
+    for rel in plan.temps + plan.deletes:
+        tree.unlink((*c, *rel.split("/")))
+    for rel in plan.rmdirs:
+        tree.rmdir((*c, *rel.split("/")))
+    tree.sync()
+    for rel, data in plan.writes.items():
+        tree.write((*c, *rel.split("/")), data)
+    tree.sync()
+    if plan.final_manifest is None:  # pruned cluster: manifest goes last, then the dir
+        tree.unlink(manifest)
+        tree.rmdir(c)
+    elif plan.final_manifest != plan.current_manifest or plan.intent_manifest is not None:
+        tree.write(manifest, plan.final_manifest)
+    tree.sync()
+
+
+def _report(plans: list[ClusterPlan]) -> WriteReport:
+    r = WriteReport()
+    for plan in plans:
+        pre = f"{OUTPUT_DIR}/{plan.cluster}/"
+        r.clusters.append(plan.cluster)
+        r.written += [pre + p for p in plan.writes]
+        r.unchanged += [pre + p for p in plan.unchanged]
+        r.removed += [pre + p for p in plan.temps + plan.deletes]
+        r.refused += plan.kept
+        if plan.final_manifest is None:
+            r.pruned.append(plan.cluster)
+    for paths in (r.written, r.unchanged, r.removed, r.refused):
+        paths.sort()
+    return r

@@ -1,0 +1,86 @@
+"""``check``: compare ``output/`` with the bundles without writing anything."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+from generator.model import Bundle
+from generator.write import manifest as mf
+from generator.write.bundles import validate_bundles
+from generator.write.paths import (
+    LOCK_NAME,
+    MANIFEST_NAME,
+    OUTPUT_DIR,
+    check_cluster_root,
+    check_output_root,
+    lstat_kind,
+    walk,
+)
+from generator.write.report import Drift
+
+_IGNORED_TOP = {LOCK_NAME, ".gitignore"}  # files directly in output/ that are not cluster dirs
+
+
+def check(repo: Path, bundles: list[Bundle], *, all_clusters: bool) -> list[Drift]:
+    """Return every difference (sorted by path); empty means ``output/`` is up to date.
+
+    ``missing``: a bundle file (or the manifest) is absent; ``changed``: its bytes differ (with a
+    unified diff); ``stray``: a file under ``output/<cluster>/`` that is not generated (including
+    leftover temp files) and, with ``all_clusters``, any file of a cluster without a bundle.
+    """
+    repo = Path(repo)
+    validate_bundles(bundles)
+    out = check_output_root(repo)
+    drift: list[Drift] = []
+    for b in bundles:
+        expected = dict(b.files)
+        expected[MANIFEST_NAME] = mf.for_files(b.cluster, b.spec_file, b.files).to_bytes()
+        drift += _check_dir(repo, b.cluster, expected)
+    if all_clusters and lstat_kind(out) == "dir":
+        live = {b.cluster for b in bundles}
+        for entry in sorted(os.scandir(out), key=lambda e: e.name):
+            if entry.name in live:
+                continue
+            kind = lstat_kind(Path(entry.path))
+            if kind == "dir":
+                drift += [Drift(f"{OUTPUT_DIR}/{entry.name}/{p}", "stray")
+                          for p, k in sorted(walk(Path(entry.path)).items()) if k != "dir"]
+            elif entry.name not in _IGNORED_TOP:
+                drift.append(Drift(f"{OUTPUT_DIR}/{entry.name}", "stray"))
+    return sorted(drift)
+
+
+def _check_dir(repo: Path, cluster: str, expected: dict[str, bytes]) -> list[Drift]:
+    root = check_cluster_root(repo, cluster)
+    inv = walk(root)
+    pre = f"{OUTPUT_DIR}/{cluster}/"
+    drift = []
+    for rel, data in expected.items():
+        kind = inv.get(rel)
+        if kind is None:
+            drift.append(Drift(pre + rel, "missing"))
+        elif kind != "file":
+            drift.append(Drift(pre + rel, "changed", f"{pre + rel} is a {kind}, expected a regular file\n"))
+        else:
+            old = (root / rel).read_bytes()
+            if old != data:
+                drift.append(Drift(pre + rel, "changed", unified_diff(pre + rel, old, data)))
+    drift += [Drift(pre + rel, "stray") for rel, k in inv.items() if k != "dir" and rel not in expected]
+    return drift
+
+
+def unified_diff(path: str, old: bytes, new: bytes) -> str:
+    """``git diff``-style text diff of ``old`` -> ``new`` labelled ``a/<path>`` and ``b/<path>``."""
+    lines = difflib.unified_diff(
+        _lines(old), _lines(new), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm="\n"
+    )
+    return "".join(lines)
+
+
+def _lines(data: bytes) -> list[str]:
+    lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines

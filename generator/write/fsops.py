@@ -1,0 +1,107 @@
+"""Symlink-proof file operations relative to directory file descriptors.
+
+Every directory is opened component by component with ``O_NOFOLLOW``, so nothing can be written
+or deleted through a symlink even if one appears after planning.  Files are written to a temp
+file in the same directory, fsynced, then ``os.replace``d; directories are fsynced before the
+next stage relies on them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from pathlib import Path
+
+from generator.write.errors import UnsafePath
+from generator.write.paths import temp_name
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def open_dir(parent_fd: int | None, name: str | Path, *, create: bool, shown: str) -> int:
+    """Open ``name`` (relative to ``parent_fd``) as a directory without following symlinks."""
+    flags = _DIR_FLAGS if parent_fd is not None else os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+    try:
+        return os.open(name, flags, dir_fd=parent_fd)
+    except FileNotFoundError:
+        if not create:
+            raise
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise UnsafePath(
+                f"{shown} is a symlink or not a directory; gen never writes through symlinks: "
+                f"replace it with a real directory"
+            ) from None
+        raise
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(name, 0o755, dir_fd=parent_fd)
+    if parent_fd is not None:
+        os.fsync(parent_fd)
+    return open_dir(parent_fd, name, create=False, shown=shown)
+
+
+class DirTree:
+    """Directory fds below one root directory fd, opened lazily and cached."""
+
+    def __init__(self, root_fd: int, shown: str) -> None:
+        self._fds: dict[tuple[str, ...], int] = {(): root_fd}
+        self._dirty: set[tuple[str, ...]] = set()
+        self.shown = shown
+
+    def dir(self, parts: tuple[str, ...], *, create: bool = True) -> int:
+        fd = self._fds.get(parts)
+        if fd is None:
+            parent = self.dir(parts[:-1], create=create)
+            fd = open_dir(parent, parts[-1], create=create, shown="/".join((self.shown, *parts)))
+            self._fds[parts] = fd
+        return fd
+
+    def write(self, parts: tuple[str, ...], data: bytes) -> None:
+        dfd = self.dir(parts[:-1])
+        tmp = temp_name(parts[-1])
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
+                     dir_fd=dfd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, parts[-1], src_dir_fd=dfd, dst_dir_fd=dfd)
+        self._dirty.add(parts[:-1])
+
+    def unlink(self, parts: tuple[str, ...]) -> None:
+        try:
+            os.unlink(parts[-1], dir_fd=self.dir(parts[:-1], create=False))
+        except FileNotFoundError:
+            return
+        self._dirty.add(parts[:-1])
+
+    def rmdir(self, parts: tuple[str, ...]) -> bool:
+        """Remove the directory if empty; False if it is not empty or gone."""
+        fd = self._fds.pop(parts, None)
+        if fd is not None:
+            os.close(fd)
+        try:
+            os.rmdir(parts[-1], dir_fd=self.dir(parts[:-1], create=False))
+        except OSError as e:
+            if e.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
+                return False
+            raise
+        self._dirty.add(parts[:-1])
+        return True
+
+    def sync(self) -> None:
+        """fsync every directory changed since the last sync."""
+        for parts in sorted(self._dirty, key=len, reverse=True):
+            fd = self._fds.get(parts)
+            if fd is not None:
+                os.fsync(fd)
+        self._dirty.clear()
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()

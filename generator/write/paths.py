@@ -1,0 +1,135 @@
+"""Name rules: cluster names, bundle-relative paths, reserved names; and a no-follow tree walk."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Literal
+
+from generator.write.errors import InvalidBundle, UnsafePath
+
+OUTPUT_DIR = "output"
+MANIFEST_NAME = ".gen-manifest.json"
+LOCK_NAME = ".gen.lock"  # lives at output/.gen.lock
+TEMP_MARK = ".gen-tmp-"
+_TEMP_RE = re.compile(r"^\..*\.gen-tmp-[0-9a-f]{16}$")
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+Kind = Literal["file", "dir", "symlink", "other"]
+
+
+def is_temp_name(name: str) -> bool:
+    """True for a temp file name made by :func:`temp_name` (basename only)."""
+    return bool(_TEMP_RE.match(name))
+
+
+def temp_name(name: str) -> str:
+    return f".{name[:100]}{TEMP_MARK}{os.urandom(8).hex()}"
+
+
+def check_cluster_name(name: str) -> None:
+    if not isinstance(name, str) or len(name) > 63 or not _DNS1123_LABEL.match(name):
+        raise InvalidBundle(
+            f"cluster name {name!r} is not a DNS-1123 label (lowercase a-z, 0-9 and '-', "
+            f"starting and ending alphanumeric, at most 63 characters); rename clusters/{name}.yaml"
+        )
+
+
+def check_rel_path(path: str, where: str) -> tuple[str, ...]:
+    """Validate a POSIX path relative to ``output/<cluster>/``; return its segments."""
+    problem = ""
+    if not isinstance(path, str) or not path:
+        problem = "is empty"
+    elif path.startswith("/"):
+        problem = "is absolute"
+    elif "\\" in path:
+        problem = "contains a backslash"
+    elif "\x00" in path:
+        problem = "contains a NUL byte"
+    else:
+        parts = tuple(path.split("/"))
+        if "" in parts:
+            problem = "has an empty segment"
+        elif ".." in parts or "." in parts:
+            problem = "contains a '.' or '..' segment"
+        elif path == MANIFEST_NAME:
+            problem = f"uses the reserved name {MANIFEST_NAME}"
+        elif any(is_temp_name(p) or TEMP_MARK in p for p in parts):
+            problem = f"uses the reserved temp-file marker {TEMP_MARK!r}"
+        if not problem:
+            return parts
+    raise InvalidBundle(
+        f"{where}: file path {path!r} {problem}; generated paths must be relative POSIX paths "
+        f"inside output/<cluster>/ (fix the renderer)"
+    )
+
+
+def lstat_kind(path: Path) -> Kind | None:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None
+    return _kind(mode)
+
+
+def _kind(mode: int) -> Kind:
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_ISREG(mode):
+        return "file"
+    return "other"
+
+
+def walk(root: Path) -> dict[str, Kind]:
+    """Every entry below ``root`` (relative POSIX path -> kind), never following symlinks."""
+    out: dict[str, Kind] = {}
+    stack = [("", root)]
+    while stack:
+        prefix, directory = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            kind = _kind(entry.stat(follow_symlinks=False).st_mode)
+            out[rel] = kind
+            if kind == "dir":
+                stack.append((rel + "/", Path(entry.path)))
+    return out
+
+
+def check_output_root(repo: Path) -> Path:
+    """``repo/output`` must be a real directory (or absent) directly inside the repo."""
+    out = repo / OUTPUT_DIR
+    kind = lstat_kind(out)
+    if kind == "symlink":
+        raise UnsafePath(
+            f"{OUTPUT_DIR}/ is a symlink ({os.readlink(out)!r}); gen writes only into a real "
+            f"directory: replace it with a directory"
+        )
+    if kind not in (None, "dir"):
+        raise UnsafePath(f"{OUTPUT_DIR} exists but is not a directory; remove or rename it")
+    if kind == "dir" and Path(os.path.realpath(out)) != Path(os.path.realpath(repo)) / OUTPUT_DIR:
+        raise UnsafePath(f"{OUTPUT_DIR}/ resolves outside the repository; replace it with a directory")
+    return out
+
+
+def check_cluster_root(repo: Path, cluster: str) -> Path:
+    d = repo / OUTPUT_DIR / cluster
+    kind = lstat_kind(d)
+    rel = f"{OUTPUT_DIR}/{cluster}"
+    if kind == "symlink":
+        raise UnsafePath(
+            f"{rel}/ is a symlink ({os.readlink(d)!r}); gen never writes through symlinks: "
+            f"replace it with a directory"
+        )
+    if kind not in (None, "dir"):
+        raise UnsafePath(f"{rel} exists but is not a directory; remove or rename it")
+    return d

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from generator.model import Bundle
+
+OLD = 1_000_000_000  # an mtime far in the past
+LOCK = ".gen.lock"
+
+
+def bundle(cluster: str, files: dict[str, bytes | str], spec_file: str = "") -> Bundle:
+    return Bundle(
+        cluster=cluster,
+        spec_file=spec_file or f"clusters/{cluster}.yaml",
+        files={p: c.encode() if isinstance(c, str) else c for p, c in files.items()},
+    )
+
+
+def age_tree(root: Path) -> None:
+    """Set every file's mtime to OLD so rewrites are detectable."""
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            os.utime(Path(dirpath) / n, (OLD, OLD), follow_symlinks=False)
+
+
+def mtimes(root: Path) -> dict[str, int]:
+    """mtime of every file below ``root`` except the lock file (rewritten with the pid each run)."""
+    out = {}
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            if n == LOCK:
+                continue
+            p = Path(dirpath) / n
+            out[p.relative_to(root).as_posix()] = os.lstat(p).st_mtime_ns
+    return out
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    """Content of every file below ``root`` except the lock file."""
+    out = {}
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            if n == LOCK:
+                continue
+            p = Path(dirpath) / n
+            out[p.relative_to(root).as_posix()] = p.read_bytes()
+    return out
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    r = tmp_path / "repo"
+    r.mkdir()
+    return r

@@ -1,0 +1,58 @@
+"""Helper for test_write_crash.py: a changing 20-cluster fleet, applied until SIGKILLed.
+
+``python gen_crash_helper.py REPO START`` prints ``ready``, then for gen = START, START+1, ...
+prints ``start <gen>``, applies ``fleet(gen)`` (prune + all clusters) and prints ``done <gen>``.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+from generator.model import Bundle
+
+N_CLUSTERS = 20
+PATHS = ["nicclusterpolicy.yaml", "base/ns.yaml", "base/sa.yaml", "crds/a.yaml", "crds/b.yaml",
+         "deep/x/y/z.yaml", "hostdev.yaml"]
+SWAP = [None, "swap", "swap/inner.yaml"]  # a path that is sometimes a file, sometimes a dir
+
+
+def content(cluster: str, path: str, version: int) -> bytes:
+    size = random.Random(f"{cluster}/{path}/{version}").randrange(200, 12_000)
+    body = "  - line\n" * (size // 9)
+    return f"# {cluster}/{path}\nversion: {version}\nitems:\n{body}end: {cluster}/{path}/{version}\n".encode()
+
+
+def fleet(gen: int) -> list[Bundle]:
+    rng = random.Random(gen)
+    out = []
+    for i in range(N_CLUSTERS):
+        if gen > 0 and rng.random() < 0.15:
+            continue  # this cluster's spec is gone in this generation
+        cluster = f"cluster-{i:02d}"
+        paths = ["kustomization.yaml"] + [p for p in PATHS if rng.random() < 0.75]
+        swap = rng.choice(SWAP)
+        if swap:
+            paths.append(swap)
+        files = {p: content(cluster, p, gen if rng.random() < 0.3 else gen // 5) for p in paths}
+        out.append(Bundle(cluster, f"clusters/{cluster}.yaml", files))
+    return out
+
+
+def main() -> None:
+    from generator.write import apply
+
+    repo, start = Path(sys.argv[1]), int(sys.argv[2])
+    print("ready", flush=True)
+    gen = start
+    while True:
+        bundles = fleet(gen)
+        print(f"start {gen}", flush=True)
+        apply(repo, bundles, prune=True, all_clusters=True)
+        print(f"done {gen}", flush=True)
+        gen += 1
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,9 @@ runs in ``validate_bundles`` (on a staged copy in a temporary directory), writes
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import shutil
 import tempfile
@@ -104,15 +107,78 @@ def overlay_dirs(spec: ClusterSpec) -> dict[str, str]:
     return {mode: f"output/{spec.name}/overlays/{mode}" for mode in MODES}
 
 
+def _input_digest(repo: Path, item: Rendered, command: list[str]) -> str:
+    """Digest of everything a cluster's kustomize builds read: its bundle and its users' overlay."""
+    digest = hashlib.sha256(json.dumps(command).encode())
+    for rel, data in sorted(item.bundle.files.items()):
+        digest.update(f"output/{rel}\0{len(data)}\0".encode() + data)
+    source = repo / "overlays" / item.spec.name
+    if source.is_dir():
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            data = path.read_bytes()
+            digest.update(f"overlays/{path.relative_to(source).as_posix()}\0{len(data)}\0".encode() + data)
+    return digest.hexdigest()
+
+
+def _build_cache_dir() -> Path:
+    from generator.validate.store import default_cache_dir
+
+    return default_cache_dir().parent / "kustomize"
+
+
+def _cached(path: Path) -> dict[str, kustomize.BuildResult] | None:
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+        return {mode: kustomize.BuildResult(Path(raw["dir"]) / mode, raw["modes"][mode]["objects"],
+                                            raw["modes"][mode]["error"]) for mode in MODES}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _store(path: Path, directory: Path, results: dict[str, kustomize.BuildResult]) -> None:
+    """Best effort: a read-only or full cache only costs speed. Failed builds are not cached."""
+    if any(r.error for r in results.values()):
+        return
+    modes = {mode: {"objects": r.objects, "error": r.error} for mode, r in results.items()}
+    payload = {"dir": str(directory), "modes": modes}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(payload), "utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
 def build_overlays(repo: Path, rendered: list[Rendered]) -> dict[tuple[str, str], kustomize.BuildResult]:
-    """kustomize-build every mode overlay of every bundle; keyed by (cluster, mode)."""
+    """kustomize-build every mode overlay of every bundle; keyed by (cluster, mode).
+
+    Builds are cached by a digest of their inputs (bundle bytes, the users' overlay, the kustomize
+    command), so an unchanged cluster costs no kustomize call on the next run or in ``gen check``.
+    """
+    command = kustomize.kustomize_command()
+    cache = _build_cache_dir()
+    results: dict[tuple[str, str], kustomize.BuildResult] = {}
+    todo: list[tuple[Rendered, Path]] = []
+    for item in rendered:
+        entry = cache / f"{_input_digest(repo, item, command)}.json"
+        hit = _cached(entry)
+        if hit is None:
+            todo.append((item, entry))
+        else:
+            results.update({(item.spec.name, mode): result for mode, result in hit.items()})
+    if not todo:
+        return results
     with tempfile.TemporaryDirectory(prefix="gen-stage-") as tmp:
         root = Path(tmp)
-        stage(repo, rendered, root)
-        keys = [(item.spec.name, mode) for item in rendered for mode in MODES]
-        dirs = [root / overlay_dirs(item.spec)[mode] for item in rendered for mode in MODES]
-        results = kustomize.build_many(dirs)
-    return dict(zip(keys, results, strict=True))
+        stage(repo, [item for item, _ in todo], root)
+        dirs = [root / overlay_dirs(item.spec)[mode] for item, _ in todo for mode in MODES]
+        built = iter(kustomize.build_many(dirs))
+        for item, entry in todo:
+            per_mode = {mode: next(built) for mode in MODES}
+            _store(entry, root / f"output/{item.spec.name}/overlays", per_mode)
+            results.update({(item.spec.name, mode): result for mode, result in per_mode.items()})
+    return results
 
 
 def kustomize_findings(rendered: list[Rendered],

@@ -112,6 +112,31 @@ def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | No
     return EXIT_FAILED
 
 
+def plan(repo: Path, name: str) -> int:
+    """Load, render and kustomize-build the cluster's mode overlay; print Argo CD's apply order."""
+    from generator import plan as sync_plan
+
+    selected = _select(repo, [name], all_clusters=False)
+    specs, errors = pipeline.load_specs(repo, selected)
+    if errors:
+        raise UserError(str(errors[0]))
+    try:
+        rendered = pipeline.render(repo, specs)
+        builds = pipeline.build_overlays(repo, rendered)
+    except pipeline.InputError as exc:
+        raise UserError(str(exc)) from None
+    except KustomizeMissing as exc:
+        raise UserError(str(exc)) from None
+    spec = specs[0]
+    result = builds[(spec.name, spec.mode)]
+    if result.error:
+        _err(f"gen: error: kustomize build {pipeline.overlay_dirs(spec)[spec.mode]} failed: {result.error}")
+        return EXIT_FAILED
+    print(f"# Argo CD sync order of {spec.name} (overlays/{spec.mode}); waves wait for health of the previous one")
+    print(sync_plan.render(sync_plan.plan(spec, result.objects)), end="")
+    return EXIT_OK
+
+
 def schemas_pull(mirror: Path | None) -> int:
     cache = schema_store.default_cache_dir()
     try:

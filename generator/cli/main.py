@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     pull = schemas_sub.add_parser("pull", help="fetch the pinned releases' CRDs (sha256-checked) into the cache")
     schema_source(pull)
 
+    plan = sub.add_parser("plan", help="print the order Argo CD applies a cluster's bundle (phase, wave, kind)")
+    plan.add_argument("--cluster", required=True, metavar="NAME", help="the cluster spec clusters/NAME.yaml")
+
     cat = sub.add_parser("catalog", help="list known network-operator releases and Azure InfiniBand VM sizes")
     cat.add_argument("what", nargs="?", choices=["releases", "vm-sizes"], default=None)
     return parser
@@ -73,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             return commands.check(repo, args.cluster, all_clusters=not args.cluster, mirror=mirror)
         if args.command == "schemas":
             return commands.schemas_pull(mirror)
+        if args.command == "plan":
+            return commands.plan(repo, args.cluster)
         if args.command == "catalog":
             return commands.catalog(args.what)
     except commands.UserError as exc:

@@ -3,6 +3,7 @@ the argocd-cm health-check patch, and the kustomization that lists what `kubectl
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any
 
 from generator import catalog
@@ -206,7 +207,6 @@ def is_cluster_scoped(group: str, kind: str) -> bool | None:
 
 
 def _glob(pattern: str, value: str) -> bool:
-    from fnmatch import fnmatchcase
     return pattern == value or fnmatchcase(value, pattern)
 
 
@@ -244,3 +244,99 @@ def project_allows(project: Obj, obj: Obj, destination_namespace: str) -> tuple[
     if not any(_glob(str(d.get("namespace", "")), namespace) for d in spec.get("destinations", [])):
         return False, f"{label}: namespace {namespace!r} is not a destination of the project"
     return True, f"{label}: namespaced, in {namespace}"
+
+
+# -- opt-in PostSync verification: ib_write_bw between two InfiniBand nodes
+
+HOOK = "argocd.argoproj.io/hook"
+HOOK_DELETE_POLICY = "argocd.argoproj.io/hook-delete-policy"
+VERIFY_FILE = "verify.yaml"  # in overlays/<mode>/ when spec.verify.enabled
+VERIFY_NAME = "rdma-verify"
+NFD_LABEL = "feature.node.kubernetes.io/pci-15b3.present"
+
+
+def _hook_annotations() -> dict[str, str]:
+    # Argo CD deletes the previous run when it creates the next one; a failed Job fails the sync
+    return {HOOK: "PostSync", HOOK_DELETE_POLICY: "BeforeHookCreation"}
+
+
+def bandwidth_floor(spec: ClusterSpec) -> int:
+    return spec.verify.bandwidth_floor_gbps or spec.vm_size.bandwidth_floor_gbps
+
+
+def _verify_container(spec: ClusterSpec) -> Obj:
+    env = [
+        {"name": "MODE", "value": spec.mode},
+        {"name": "FLOOR_GBPS", "value": str(bandwidth_floor(spec))},
+        {"name": "SERVER", "value": f"{VERIFY_NAME}-0.{VERIFY_NAME}.{spec.namespace}.svc"},
+        {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+    ]
+    if spec.mode == "ipoib":
+        env.append({"name": "IPOIB_INTERFACE", "value": "net1"})  # the ipoib CNI's interface in the pod
+    container: Obj = {
+        "name": "ib-write-bw",
+        "image": spec.verify.image,
+        "command": ["/bin/bash", "-c", (TEMPLATES / "argocd-verify.sh").read_text("utf-8")],
+        "env": env,
+        "ports": [{"name": "perftest", "containerPort": 18515, "protocol": "TCP"}],
+    }
+    if spec.mode == "base":
+        # driver only: no device plugin hands out /dev/infiniband, so the pod needs privileges
+        container["securityContext"] = {"privileged": True}
+        return container
+    # without IPC_LOCK, `ulimit -l` is 64 KiB and ib_write_bw cannot register its buffers
+    container["securityContext"] = {"capabilities": {"add": ["IPC_LOCK"]}}
+    resource = "rdma/ib" if spec.mode == "sriov" else "rdma/shared_ib"
+    container["resources"] = {"requests": {resource: "1"}, "limits": {resource: "1"}}
+    return container
+
+
+def _verify_pod_template(spec: ClusterSpec) -> Obj:
+    meta: Obj = {"labels": {"app.kubernetes.io/name": VERIFY_NAME}}
+    if spec.mode == "ipoib":
+        # <namespace>/<network>: the NetworkAttachmentDefinition the operator made from the IPoIBNetwork
+        meta["annotations"] = {"k8s.v1.cni.cncf.io/networks": f"{spec.ipoib.namespace}/{spec.ipoib.network_name}"}
+    return {
+        "metadata": meta,
+        "spec": {
+            "restartPolicy": "Never",
+            "subdomain": VERIFY_NAME,  # index 0 is reachable as rdma-verify-0.rdma-verify
+            "affinity": {
+                "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": NFD_LABEL, "operator": "In", "values": ["true"]}]}]}},
+                "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+                    "labelSelector": {"matchLabels": {"app.kubernetes.io/name": VERIFY_NAME}},
+                    "topologyKey": "kubernetes.io/hostname"}]},
+            },
+            "containers": [_verify_container(spec)],
+        },
+    }
+
+
+def verify_objects(spec: ClusterSpec) -> list[Obj]:
+    """Headless Service + Indexed Job (2 completions, one pod per node), both PostSync hooks."""
+    labels = {**PART_OF, "app.kubernetes.io/name": VERIFY_NAME}
+    service: Obj = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": VERIFY_NAME, "namespace": spec.namespace, "labels": labels,
+                     "annotations": _hook_annotations()},
+        "spec": {"clusterIP": "None", "publishNotReadyAddresses": True,
+                 "selector": {"app.kubernetes.io/name": VERIFY_NAME},
+                 "ports": [{"name": "perftest", "port": 18515, "targetPort": 18515, "protocol": "TCP"}]},
+    }
+    job: Obj = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": VERIFY_NAME, "namespace": spec.namespace, "labels": labels,
+                     "annotations": _hook_annotations()},
+        "spec": {
+            "completionMode": "Indexed",
+            "completions": 2,
+            "parallelism": 2,
+            "backoffLimit": 0,  # a low bandwidth must fail the sync, not be retried into a pass
+            "activeDeadlineSeconds": 900,  # the server never hears from a client that failed to start
+            "template": _verify_pod_template(spec),
+        },
+    }
+    return [service, job]

@@ -9,6 +9,10 @@ Layout (paths relative to output/<cluster>/), mirroring the guide's kustomize co
     overlays/ipoib/            shared + IPoIB network and IPAM    (guide: ipoib)
     helm/values.yaml           network-operator chart values
     argocd/application.yaml    what Argo CD syncs: chart + overlays/<mode>
+    argocd/project.yaml        the Application's AppProject (its repos, destination, cluster-scoped kinds)
+    argocd/kustomization.yaml  `kubectl apply -k output/<cluster>/argocd`: project + application
+    argocd/argocd-cm-health.yaml  argocd-cm patch: Lua health checks (applied to Argo CD once, not synced)
+    overlays/<mode>/verify.yaml   opt-in PostSync ib_write_bw check (spec verify.enabled)
     examples/pod.yaml          the guide's example pod for the mode (not synced)
 """
 
@@ -18,7 +22,7 @@ from typing import Any
 
 from generator.model import Bundle
 from generator.render import objects
-from generator.render.argocd import application
+from generator.render.argocd import VERIFY_FILE, argocd_files, verify_objects
 from generator.spec.model import ClusterSpec
 from generator.yamlio.dump import dump_documents
 
@@ -66,7 +70,7 @@ def _files(spec: ClusterSpec, has_user_overlay: bool) -> dict[str, list[Obj]]:
         "overlays/ipoib/ipoib-network.yaml": [objects.ipoib_network(spec)],
         "overlays/ipoib/ipoib.yaml": [objects.ipoib_patch(spec)],
         "helm/values.yaml": [objects.helm_values(spec)],
-        "argocd/application.yaml": [application(spec)],
+        **argocd_files(spec),
         "examples/pod.yaml": [objects.example_pod(spec)],
     }
     if spec.ipoib.ipam == "nv-ipam":
@@ -74,6 +78,9 @@ def _files(spec: ClusterSpec, has_user_overlay: bool) -> dict[str, list[Obj]]:
         files["overlays/ipoib/ippool.yaml"] = [objects.nv_ipam_pool(spec)]
     files["overlays/ipoib/kustomization.yaml"] = [kustomization(ipoib_resources, ["ipoib.yaml"],
                                                                 mode_components("ipoib"))]
+    if spec.verify.enabled:
+        files[f"overlays/{spec.mode}/{VERIFY_FILE}"] = verify_objects(spec)
+        files[f"overlays/{spec.mode}/kustomization.yaml"][0]["resources"].append(VERIFY_FILE)
     return dict(sorted(files.items()))
 
 

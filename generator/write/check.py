@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 
@@ -62,25 +61,12 @@ def _check_dir(repo: Path, cluster: str, expected: dict[str, bytes]) -> list[Dri
         if kind is None:
             drift.append(Drift(pre + rel, "missing"))
         elif kind != "file":
-            drift.append(Drift(pre + rel, "changed", f"{pre + rel} is a {kind}, expected a regular file\n"))
+            note = f"{pre + rel} is a {kind}, expected a regular file\n"
+            drift.append(Drift(pre + rel, "changed", note=note))
         else:
             old = (root / rel).read_bytes()
             if old != data:
-                drift.append(Drift(pre + rel, "changed", unified_diff(pre + rel, old, data)))
+                drift.append(Drift(pre + rel, "changed", old=old, new=data))
     drift += [Drift(pre + rel, "stray") for rel, k in inv.items() if k != "dir" and rel not in expected]
     return drift
 
-
-def unified_diff(path: str, old: bytes, new: bytes) -> str:
-    """``git diff``-style text diff of ``old`` -> ``new`` labelled ``a/<path>`` and ``b/<path>``."""
-    lines = difflib.unified_diff(
-        _lines(old), _lines(new), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm="\n"
-    )
-    return "".join(lines)
-
-
-def _lines(data: bytes) -> list[str]:
-    lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n\\ No newline at end of file\n"
-    return lines

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 DriftKind = Literal["missing", "changed", "stray"]
@@ -10,14 +12,43 @@ DriftKind = Literal["missing", "changed", "stray"]
 
 @dataclass(frozen=True, order=True)
 class Drift:
-    """One difference between ``output/`` and the bundles; ``path`` is repo-relative."""
+    """One difference between ``output/`` and the bundles; ``path`` is repo-relative.
+
+    ``diff`` (computed on first access, so ``check`` stays fast) is a unified diff labelled
+    ``a/<path>`` (on disk) and ``b/<path>`` (generated) for ``changed``, "" otherwise.
+    """
 
     path: str
     kind: DriftKind
-    diff: str = ""  # unified diff (a/<path>, b/<path>) for "changed"; "" otherwise
+    old: bytes | None = field(default=None, compare=False, repr=False)  # on disk (changed)
+    new: bytes | None = field(default=None, compare=False, repr=False)  # generated
+    note: str = field(default="", compare=False, repr=False)  # replaces the diff (e.g. a symlink)
+
+    @cached_property
+    def diff(self) -> str:
+        if self.note:
+            return self.note
+        if self.kind != "changed" or self.old is None or self.new is None:
+            return ""
+        return unified_diff(self.path, self.old, self.new)
 
     def render(self) -> str:
         return f"{self.path}: {self.kind}"
+
+
+def unified_diff(path: str, old: bytes, new: bytes) -> str:
+    """``git diff``-style text diff of ``old`` -> ``new`` labelled ``a/<path>`` and ``b/<path>``."""
+    lines = difflib.unified_diff(
+        _lines(old), _lines(new), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm="\n"
+    )
+    return "".join(lines)
+
+
+def _lines(data: bytes) -> list[str]:
+    lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines
 
 
 @dataclass

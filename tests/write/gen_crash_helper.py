@@ -28,14 +28,15 @@ def fleet(gen: int) -> list[Bundle]:
     rng = random.Random(gen)
     out = []
     for i in range(N_CLUSTERS):
-        if gen > 0 and rng.random() < 0.15:
+        if gen > 0 and rng.random() < 0.1:
             continue  # this cluster's spec is gone in this generation
         cluster = f"cluster-{i:02d}"
-        paths = ["kustomization.yaml"] + [p for p in PATHS if rng.random() < 0.75]
-        swap = rng.choice(SWAP)
+        sticky = random.Random(f"{cluster}/{gen // 3}")  # the file set changes every 3rd generation
+        paths = ["kustomization.yaml"] + [p for p in PATHS if sticky.random() < 0.75]
+        swap = sticky.choice(SWAP)
         if swap:
             paths.append(swap)
-        files = {p: content(cluster, p, gen if rng.random() < 0.3 else gen // 5) for p in paths}
+        files = {p: content(cluster, p, gen if rng.random() < 0.2 else gen // 10) for p in paths}
         out.append(Bundle(cluster, f"clusters/{cluster}.yaml", files))
     return out
 

@@ -68,7 +68,7 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
                                 stdout=subprocess.PIPE, text=True, env=env)
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.0, 0.15))
+        time.sleep(rng.uniform(0.0, 0.08))
         proc.send_signal(signal.SIGKILL)
         lines = proc.stdout.read().split("\n")  # not communicate(): it would skip readline's buffer
         proc.stdout.close()

@@ -1,0 +1,138 @@
+"""Fleet delivery: one ApplicationSet (list generator, one element per cluster) per Argo CD namespace, and the
+bootstrap file a platform admin applies once per Argo CD: every cluster's AppProject + the ApplicationSet(s).
+
+The ApplicationSet generates exactly the Applications `argocd/application.yaml` holds (same names, project,
+sources, sync policy), so a cluster can move from `kubectl apply -k output/<name>/argocd` to the fleet
+bootstrap without a rename. Each cluster keeps its own AppProject; the template's `project` is taken from
+the list element, which is safe here because the elements live in the ApplicationSet that the admin
+applies (not in git files that any committer edits, which is what Argo CD's templated-project warning is
+about), and each AppProject only admits its own cluster and namespace anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from generator import catalog
+from generator.render.argocd import (
+    ARGOCD_API,
+    FINALIZER,
+    PART_OF,
+    app_project,
+    application_name,
+    cluster_destination,
+    overlay_path,
+    project_name,
+    sync_policy,
+)
+from generator.render.objects import helm_values
+from generator.spec.model import ClusterSpec
+
+Obj = dict[str, Any]
+APPLICATION_SET_NAME = "network-operator"
+
+# Parts that are not strings (valuesObject, automated sync, name-or-server destination) come from the
+# element through templatePatch; `toJson` keeps YAML special characters inert.
+TEMPLATE_PATCH = """\
+spec:
+  destination:
+    {{- if .destinationName }}
+    name: {{ toJson .destinationName }}
+    {{- else }}
+    server: {{ toJson .destinationServer }}
+    {{- end }}
+    namespace: {{ toJson .namespace }}
+  sources:
+    - repoURL: {{ toJson .chartRepoURL }}
+      chart: {{ toJson .chart }}
+      targetRevision: {{ toJson .chartVersion }}
+      helm:
+        releaseName: network-operator
+        valuesObject: {{ toJson .values }}
+    - repoURL: {{ toJson .repoURL }}
+      targetRevision: {{ toJson .targetRevision }}
+      path: {{ toJson .path }}
+  {{- if .automated }}
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: true
+  {{- end }}
+"""
+
+
+def element(spec: ClusterSpec) -> Obj:
+    """The list generator's parameters for one cluster."""
+    cat = catalog.load()
+    dest = cluster_destination(spec)
+    return {
+        "cluster": spec.name,
+        "name": application_name(spec),
+        "project": project_name(spec),
+        "mode": spec.mode,
+        "destinationName": dest.get("name", ""),
+        "destinationServer": dest.get("server", ""),
+        "namespace": spec.namespace,
+        "chartRepoURL": cat.chart_repository,
+        "chart": cat.chart_name,
+        "chartVersion": spec.release.chart_version,
+        "values": helm_values(spec),
+        "repoURL": spec.argocd.repo_url,
+        "targetRevision": spec.argocd.target_revision,
+        "path": overlay_path(spec),
+        "automated": spec.argocd.automated,
+    }
+
+
+def _argocd_namespace(specs: Sequence[ClusterSpec]) -> str:
+    namespaces = {spec.argocd.namespace for spec in specs}
+    if len(namespaces) != 1:
+        raise ValueError(f"one ApplicationSet serves one Argo CD namespace; got {sorted(namespaces)}: "
+                         "group the clusters by argocd.namespace")
+    return namespaces.pop()
+
+
+def application_set(specs: Sequence[ClusterSpec]) -> Obj:
+    """One Application per cluster spec, identical to the per-cluster argocd/application.yaml."""
+    if not specs:
+        raise ValueError("an ApplicationSet needs at least one cluster spec")
+    ordered = sorted(specs, key=lambda s: s.name)
+    # the template's syncPolicy minus `automated` (per element, in the patch)
+    base_sync = sync_policy(automated=False)
+    return {
+        "apiVersion": ARGOCD_API,
+        "kind": "ApplicationSet",
+        "metadata": {"name": APPLICATION_SET_NAME, "namespace": _argocd_namespace(ordered), "labels": dict(PART_OF)},
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"list": {"elements": [element(spec) for spec in ordered]}}],
+            # deleting the ApplicationSet must not cascade into the clusters' operators
+            "syncPolicy": {"preserveResourcesOnDeletion": True},
+            "template": {
+                "metadata": {
+                    "name": "{{ .name }}",
+                    "labels": {**PART_OF, "rdma-gitops/cluster": "{{ .cluster }}"},
+                    "finalizers": [FINALIZER],
+                },
+                "spec": {
+                    "project": "{{ .project }}",
+                    "destination": {"namespace": "{{ .namespace }}"},
+                    "syncPolicy": base_sync,
+                },
+            },
+            "templatePatch": TEMPLATE_PATCH,
+        },
+    }
+
+
+def bootstrap(specs: Sequence[ClusterSpec]) -> list[Obj]:
+    """What `kubectl apply -f` installs once per Argo CD: the AppProjects, then the ApplicationSet(s)."""
+    ordered = sorted(specs, key=lambda s: (s.argocd.namespace, s.name))
+    projects = [app_project(spec) for spec in ordered]
+    by_namespace: dict[str, list[ClusterSpec]] = {}
+    for spec in ordered:
+        by_namespace.setdefault(spec.argocd.namespace, []).append(spec)
+    return projects + [application_set(group) for group in by_namespace.values()]
+

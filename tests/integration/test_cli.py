@@ -156,8 +156,9 @@ def test_validation_failure_exits_1_and_writes_nothing(gitops_repo: Path) -> Non
     directory.mkdir(parents=True)
     (directory / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- path: bad.yaml\n")
-    (directory / "bad.yaml").write_text("apiVersion: mellanox.com/v1alpha1\nkind: NicClusterPolicy\nmetadata:\n"
-                                        "  name: nic-cluster-policy\nspec:\n  ofedDriver:\n    forcePrecompield: true\n")
+    (directory / "bad.yaml").write_text(
+        "apiVersion: mellanox.com/v1alpha1\nkind: NicClusterPolicy\nmetadata:\n"
+        "  name: nic-cluster-policy\nspec:\n  ofedDriver:\n    forcePrecompield: true\n")
     proc = run_gen("bundle", "--all", cwd=gitops_repo)
     assert proc.returncode == 1
     assert "spec.ofedDriver.forcePrecompield" in proc.stderr

@@ -25,18 +25,23 @@ def content(cluster: str, path: str, version: int) -> bytes:
 
 
 def fleet(gen: int) -> list[Bundle]:
-    rng = random.Random(gen)
+    """Generation ``gen`` of the fleet: each cluster changes every 2-6 generations (some of its
+    files, sometimes its file set), and about one cluster in ten is absent (spec removed)."""
     out = []
     for i in range(N_CLUSTERS):
-        if gen > 0 and rng.random() < 0.1:
-            continue  # this cluster's spec is gone in this generation
         cluster = f"cluster-{i:02d}"
-        sticky = random.Random(f"{cluster}/{gen // 3}")  # the file set changes every 3rd generation
+        if gen > 0 and random.Random(f"{cluster}/gone/{gen // 2}").random() < 0.1:
+            continue
+        epoch = gen // (2 + i % 5)
+        sticky = random.Random(f"{cluster}/{epoch // 3}")  # the file set changes every 3rd epoch
         paths = ["kustomization.yaml"] + [p for p in PATHS if sticky.random() < 0.75]
         swap = sticky.choice(SWAP)
         if swap:
             paths.append(swap)
-        files = {p: content(cluster, p, gen if rng.random() < 0.2 else gen // 10) for p in paths}
+        files = {}
+        for p in paths:
+            fresh = random.Random(f"{cluster}/{p}/{epoch}").random() < 0.6
+            files[p] = content(cluster, p, epoch if fresh else epoch // 4)
         out.append(Bundle(cluster, f"clusters/{cluster}.yaml", files))
     return out
 

@@ -159,7 +159,7 @@ def test_manifest_with_escaping_path_is_rejected(repo: Path, outside: Path) -> N
     doc["files"]["../../../outside/ns.yaml"] = "0" * 64
     m.write_text(json.dumps(doc))
     before = snapshot(outside)
-    with pytest.raises(CorruptManifest, match="delete output/prod/.gen-manifest.json"):
+    with pytest.raises(CorruptManifest, match=r"delete output/prod/\.gen-manifest\.json"):
         apply(repo, [bundle("prod", {"kustomization.yaml": "k\n"})], prune=True, all_clusters=True)
     assert snapshot(outside) == before
 

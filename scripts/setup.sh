@@ -13,6 +13,11 @@ KUBECTL_TGZ_SHA256=0860066b8827ee8512f5b6fbf0465c6a8bfb2594c9b8c717652af9ee27235
 KUBECTL_SHA256=9e33e3234c0842cd44a12c13e334b4ce930145ea84b855ce7cc0a7b6bc670c22
 
 stamp=$VENV/.setup-$(sha256sum requirements-dev.lock pyproject.toml | sha256sum | cut -c1-16)
+if [ ! -f "$stamp" ] && [ -L "$VENV" ]; then
+  # a venv linked in from another checkout (the docs-contract test does this) is never modified
+  echo "setup: $VENV is a link to $(readlink "$VENV") set up for other sources; run scripts/setup.sh there" >&2
+  exit 2
+fi
 if [ ! -f "$stamp" ]; then
   "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "setup: Python 3.11+ required" >&2; exit 2; }
   [ -x $VENV/bin/python ] || "$PY" -m venv $VENV

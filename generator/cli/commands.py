@@ -7,7 +7,7 @@ from pathlib import Path
 
 from generator import catalog as catalog_data
 from generator import pipeline, write
-from generator.model import Finding
+from generator.model import Bundle, Finding
 from generator.spec.load import SpecError
 from generator.validate import store as schema_store
 from generator.validate.kustomize import KustomizeMissing
@@ -69,6 +69,14 @@ def _print_findings(findings: list[Finding]) -> None:
         _err(finding.render())
 
 
+def _bundles(rendered: list[pipeline.Rendered], all_clusters: bool) -> list[Bundle]:
+    """The clusters' bundles, plus output/fleet/ when every cluster is in (it depends on all of them)."""
+    bundles = [item.bundle for item in rendered]
+    if all_clusters and rendered:
+        bundles.append(pipeline.fleet_bundle([item.spec for item in rendered]))
+    return bundles
+
+
 def bundle(repo: Path, names: list[str], all_clusters: bool, *, prune: bool, force: bool,
            mirror: Path | None) -> int:
     if prune and not all_clusters:
@@ -78,7 +86,7 @@ def bundle(repo: Path, names: list[str], all_clusters: bool, *, prune: bool, for
     if rendered is None:
         return code
     try:
-        report = write.apply(repo, [item.bundle for item in rendered], prune=prune, all_clusters=all_clusters,
+        report = write.apply(repo, _bundles(rendered, all_clusters), prune=prune, all_clusters=all_clusters,
                              force=force)
     except WriteRefused as exc:
         _err(f"gen: error: {exc}")
@@ -96,7 +104,7 @@ def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | No
     if rendered is None:
         return code
     try:
-        drift = write.check(repo, [item.bundle for item in rendered], all_clusters=all_clusters)
+        drift = write.check(repo, _bundles(rendered, all_clusters), all_clusters=all_clusters)
     except WriteError as exc:
         _err(f"gen: error: {exc}")
         return EXIT_USAGE

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from generator.cli import commands
+from generator.lint import cli as lint_cli  # light; the engine is imported when `gen lint` runs
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -57,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="print the order Argo CD applies a cluster's bundle (phase, wave, kind)")
     plan.add_argument("--cluster", required=True, metavar="NAME", help="the cluster spec clusters/NAME.yaml")
 
+    lint = sub.add_parser("lint", help="lint Kubernetes YAML (files, directories, kustomize) for the Network Operator")
+    lint_cli.add_arguments(lint)
+    schema_source(lint)
+
     cat = sub.add_parser("catalog", help="list known network-operator releases and Azure InfiniBand VM sizes")
     cat.add_argument("what", nargs="?", choices=["releases", "vm-sizes"], default=None)
     return parser
@@ -78,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             return commands.schemas_pull(mirror)
         if args.command == "plan":
             return commands.plan(repo, args.cluster)
+        if args.command == "lint":
+            return lint_cli.run(args, repo, mirror)
         if args.command == "catalog":
             return commands.catalog(args.what)
     except commands.UserError as exc:

@@ -178,6 +178,9 @@ def parse_spec(data: bytes, file: str, expected_name: str | None = None) -> Clus
         raise SpecError(file, "must be a YAML mapping (name, mode, vmSize, argocd, ...)", doc.line)
     _schema_errors(doc, file)
     value: dict[str, Any] = doc.value
+    if value["name"] == "fleet":
+        raise SpecError(file, "'fleet' is reserved for output/fleet/ (the Argo CD bootstrap of all clusters); "
+                              "pick another name", *doc.position(("name",)), "name")
     if expected_name is not None and value["name"] != expected_name:
         raise SpecError(file, f"name {value['name']!r} must equal the file name {expected_name!r}",
                         *doc.position(("name",)), "name")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from generator.write.errors import LockTimeout
+from generator.write.errors import LockTimeout, WriteError
 from generator.write.fsops import open_dir
 from generator.write.paths import LOCK_NAME, OUTPUT_DIR, check_output_root
 
@@ -24,6 +24,8 @@ _POLL = 0.05
 @contextmanager
 def gen_lock(repo: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator[int]:
     """Hold ``repo/output/.gen.lock``; yields the fd of ``repo/output`` (opened no-follow)."""
+    if not repo.is_dir():
+        raise WriteError(f"{repo} is not a directory; run gen from the repository root")
     check_output_root(repo)
     repo_fd = open_dir(None, repo, create=False, shown=str(repo))
     try:

@@ -31,9 +31,10 @@ def test_readme_has_the_two_quick_start_commands() -> None:
 
 @pytest.fixture(scope="module")
 def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tracked files of this repo, with the already set-up venv linked in (setup is idempotent)."""
+    """This checkout's files, with its set-up venv linked in (setup.sh never modifies a linked venv)."""
     root = tmp_path_factory.mktemp("readme") / "repo"
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, check=True).stdout
     for rel in filter(None, files.decode().split("\0")):
         if (REPO / rel).is_file():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -49,3 +50,4 @@ def test_readme_command_runs(repo_copy: Path, command: str) -> None:
     proc = subprocess.run(command, shell=True, cwd=repo_copy, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"$ {command}\n{proc.stdout}\n{proc.stderr}"
     assert "Traceback" not in proc.stderr
+    assert str(REPO) in (REPO / ".venv" / "bin" / "gen").read_text().splitlines()[0]  # the venv is untouched

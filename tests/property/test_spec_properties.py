@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 from generator import pipeline, write
 from generator.cli.main import main
 from generator.spec.load import SpecError, parse_spec
-from tests.conftest import snapshot
+from tests.conftest import UPSTREAM, snapshot
 from tests.property.strategies import TRAPS, broken_spec, to_yaml, valid_spec
 
 VALID_EXAMPLES = int(os.environ.get("GEN_PROPERTY_EXAMPLES_VALID", "12"))
 BROKEN_EXAMPLES = int(os.environ.get("GEN_PROPERTY_EXAMPLES_BROKEN", "150"))
+CLI_EXAMPLES = int(os.environ.get("GEN_PROPERTY_EXAMPLES_CLI", "30"))
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}
 
 
@@ -45,7 +46,7 @@ def test_valid_spec_bundles_validates_and_is_idempotent(spec: dict) -> None:  # 
         specs, errors = pipeline.load_specs(repo, ["prod"])
         assert not errors, errors
         rendered = pipeline.render(repo, specs)
-        findings = [f for f in pipeline.validate(repo, rendered, None) if f.severity == "error"]
+        findings = [f for f in pipeline.validate(repo, rendered, UPSTREAM) if f.severity == "error"]
         assert not findings, "\n".join(f.render() for f in findings)
         bundles = [r.bundle for r in rendered]
         write.apply(repo, bundles)
@@ -70,9 +71,10 @@ def test_broken_spec_is_a_spec_error(data: bytes) -> None:
         raise AssertionError(f"accepted a broken spec:\n{data!r}")
 
 
-@settings(max_examples=max(BROKEN_EXAMPLES // 5, 10), **SETTINGS)
+@settings(max_examples=CLI_EXAMPLES, **SETTINGS)
 @given(data=broken_spec(), name=st.sampled_from(["prod"]))
-def test_broken_spec_exits_2_and_leaves_output_untouched(data: bytes, name: str, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+def test_broken_spec_exits_2_and_leaves_output_untouched(  # type: ignore[no-untyped-def]
+        data: bytes, name: str, tmp_path_factory) -> None:
     repo = tmp_path_factory.mktemp("repo")
     shutil.rmtree(repo)
     (repo / "output" / name / "base").mkdir(parents=True)

@@ -14,7 +14,7 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 MIRROR = SHARED / "upstream"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Never touch the user's real cache or follow their mirror setting."""
     mp = pytest.MonkeyPatch()

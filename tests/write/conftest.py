@@ -50,6 +50,17 @@ def files_under(root: Path) -> dict[str, bytes]:
     return out
 
 
+def expected_tree(bundles: list[Bundle]) -> dict[str, bytes]:
+    """What ``output/`` must hold (minus the lock) for ``bundles``: files plus manifests."""
+    from generator.write.manifest import for_files
+
+    out = {}
+    for b in bundles:
+        out.update({f"{b.cluster}/{p}": data for p, data in b.files.items()})
+        out[f"{b.cluster}/.gen-manifest.json"] = for_files(b.cluster, b.spec_file, b.files).to_bytes()
+    return out
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     r = tmp_path / "repo"

@@ -14,25 +14,15 @@ from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 
-from conftest import files_under
+import pytest
+from conftest import expected_tree, files_under
 from gen_crash_helper import fleet as make_fleet
 
-from generator.model import Bundle
 from generator.write import apply, check
 
 HELPER = Path(__file__).with_name("gen_crash_helper.py")
 RUNS = 50
 fleet = lru_cache(maxsize=None)(make_fleet)
-
-
-def expected_tree(bundles: list[Bundle]) -> dict[str, bytes]:
-    from generator.write.manifest import for_files
-
-    out = {}
-    for b in bundles:
-        out.update({f"{b.cluster}/{p}": data for p, data in b.files.items()})
-        out[f"{b.cluster}/.gen-manifest.json"] = for_files(b.cluster, b.spec_file, b.files).to_bytes()
-    return out
 
 
 def remember(seen: dict[str, set[bytes]], gen: int) -> None:
@@ -55,6 +45,7 @@ def assert_every_file_complete(out: Path, seen: dict[str, set[bytes]]) -> int:
     return temps
 
 
+@pytest.mark.slow  # ~9-15 s: 50 runs x (interpreter start + random delay + a fsynced recovery apply)
 def test_sigkill_at_random_moments(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -169,3 +169,23 @@ def test_garbage_manifest_is_rejected(repo: Path) -> None:
     (repo / "output/prod/.gen-manifest.json").write_text("{nope")
     with pytest.raises(CorruptManifest, match="not valid JSON"):
         apply(repo, [bundle("prod", PROD)])
+
+
+def test_missing_repo_is_a_clear_error(tmp_path: Path) -> None:
+    from generator.write import WriteError
+
+    with pytest.raises(WriteError, match="is not a directory; run gen from the repository root"):
+        apply(tmp_path / "nope", [bundle("prod", PROD)])
+
+
+def test_failed_write_leaves_no_temp_file(repo: Path) -> None:
+    (repo / "output/prod/a.yaml").mkdir(parents=True)  # a directory where a file must go
+    repo_fd = open_dir(None, repo, create=False, shown="repo")
+    tree = DirTree(open_dir(repo_fd, "output", create=False, shown="output"), "output")
+    os.close(repo_fd)
+    try:
+        with pytest.raises(IsADirectoryError):
+            tree.write(("prod", "a.yaml"), b"x")
+    finally:
+        tree.close()
+    assert os.listdir(repo / "output/prod") == ["a.yaml"]

@@ -1,0 +1,93 @@
+"""Value formats the operator's Go code checks: image references, quantities, versions, FQDNs, GUIDs."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+# --- github.com/distribution/reference (regexp.go, normalize.go) as used by ParseNormalizedNamed ---
+_ALNUM = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|[-]+)"
+_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN_NAME = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*"
+_HOST = rf"(?:{_DOMAIN_NAME}|\[(?:[a-fA-F0-9:]+)\])"
+_DOMAIN_AND_PORT = rf"{_HOST}(?::[0-9]+)?"
+_NAME = rf"(?:{_DOMAIN_AND_PORT}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9a-fA-F]{32,}"
+_REFERENCE = re.compile(rf"^({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?$")
+_IDENTIFIER = re.compile(r"^[a-f0-9]{64}$")
+_NAME_TOTAL_LENGTH_MAX = 255
+
+
+def image_reference_error(text: str) -> str:
+    """Why ``reference.ParseNormalizedNamed(text)`` fails; "" when it parses."""
+    if not text:
+        return "repository name must have at least one component"
+    if _IDENTIFIER.match(text):
+        return "cannot specify a 64-byte hexadecimal string as a repository name"
+    slash = text.find("/")
+    first = text[:slash]
+    if slash == -1 or (not any(c in first for c in ".:") and first != "localhost" and first.lower() == first):
+        domain, remainder = "docker.io", text
+    else:
+        domain, remainder = first, text[slash + 1:]
+    if remainder.lower() != remainder:
+        return "repository name must be lowercase"
+    match = _REFERENCE.match(f"{domain}/{remainder}")
+    if not match:
+        return "invalid reference format"
+    if len(match.group(1)) > _NAME_TOTAL_LENGTH_MAX:
+        return f"repository name must not be more than {_NAME_TOTAL_LENGTH_MAX} characters"
+    return ""
+
+
+# --- k8s.io/apimachinery resource.Quantity ---
+_QUANTITY = re.compile(
+    r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(?:([eE][+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?$"
+)
+_DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
+            "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
+            "P": Fraction(10**15), "E": Fraction(10**18)}
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+
+
+def parse_quantity(value: object) -> Fraction | None:
+    """The exact value of a Kubernetes quantity (int, float or string); None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(value) if value == value and abs(value) != float("inf") else None
+    if not isinstance(value, str):
+        return None
+    match = _QUANTITY.match(value.strip())
+    if not match:
+        return None
+    number, exponent, suffix = match.groups()
+    amount = Fraction(number)
+    if exponent:
+        return amount * Fraction(10) ** int(exponent[1:])
+    suffix = suffix or ""
+    return amount * (_BINARY[suffix] if suffix in _BINARY else _DECIMAL[suffix])
+
+
+# --- the webhook's own regexes (nicpolicy_webhook.go) ---
+FQDN = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z]{2,})+$")
+SRIOV_RESOURCE_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+RDMA_RESOURCE_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+OFED_VERSION = re.compile(
+    r"^(sha256:[a-fA-F0-9]{64}"
+    r"|doca\d+\.\d+(\.\d+)?-\d+\.\d+-(\d+\.\d+\.\d+\.\d+-\d+|\d{6,})(-[\w\.\-]+)*"
+    r"|\d+\.\d+-\d+(\.\d+)*(-\d+)?(-[\w\.\-]+)*)$",
+    re.ASCII,  # Go's \d and \w are ASCII-only
+)
+PKEY_GUID = re.compile(r"^([0-9A-Fa-f]{2}:){7}([0-9A-Fa-f]{2})$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def go_match(pattern: re.Pattern[str], text: str) -> bool:
+    """Go's ``MatchString`` with ^...$: Python's ``$`` also matches before a final newline; Go's does not."""
+    return "\n" not in text and pattern.match(text) is not None

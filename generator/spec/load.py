@@ -188,12 +188,9 @@ def parse_spec(data: bytes, file: str, expected_name: str | None = None) -> Clus
     operator = value.get("networkOperator", {})
     release = cat.release(operator.get("version", cat.default_release))  # the schema's enum checked it
     vm = _vm_size(value, cat, doc, file)
-    device_ids = set(vm.device_ids)
-    for i, extra in enumerate(value.get("additionalVmSizes", [])):
-        if extra not in cat.vm_sizes:
-            raise SpecError(file, f"unknown VM size {extra!r}; known sizes: {', '.join(cat.vm_sizes)}",
-                            *doc.position(("additionalVmSizes", i)), f"additionalVmSizes[{i}]")
-        device_ids.update(cat.vm_sizes[extra].device_ids)
+    # Match every Azure InfiniBand VF ID the catalog knows (as the guide's rule does), plus this size's own:
+    # a node pool of another IB size added later is labelled without a regeneration.
+    device_ids = set(vm.device_ids).union(*(size.device_ids for size in cat.vm_sizes.values()))
     argo = value["argocd"]
     destination = argo.get("destination", {})
     if "name" in destination and "server" in destination:

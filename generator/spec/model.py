@@ -52,7 +52,7 @@ class ClusterSpec:
     spec_file: str  # repo-relative, POSIX
     mode: str
     vm_size: VmSize  # with any `nic` override applied
-    device_ids: tuple[str, ...]  # union over vmSize and additionalVmSizes, sorted
+    device_ids: tuple[str, ...]  # the NodeFeatureRule's: vmSize's plus every Azure IB VF ID known, sorted
     release: Release
     namespace: str
     image_pull_secrets: tuple[str, ...]

@@ -82,8 +82,6 @@ def by_identity(objs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, A
 
 # What a release must do differently from the guide's configs (the guide pairs v25.10 images with whereabouts):
 ALLOWED = {
-    # the guide's rule matches both Azure VF IDs; the bundle matches the cluster's VM size (ND96asr_v4: 101c)
-    ("NodeFeatureRule", "spec.rules[0].matchFeatures[0].matchExpressions.device.value"),
     # v25.4.0 deploys whereabouts only when the policy asks for it
     ("NicClusterPolicy", "spec.secondaryNetwork.ipamPlugin: only in the bundle"),
 }

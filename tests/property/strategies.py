@@ -58,8 +58,6 @@ def valid_spec(draw: st.DrawFn, name: str = "prod") -> dict[str, Any]:
     if draw(st.booleans()):
         spec["ipoib"] = draw(ipoib_block(release))
     if draw(st.booleans()):
-        spec["additionalVmSizes"] = draw(st.lists(st.sampled_from(list(CAT.vm_sizes)), max_size=2, unique=True))
-    if draw(st.booleans()):
         spec["nic"] = {"count": draw(st.integers(min_value=1, max_value=16))}
     argocd: dict[str, Any] = {"repoURL": "https://github.com/example/aks-gitops.git"}
     if draw(st.booleans()):

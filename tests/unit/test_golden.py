@@ -23,7 +23,6 @@ CASES = {
     "ipoib-v25.4.0": spec_text(mode="ipoib"),
     "ipoib-v26.4.1-h100": spec_text(mode="ipoib", version="v26.4.1", vm_size="Standard_ND96isr_H100_v5"),
     "shared-options": spec_text(mode="shared", version="v25.10.0", extra=(
-        "additionalVmSizes: [Standard_HB120rs_v3]\n"
         "shared:\n  rdmaHcaMax: 127\n"
     )).replace("networkOperator:\n  version: v25.10.0\n",
                "networkOperator:\n  version: v25.10.0\n  namespace: nvidia-network-operator\n"

@@ -25,7 +25,8 @@ def error(text: str) -> SpecError:
 def test_issue_example_is_accepted_with_defaults() -> None:
     spec = parse(spec_text())
     assert (spec.name, spec.mode, spec.release.tag, spec.namespace) == ("prod", "sriov", "v25.4.0", "network-operator")
-    assert spec.vm_size.nics == 8 and spec.device_ids == ("101c",)
+    assert spec.vm_size.nics == 8 and spec.vm_size.device_ids == ("101c",)
+    assert spec.device_ids == ("101c", "101e")  # the NFD rule also labels other Azure IB sizes, as the guide
     assert spec.rdma_hca_max == 63
     assert spec.argocd.target_revision == "main"
     ipoib = spec.ipoib
@@ -81,12 +82,12 @@ def test_name_must_equal_file_name() -> None:
 def test_unknown_vm_size_with_explicit_nic_override() -> None:
     spec = parse(spec_text(vm_size="Standard_ND128isr_NDR_GB200_v6",
                            extra="nic:\n  count: 4\n  deviceIds: ['101e']\n"))
-    assert spec.vm_size.nics == 4 and spec.device_ids == ("101e",)
+    assert spec.vm_size.nics == 4 and spec.vm_size.device_ids == ("101e",)
 
 
-def test_additional_vm_sizes_union_device_ids() -> None:
-    spec = parse(spec_text(extra="additionalVmSizes: [Standard_ND96isr_H100_v5]\n"))
-    assert spec.device_ids == ("101c", "101e")
+def test_override_device_ids_join_the_nfd_rule() -> None:
+    spec = parse(spec_text(extra="nic:\n  deviceIds: ['1021']\n"))
+    assert spec.device_ids == ("101c", "101e", "1021")
 
 
 @pytest.mark.parametrize("blob", [b"", b"\xff\xfe\x00", b"- a\n- b\n", b"a: [\n", b"--- 1\n--- 2\n",

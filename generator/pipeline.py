@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from generator.model import Bundle, Finding
 from generator.render import fleet
@@ -213,9 +214,10 @@ def fleet_bundle(specs: list[ClusterSpec]) -> Bundle:
                   objects={FLEET_FILE: docs})
 
 
-def _source_file(item: Rendered, obj: dict[str, object], overlay: str) -> str:
+def _source_file(item: Rendered, obj: dict[str, Any], overlay: str) -> str:
     """The generated file an object built by kustomize came from (for messages)."""
-    kind, name = obj.get("kind"), (obj.get("metadata") or {}).get("name")  # type: ignore[union-attr]
+    metadata = obj.get("metadata")
+    kind, name = obj.get("kind"), metadata.get("name") if isinstance(metadata, dict) else None
     for rel, docs in item.bundle.objects.items():
         if rel.endswith("kustomization.yaml"):
             continue

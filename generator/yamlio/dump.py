@@ -47,7 +47,7 @@ class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
         return True
 
 
-def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+def _represent_str(dumper: _Dumper, data: str) -> yaml.ScalarNode:
     if "\n" in data:
         # literal block; trailing spaces on a line would force PyYAML to fall back to quoting
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")

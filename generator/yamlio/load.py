@@ -177,10 +177,13 @@ class _Composer:
         return result
 
 
+_RESOLVER = yaml.resolver.Resolver()
+
+
 def _is_implicit(node: yaml.ScalarNode) -> bool:
     # PyYAML does not expose whether a tag was explicit; an explicit !!str on a plain scalar that the
     # 1.1 resolver would not call a string is the only case where it matters.
-    resolved = yaml.resolver.Resolver().resolve(yaml.ScalarNode, node.value, (True, False))
+    resolved = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False))
     return bool(resolved == node.tag)
 
 

@@ -51,3 +51,40 @@ def test_readme_command_runs(repo_copy: Path, command: str) -> None:
     assert proc.returncode == 0, f"$ {command}\n{proc.stdout}\n{proc.stderr}"
     assert "Traceback" not in proc.stderr
     assert str(REPO) in (REPO / ".venv" / "bin" / "gen").read_text().splitlines()[0]  # the venv is untouched
+
+
+ARGO_CM = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: argocd-cm
+  namespace: argocd
+data:
+  url: https://argo.example
+"""
+
+
+@pytest.mark.kustomize
+def test_readme_cluster_commands_work_offline(tmp_path: Path) -> None:
+    """The README's kubectl commands need a cluster; their offline forms must succeed on the committed output."""
+    from generator.validate.kustomize import kustomize_command
+
+    text = README.read_text()
+    patch = ("kubectl -n argocd patch configmap argocd-cm --type merge "
+             "--patch-file output/prod/argocd/argocd-cm-health.yaml")
+    assert patch in text and "kubectl apply -k output/<name>/argocd" in text
+    assert "kubectl apply -f output/fleet/bootstrap.yaml" in text
+    kubectl = kustomize_command()[0]
+    cm = tmp_path / "argocd-cm.yaml"
+    cm.write_text(ARGO_CM)
+    patched = subprocess.run([kubectl, "patch", "--local", "-f", str(cm), "--type", "merge", "--patch-file",
+                              "output/prod/argocd/argocd-cm-health.yaml", "-o", "yaml"], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+    assert patched.returncode == 0, patched.stderr
+    assert "resource.customizations.health.mellanox.com_NicClusterPolicy" in patched.stdout
+    assert "url: https://argo.example" in patched.stdout
+    built = subprocess.run([*kustomize_command(), "output/prod/argocd"], cwd=REPO, capture_output=True, text=True,
+                           timeout=60)
+    assert built.returncode == 0, built.stderr
+    assert "kind: AppProject" in built.stdout and "kind: Application" in built.stdout
+    assert "kind: ApplicationSet" in (REPO / "output" / "fleet" / "bootstrap.yaml").read_text()

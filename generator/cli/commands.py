@@ -50,10 +50,7 @@ def _render_and_validate(repo: Path, names: list[str], mirror: Path | None
     try:
         rendered = pipeline.render(repo, specs)
         findings = pipeline.validate(repo, rendered, mirror)
-    except pipeline.InputError as exc:
-        _err(f"gen: error: {exc}")
-        return None, EXIT_USAGE
-    except (schema_store.SchemaSourceError, KustomizeMissing) as exc:
+    except (pipeline.InputError, schema_store.SchemaSourceError, KustomizeMissing) as exc:
         _err(f"gen: error: {exc}")
         return None, EXIT_USAGE
     errors_found = [f for f in findings if f.severity == "error"]

@@ -105,17 +105,21 @@ def walk(root: Path) -> dict[str, Kind]:
     return out
 
 
+def _real_dir_or_absent(path: Path, rel: str) -> str | None:
+    """The kind of ``path`` (None or "dir"); a symlink or a non-directory there is an UnsafePath."""
+    kind = lstat_kind(path)
+    if kind == "symlink":
+        raise UnsafePath(f"{rel}/ is a symlink ({os.readlink(path)!r}); gen never writes through symlinks: "
+                         f"replace it with a directory")
+    if kind not in (None, "dir"):
+        raise UnsafePath(f"{rel} exists but is not a directory; remove or rename it")
+    return kind
+
+
 def check_output_root(repo: Path) -> Path:
     """``repo/output`` must be a real directory (or absent) directly inside the repo."""
     out = repo / OUTPUT_DIR
-    kind = lstat_kind(out)
-    if kind == "symlink":
-        raise UnsafePath(
-            f"{OUTPUT_DIR}/ is a symlink ({os.readlink(out)!r}); gen writes only into a real "
-            f"directory: replace it with a directory"
-        )
-    if kind not in (None, "dir"):
-        raise UnsafePath(f"{OUTPUT_DIR} exists but is not a directory; remove or rename it")
+    kind = _real_dir_or_absent(out, OUTPUT_DIR)
     if kind == "dir" and Path(os.path.realpath(out)) != Path(os.path.realpath(repo)) / OUTPUT_DIR:
         raise UnsafePath(f"{OUTPUT_DIR}/ resolves outside the repository; replace it with a directory")
     return out
@@ -123,13 +127,5 @@ def check_output_root(repo: Path) -> Path:
 
 def check_cluster_root(repo: Path, cluster: str) -> Path:
     d = repo / OUTPUT_DIR / cluster
-    kind = lstat_kind(d)
-    rel = f"{OUTPUT_DIR}/{cluster}"
-    if kind == "symlink":
-        raise UnsafePath(
-            f"{rel}/ is a symlink ({os.readlink(d)!r}); gen never writes through symlinks: "
-            f"replace it with a directory"
-        )
-    if kind not in (None, "dir"):
-        raise UnsafePath(f"{rel} exists but is not a directory; remove or rename it")
+    _real_dir_or_absent(d, f"{OUTPUT_DIR}/{cluster}")
     return d

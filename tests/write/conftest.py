@@ -26,28 +26,20 @@ def age_tree(root: Path) -> None:
             os.utime(Path(dirpath) / n, (OLD, OLD), follow_symlinks=False)
 
 
+def _files(root: Path) -> list[tuple[str, Path]]:
+    """(relative path, path) of every file below ``root`` except the lock file (rewritten each run)."""
+    return [(Path(dirpath, n).relative_to(root).as_posix(), Path(dirpath, n))
+            for dirpath, _, names in os.walk(root) for n in names if n != LOCK]
+
+
 def mtimes(root: Path) -> dict[str, int]:
-    """mtime of every file below ``root`` except the lock file (rewritten with the pid each run)."""
-    out = {}
-    for dirpath, _, names in os.walk(root):
-        for n in names:
-            if n == LOCK:
-                continue
-            p = Path(dirpath) / n
-            out[p.relative_to(root).as_posix()] = os.lstat(p).st_mtime_ns
-    return out
+    """mtime of every file below ``root`` except the lock file."""
+    return {rel: os.lstat(p).st_mtime_ns for rel, p in _files(root)}
 
 
 def files_under(root: Path) -> dict[str, bytes]:
     """Content of every file below ``root`` except the lock file."""
-    out = {}
-    for dirpath, _, names in os.walk(root):
-        for n in names:
-            if n == LOCK:
-                continue
-            p = Path(dirpath) / n
-            out[p.relative_to(root).as_posix()] = p.read_bytes()
-    return out
+    return {rel: p.read_bytes() for rel, p in _files(root)}
 
 
 def expected_tree(bundles: list[Bundle]) -> dict[str, bytes]:

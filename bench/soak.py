@@ -31,7 +31,7 @@ def main() -> int:
                     ("test_valid_spec_bundles_validates_and_is_idempotent", args.valid)):
         start = time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               f"tests/property/test_spec_properties.py::{test}"], cwd=REPO, env=env,
+                               f"tests/cluster/test_properties.py::{test}"], cwd=REPO, env=env,
                               capture_output=True, text=True)
         took = time.monotonic() - start
         status = "ok" if proc.returncode == 0 else "FAILED"

@@ -1,4 +1,5 @@
-"""Shared fixtures: the repo root, ../shared, and throw-away GitOps repos."""
+"""Shared fixtures: the repo root, ../shared (found here and only here), an isolated cache, and throw-away GitOps
+repos. Without ../shared the run stops with an error: the tests never skip what they cannot check."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from generator import catalog
+from generator.check.schemas.kinds import Schemas, schemas_for
+from generator.check.schemas.store import open_store
+from generator.cluster.load import parse_cluster
+from generator.cluster.model import MODES, Cluster
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GEN_SHARED_DIR", REPO.parent / "shared")).resolve()
@@ -33,11 +40,14 @@ def spec_text(name: str = "prod", mode: str = "sriov", vm_size: str = "Standard_
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _schema_mirror() -> None:
-    """Tests read CRDs from ../shared/upstream (offline), never from the network."""
+def _offline_and_isolated(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests read CRDs from ../shared/upstream (offline), never from the network, and never touch the user's
+    cache (gen's caches go to a directory of this session; subprocesses inherit it)."""
     if not UPSTREAM.is_dir():
-        pytest.exit(f"{UPSTREAM} is missing: tests need ../shared beside the repo", returncode=2)
+        pytest.exit(f"{UPSTREAM} is missing: tests need ../shared beside the repo (or GEN_SHARED_DIR)", returncode=2)
     os.environ["GEN_SCHEMA_MIRROR"] = str(UPSTREAM)
+    os.environ["GEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("gen-cache"))
+    os.environ.pop("GEN_SCHEMA_CACHE", None)
 
 
 @pytest.fixture
@@ -67,3 +77,17 @@ def run_gen(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 
 def snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def mode_specs() -> dict[str, Cluster]:
+    """A cluster of every mode (release v25.4.0)."""
+    return {mode: parse_cluster(spec_text(name=f"c-{mode}", mode=mode).encode(), f"clusters/c-{mode}.yaml")
+            for mode in MODES}
+
+
+@pytest.fixture(scope="session")
+def validators() -> dict[str, Schemas]:
+    """Strict schemas of v25.4.0 for every pinned Argo CD release."""
+    store = open_store(UPSTREAM)
+    return {version: schemas_for("v25.4.0", version, store) for version in catalog.load().argocd_versions}

@@ -1,4 +1,5 @@
-"""What the tool knows: network-operator releases and Azure InfiniBand VM sizes (data in YAML files here)."""
+"""What the tool knows: network-operator releases, Azure InfiniBand VM sizes, and the Argo CD and Kubernetes
+versions it checks against (data in the YAML files here; this module only reads them)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,17 @@ class Catalog:
     chart_name: str
     releases: dict[str, Release]  # sorted by version
     vm_sizes: dict[str, VmSize]
+    argocd_versions: tuple[str, ...]  # oldest first; the last is the default
+    kubernetes_version: str  # major.minor
+    builtin_scopes: dict[tuple[str, str], bool]  # (group, kind) of a Kubernetes built-in -> cluster-scoped
+
+    @property
+    def release_tags(self) -> tuple[str, ...]:
+        return tuple(self.releases)
+
+    @property
+    def default_argocd(self) -> str:
+        return self.argocd_versions[-1]
 
     def release(self, tag: str) -> Release:
         try:
@@ -111,6 +123,8 @@ def _vm_size(name: str, raw: dict[str, Any]) -> VmSize:
 def load() -> Catalog:
     releases_raw = _read("releases.yaml")
     sizes_raw = _read("vm-sizes.yaml")
+    platform = _read("platform.yaml")
+    kinds = _read("kube-kinds.yaml")
     releases = {tag: _release(tag, raw) for tag, raw in releases_raw["releases"].items()}
     ordered = dict(sorted(releases.items(), key=lambda item: version_key(item[0])))
     return Catalog(
@@ -119,4 +133,13 @@ def load() -> Catalog:
         chart_name=releases_raw["chart"]["name"],
         releases=ordered,
         vm_sizes={name: _vm_size(name, raw) for name, raw in sizes_raw["sizes"].items()},
+        argocd_versions=tuple(platform["argocd"]),
+        kubernetes_version=str(platform["kubernetes"]),
+        builtin_scopes={**{_group_kind(k): True for k in kinds["cluster"]},
+                        **{_group_kind(k): False for k in kinds["namespaced"]}},
     )
+
+
+def _group_kind(text: str) -> tuple[str, str]:
+    group, _, kind = text.rpartition("/")
+    return group, kind

@@ -1,4 +1,5 @@
-"""The CLI's commands: each strings the pipeline's stages together and prints the outcome."""
+"""The commands: each strings the stages together (cluster -> render -> build -> check -> write) and prints the
+outcome. Errors are raised (``GenError``) and printed once, by ``generator.cli.main``."""
 
 from __future__ import annotations
 
@@ -6,107 +7,52 @@ import sys
 from pathlib import Path
 
 from generator import catalog as catalog_data
-from generator import pipeline, write
-from generator.model import Bundle, Finding
-from generator.spec.load import SpecError
-from generator.validate import store as schema_store
-from generator.validate.kustomize import KustomizeMissing
-from generator.write.errors import WriteError, WriteRefused
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UserError(Exception):
-    """Printed as one line; exit code 2."""
+from generator import write
+from generator.build.overlays import OverlayBuild, build_overlays
+from generator.check.bundles import check_bundles
+from generator.check.schemas import store as schema_store
+from generator.cluster.load import load_clusters, select
+from generator.cluster.overlay import has_user_overlay
+from generator.errors import EXIT_FAILED, EXIT_OK, BuildFailed, ChecksFailed, InputError
+from generator.render import Rendered, render
+from generator.report import sync_plan
+from generator.report.reporter import counts, text
 
 
-def _err(message: str) -> None:
-    print(message, file=sys.stderr)
+def _render(repo: Path, names: list[str]) -> Rendered:
+    clusters = load_clusters(repo, names)
+    return render(clusters, {c.name for c in clusters if has_user_overlay(repo, c.name)})
 
 
-def _select(repo: Path, names: list[str], all_clusters: bool) -> list[str]:
-    try:
-        known = pipeline.discover_clusters(repo)
-    except pipeline.InputError as exc:
-        raise UserError(str(exc)) from None
-    if all_clusters:
-        return known
-    for name in names:
-        if name not in known:
-            hint = f"known: {', '.join(known)}" if known else "clusters/ has no specs yet"
-            raise UserError(f"clusters/{name}.yaml: no such cluster spec ({hint}); create it from clusters/prod.yaml")
-    return list(dict.fromkeys(names))
-
-
-def _render_and_validate(repo: Path, names: list[str], mirror: Path | None
-                         ) -> tuple[list[pipeline.Rendered] | None, int]:
-    """Rendered bundles when every spec is valid and every object passes; else the exit code."""
-    specs, errors = pipeline.load_specs(repo, names)
+def _checked(repo: Path, names: list[str], mirror: Path | None) -> Rendered:
+    """Render and build every named cluster, check everything; ChecksFailed (after printing) on any error."""
+    rendered = _render(repo, names)
+    builds = build_overlays(repo, rendered.bundles())
+    store = schema_store.open_store(mirror)
+    findings = check_bundles(repo, rendered.clusters, rendered.fleet, builds, store)
+    sys.stderr.write(text(findings))
+    errors, _ = counts(findings)
     if errors:
-        for error in errors:
-            _err(f"gen: error: {error}")
-        _err(f"gen: {len(errors)} cluster spec(s) invalid; nothing written")
-        return None, EXIT_USAGE
-    try:
-        rendered = pipeline.render(repo, specs)
-        findings = pipeline.validate(repo, rendered, mirror)
-    except (pipeline.InputError, schema_store.SchemaSourceError, KustomizeMissing) as exc:
-        _err(f"gen: error: {exc}")
-        return None, EXIT_USAGE
-    errors_found = [f for f in findings if f.severity == "error"]
-    _print_findings(findings)
-    if errors_found:
-        _err(f"gen: validation failed: {len(errors_found)} error(s); nothing written")
-        return None, EXIT_FAILED
-    return rendered, EXIT_OK
-
-
-def _print_findings(findings: list[Finding]) -> None:
-    for finding in findings:
-        _err(finding.render())
-
-
-def _bundles(rendered: list[pipeline.Rendered], all_clusters: bool) -> list[Bundle]:
-    """The clusters' bundles, plus output/fleet/ when every cluster is in (it depends on all of them)."""
-    bundles = [item.bundle for item in rendered]
-    if all_clusters and rendered:
-        bundles.append(pipeline.fleet_bundle([item.spec for item in rendered]))
-    return bundles
+        raise ChecksFailed(f"validation failed: {errors} error(s); nothing written")
+    return rendered
 
 
 def bundle(repo: Path, names: list[str], all_clusters: bool, *, prune: bool, force: bool,
            mirror: Path | None) -> int:
     if prune and not all_clusters:
-        raise UserError("--prune needs --all (it removes output of clusters whose spec is gone)")
-    selected = _select(repo, names, all_clusters)
-    rendered, code = _render_and_validate(repo, selected, mirror)
-    if rendered is None:
-        return code
-    try:
-        report = write.apply(repo, _bundles(rendered, all_clusters), prune=prune, all_clusters=all_clusters,
-                             force=force)
-    except WriteRefused as exc:
-        _err(f"gen: error: {exc}")
-        return EXIT_FAILED
-    except WriteError as exc:
-        _err(f"gen: error: {exc}")
-        return EXIT_USAGE
+        raise InputError("--prune needs --all (it removes output of clusters whose spec is gone)")
+    rendered = _checked(repo, select(repo, names, all_clusters), mirror)
+    report = write.apply(repo, rendered.bundles(with_fleet=all_clusters), prune=prune, all_clusters=all_clusters,
+                         force=force)
     print("\n".join(report.lines()))
     return EXIT_OK
 
 
 def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | None) -> int:
-    selected = _select(repo, names, all_clusters)
-    rendered, code = _render_and_validate(repo, selected, mirror)
-    if rendered is None:
-        return code
-    try:
-        drift = write.check(repo, _bundles(rendered, all_clusters), all_clusters=all_clusters)
-    except WriteError as exc:
-        _err(f"gen: error: {exc}")
-        return EXIT_USAGE
+    rendered = _checked(repo, select(repo, names, all_clusters), mirror)
+    drift = write.check(repo, rendered.bundles(with_fleet=all_clusters), all_clusters=all_clusters)
     if not drift:
-        print(f"gen check: output/ is up to date with {len(rendered)} cluster spec(s)")
+        print(f"gen check: output/ is up to date with {len(rendered.clusters)} cluster spec(s)")
         return EXIT_OK
     for item in drift:
         print(f"{item.path}: {item.kind}")
@@ -118,36 +64,21 @@ def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | No
 
 
 def plan(repo: Path, name: str) -> int:
-    """Load, render and kustomize-build the cluster's mode overlay; print Argo CD's apply order."""
-    from generator import plan as sync_plan
-
-    selected = _select(repo, [name], all_clusters=False)
-    specs, errors = pipeline.load_specs(repo, selected)
-    if errors:
-        raise UserError(str(errors[0]))
-    try:
-        rendered = pipeline.render(repo, specs)
-        builds = pipeline.build_overlays(repo, rendered)
-    except pipeline.InputError as exc:
-        raise UserError(str(exc)) from None
-    except KustomizeMissing as exc:
-        raise UserError(str(exc)) from None
-    spec = specs[0]
-    result = builds[(spec.name, spec.mode)]
+    """Render and kustomize-build the cluster's mode overlay; print Argo CD's apply order."""
+    rendered = _render(repo, select(repo, [name], all_clusters=False))
+    [(cluster, bundle)] = rendered.clusters
+    result: OverlayBuild = build_overlays(repo, [bundle])[(cluster.name, cluster.mode)]
     if result.error:
-        _err(f"gen: error: kustomize build {pipeline.overlay_dirs(spec)[spec.mode]} failed: {result.error}")
-        return EXIT_FAILED
-    print(f"# Argo CD sync order of {spec.name} (overlays/{spec.mode}); waves wait for health of the previous one")
-    print(sync_plan.render(sync_plan.plan(spec, result.objects)), end="")
+        raise BuildFailed(f"kustomize build {result.directory} failed: {result.error}")
+    print(f"# Argo CD sync order of {cluster.name} (overlays/{cluster.mode}); waves wait for health of the "
+          "previous one")
+    print(sync_plan.render(sync_plan.plan(cluster, result.objects)), end="")
     return EXIT_OK
 
 
 def schemas_pull(mirror: Path | None) -> int:
     cache = schema_store.default_cache_dir()
-    try:
-        fetched = schema_store.pull(cache, mirror)
-    except schema_store.SchemaSourceError as exc:
-        raise UserError(str(exc)) from None
+    fetched = schema_store.pull(cache, mirror)
     print(f"gen schemas pull: {len(fetched)} file(s) verified into {cache}")
     return EXIT_OK
 
@@ -155,7 +86,7 @@ def schemas_pull(mirror: Path | None) -> int:
 def catalog(what: str | None) -> int:
     cat = catalog_data.load()
     if what in (None, "releases"):
-        print("network-operator releases (chart https://helm.ngc.nvidia.com/nvidia network-operator):")
+        print(f"network-operator releases (chart {cat.chart_repository} {cat.chart_name}):")
         for tag, rel in cat.releases.items():
             default = "  (default)" if tag == cat.default_release else ""
             print(f"  {tag:9} chart {rel.chart_version:8} ipoib ipam: {', '.join(rel.ipam)}{default}")
@@ -165,6 +96,3 @@ def catalog(what: str | None) -> int:
             print(f"  {name:28} {size.nics} x {size.link:13} {size.nic_family:10} devices "
                   f"{','.join(size.device_ids):10} {size.description}")
     return EXIT_OK
-
-
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "SpecError", "UserError"]

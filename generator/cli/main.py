@@ -1,6 +1,6 @@
 """gen: cluster specs -> validated GitOps bundles for RDMA over InfiniBand on AKS.
 
-Exit codes: 0 ok, 1 validation failed / output out of date, 2 bad input or usage.
+The one place errors are caught and exit codes chosen (the codes are documented in ``generator.errors``).
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 from generator.cli import commands
-from generator.lint import cli as lint_cli  # light; the engine is imported when `gen lint` runs
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from generator.cli import lint as lint_cli  # light; the checks are imported when `gen lint` runs
+from generator.errors import EXIT_INPUT, EXIT_INTERRUPTED, GenError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,33 +66,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     repo = (args.repo or Path.cwd()).resolve()
     mirror = getattr(args, "mirror", None)
     if mirror is None and os.environ.get("GEN_SCHEMA_MIRROR"):
         mirror = Path(os.environ["GEN_SCHEMA_MIRROR"])
+    if args.command == "bundle":
+        return commands.bundle(repo, args.cluster, args.all, prune=args.prune, force=args.force, mirror=mirror)
+    if args.command == "check":
+        return commands.check(repo, args.cluster, all_clusters=not args.cluster, mirror=mirror)
+    if args.command == "schemas":
+        return commands.schemas_pull(mirror)
+    if args.command == "plan":
+        return commands.plan(repo, args.cluster)
+    if args.command == "lint":
+        return lint_cli.run(args, repo, mirror)
+    return commands.catalog(args.what)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
-        if args.command == "bundle":
-            return commands.bundle(repo, args.cluster, args.all, prune=args.prune, force=args.force,
-                                   mirror=mirror)
-        if args.command == "check":
-            return commands.check(repo, args.cluster, all_clusters=not args.cluster, mirror=mirror)
-        if args.command == "schemas":
-            return commands.schemas_pull(mirror)
-        if args.command == "plan":
-            return commands.plan(repo, args.cluster)
-        if args.command == "lint":
-            return lint_cli.run(args, repo, mirror)
-        if args.command == "catalog":
-            return commands.catalog(args.what)
-    except commands.UserError as exc:
-        print(f"gen: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _run(args)
+    except GenError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:  # pragma: no cover
         print("gen: interrupted; nothing was left half-written", file=sys.stderr)
-        return 130
-    return EXIT_USAGE  # pragma: no cover - argparse requires a command
+        return EXIT_INTERRUPTED
+    except OSError as exc:  # an unreadable file or a full disk: the file and the reason, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"gen: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,9 +12,10 @@ about), and each AppProject only admits its own cluster and namespace anyway.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from generator import catalog
+from generator import catalog, layout
+from generator.cluster.model import Cluster
+from generator.kube import Obj
 from generator.render.argocd import (
     ARGOCD_API,
     FINALIZER,
@@ -26,10 +27,10 @@ from generator.render.argocd import (
     project_name,
     sync_policy,
 )
+from generator.render.bundle import Bundle
 from generator.render.objects import helm_values
-from generator.spec.model import ClusterSpec
+from generator.yamlio.dump import dump_documents
 
-Obj = dict[str, Any]
 APPLICATION_SET_NAME = "network-operator"
 
 # Parts that are not strings (valuesObject, automated sync, name-or-server destination) come from the
@@ -62,42 +63,42 @@ spec:
 """
 
 
-def element(spec: ClusterSpec) -> Obj:
+def element(cluster: Cluster) -> Obj:
     """The list generator's parameters for one cluster."""
     cat = catalog.load()
-    dest = cluster_destination(spec)
+    dest = cluster_destination(cluster)
     return {
-        "cluster": spec.name,
-        "name": application_name(spec),
-        "project": project_name(spec),
-        "mode": spec.mode,
+        "cluster": cluster.name,
+        "name": application_name(cluster),
+        "project": project_name(cluster),
+        "mode": cluster.mode,
         "destinationName": dest.get("name", ""),
         "destinationServer": dest.get("server", ""),
-        "namespace": spec.namespace,
+        "namespace": cluster.namespace,
         "chartRepoURL": cat.chart_repository,
         "chart": cat.chart_name,
-        "chartVersion": spec.release.chart_version,
-        "values": helm_values(spec),
-        "repoURL": spec.argocd.repo_url,
-        "targetRevision": spec.argocd.target_revision,
-        "path": overlay_path(spec),
-        "automated": spec.argocd.automated,
+        "chartVersion": cluster.release.chart_version,
+        "values": helm_values(cluster),
+        "repoURL": cluster.argocd.repo_url,
+        "targetRevision": cluster.argocd.target_revision,
+        "path": overlay_path(cluster),
+        "automated": cluster.argocd.automated,
     }
 
 
-def _argocd_namespace(specs: Sequence[ClusterSpec]) -> str:
-    namespaces = {spec.argocd.namespace for spec in specs}
+def _argocd_namespace(clusters: Sequence[Cluster]) -> str:
+    namespaces = {cluster.argocd.namespace for cluster in clusters}
     if len(namespaces) != 1:
         raise ValueError(f"one ApplicationSet serves one Argo CD namespace; got {sorted(namespaces)}: "
                          "group the clusters by argocd.namespace")
     return namespaces.pop()
 
 
-def application_set(specs: Sequence[ClusterSpec]) -> Obj:
+def application_set(clusters: Sequence[Cluster]) -> Obj:
     """One Application per cluster spec, identical to the per-cluster argocd/application.yaml."""
-    if not specs:
+    if not clusters:
         raise ValueError("an ApplicationSet needs at least one cluster spec")
-    ordered = sorted(specs, key=lambda s: s.name)
+    ordered = sorted(clusters, key=lambda c: c.name)
     # the template's syncPolicy minus `automated` (per element, in the patch)
     base_sync = sync_policy(automated=False)
     return {
@@ -107,7 +108,7 @@ def application_set(specs: Sequence[ClusterSpec]) -> Obj:
         "spec": {
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
-            "generators": [{"list": {"elements": [element(spec) for spec in ordered]}}],
+            "generators": [{"list": {"elements": [element(cluster) for cluster in ordered]}}],
             # deleting the ApplicationSet must not cascade into the clusters' operators
             "syncPolicy": {"preserveResourcesOnDeletion": True},
             "template": {
@@ -127,12 +128,21 @@ def application_set(specs: Sequence[ClusterSpec]) -> Obj:
     }
 
 
-def bootstrap(specs: Sequence[ClusterSpec]) -> list[Obj]:
+def bootstrap(clusters: Sequence[Cluster]) -> list[Obj]:
     """What `kubectl apply -f` installs once per Argo CD: the AppProjects, then the ApplicationSet(s)."""
-    ordered = sorted(specs, key=lambda s: (s.argocd.namespace, s.name))
-    projects = [app_project(spec) for spec in ordered]
-    by_namespace: dict[str, list[ClusterSpec]] = {}
-    for spec in ordered:
-        by_namespace.setdefault(spec.argocd.namespace, []).append(spec)
+    ordered = sorted(clusters, key=lambda c: (c.argocd.namespace, c.name))
+    projects = [app_project(cluster) for cluster in ordered]
+    by_namespace: dict[str, list[Cluster]] = {}
+    for cluster in ordered:
+        by_namespace.setdefault(cluster.argocd.namespace, []).append(cluster)
     return projects + [application_set(group) for group in by_namespace.values()]
 
+
+
+def fleet_bundle(clusters: Sequence[Cluster]) -> Bundle:
+    """output/fleet/bootstrap.yaml: every cluster's AppProject and the ApplicationSet, applied once per Argo CD."""
+    docs = bootstrap(sorted(clusters, key=lambda c: c.name))
+    head = (f"# Generated by rdma-gitops from {layout.CLUSTERS_DIR}/*.yaml; do not edit. Run: gen bundle --all\n"
+            f"# Apply once per Argo CD: kubectl apply -f {layout.output_dir(layout.FLEET)}/{layout.FLEET_FILE}\n")
+    return Bundle(cluster=layout.FLEET, spec_file=f"{layout.CLUSTERS_DIR}/",
+                  files={layout.FLEET_FILE: dump_documents(docs, head)}, objects={layout.FLEET_FILE: docs})

@@ -1,4 +1,4 @@
-"""Kubernetes objects of the bundle, as pure functions of the ClusterSpec.
+"""Kubernetes objects of the bundle, as pure functions of the Cluster.
 
 Every object is built in Kubernetes key order: apiVersion, kind, metadata, spec.
 """
@@ -13,23 +13,26 @@ from typing import Any
 
 import yaml
 
-from generator.spec.model import ClusterSpec
+from generator.cluster.model import Cluster
+from generator.kube import (
+    MELLANOX_VENDOR,
+    NETWORKS_ANNOTATION,
+    NFD_LABEL,
+    POLICY_NAME,
+    PSA_ENFORCE,
+    SKIP_DRY_RUN,
+    SYNC_OPTIONS,
+    WAVE,
+    Obj,
+    nfd_node_selector_terms,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-NFD_LABEL = "feature.node.kubernetes.io/pci-15b3.present"
-MELLANOX_VENDOR = "15b3"
-POLICY_NAME = "nic-cluster-policy"  # the only name the operator reconciles
-
-WAVE = "argocd.argoproj.io/sync-wave"
-SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 # Argo CD sync waves: Namespace, then the chart (wave 0, CRDs first), then the CRs that need its CRDs.
 WAVE_NAMESPACE = "-1"
 WAVE_NODE_FEATURE_RULE = "1"
 WAVE_POLICY = "2"
 WAVE_NETWORK = "3"
-SKIP_DRY_RUN = "SkipDryRunOnMissingResource=true"
-
-Obj = dict[str, Any]
 
 
 @functools.cache
@@ -58,20 +61,20 @@ def _cr_annotations(wave: str) -> dict[str, str]:
     return {WAVE: wave, SYNC_OPTIONS: SKIP_DRY_RUN}
 
 
-def namespace(spec: ClusterSpec) -> Obj:
+def namespace(cluster: Cluster) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
         "metadata": _metadata(
-            spec.namespace,
-            labels={"pod-security.kubernetes.io/enforce": "privileged"},
+            cluster.namespace,
+            labels={PSA_ENFORCE: "privileged"},
             # never deleted with the Application: it holds the operator's state and the users' secrets
             annotations={WAVE: WAVE_NAMESPACE, SYNC_OPTIONS: "Delete=false"},
         ),
     }
 
 
-def node_feature_rule(spec: ClusterSpec) -> Obj:
+def node_feature_rule(cluster: Cluster) -> Obj:
     return {
         "apiVersion": "nfd.k8s-sigs.io/v1alpha1",
         "kind": "NodeFeatureRule",
@@ -84,7 +87,7 @@ def node_feature_rule(spec: ClusterSpec) -> Obj:
                     "matchFeatures": [
                         {
                             "feature": "pci.device",
-                            "matchExpressions": {"device": {"op": "In", "value": list(spec.device_ids)}},
+                            "matchExpressions": {"device": {"op": "In", "value": list(cluster.device_ids)}},
                         }
                     ],
                 }
@@ -93,30 +96,25 @@ def node_feature_rule(spec: ClusterSpec) -> Obj:
     }
 
 
-def _image(spec: ClusterSpec, component: str) -> Obj:
-    image: Obj = spec.release.image(component).as_dict()
-    if spec.image_pull_secrets:
-        image["imagePullSecrets"] = list(spec.image_pull_secrets)
+def _image(cluster: Cluster, component: str) -> Obj:
+    image: Obj = cluster.release.image(component).as_dict()
+    if cluster.image_pull_secrets:
+        image["imagePullSecrets"] = list(cluster.image_pull_secrets)
     return image
 
 
-def nic_cluster_policy(spec: ClusterSpec) -> Obj:
+def nic_cluster_policy(cluster: Cluster) -> Obj:
     """The base policy: DOCA driver on nodes NFD labelled, plus DOCA telemetry (the guide's base)."""
-    driver = {**_image(spec, "docaDriver"), **template("ofed-driver.yaml")}
+    driver = {**_image(cluster, "docaDriver"), **template("ofed-driver.yaml")}
     return {
         "apiVersion": "mellanox.com/v1alpha1",
         "kind": "NicClusterPolicy",
         "metadata": _metadata(POLICY_NAME, annotations=_cr_annotations(WAVE_POLICY)),
         "spec": {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {"matchExpressions": [{"key": NFD_LABEL, "operator": "In", "values": ["true"]}]}
-                    ]
-                }
-            },
+            "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": nfd_node_selector_terms()}},
             "ofedDriver": driver,
-            "docaTelemetryService": _image(spec, "docaTelemetryService"),
+            "docaTelemetryService": _image(cluster, "docaTelemetryService"),
         },
     }
 
@@ -146,45 +144,45 @@ def sriov_device_plugin_config() -> Obj:
     }
 
 
-def rdma_shared_device_plugin_config(spec: ClusterSpec) -> Obj:
+def rdma_shared_device_plugin_config(cluster: Cluster) -> Obj:
     return {
         "configList": [
             {
                 "resourceName": "shared_ib",
-                "rdmaHcaMax": spec.rdma_hca_max,
+                "rdmaHcaMax": cluster.rdma_hca_max,
                 "selectors": {"vendors": [MELLANOX_VENDOR], "linkTypes": ["infiniband"]},
             }
         ]
     }
 
 
-def sriov_patch(spec: ClusterSpec) -> Obj:
-    plugin = {**_image(spec, "sriovDevicePlugin"), "config": _json_config(sriov_device_plugin_config())}
+def sriov_patch(cluster: Cluster) -> Obj:
+    plugin = {**_image(cluster, "sriovDevicePlugin"), "config": _json_config(sriov_device_plugin_config())}
     return _policy_patch({"sriovDevicePlugin": plugin})
 
 
-def shared_patch(spec: ClusterSpec) -> Obj:
-    plugin = {**_image(spec, "rdmaSharedDevicePlugin"),
-              "config": _json_config(rdma_shared_device_plugin_config(spec))}
+def shared_patch(cluster: Cluster) -> Obj:
+    plugin = {**_image(cluster, "rdmaSharedDevicePlugin"),
+              "config": _json_config(rdma_shared_device_plugin_config(cluster))}
     return _policy_patch({"rdmaSharedDevicePlugin": plugin})
 
 
-def ipoib_patch(spec: ClusterSpec) -> Obj:
+def ipoib_patch(cluster: Cluster) -> Obj:
     secondary: Obj = {
-        "cniPlugins": _image(spec, "cniPlugins"),
-        "multus": _image(spec, "multus"),
-        "ipoib": _image(spec, "ipoib"),
+        "cniPlugins": _image(cluster, "cniPlugins"),
+        "multus": _image(cluster, "multus"),
+        "ipoib": _image(cluster, "ipoib"),
     }
     fields: Obj = {"secondaryNetwork": secondary}
-    if spec.ipoib.ipam == "whereabouts":
-        secondary["ipamPlugin"] = _image(spec, "whereabouts")
+    if cluster.ipoib.ipam == "whereabouts":
+        secondary["ipamPlugin"] = _image(cluster, "whereabouts")
     else:
-        fields["nvIpam"] = {**_image(spec, "nvIpam"), "enableWebhook": False}
+        fields["nvIpam"] = {**_image(cluster, "nvIpam"), "enableWebhook": False}
     return _policy_patch(fields)
 
 
-def ipam_config(spec: ClusterSpec) -> Obj:
-    ipoib = spec.ipoib
+def ipam_config(cluster: Cluster) -> Obj:
+    ipoib = cluster.ipoib
     if ipoib.ipam == "nv-ipam":
         return {"type": "nv-ipam", "poolName": ipoib.network_name}
     return {
@@ -199,22 +197,22 @@ def ipam_config(spec: ClusterSpec) -> Obj:
     }
 
 
-def ipoib_network(spec: ClusterSpec) -> Obj:
+def ipoib_network(cluster: Cluster) -> Obj:
     return {
         "apiVersion": "mellanox.com/v1alpha1",
         "kind": "IPoIBNetwork",
-        "metadata": _metadata(spec.ipoib.network_name, annotations=_cr_annotations(WAVE_NETWORK)),
+        "metadata": _metadata(cluster.ipoib.network_name, annotations=_cr_annotations(WAVE_NETWORK)),
         "spec": {
-            "networkNamespace": spec.ipoib.namespace,
-            "master": spec.ipoib.master,
-            "ipam": _json_config(ipam_config(spec)),
+            "networkNamespace": cluster.ipoib.namespace,
+            "master": cluster.ipoib.master,
+            "ipam": _json_config(ipam_config(cluster)),
         },
     }
 
 
-def nv_ipam_pool(spec: ClusterSpec) -> Obj:
+def nv_ipam_pool(cluster: Cluster) -> Obj:
     """NVIDIA IPAM pool for the IPoIB network (its CRD comes with the operator's nv-ipam operand)."""
-    ipoib = spec.ipoib
+    ipoib = cluster.ipoib
     pool: Obj = {
         "subnet": str(ipoib.range),
         "perNodeBlockSize": ipoib.per_node_block_size,
@@ -224,18 +222,16 @@ def nv_ipam_pool(spec: ClusterSpec) -> Obj:
         pool["exclusions"] = [
             {"startIP": str(net.network_address), "endIP": str(net.broadcast_address)} for net in ipoib.exclude
         ]
-    pool["nodeSelector"] = {
-        "nodeSelectorTerms": [{"matchExpressions": [{"key": NFD_LABEL, "operator": "In", "values": ["true"]}]}]
-    }
+    pool["nodeSelector"] = {"nodeSelectorTerms": nfd_node_selector_terms()}
     return {
         "apiVersion": "nv-ipam.nvidia.com/v1alpha1",
         "kind": "IPPool",
-        "metadata": _metadata(ipoib.network_name, spec.namespace, annotations=_cr_annotations(WAVE_NETWORK)),
+        "metadata": _metadata(ipoib.network_name, cluster.namespace, annotations=_cr_annotations(WAVE_NETWORK)),
         "spec": pool,
     }
 
 
-def helm_values(spec: ClusterSpec) -> Obj:
+def helm_values(cluster: Cluster) -> Obj:
     """Values for the network-operator chart (the guide's, plus what a GitOps install needs)."""
     values: Obj = {
         # the bundle ships its own NodeFeatureRule (the guide's values)
@@ -244,25 +240,25 @@ def helm_values(spec: ClusterSpec) -> Obj:
         # annotation; Argo CD applies the chart's crds/ itself
         "upgradeCRDs": False,
     }
-    if spec.image_pull_secrets:
-        values["imagePullSecrets"] = list(spec.image_pull_secrets)
+    if cluster.image_pull_secrets:
+        values["imagePullSecrets"] = list(cluster.image_pull_secrets)
     return values
 
 
-def example_pod(spec: ClusterSpec) -> Obj:
+def example_pod(cluster: Cluster) -> Obj:
     pod: Obj = template("example-pod.yaml")
     container = pod["spec"]["containers"][0]
     meta = pod["metadata"]
-    if spec.mode == "base":
+    if cluster.mode == "base":
         # driver only: no device plugin, so the pod needs privileges to reach /dev/infiniband
         container["securityContext"] = {"privileged": True}
         return pod
     # without IPC_LOCK `ulimit -l` is 64 KiB and RDMA memory registration fails
     container["securityContext"] = {"capabilities": {"add": ["IPC_LOCK"]}}
     # sriov: one VF per NIC, claim them all; shared/ipoib: one of rdmaHcaMax slots, all NICs visible
-    amount = {"rdma/ib": spec.vm_size.nics} if spec.mode == "sriov" else {"rdma/shared_ib": 1}
+    amount = {"rdma/ib": cluster.vm_size.nics} if cluster.mode == "sriov" else {"rdma/shared_ib": 1}
     container["resources"] = {"requests": dict(amount), "limits": dict(amount)}
-    if spec.mode == "ipoib":
-        meta["namespace"] = spec.ipoib.namespace
-        meta["annotations"] = {"k8s.v1.cni.cncf.io/networks": spec.ipoib.network_name}
+    if cluster.mode == "ipoib":
+        meta["namespace"] = cluster.ipoib.namespace
+        meta["annotations"] = {NETWORKS_ANNOTATION: cluster.ipoib.network_name}
     return pod

@@ -1,17 +1,18 @@
 """Errors raised by ``generator.write``; each message names the path and the fix.
 
-All derive from :class:`WriteError` and carry ``exit_code`` (1) for the CLI.
+All derive from :class:`WriteError` (exit 2: something in output/ to fix first); a refusal to overwrite files gen
+does not own is exit 1, like any other check that fails.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from generator.errors import EXIT_FAILED, GenError
 
-class WriteError(Exception):
+
+class WriteError(GenError):
     """Base class: the tree was not (fully) written; the message says why and what to do."""
-
-    exit_code = 1
 
 
 class UnsafePath(WriteError):
@@ -31,6 +32,8 @@ class WriteRefused(WriteError):
 
     Raised before anything is written.  ``paths`` are repo-relative.
     """
+
+    exit_code = EXIT_FAILED
 
     def __init__(self, paths: Iterable[str]) -> None:
         self.paths = sorted(set(paths))

@@ -1,8 +1,8 @@
 """Symlink-proof file operations relative to directory file descriptors.
 
 Every directory is opened component by component with ``O_NOFOLLOW``, so nothing can be written
-or deleted through a symlink even if one appears after planning.  Files are written to a temp
-file in the same directory, fsynced, then ``os.replace``d; directories are fsynced before the
+or deleted through a symlink even if one appears after planning.  Files are written with
+``generator.fs.write_atomic_at`` (temp file, fsync, rename); directories are fsynced before the
 next stage relies on them.
 """
 
@@ -13,8 +13,8 @@ import errno
 import os
 from pathlib import Path
 
+from generator.fs import write_atomic_at
 from generator.write.errors import UnsafePath
-from generator.write.paths import temp_name
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -58,23 +58,7 @@ class DirTree:
         return fd
 
     def write(self, parts: tuple[str, ...], data: bytes) -> None:
-        dfd = self.dir(parts[:-1])
-        tmp = temp_name(parts[-1])
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
-                     dir_fd=dfd)
-        try:
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, parts[-1], src_dir_fd=dfd, dst_dir_fd=dfd)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=dfd)
-            raise
+        write_atomic_at(self.dir(parts[:-1]), parts[-1], data)
         self._dirty.add(parts[:-1])
 
     def unlink(self, parts: tuple[str, ...]) -> None:

@@ -8,25 +8,15 @@ import stat
 from pathlib import Path
 from typing import Literal
 
+from generator.fs import TEMP_MARK, is_temp_name
+from generator.layout import OUTPUT_DIR
 from generator.write.errors import InvalidBundle, UnsafePath
 
-OUTPUT_DIR = "output"
 MANIFEST_NAME = ".gen-manifest.json"
 LOCK_NAME = ".gen.lock"  # lives at output/.gen.lock
-TEMP_MARK = ".gen-tmp-"
-_TEMP_RE = re.compile(r"^\..*\.gen-tmp-[0-9a-f]{16}$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 Kind = Literal["file", "dir", "symlink", "other"]
-
-
-def is_temp_name(name: str) -> bool:
-    """True for a temp file name made by :func:`temp_name` (basename only)."""
-    return bool(_TEMP_RE.match(name))
-
-
-def temp_name(name: str) -> str:
-    return f".{name[:100]}{TEMP_MARK}{os.urandom(8).hex()}"
 
 
 def check_cluster_name(name: str) -> None:

@@ -33,13 +33,16 @@ JsonPath = tuple[str | int, ...]
 
 
 class YamlInputError(ValueError):
-    """Bad YAML input: carries where it is and what to do."""
+    """Bad YAML input: carries where it is, what to do, and its ``kind``: ``syntax`` (also encoding, tags, tabs),
+    ``duplicate-key`` or ``too-large`` (size or alias expansion)."""
 
-    def __init__(self, file: str, message: str, line: int | None = None, column: int | None = None):
+    def __init__(self, file: str, message: str, line: int | None = None, column: int | None = None,
+                 kind: str = "syntax"):
         self.file = file
         self.line = line
         self.column = column
         self.message = message
+        self.kind = kind
         super().__init__(self.render())
 
     def render(self) -> str:
@@ -128,14 +131,14 @@ class _Composer:
         self.budget = max_nodes
         self.positions: dict[JsonPath, tuple[int, int]] = {}
 
-    def _error(self, node: yaml.Node, message: str) -> YamlInputError:
-        return YamlInputError(self.file, message, node.start_mark.line + 1, node.start_mark.column + 1)
+    def _error(self, node: yaml.Node, message: str, kind: str = "syntax") -> YamlInputError:
+        return YamlInputError(self.file, message, node.start_mark.line + 1, node.start_mark.column + 1, kind)
 
     def build(self, node: yaml.Node, path: JsonPath, depth: int = 0) -> Any:
         self.budget -= 1
         if self.budget < 0:
             raise self._error(node, "document too large after alias expansion (possible alias bomb); "
-                                    "write the values out instead of using anchors/aliases")
+                                    "write the values out instead of using anchors/aliases", "too-large")
         if depth > 200:
             raise self._error(node, "nesting deeper than 200 levels")
         self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
@@ -172,7 +175,7 @@ class _Composer:
             if key in result:
                 first = self.positions.get((*path, key), (0, 0))[0]
                 raise self._error(key_node, f"duplicate key {key!r} (first defined on line {first}); "
-                                            "remove one of them")
+                                            "remove one of them", "duplicate-key")
             result[key] = self.build(value_node, (*path, key), depth + 1)
         return result
 
@@ -190,7 +193,8 @@ def _is_implicit(node: yaml.ScalarNode) -> bool:
 def decode(data: bytes, file: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """UTF-8 text of a file's bytes, or a YamlInputError saying what is wrong."""
     if len(data) > max_bytes:
-        raise YamlInputError(file, f"file is {len(data):,} bytes, more than the limit of {max_bytes:,}")
+        raise YamlInputError(file, f"file is {len(data):,} bytes, more than the limit of {max_bytes:,}",
+                             kind="too-large")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:

@@ -1,0 +1,93 @@
+"""Build every mode overlay of every rendered bundle with the real kustomize, as Argo CD will.
+
+The bundles (and the users' ``overlays/<name>/`` they include) are laid out in a temporary directory as in
+the repo, so relative paths resolve the same. A build's result depends only on what kustomize reads (the
+bundle's bytes, the user overlay's files, the kustomize command), so it is cached on disk by their digest: an
+unchanged cluster costs no kustomize call on the next run or in ``gen check``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator import layout
+from generator.build import kustomize
+from generator.cache import DiskCache, cache_root, digest
+from generator.cluster.model import MODES
+from generator.kube import Obj
+from generator.render.bundle import Bundle
+
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class OverlayBuild:
+    """``kustomize build output/<cluster>/overlays/<mode>``: its objects, or why it failed."""
+
+    cluster: str
+    mode: str
+    objects: list[Obj]
+    error: str  # "" when the build succeeded; paths in it are repo-relative
+
+    @property
+    def directory(self) -> str:
+        return layout.mode_overlay_dir(self.cluster, self.mode)
+
+
+def _stage(repo: Path, bundles: Sequence[Bundle], root: Path) -> None:
+    """Lay the bundles (and the users' overlays they include) out under ``root`` as in the repo."""
+    for bundle in bundles:
+        out = root / layout.output_dir(bundle.cluster)
+        for rel, data in bundle.files.items():
+            target = out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        source = repo / layout.user_overlay_dir(bundle.cluster)
+        if source.is_dir():
+            shutil.copytree(source, root / layout.user_overlay_dir(bundle.cluster), symlinks=False)
+
+
+def _inputs_digest(repo: Path, bundle: Bundle, command: list[str]) -> str:
+    """Digest of everything a cluster's kustomize builds read: the command, its bundle and its user overlay."""
+    parts: list[bytes | str] = [*command]
+    for rel, data in sorted(bundle.files.items()):
+        parts += [f"{layout.OUTPUT_DIR}/{rel}", data]
+    source = repo / layout.user_overlay_dir(bundle.cluster)
+    if source.is_dir():
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            parts += [f"{layout.OVERLAYS_DIR}/{path.relative_to(source).as_posix()}", path.read_bytes()]
+    return digest(*parts)
+
+
+def build_overlays(repo: Path, bundles: Sequence[Bundle]) -> dict[tuple[str, str], OverlayBuild]:
+    """Every mode overlay of every bundle, built; keyed by (cluster, mode)."""
+    command = kustomize.kustomize_command()
+    cache = DiskCache(cache_root(), "kustomize", CACHE_VERSION)
+    results: dict[tuple[str, str], OverlayBuild] = {}
+    todo: list[tuple[Bundle, str]] = []
+    for bundle in bundles:
+        key = _inputs_digest(repo, bundle, command)
+        hit = cache.get_json(key)
+        if isinstance(hit, dict) and set(hit) == set(MODES):
+            results.update({(bundle.cluster, m): OverlayBuild(bundle.cluster, m, hit[m], "") for m in MODES})
+        else:
+            todo.append((bundle, key))
+    if not todo:
+        return results
+    with tempfile.TemporaryDirectory(prefix="gen-stage-") as tmp:
+        root = Path(tmp)
+        _stage(repo, [bundle for bundle, _ in todo], root)
+        dirs = [root / layout.mode_overlay_dir(bundle.cluster, mode) for bundle, _ in todo for mode in MODES]
+        built = iter(kustomize.build_many(dirs))
+        for bundle, key in todo:
+            per_mode = {mode: next(built) for mode in MODES}
+            for mode, result in per_mode.items():
+                error = result.error.replace(f"{root}/", "")
+                results[(bundle.cluster, mode)] = OverlayBuild(bundle.cluster, mode, result.objects, error)
+            if not any(r.error for r in per_mode.values()):  # failures are not cached: they are retried
+                cache.put_json(key, {mode: r.objects for mode, r in per_mode.items()})
+    return results

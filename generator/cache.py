@@ -1,0 +1,77 @@
+"""The one on-disk cache: derived data (converted CRD schemas, kustomize builds) keyed by the digest of
+everything it was derived from, written atomically, and verified when read.
+
+An entry is ``<sha256 of the payload>\\n<payload>``; a read whose digest does not match (a truncated, corrupted
+or hand-edited entry) is a miss and the entry is derived again. Writes are best effort: a read-only or full
+cache only costs speed. Where it lives: ``$GEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/rdma-gitops``, else
+``~/.cache/rdma-gitops``; deleting the directory is always safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from generator.fs import atomic_write
+
+CACHE_ENV = "GEN_CACHE_DIR"
+
+
+def cache_root(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get(CACHE_ENV):
+        return Path(env[CACHE_ENV]).expanduser()
+    base = Path(env["XDG_CACHE_HOME"]).expanduser() if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "rdma-gitops"
+
+
+def digest(*parts: bytes | str) -> str:
+    """sha256 over ``parts``, each length-prefixed (so ("ab", "c") and ("a", "bc") differ)."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        h.update(f"{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+class DiskCache:
+    """Entries of one kind (``name``) and format ``version`` under ``root``."""
+
+    def __init__(self, root: Path, name: str, version: int):
+        self.folder = root / name / f"v{version}"
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / key
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            raw = self._path(key).read_bytes()
+        except OSError:
+            return None
+        head, sep, payload = raw.partition(b"\n")
+        if not sep or head.decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
+            return None
+        return payload
+
+    def put(self, key: str, payload: bytes) -> None:
+        entry = hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        with contextlib.suppress(OSError):
+            atomic_write(self._path(key), entry)
+
+    def get_json(self, key: str) -> Any:
+        payload = self.get(key)
+        if payload is None:
+            return None
+        try:
+            return json.loads(payload)
+        except ValueError:
+            return None
+
+    def put_json(self, key: str, value: Any) -> None:
+        self.put(key, json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8"))

@@ -1,0 +1,135 @@
+"""The checks of ``gen bundle`` and ``gen check``: everything Argo CD will apply, as it will apply it.
+
+Per cluster, every mode overlay as kustomize built it (plus, for the cluster's mode, the example pods, which
+must fit the policy Argo CD applies, and the AppProject, which must admit every object), then the Argo CD
+objects against every supported Argo CD release, then the fleet bootstrap. A finding points at the file a
+person edits: the generated file, or the user's ``overlays/<name>/`` patch, with its line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from generator import catalog, layout
+from generator.build.kustomize import KUSTOMIZE_BUILD
+from generator.build.overlays import OverlayBuild
+from generator.check.engine import Item, Location, built_locator, checker_for, locate
+from generator.check.objects import as_dict, as_str
+from generator.check.project import check_project
+from generator.check.rules import parse_directives
+from generator.check.schema import check_schema
+from generator.check.schemas.kinds import schemas_for
+from generator.check.schemas.store import SchemaStore
+from generator.cluster.model import MODES, Cluster
+from generator.kube import KUSTOMIZATION_NAMES
+from generator.render.argocd import PROJECT_FILE
+from generator.render.bundle import Bundle
+from generator.report.finding import Finding, JsonPath
+from generator.yamlio.load import Document, YamlInputError, load_documents
+
+EXAMPLE_FILE = "examples/pod.yaml"
+
+
+def _key(obj: Any) -> tuple[str, str]:
+    return as_str(as_dict(obj).get("kind")), as_str(as_dict(as_dict(obj).get("metadata")).get("name"))
+
+
+class _Sources:
+    """The files one cluster's builds read, as items with positions (parsed only when a finding needs them)."""
+
+    def __init__(self, repo: Path, bundle: Bundle):
+        self.by_key: dict[tuple[str, str], list[Item]] = {}
+        self.by_file: dict[str, list[Item]] = {}
+        files = {f"{layout.output_dir(bundle.cluster)}/{rel}": data for rel, data in bundle.files.items()}
+        overlay = repo / layout.user_overlay_dir(bundle.cluster)
+        if overlay.is_dir():
+            for path in sorted(p for p in overlay.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml")):
+                files[f"{layout.user_overlay_dir(bundle.cluster)}/{path.relative_to(overlay).as_posix()}"] = \
+                    path.read_bytes()
+        for display, data in files.items():
+            if display.rsplit("/", 1)[-1] in KUSTOMIZATION_NAMES:
+                continue
+            try:
+                docs = load_documents(data, display)
+            except YamlInputError:
+                continue  # kustomize reports what it cannot read
+            disabled, _ = parse_directives(data.decode("utf-8", "replace"))
+            for doc in docs:
+                item = Item(doc.value, display, _doc_locator(display, doc, disabled), disabled=disabled, doc=doc)
+                self.by_key.setdefault(_key(doc.value), []).append(item)
+                self.by_file.setdefault(display, []).append(item)
+
+
+def _doc_locator(display: str, doc: Document, disabled: frozenset[str]) -> Any:
+    def locate_in(path: JsonPath) -> Location:
+        line, column = doc.position(path)
+        return display, line, column, disabled
+
+    return locate_in
+
+
+def _first_file(bundle: Bundle, obj: Any, fallback: str) -> str:
+    """The generated file an object comes from, without parsing anything (for findings-free runs)."""
+    for rel, docs in bundle.objects.items():
+        if rel.rsplit("/", 1)[-1] not in KUSTOMIZATION_NAMES and any(_key(doc) == _key(obj) for doc in docs):
+            return f"{layout.output_dir(bundle.cluster)}/{rel}"
+    return fallback
+
+
+def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: OverlayBuild,
+                      store: SchemaStore | None) -> list[Finding]:
+    if build.error:
+        return [KUSTOMIZE_BUILD.in_file(build.directory, f"kustomize build failed: {build.error}")]
+    checker = checker_for(cluster.release.tag, store=store)
+    objects: list[tuple[Any, str]] = [(obj, _first_file(bundle, obj, build.directory)) for obj in build.objects]
+    example = f"{layout.output_dir(cluster.name)}/{EXAMPLE_FILE}"
+    if build.mode == cluster.mode:  # the example pods must fit the policy Argo CD applies
+        objects += [(obj, example) for obj in bundle.objects[EXAMPLE_FILE]]
+    items = [Item(obj, file) for obj, file in objects]
+    everything = list(range(len(items)))
+    found = checker.findings(items, [(everything, everything)], vm_nics=cluster.vm_size.nics)
+    if build.mode == cluster.mode:
+        project = bundle.objects[PROJECT_FILE][0]
+        built = list(enumerate(build.objects))
+        found += check_project(project, built, cluster.namespace, checker.schemas)
+    if not found:
+        return []
+    sources = _Sources(repo, bundle)  # a finding to place: read the sources with positions
+    located = [Item(obj, file, built_locator(sources.by_key.get(_key(obj), []), build.directory))
+               for obj, file in objects[: len(build.objects)]]
+    located += sources.by_file.get(example, []) if build.mode == cluster.mode else []
+    return locate(located, found)
+
+
+def _argocd_findings(cluster: Cluster, bundle: Bundle, store: SchemaStore | None) -> list[Finding]:
+    """The Argo CD objects (Application, AppProject, argocd-cm patch) against every supported Argo CD release."""
+    items: list[Item] = []
+    for rel, docs in bundle.objects.items():
+        if rel.startswith("argocd/") and not rel.endswith("kustomization.yaml"):
+            items += [Item(doc, f"{layout.output_dir(bundle.cluster)}/{rel}") for doc in docs]
+    return _schema_findings(items, cluster.release.tag, store)
+
+
+def _schema_findings(items: list[Item], release: str, store: SchemaStore | None) -> list[Finding]:
+    found = []
+    for argocd in catalog.load().argocd_versions:
+        schemas = schemas_for(release, argocd, store)
+        found += [f for index, item in enumerate(items) for f in check_schema(item.obj, schemas, index)]
+    return locate(items, found)
+
+
+def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet: Bundle | None,
+                  builds: dict[tuple[str, str], OverlayBuild], store: SchemaStore | None = None) -> list[Finding]:
+    """Every finding about the rendered bundles, sorted."""
+    found: list[Finding] = []
+    for cluster, bundle in rendered:
+        for mode in MODES:
+            found += _overlay_findings(repo, cluster, bundle, builds[(cluster.name, mode)], store)
+        found += _argocd_findings(cluster, bundle, store)
+    if fleet is not None and rendered:
+        items = [Item(doc, f"{layout.output_dir(fleet.cluster)}/{rel}")
+                 for rel, docs in fleet.objects.items() for doc in docs]
+        found += _schema_findings(items, rendered[0][0].release.tag, store)
+    return sorted(set(found), key=Finding.sort_key)

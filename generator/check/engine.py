@@ -1,0 +1,142 @@
+"""The checker: every check on a set of objects, as located Findings.
+
+Per object: strict schema -> the operator's webhook -> IPAM; then, per unit (one kustomize build, or the loose
+files), the cross-object rules. ``gen bundle`` and ``gen lint`` both run it; only how they collect objects
+(and so how a finding is located in a file) differs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from generator.check import cross
+from generator.check.ipam import check_ipam
+from generator.check.objects import Path, object_label
+from generator.check.schema import UNKNOWN_KIND, check_schema
+from generator.check.schemas.kinds import Schemas, schemas_for
+from generator.check.schemas.store import SchemaStore
+from generator.check.schemas.webhook import webhook_schemas_for
+from generator.check.webhook import WebhookRules
+from generator.report.finding import Finding
+from generator.yamlio.load import Document
+
+Location = tuple[str, int, int, frozenset[str]]  # file, line, column, rules disabled there
+Locator = Callable[[Path], Location]
+
+
+@dataclass
+class Item:
+    """One object to check: where it came from, and how to find a position inside it."""
+
+    obj: Any
+    file: str
+    locate: Locator | None = None  # None: no positions (objects built in memory)
+    patch: bool = False  # a kustomize patch: partial, so only unknown fields, types and values are checked
+    disabled: frozenset[str] = field(default_factory=frozenset)
+    doc: Document | None = None  # the parsed document, when it came from a file
+
+    def where(self, path: Path) -> Location:
+        if self.locate is None:
+            return self.file, 0, 0, self.disabled
+        return self.locate(path)
+
+
+Unit = tuple[list[int], list[int]]  # (indices checked together, indices their references may point at)
+
+
+def _depth(item: Item, path: Path) -> int:
+    """How much of ``path`` the item's own document has (-1: no document)."""
+    if item.doc is None:
+        return -1
+    for n in range(len(path), -1, -1):
+        if path[:n] in item.doc.positions:
+            return n
+    return -1
+
+
+def built_locator(sources: list[Item], fallback: str) -> Locator:
+    """Where a finding in an object kustomize built is: in the source document (a resource or a patch with the
+    same kind and name) that has the deepest part of the path; on a tie the later one (a patch) wins."""
+
+    def locate(path: Path) -> Location:
+        best, depth = None, -2
+        for source in sources:
+            found = _depth(source, path)
+            if found >= depth:
+                best, depth = source, found
+        if best is None:
+            return fallback + " (kustomize build)", 0, 0, frozenset()
+        return best.where(path)
+
+    return locate
+
+
+class Checker:
+    """Compiled schemas and webhook rules of one network-operator release (and Argo CD release)."""
+
+    def __init__(self, schemas: Schemas, webhook: WebhookRules):
+        self.schemas = schemas
+        self.webhook = webhook
+
+    def object_findings(self, index: int, item: Item) -> tuple[list[Finding], list[tuple[int, Path, str]]]:
+        """Findings about one object alone, and the nv-ipam pools it references (index, path, pool name)."""
+        found = check_schema(item.obj, self.schemas, index, partial=item.patch)
+        if item.patch or not isinstance(item.obj, dict):
+            return found, []
+        found += self.webhook.check(item.obj, index)
+        ipam_found, refs = check_ipam(item.obj, index)
+        return found + ipam_found, [(index, path, name) for path, name in refs]
+
+    def run(self, items: list[Item], units: Iterable[Unit], *, strict: bool = False,
+            vm_nics: int | None = None) -> list[Finding]:
+        """Per-object checks on every item, then the cross-object rules per unit; located."""
+        return locate(items, self.findings(items, units, vm_nics=vm_nics), strict=strict)
+
+    def findings(self, items: list[Item], units: Iterable[Unit], *, vm_nics: int | None = None) -> list[Finding]:
+        """Per-object checks on every item, then the cross-object rules per unit; not located yet."""
+        found: list[Finding] = []
+        refs: dict[int, list[tuple[int, Path, str]]] = {}
+        for index, item in enumerate(items):
+            per_object, refs[index] = self.object_findings(index, item)
+            found += per_object
+        for unit, context in units:
+            ctx = cross.Context.build([items[i].obj for i in context if _whole(items[i])])
+            members = [(i, items[i].obj) for i in unit if _whole(items[i])]
+            found += cross.check_unit(members, ctx, vm_nics)
+            found += cross.check_duplicates(members, [item.file for item in items])
+            found += cross.check_pool_refs([r for i in unit for r in refs[i]], ctx)
+        return found
+
+
+def _whole(item: Item) -> bool:
+    return not item.patch and isinstance(item.obj, dict)
+
+
+def locate(items: list[Item], found: list[Finding], *, strict: bool = False) -> list[Finding]:
+    """Give each finding its file, line and object; drop the ones disabled where they are and the duplicates (a
+    built object repeats its sources' findings); sorted."""
+    out: dict[tuple[str, int, int, str, str, str], Finding] = {}
+    for finding in found:
+        item = items[finding.index]
+        file, line, column, disabled = item.where(finding.path)
+        if finding.rule in disabled or "all" in disabled:
+            continue
+        severity = "error" if strict and finding.rule == UNKNOWN_KIND.id else finding.severity
+        located = replace(finding, file=file, line=line, column=column, object=object_label(item.obj),
+                          severity=severity)
+        out.setdefault(located.sort_key(), located)
+    return sorted(out.values(), key=Finding.sort_key)
+
+
+@functools.cache
+def _checker(schemas: Schemas, release: str, store: SchemaStore | None) -> Checker:
+    return Checker(schemas, WebhookRules(webhook_schemas_for(release, store)))
+
+
+def checker_for(release: str, argocd: str | None = None, store: SchemaStore | None = None) -> Checker:
+    """The Checker of a release, kept per process."""
+    schemas = schemas_for(release, argocd, store)
+    return _checker(schemas, release, store)

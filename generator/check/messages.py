@@ -1,0 +1,113 @@
+"""jsonschema_rs errors -> readable messages with structured paths (the raw Quantity regex becomes "not a
+Kubernetes quantity", an int-or-string anyOf "must be an integer or a string", and so on)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+import jsonschema_rs
+
+from generator.check.schemas.crd import DNS1123_LABEL, DNS1123_SUBDOMAIN, LABEL_VALUE, QUALIFIED_NAME, QUANTITY_PATTERN
+from generator.report.finding import JsonPath
+
+_MAX_VALUE_CHARS = 60
+
+_PATTERN_NAMES = {
+    QUANTITY_PATTERN: "not a Kubernetes quantity (e.g. 500m, 4Gi)",
+    DNS1123_SUBDOMAIN: "not a valid DNS-1123 subdomain (lowercase letters, digits, '-' and '.'; "
+    "starts and ends with a letter or digit)",
+    DNS1123_LABEL: "not a valid DNS-1123 label (lowercase letters, digits and '-'; "
+    "starts and ends with a letter or digit)",
+    QUALIFIED_NAME: "not a valid label/annotation key ([prefix/]name; name: letters, digits, '-', '_', '.')",
+    LABEL_VALUE: "not a valid label value (letters, digits, '-', '_', '.'; at most 63 characters)",
+}
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 3] + "..."
+
+
+def _is_int_or_string(kind: Any) -> bool:
+    """An anyOf/oneOf whose branches are exactly 'integer' and 'string' type checks."""
+    types: set[str] = set()
+    for branch in getattr(kind, "context", None) or []:
+        if len(branch) != 1 or not isinstance(branch[0].kind, jsonschema_rs.ValidationErrorKind.Type):
+            return False
+        types.update(branch[0].kind.types)
+    return types == {"integer", "string"}
+
+
+class Problem(NamedTuple):
+    path: JsonPath
+    message: str
+    missing: bool = False  # a required field is absent (a kustomize patch may leave it out)
+
+
+def error_messages(error: Any) -> list[Problem]:
+    """The readable problems of one jsonschema_rs error."""
+    kinds = jsonschema_rs.ValidationErrorKind
+    kind = error.kind
+    path: JsonPath = tuple(error.instance_path)
+    if isinstance(kind, kinds.AdditionalProperties):
+        return [Problem((*path, name), f"unknown field '{name}' (strict field validation rejects it)")
+                for name in kind.unexpected]
+    if isinstance(kind, kinds.Required):
+        return [Problem((*path, kind.property), f"missing required field '{kind.property}'", missing=True)]
+    if isinstance(kind, kinds.Pattern):
+        described = _PATTERN_NAMES.get(kind.pattern)
+        if described:
+            return [Problem(path, f"{_show(error.instance)} is {described}")]
+        return [Problem(path, f"{_show(error.instance)} does not match the pattern {kind.pattern}")]
+    if isinstance(kind, (kinds.AnyOf, kinds.OneOfNotValid)):
+        if _is_int_or_string(kind):
+            return [Problem(path, f"must be an integer or a string, got {_show(error.instance)}")]
+        context = getattr(kind, "context", None) or []
+        if context and all(len(b) == 1 and isinstance(b[0].kind, kinds.Required) for b in context):
+            fields = ", ".join(sorted({b[0].kind.property for b in context}))
+            return [Problem(path, f"needs at least one of the fields: {fields}")]
+        # If exactly one branch has the right type, its errors are the useful ones.
+        branches = [b for b in context if not (len(b) == 1 and isinstance(b[0].kind, kinds.Type))]
+        if len(branches) == 1:
+            return [problem for sub in branches[0] for problem in error_messages(sub)]
+        return [Problem(path, f"{_show(error.instance)} matches none of the allowed forms")]
+    if isinstance(kind, kinds.Enum):
+        allowed = ", ".join(_show(v) for v in kind.options)
+        return [Problem(path, f"{_show(error.instance)} is not an allowed value (allowed: {allowed})")]
+    if isinstance(kind, kinds.Constant):
+        return [Problem(path, f"must be {_show(kind.expected_value)}, got {_show(error.instance)}")]
+    if isinstance(kind, kinds.Type):
+        wanted = " or ".join(kind.types)
+        return [Problem(path, f"{_show(error.instance)} is not of type {wanted}")]
+    if isinstance(kind, kinds.PropertyNames):
+        inner = kind.error
+        inner_kind = inner.kind
+        if isinstance(inner_kind, kinds.Pattern) and inner_kind.pattern in _PATTERN_NAMES:
+            return [Problem(path, f"key {_show(inner.instance)} is {_PATTERN_NAMES[inner_kind.pattern]}")]
+        return [Problem(path, f"key {_show(inner.instance)}: {inner.message}")]
+    message = str(error.message)
+    if len(message) > 300:
+        message = message[:297] + "..."
+    return [Problem(path, message)]
+
+
+def non_json_path(value: Any, path: JsonPath = ()) -> tuple[JsonPath, str] | None:
+    """Where the first value JSON cannot represent is, and its type name."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            if not isinstance(key, str):
+                return (*path, str(key)), f"{type(key).__name__} mapping key"
+            found = non_json_path(sub, (*path, key))
+            if found:
+                return found
+        return None
+    if isinstance(value, list):
+        for index, sub in enumerate(value):
+            found = non_json_path(sub, (*path, index))
+            if found:
+                return found
+        return None
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return None
+    return path, type(value).__name__

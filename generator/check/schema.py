@@ -1,0 +1,48 @@
+"""The strict schema check: an object against the schema of its apiVersion and kind (a release CRD, an Argo CD
+CRD or a Kubernetes core kind), unknown fields rejected as the API server's strict field validation does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.check.messages import error_messages, non_json_path
+from generator.check.rules import define
+from generator.check.schemas.kinds import Schemas
+from generator.report.finding import Finding, dotted
+
+SCHEMA = define("schema", "error", "the object violates the strict schema of its apiVersion/kind (CRD of the release, "
+                "Argo CD CRD or Kubernetes core schema): unknown field, type, pattern, enum, required", "schema")
+UNKNOWN_KIND = define("unknown-kind", "warning", "no schema for the apiVersion/kind in this release (an error with "
+                      "--strict)", "schema")
+
+
+def check_schema(obj: Any, schemas: Schemas, index: int = -1, *, partial: bool = False) -> list[Finding]:
+    """Findings for one object; [] when it is valid. ``partial``: a kustomize patch, which may leave out
+    required fields (only unknown fields, types and values are checked)."""
+    if not isinstance(obj, dict):
+        return [SCHEMA.at((), f"a Kubernetes object must be a mapping, got {type(obj).__name__}", index)]
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    missing = [name for name, value in (("apiVersion", api_version), ("kind", kind))
+               if not isinstance(value, str) or not value]
+    if missing:
+        return [SCHEMA.at((name,), f"missing or empty '{name}'", index) for name in missing]
+    assert isinstance(api_version, str) and isinstance(kind, str)
+    validator = schemas.validator(api_version, kind)
+    if validator is None:
+        served = schemas.served.get(kind)
+        if served:
+            return [SCHEMA.at(("apiVersion",), f"{kind} is not served as {api_version!r}; use "
+                              + " or ".join(repr(v) for v in sorted(set(served))) + f" ({schemas.describe()})", index)]
+        return [UNKNOWN_KIND.at((), f"no schema for {api_version} {kind} ({schemas.describe()}, Kubernetes "
+                                    f"{schemas.kube_version}); not validated", index)]
+    try:
+        if validator.is_valid(obj):
+            return []
+        errors = list(validator.iter_errors(obj))
+    except ValueError as exc:
+        where = non_json_path(obj)
+        what = f"a {where[1]}" if where else "a value"
+        return [SCHEMA.at(where[0] if where else (), f"{what} cannot be represented in JSON (quote it in YAML?): {exc}",
+                          index)]
+    problems = {(p.path, p.message) for error in errors for p in error_messages(error) if not (partial and p.missing)}
+    return [SCHEMA.at(path, message, index) for path, message in sorted(problems, key=lambda p: (dotted(p[0]), p[1]))]

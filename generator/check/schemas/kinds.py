@@ -1,0 +1,95 @@
+"""The strict schema of every kind an object may have, for one network-operator release, one Argo CD
+release and one Kubernetes version: custom kinds converted from the pinned CRDs, core kinds from
+kubernetes-validate's strict schemas. Compiled on first use; one ``Schemas`` per (release, Argo CD) per
+process (``schemas_for``)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema_rs
+import yaml
+
+from generator import catalog
+from generator.cache import DiskCache, cache_root, digest
+from generator.check.schemas.core import CoreSchemas, core_schemas
+from generator.check.schemas.crd import CONVERTER_VERSION, convert_crd
+from generator.check.schemas.store import ARGO_CD, NETWORK_OPERATOR, LockedFile, SchemaStore, open_store
+
+
+@dataclass(frozen=True)
+class CustomKind:
+    api_version: str
+    kind: str
+    scope: str  # Namespaced | Cluster
+    schema: dict[str, Any]
+    cel_rules_dropped: int
+
+
+def _converted(store: SchemaStore, entry: LockedFile) -> list[CustomKind]:
+    """Every served version of every CRD in one locked file, converted (cached by the file's digest)."""
+    cache = DiskCache(cache_root(), "converted-crds", CONVERTER_VERSION)
+    key = digest(entry.sha256)
+    hit = cache.get_json(key)
+    if not isinstance(hit, list):
+        text = store.read(entry.path).decode("utf-8")
+        hit = []
+        for doc in yaml.load_all(text, Loader=yaml.CSafeLoader):  # trusted, digest-checked upstream data
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                scope = str((doc.get("spec") or {}).get("scope", "Namespaced"))
+                hit += [{"apiVersion": c.api_version, "kind": c.kind, "scope": scope, "schema": c.schema,
+                         "celRulesDropped": c.cel_rules_dropped} for c in convert_crd(doc)]
+        cache.put_json(key, hit)
+    return [CustomKind(h["apiVersion"], h["kind"], h["scope"], h["schema"], h["celRulesDropped"]) for h in hit]
+
+
+class Schemas:
+    """Validators by (apiVersion, kind) for one network-operator release and one Argo CD release."""
+
+    def __init__(self, release: str, argocd: str, store: SchemaStore, kube_version: str):
+        self.release, self.argocd, self.kube_version = release, argocd, kube_version
+        self._core: CoreSchemas = core_schemas(kube_version)
+        self._custom: dict[tuple[str, str], CustomKind] = {}
+        self.served: dict[str, list[str]] = {}  # kind -> apiVersions served (custom kinds)
+        sources = [*store.files(NETWORK_OPERATOR, release, "crds"),
+                   *store.files(NETWORK_OPERATOR, release, "operand-crds"),
+                   *store.files(ARGO_CD, argocd, "crds")]
+        for entry in sources:
+            for custom in _converted(store, entry):
+                self._custom.setdefault((custom.api_version, custom.kind), custom)
+                self.served.setdefault(custom.kind, []).append(custom.api_version)
+        self._compiled: dict[tuple[str, str], Any] = {}
+
+    def describe(self) -> str:
+        return f"network-operator {self.release}, Argo CD {self.argocd}"
+
+    def custom_kinds(self) -> list[tuple[str, str]]:
+        """(apiVersion, kind) of every custom kind known."""
+        return sorted(self._custom)
+
+    def custom(self, api_version: str, kind: str) -> CustomKind | None:
+        return self._custom.get((api_version, kind))
+
+    def validator(self, api_version: str, kind: str) -> Any:
+        """A compiled strict validator, or None when no schema of this kind is known."""
+        key = (api_version, kind)
+        if key not in self._compiled:
+            custom = self._custom.get(key)
+            if custom is not None:
+                self._compiled[key] = jsonschema_rs.Draft202012Validator(custom.schema, validate_formats=True)
+            else:
+                self._compiled[key] = self._core.validator(api_version, kind)
+        return self._compiled[key]
+
+
+@functools.cache
+def _schemas(release: str, argocd: str, store: SchemaStore, kube_version: str) -> Schemas:
+    return Schemas(release, argocd, store, kube_version)
+
+
+def schemas_for(release: str, argocd: str | None = None, store: SchemaStore | None = None) -> Schemas:
+    """The Schemas of a release (default: the catalog's default Argo CD and Kubernetes versions), kept per process."""
+    cat = catalog.load()
+    return _schemas(release, argocd or cat.default_argocd, store or open_store(), cat.kubernetes_version)

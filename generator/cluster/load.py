@@ -1,0 +1,235 @@
+"""clusters/<name>.yaml -> Cluster, or a SpecError naming the file, line, field and the fix.
+
+Order: YAML (strict loader) -> the cluster JSON Schema -> schema defaults -> what the schema cannot say
+(names, catalog facts, addresses) -> the Cluster model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+from pathlib import Path
+from typing import Any
+
+from generator import catalog, layout
+from generator.cluster import schema
+from generator.cluster.model import ArgoCD, Cluster, Ipoib, Verify
+from generator.errors import InputError
+from generator.report.finding import JsonPath, dotted
+from generator.yamlio.load import Document, YamlInputError, load_single
+
+MAX_SPEC_BYTES = 256 * 1024
+CLUSTER_FILE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.yaml$")
+RESERVED_NAMES = {layout.FLEET: f"{layout.output_dir(layout.FLEET)}/ (the Argo CD bootstrap of all clusters)"}
+
+
+class SpecError(InputError):
+    """A mistake in one cluster spec: ``file:line:column: field 'x': message``."""
+
+    def __init__(self, file: str, message: str, line: int | None = None, column: int | None = None,
+                 field: str = ""):
+        self.file, self.line, self.column, self.field, self.message = file, line, column, field, message
+        where = file + (f":{line}:{column or 1}" if line else "")
+        subject = f"field '{field}': " if field else ""
+        super().__init__(f"{where}: {subject}{message}")
+
+
+class SpecErrors(InputError):
+    """Every invalid spec of a run, reported together."""
+
+    def __init__(self, errors: list[SpecError]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} cluster spec(s) invalid; nothing written")
+
+    def lines(self) -> list[str]:
+        return [*(f"gen: error: {e}" for e in self.errors), f"gen: {self}"]
+
+
+class _Spec:
+    """A parsed spec document: raises SpecErrors that point at the node of a path."""
+
+    def __init__(self, doc: Document, file: str):
+        self.doc, self.file = doc, file
+
+    def error(self, path: JsonPath, message: str) -> SpecError:
+        line, column = self.doc.position(path)
+        return SpecError(self.file, message, line, column, dotted(path))
+
+
+# -- discovery ----------------------------------------------------------------------------------------
+
+
+def discover(repo: Path) -> list[str]:
+    """The cluster names of ``repo/clusters/*.yaml``, sorted."""
+    clusters = repo / layout.CLUSTERS_DIR
+    if not clusters.is_dir():
+        raise InputError(f"{repo}: no clusters/ directory; run gen from the GitOps repo root or pass --repo DIR")
+    names = []
+    for path in sorted(clusters.iterdir()):
+        if path.suffix in (".yaml", ".yml") and path.is_file():
+            if path.suffix == ".yml" or not CLUSTER_FILE.match(path.name):
+                raise InputError(f"clusters/{path.name}: cluster files are named <dns-1123-label>.yaml "
+                                 "(lower-case letters, digits and '-'); rename it")
+            names.append(path.stem)
+    return names
+
+
+def select(repo: Path, names: list[str], all_clusters: bool) -> list[str]:
+    """The clusters a command works on: every spec, or the named ones (each must exist)."""
+    known = discover(repo)
+    if all_clusters:
+        return known
+    for name in names:
+        if name not in known:
+            hint = f"known: {', '.join(known)}" if known else "clusters/ has no specs yet"
+            raise InputError(f"clusters/{name}.yaml: no such cluster spec ({hint}); create it from clusters/prod.yaml")
+    return list(dict.fromkeys(names))
+
+
+def load_clusters(repo: Path, names: list[str]) -> list[Cluster]:
+    """Every named spec, loaded; all their errors together in one SpecErrors."""
+    clusters, errors = [], []
+    for name in names:
+        try:
+            clusters.append(load_cluster(repo, name))
+        except SpecError as exc:
+            errors.append(exc)
+    if errors:
+        raise SpecErrors(errors)
+    return clusters
+
+
+def load_cluster(repo: Path, name: str) -> Cluster:
+    rel = layout.spec_file(name)
+    path = repo / rel
+    if not path.is_file():
+        raise SpecError(rel, f"no such cluster spec; create {rel} (see clusters/prod.yaml)")
+    return parse_cluster(path.read_bytes(), rel, expected_name=name)
+
+
+# -- one spec -----------------------------------------------------------------------------------------
+
+
+def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> Cluster:
+    """Validate a spec file's bytes. ``file`` is the repo-relative path used in messages."""
+    try:
+        doc = load_single(data, file, max_bytes=MAX_SPEC_BYTES)
+    except YamlInputError as exc:
+        raise SpecError(file, exc.message, exc.line, exc.column) from None
+    if not isinstance(doc.value, dict):
+        raise SpecError(file, "must be a YAML mapping (name, mode, vmSize, argocd, ...)", doc.line)
+    spec = _Spec(doc, file)
+    problem = schema.first_error(doc.value)
+    if problem is not None:
+        raise spec.error(*problem)
+    value = schema.with_defaults(doc.value)
+    name = value["name"]
+    if name in RESERVED_NAMES:
+        raise spec.error(("name",), f"{name!r} is reserved for {RESERVED_NAMES[name]}; pick another name")
+    if expected_name is not None and name != expected_name:
+        raise spec.error(("name",), f"name {name!r} must equal the file name {expected_name!r}")
+    cat = catalog.load()
+    operator = value["networkOperator"]
+    release = cat.release(operator["version"])  # the schema's enum checked it
+    vm = _vm_size(value, cat, spec)
+    # Match every Azure InfiniBand VF ID the catalog knows (as the guide's rule does), plus this size's own:
+    # a node pool of another IB size added later is labelled without a regeneration.
+    device_ids = set(vm.device_ids).union(*(size.device_ids for size in cat.vm_sizes.values()))
+    return Cluster(
+        name=name,
+        spec_file=file,
+        mode=value["mode"],
+        vm_size=vm,
+        device_ids=tuple(sorted(device_ids)),
+        release=release,
+        namespace=operator["namespace"],
+        image_pull_secrets=tuple(operator.get("imagePullSecrets", ())),
+        rdma_hca_max=value["shared"]["rdmaHcaMax"],
+        ipoib=_ipoib(value["ipoib"], release, vm.ipoib_interface, spec),
+        argocd=_argocd(value["argocd"], spec),
+        verify=Verify(
+            enabled=value["verify"]["enabled"],
+            image=value["verify"]["image"],
+            bandwidth_floor_gbps=value["verify"].get("bandwidthFloorGbps"),
+        ),
+    )
+
+
+def _vm_size(value: dict[str, Any], cat: catalog.Catalog, spec: _Spec) -> catalog.VmSize:
+    name = value["vmSize"]
+    override = value.get("nic", {})
+    known = cat.vm_sizes.get(name)
+    if known is None:
+        if "count" not in override or "deviceIds" not in override:
+            raise spec.error(("vmSize",), f"unknown VM size {name!r}; known sizes: {', '.join(cat.vm_sizes)}. "
+                                          "For another size, give nic.count and nic.deviceIds")
+        known = catalog.VmSize(name=name, description="user-described", gpus=0, nics=override["count"],
+                               link="unknown", nic_family="unknown", device_ids=tuple(override["deviceIds"]),
+                               ipoib_interface="ibP257p0s0", bandwidth_floor_gbps=0)
+    return dataclasses.replace(
+        known,
+        nics=override.get("count", known.nics),
+        device_ids=tuple(override.get("deviceIds", known.device_ids)),
+        ipoib_interface=override.get("ipoibInterface", known.ipoib_interface),
+    )
+
+
+def _network(value: str, spec: _Spec, path: JsonPath) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise spec.error(path, f"{value!r} is not an IPv4 CIDR with its host bits zero ({exc}); "
+                               "e.g. 192.168.0.0/16") from None
+    if not isinstance(net, ipaddress.IPv4Network):
+        raise spec.error(path, f"{value!r} is IPv6; IPoIB ranges here are IPv4")
+    return net
+
+
+def _ipoib(raw: dict[str, Any], release: catalog.Release, interface: str, spec: _Spec) -> Ipoib:
+    rng = _network(raw["range"], spec, ("ipoib", "range"))
+    gateway_text = raw.get("gateway", str(rng.network_address + 1))
+    try:
+        gateway = ipaddress.IPv4Address(gateway_text)
+    except ValueError:
+        raise spec.error(("ipoib", "gateway"), f"{gateway_text!r} is not an IPv4 address") from None
+    if gateway not in rng or gateway in (rng.network_address, rng.broadcast_address):
+        raise spec.error(("ipoib", "gateway"), f"gateway {gateway} is not a usable address of range {rng}")
+    if "exclude" in raw:
+        exclude = []
+        for i, text in enumerate(raw["exclude"]):
+            net = _network(text, spec, ("ipoib", "exclude", i))
+            if not net.subnet_of(rng):
+                raise spec.error(("ipoib", "exclude", i), f"exclude {net} is outside range {rng}")
+            exclude.append(net)
+    else:
+        exclude = [ipaddress.IPv4Network(f"{rng.network_address}/32"),
+                   ipaddress.IPv4Network(f"{rng.broadcast_address}/32")]
+    ipam = raw.get("ipam", release.ipam[0])
+    if ipam not in release.ipam:
+        raise spec.error(("ipoib", "ipam"), f"network-operator {release.tag} does not deploy {ipam}; it supports: "
+                                            f"{', '.join(release.ipam)}")
+    return Ipoib(
+        network_name=raw["networkName"],
+        namespace=raw["namespace"],
+        master=raw.get("master", interface),
+        range=rng,
+        gateway=gateway,
+        exclude=tuple(exclude),
+        ipam=ipam,
+        per_node_block_size=raw["perNodeBlockSize"],
+    )
+
+
+def _argocd(raw: dict[str, Any], spec: _Spec) -> ArgoCD:
+    destination = raw["destination"]
+    if "name" in destination and "server" in destination:
+        raise spec.error(("argocd", "destination"), "give the destination's name or its server, not both")
+    return ArgoCD(
+        repo_url=raw["repoURL"],
+        target_revision=raw["targetRevision"],
+        namespace=raw["namespace"],
+        destination_name=destination.get("name"),
+        destination_server=destination.get("server"),
+        automated=raw["automated"],
+    )

@@ -1,0 +1,62 @@
+"""A cluster as the rest of gen sees it: its spec file validated, every default applied, every fact resolved
+from the catalog. Built by ``generator.cluster.load``; everything after it reads only this."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from generator.catalog import Release, VmSize
+
+MODES = ("base", "sriov", "shared", "ipoib")
+
+
+@dataclass(frozen=True)
+class Ipoib:
+    network_name: str
+    namespace: str
+    master: str
+    range: ipaddress.IPv4Network
+    gateway: ipaddress.IPv4Address
+    exclude: tuple[ipaddress.IPv4Network, ...]
+    ipam: str  # whereabouts | nv-ipam
+    per_node_block_size: int
+
+
+@dataclass(frozen=True)
+class ArgoCD:
+    repo_url: str
+    target_revision: str
+    namespace: str
+    destination_name: str | None
+    destination_server: str | None
+    automated: bool
+
+
+@dataclass(frozen=True)
+class Verify:
+    """Opt-in Argo CD PostSync check: ib_write_bw between two InfiniBand nodes."""
+
+    enabled: bool
+    image: str
+    bandwidth_floor_gbps: int | None  # None: the VM size's floor from the catalog
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    spec_file: str  # repo-relative, POSIX
+    mode: str
+    vm_size: VmSize  # with any `nic` override applied
+    device_ids: tuple[str, ...]  # the NodeFeatureRule's: vmSize's plus every Azure IB VF ID known, sorted
+    release: Release
+    namespace: str
+    image_pull_secrets: tuple[str, ...]
+    rdma_hca_max: int
+    ipoib: Ipoib
+    argocd: ArgoCD
+    verify: Verify
+
+    @property
+    def uses_shared_plugin(self) -> bool:
+        return self.mode in ("shared", "ipoib")

@@ -1,0 +1,193 @@
+"""``gen lint PATH...``: collect files, build kustomize directories, check everything as units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from generator.build import kustomize
+from generator.check.engine import Checker, Item, Unit, built_locator, locate
+from generator.check.objects import as_dict, as_str
+from generator.check.rules import Rule
+from generator.errors import InputError
+from generator.manifests.files import (
+    LINT_DIRECTIVE,
+    NOT_AN_OBJECT,
+    YAML_DUPLICATE_KEY,
+    YAML_SYNTAX,
+    YAML_TOO_LARGE,
+    Kustomization,
+    LoadedFile,
+    display_path,
+    inputs_of,
+    kustomization_file,
+    load_file,
+    read_kustomization,
+    walk,
+)
+from generator.report.finding import Finding, JsonPath
+from generator.yamlio.load import Document
+
+_YAML_RULES = {"syntax": YAML_SYNTAX, "duplicate-key": YAML_DUPLICATE_KEY, "too-large": YAML_TOO_LARGE}
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding]
+    files: int = 0
+    objects: int = 0
+    builds: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict) and ("apiVersion" in value or "kind" in value)
+
+
+def _file_finding(loaded: LoadedFile, rule: Rule, message: str, line: int = 0, column: int = 0) -> Finding | None:
+    if rule.id in loaded.disabled or "all" in loaded.disabled:
+        return None
+    return rule.in_file(loaded.display, message, line, column)
+
+
+def _doc_locator(loaded: LoadedFile, doc: Document) -> Any:
+    def locate(path: JsonPath) -> tuple[str, int, int, frozenset[str]]:
+        line, column = doc.position(path)
+        return loaded.display, line, column, loaded.disabled
+
+    return locate
+
+
+class _Collector:
+    def __init__(self, base: FsPath):
+        self.base = base
+        self.files: dict[FsPath, LoadedFile] = {}
+        self.cache: dict[FsPath, Kustomization | None] = {}
+        self.items: list[Item] = []
+        self.by_file: dict[FsPath, list[int]] = {}
+        self.findings: list[Finding] = []
+
+    def load(self, path: FsPath, role: str = "") -> LoadedFile:
+        key = path.resolve()
+        if key not in self.files:
+            self.files[key] = load_file(path, display_path(key, self.base))
+        if role:
+            self.files[key].role = role
+        return self.files[key]
+
+    def add(self, finding: Finding | None) -> None:
+        if finding is not None:
+            self.findings.append(finding)
+
+    def items_of(self, loaded: LoadedFile) -> list[int]:
+        key = loaded.path.resolve()
+        if key in self.by_file:
+            return self.by_file[key]
+        indices: list[int] = []
+        self.by_file[key] = indices
+        if loaded.error is not None:
+            err = loaded.error
+            self.add(_file_finding(loaded, _YAML_RULES[err.kind], err.message, err.line or 0, err.column or 0))
+        for line, rule in loaded.bad_directives:
+            self.add(_file_finding(loaded, LINT_DIRECTIVE, f"unknown rule id {rule!r} in a gen-lint comment; "
+                                   "see gen lint --list-rules", line, 1))
+        if loaded.role == "kustomization":
+            return indices
+        objects = [doc for doc in loaded.docs if _is_object(doc.value)]
+        for doc in loaded.docs:
+            if not _is_object(doc.value) and objects and loaded.role == "object":
+                self.add(_file_finding(loaded, NOT_AN_OBJECT, "this document is not a Kubernetes object (no "
+                                       "apiVersion or kind); remove it or move it to another file", doc.line, 1))
+        for doc in objects:
+            indices.append(len(self.items))
+            self.items.append(Item(doc.value, loaded.display, _doc_locator(loaded, doc), loaded.role == "patch",
+                                   loaded.disabled, doc))
+        return indices
+
+    def built_items(self, result: kustomize.BuildResult, sources: list[int]) -> list[int]:
+        index: dict[tuple[str, str], list[Item]] = {}
+        for i in sources:
+            obj = self.items[i].obj
+            index.setdefault((as_str(obj.get("kind")), as_str(as_dict(obj.get("metadata")).get("name"))), []).append(
+                self.items[i])
+        k_file = kustomization_file(result.directory)
+        fallback = display_path(k_file or result.directory, self.base)
+        out = []
+        for obj in result.objects:
+            key = (as_str(obj.get("kind")), as_str(as_dict(obj.get("metadata")).get("name")))
+            out.append(len(self.items))
+            self.items.append(Item(obj, fallback, built_locator(index.get(key, []), fallback)))
+        return out
+
+
+def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: bool = False,
+               vm_nics: int | None = None, build: bool = True) -> LintResult:
+    """Lint files and directories; raises InputError for paths that do not exist."""
+    c = _Collector(base)
+    explicit: list[FsPath] = []
+    kustomize_dirs: list[FsPath] = []
+    for path in paths:
+        if path.is_dir():
+            files, kdirs = walk(path)
+            explicit += files
+            kustomize_dirs += kdirs
+        elif path.is_file():
+            explicit.append(path)
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    # kustomize inputs (possibly outside the given paths) and their roles
+    inputs: set[FsPath] = set()
+    buildable: list[tuple[FsPath, list[FsPath], list[FsPath]]] = []
+    for directory in dict.fromkeys(d.resolve() for d in kustomize_dirs):
+        resources, patches = inputs_of(directory, c.cache)
+        inputs.update(resources)
+        inputs.update(patches)
+        for patch in patches:
+            c.load(patch, "patch")
+        k = read_kustomization(directory, c.cache)
+        if k is not None and k.kind != "Component":
+            buildable.append((directory, resources, patches))
+    for file in explicit:
+        k = read_kustomization(file.parent, c.cache)
+        c.load(file, "patch" if k is not None and file.resolve() in k.patches else "")
+    loose: list[int] = []
+    for key, loaded in list(c.files.items()):
+        indices = c.items_of(loaded)
+        if key not in inputs:
+            loose += indices
+    for _directory, resources, _patches in buildable:
+        for f in resources:
+            c.items_of(c.load(f))
+    units: list[Unit] = []
+    result = LintResult([])
+    if build and buildable:
+        results = kustomize.build_many([d for d, _, _ in buildable])
+        for (directory, resources, patches), built in zip(buildable, results, strict=True):
+            if built.error:
+                k_file = kustomization_file(directory)
+                k_loaded = c.load(k_file) if k_file else None
+                message = f"kustomize build failed: {built.error.strip().splitlines()[-1][:400]}"
+                if k_loaded:
+                    c.add(_file_finding(k_loaded, kustomize.KUSTOMIZE_BUILD, message, 1, 1))
+                continue
+            sources = [i for f in [*resources, *patches] for i in c.by_file.get(f.resolve(), [])]
+            members = c.built_items(built, sources)
+            units.append((members, members))
+            result.builds += 1
+    everything = [i for i, item in enumerate(c.items) if not item.patch]
+    if loose:
+        units.insert(0, (loose, everything))
+    found = locate(c.items, checker.findings(c.items, units, vm_nics=vm_nics), strict=strict)
+    result.findings = sorted(set(found) | set(c.findings), key=Finding.sort_key)
+    result.files = len(c.files)
+    result.objects = sum(1 for item in c.items if item.doc is not None)
+    return result

@@ -1,0 +1,103 @@
+"""Cluster spec parsing: the documented example, defaults, and every mistake named with file:line and field."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from generator.cluster.load import SpecError, parse_cluster
+from tests.conftest import REPO, spec_text
+
+FILE = "clusters/prod.yaml"
+
+
+def parse(text: str, name: str = "prod"):  # type: ignore[no-untyped-def]
+    return parse_cluster(text.encode(), FILE, expected_name=name)
+
+
+def error(text: str) -> SpecError:
+    with pytest.raises(SpecError) as info:
+        parse(text)
+    return info.value
+
+
+def test_issue_example_is_accepted_with_defaults() -> None:
+    spec = parse(spec_text())
+    assert (spec.name, spec.mode, spec.release.tag, spec.namespace) == ("prod", "sriov", "v25.4.0", "network-operator")
+    assert spec.vm_size.nics == 8 and spec.vm_size.device_ids == ("101c",)
+    assert spec.device_ids == ("101c", "101e")  # the NFD rule also labels other Azure IB sizes, as the guide
+    assert spec.rdma_hca_max == 63
+    assert spec.argocd.target_revision == "main"
+    ipoib = spec.ipoib
+    assert ipoib.network_name == "aks-infiniband" and ipoib.namespace == "default" and ipoib.master == "ibP257p0s0"
+    assert ipoib.range == ipaddress.ip_network("192.168.0.0/16") and str(ipoib.gateway) == "192.168.0.1"
+    assert [str(n) for n in ipoib.exclude] == ["192.168.0.0/32", "192.168.255.255/32"]
+    assert ipoib.ipam == "whereabouts"
+
+
+def test_committed_example_parses() -> None:
+    parse_cluster((REPO / "clusters" / "prod.yaml").read_bytes(), FILE, "prod")
+
+
+def test_ipam_defaults_to_nv_ipam_where_whereabouts_is_gone() -> None:
+    assert parse(spec_text(mode="ipoib", version="v25.10.0")).ipoib.ipam == "nv-ipam"
+    assert parse(spec_text(mode="ipoib", version="v25.7.0", extra="ipoib:\n  ipam: nv-ipam\n")).ipoib.ipam == "nv-ipam"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "words"),
+    [
+        (spec_text(mode="sriovv"), 2, "mode", "base, sriov, shared, ipoib"),
+        (spec_text(vm_size="Standard_D4s_v5"), 3, "vmSize", "Standard_ND96asr_v4"),
+        (spec_text(version="v25.5.0"), 5, "networkOperator.version", "v25.4.0"),
+        (spec_text() + "colour: blue\n", 9, "colour", "unknown field"),
+        (spec_text().replace("  repoURL: https://github.com/example/aks-gitops.git\n", ""), 7, "argocd.repoURL",
+         "required"),
+        (spec_text(mode="ipoib", version="v26.4.1", extra="ipoib:\n  ipam: whereabouts\n"), 10, "ipoib.ipam",
+         "nv-ipam"),
+        (spec_text(extra="ipoib:\n  range: 10.0.0.1/8\n"), 10, "ipoib.range", "CIDR"),
+        (spec_text(extra="ipoib:\n  gateway: 10.0.0.1\n"), 10, "ipoib.gateway", "192.168.0.0/16"),
+        (spec_text(extra="ipoib:\n  exclude: [10.0.0.0/32]\n"), 10, "ipoib.exclude[0]", "outside"),
+        (spec_text(extra="shared:\n  rdmaHcaMax: 0\n"), 10, "shared.rdmaHcaMax", "minimum"),
+        (spec_text(extra="shared:\n  rdmaHcaMax: '63'\n"), 10, "shared.rdmaHcaMax", "integer"),
+        (spec_text(name="Prod"), 1, "name", "required form"),
+        (spec_text(extra="mode: base\n"), 9, "", "duplicate key 'mode'"),
+        (spec_text() + "argocd:\n\trepoURL: x\n", 10, "", "tab"),
+    ],
+)
+def test_mistakes_name_line_field_and_fix(text: str, line: int, field: str, words: str) -> None:
+    exc = error(text)
+    assert exc.file == FILE
+    assert exc.line == line, str(exc)
+    assert exc.field == field, str(exc)
+    assert words in str(exc)
+
+
+def test_name_must_equal_file_name() -> None:
+    with pytest.raises(SpecError, match="must equal the file name 'staging'"):
+        parse_cluster(spec_text().encode(), "clusters/staging.yaml", expected_name="staging")
+
+
+def test_unknown_vm_size_with_explicit_nic_override() -> None:
+    spec = parse(spec_text(vm_size="Standard_ND128isr_NDR_GB200_v6",
+                           extra="nic:\n  count: 4\n  deviceIds: ['101e']\n"))
+    assert spec.vm_size.nics == 4 and spec.vm_size.device_ids == ("101e",)
+
+
+def test_override_device_ids_join_the_nfd_rule() -> None:
+    spec = parse(spec_text(extra="nic:\n  deviceIds: ['1021']\n"))
+    assert spec.device_ids == ("101c", "101e", "1021")
+
+
+@pytest.mark.parametrize("blob", [b"", b"\xff\xfe\x00", b"- a\n- b\n", b"a: [\n", b"--- 1\n--- 2\n",
+                                  b"a: &x [*x]\n", b"x" * 300_000])
+def test_garbage_is_a_spec_error_not_a_crash(blob: bytes) -> None:
+    with pytest.raises(SpecError):
+        parse_cluster(blob, FILE, "prod")
+
+
+def test_yaml_11_words_stay_strings() -> None:
+    spec = parse(spec_text(extra="networkOperator:\n  imagePullSecrets: ['true', 'no']\n").replace(
+        "networkOperator:\n  version: v25.4.0\n", ""))
+    assert spec.image_pull_secrets == ("true", "no")

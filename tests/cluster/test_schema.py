@@ -1,0 +1,43 @@
+"""The cluster JSON Schema is the one place of every default, and restates the catalog exactly."""
+
+from __future__ import annotations
+
+import json
+
+from generator.cluster import schema
+from generator.cluster.load import parse_cluster
+from tests.conftest import REPO, spec_text
+
+
+def test_committed_schema_is_regenerated_from_the_catalog() -> None:
+    committed = (REPO / "schemas" / "cluster.schema.json").read_text("utf-8")
+    assert schema.dumps(schema.regenerated(json.loads(committed))) == committed, (
+        "schemas/cluster.schema.json is stale: python -m generator.cluster.schema")
+
+
+def test_defaults_come_from_the_schema() -> None:
+    filled = schema.with_defaults({"name": "a", "mode": "base", "vmSize": "x", "argocd": {"repoURL": "https://g"}})
+    assert filled["networkOperator"] == {"version": "v25.4.0", "namespace": "network-operator"}
+    assert filled["shared"] == {"rdmaHcaMax": 63}
+    assert filled["ipoib"] == {"networkName": "aks-infiniband", "namespace": "default", "range": "192.168.0.0/16",
+                               "perNodeBlockSize": 64}
+    assert filled["argocd"] == {"repoURL": "https://g", "targetRevision": "HEAD", "namespace": "argocd",
+                                "destination": {"server": "https://kubernetes.default.svc"}, "automated": True}
+    assert filled["verify"]["enabled"] is False and "@sha256:" in filled["verify"]["image"]
+    assert "nic" not in filled  # nothing inside it has a default
+
+
+def test_given_values_are_kept_and_the_input_is_not_mutated() -> None:
+    given = {"name": "a", "ipoib": {"range": "10.0.0.0/8"}}
+    filled = schema.with_defaults(given)
+    assert filled["ipoib"]["range"] == "10.0.0.0/8" and filled["ipoib"]["networkName"] == "aks-infiniband"
+    assert given == {"name": "a", "ipoib": {"range": "10.0.0.0/8"}}
+
+
+def test_model_defaults_equal_schema_defaults() -> None:
+    cluster = parse_cluster(spec_text().replace("  targetRevision: main\n", "").encode(), "clusters/prod.yaml")
+    props = schema.cluster_schema()["properties"]
+    assert cluster.argocd.target_revision == props["argocd"]["properties"]["targetRevision"]["default"]
+    assert cluster.verify.image == props["verify"]["properties"]["image"]["default"]
+    assert cluster.rdma_hca_max == props["shared"]["properties"]["rdmaHcaMax"]["default"]
+    assert str(cluster.ipoib.gateway) == "192.168.0.1"  # derived from the range, not a schema default

@@ -1,0 +1,63 @@
+"""Golden files: the exact bytes each representative spec renders to.
+
+Regenerate after an intended change with ``GEN_UPDATE_GOLDEN=1 pytest tests/unit/test_golden.py`` and
+review the diff like any other change.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from generator.cluster.load import parse_cluster
+from generator.render.bundle import render_bundle
+from tests.conftest import REPO, spec_text
+
+GOLDEN = REPO / "tests" / "render" / "golden"
+CASES = {
+    "base-v25.4.0": spec_text(mode="base"),
+    "sriov-v25.4.0": spec_text(mode="sriov"),
+    "shared-v25.4.0": spec_text(mode="shared"),
+    "ipoib-v25.4.0": spec_text(mode="ipoib"),
+    "ipoib-v26.4.1-h100": spec_text(mode="ipoib", version="v26.4.1", vm_size="Standard_ND96isr_H100_v5"),
+    "shared-options": spec_text(mode="shared", version="v25.10.0", extra=(
+        "shared:\n  rdmaHcaMax: 127\n"
+    )).replace("networkOperator:\n  version: v25.10.0\n",
+               "networkOperator:\n  version: v25.10.0\n  namespace: nvidia-network-operator\n"
+               "  imagePullSecrets: ['true', 'no', '0']\n"),
+}
+
+
+def rendered(case: str) -> dict[str, bytes]:
+    spec = parse_cluster(CASES[case].encode(), "clusters/prod.yaml", expected_name="prod")
+    return render_bundle(spec).files
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden(case: str) -> None:
+    files = rendered(case)
+    directory = GOLDEN / case
+    if os.environ.get("GEN_UPDATE_GOLDEN"):
+        shutil.rmtree(directory, ignore_errors=True)
+        for rel, data in files.items():
+            (directory / rel).parent.mkdir(parents=True, exist_ok=True)
+            (directory / rel).write_bytes(data)
+    on_disk = {p.relative_to(directory).as_posix(): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
+    assert sorted(on_disk) == sorted(files), "file set changed; rerun with GEN_UPDATE_GOLDEN=1 and review"
+    for rel, data in files.items():
+        assert data == on_disk[rel], f"{case}/{rel} differs; rerun with GEN_UPDATE_GOLDEN=1 and review the diff"
+
+
+def test_yaml_traps_survive_rendering() -> None:
+    """Pull-secret names that YAML 1.1 reads as bool/number stay quoted strings in every file."""
+    files = rendered("shared-options")
+    policy = files["base/nicclusterpolicy.yaml"].decode()
+    for name in ('"true"', '"no"', '"0"'):
+        assert f"- {name}" in policy
+    assert 'rdmaHcaMax": 127' in files["overlays/shared/rdma-shared-device-plugin.yaml"].decode()
+
+
+def test_render_is_pure() -> None:
+    assert rendered("ipoib-v25.4.0") == rendered("ipoib-v25.4.0")

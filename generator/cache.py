@@ -74,4 +74,5 @@ class DiskCache:
             return None
 
     def put_json(self, key: str, value: Any) -> None:
-        self.put(key, json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+        """Key order is kept: a cached render must give the same bytes as a fresh one."""
+        self.put(key, json.dumps(value, separators=(",", ":")).encode("utf-8"))

@@ -18,6 +18,8 @@ KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 KUSTOMIZE_COMPONENT_API = "kustomize.config.k8s.io/v1alpha1"
 
+PART_OF = {"app.kubernetes.io/part-of": "rdma-gitops"}  # on every object gen adds for Argo CD
+
 # Argo CD annotations
 WAVE = "argocd.argoproj.io/sync-wave"
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"

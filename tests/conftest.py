@@ -3,10 +3,15 @@ repos. Without ../shared the run stops with an error: the tests never skip what 
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -91,3 +96,77 @@ def validators() -> dict[str, Schemas]:
     """Strict schemas of v25.4.0 for every pinned Argo CD release."""
     store = open_store(UPSTREAM)
     return {version: schemas_for("v25.4.0", version, store) for version in catalog.load().argocd_versions}
+
+
+# -- the fixture chart (tests/fixtures/charts): our own miniature network-operator chart, packaged by real helm
+
+FIXTURE_CHARTS = REPO / "tests" / "fixtures" / "charts"
+FIXTURE_VERSIONS = {"v25.4.0": "25.4.0", "v25.10.0": "25.10.0"}  # 25.10.0's NFD values schema $refs the web
+
+
+def _helm() -> list[str]:
+    from generator.build.helm import helm_command
+
+    command = helm_command()
+    if command is None:
+        pytest.fail("helm is not installed: run scripts/setup.sh (it installs the pinned helm)")
+    return command
+
+
+@pytest.fixture(scope="session")
+def chart_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture chart packaged as network-operator 25.4.0 and 25.10.0 and indexed as a Helm repository."""
+    root = tmp_path_factory.mktemp("chart-repo")
+    work = tmp_path_factory.mktemp("chart-src")
+    home = tmp_path_factory.mktemp("helm-home")
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_CACHE_HOME": str(home / "c"),
+           "XDG_CONFIG_HOME": str(home / "f"), "XDG_DATA_HOME": str(home / "d")}
+    for version in FIXTURE_VERSIONS.values():
+        chart = work / version / "network-operator"
+        shutil.copytree(FIXTURE_CHARTS / "network-operator", chart)
+        meta = (chart / "Chart.yaml").read_text()
+        meta = meta.replace("version: 25.4.0", f"version: {version}").replace("appVersion: v25.4.0",
+                                                                                f"appVersion: v{version}")
+        (chart / "Chart.yaml").write_text(meta)
+        variant = FIXTURE_CHARTS / "variants" / version / "values.schema.json"
+        if variant.is_file():
+            shutil.copy(variant, chart / "charts" / "node-feature-discovery" / "values.schema.json")
+        subprocess.run([*_helm(), "package", str(chart), "-d", str(root)], env=env, check=True, capture_output=True)
+    subprocess.run([*_helm(), "repo", "index", str(root)], env=env, check=True, capture_output=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def chart_mirror(chart_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A schema mirror (../shared/upstream, linked) that also holds the fixture charts, laid out as gen reads it."""
+    root = tmp_path_factory.mktemp("mirror")
+    (root / "argo-cd").symlink_to(UPSTREAM / "argo-cd")
+    for release in sorted((UPSTREAM / "network-operator").iterdir()):
+        target = root / "network-operator" / release.name
+        target.mkdir(parents=True)
+        for item in release.iterdir():
+            (target / item.name).symlink_to(item)
+        version = FIXTURE_VERSIONS.get(release.name)
+        if version:
+            (target / "chart").mkdir()
+            shutil.copy(chart_repo / f"network-operator-{version}.tgz", target / "chart")
+    return root
+
+
+@contextlib.contextmanager
+def serve(root: Path) -> Iterator[str]:
+    """``root`` served over HTTP on 127.0.0.1 at a free port while the block runs; yields the base URL."""
+    handler = functools.partial(_Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass

@@ -35,5 +35,5 @@ def errors(findings: list[Finding]) -> list[tuple[str, str]]:
 
 def bundle_findings(repo: Path, rendered: Rendered) -> list[Finding]:
     """What gen bundle checks: every overlay built with the real kustomize, everything checked."""
-    builds = build_overlays(repo, rendered.bundles())
+    builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters])
     return check_bundles(repo, rendered.clusters, rendered.fleet, builds, open_store(UPSTREAM))

@@ -19,7 +19,7 @@ from generator.build import kustomize
 from generator.cache import DiskCache, cache_root, digest
 from generator.cluster.model import MODES
 from generator.kube import Obj
-from generator.render.bundle import Bundle
+from generator.render.output import Bundle
 
 CACHE_VERSION = 1
 
@@ -39,8 +39,10 @@ class OverlayBuild:
 
 
 def _stage(repo: Path, bundles: Sequence[Bundle], root: Path) -> None:
-    """Lay the bundles (and the users' overlays they include) out under ``root`` as in the repo."""
-    for bundle in bundles:
+    """Lay the bundles (the shared ones they read, and the users' overlays they include) out under ``root`` as in
+    the repo."""
+    shared = {read.cluster: read for bundle in bundles for read in bundle.reads}
+    for bundle in [*bundles, *shared.values()]:
         out = root / layout.output_dir(bundle.cluster)
         for rel, data in bundle.files.items():
             target = out / rel
@@ -54,8 +56,9 @@ def _stage(repo: Path, bundles: Sequence[Bundle], root: Path) -> None:
 def _inputs_digest(repo: Path, bundle: Bundle, command: list[str]) -> str:
     """Digest of everything a cluster's kustomize builds read: the command, its bundle and its user overlay."""
     parts: list[bytes | str] = [*command]
-    for rel, data in sorted(bundle.files.items()):
-        parts += [f"{layout.OUTPUT_DIR}/{rel}", data]
+    for each in (bundle, *bundle.reads):
+        for rel, data in sorted(each.files.items()):
+            parts += [f"{layout.output_dir(each.cluster)}/{rel}", data]
     source = repo / layout.user_overlay_dir(bundle.cluster)
     if source.is_dir():
         for path in sorted(p for p in source.rglob("*") if p.is_file()):
@@ -64,7 +67,7 @@ def _inputs_digest(repo: Path, bundle: Bundle, command: list[str]) -> str:
 
 
 def build_overlays(repo: Path, bundles: Sequence[Bundle]) -> dict[tuple[str, str], OverlayBuild]:
-    """Every mode overlay of every bundle, built; keyed by (cluster, mode)."""
+    """Every mode overlay of every cluster's bundle, built; keyed by (cluster, mode)."""
     command = kustomize.kustomize_command()
     cache = DiskCache(cache_root(), "kustomize", CACHE_VERSION)
     results: dict[tuple[str, str], OverlayBuild] = {}

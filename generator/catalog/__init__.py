@@ -76,6 +76,14 @@ class Catalog:
     argocd_versions: tuple[str, ...]  # oldest first; the last is the default
     kubernetes_version: str  # major.minor
     builtin_scopes: dict[tuple[str, str], bool]  # (group, kind) of a Kubernetes built-in -> cluster-scoped
+    published_images: dict[str, str]  # staging repository prefix -> where NVIDIA publishes it
+
+    def published(self, repository: str) -> str:
+        """The published location of an image repository (itself when it is not a staging one)."""
+        for staging in sorted(self.published_images, key=len, reverse=True):
+            if repository == staging or repository.startswith(staging + "/"):
+                return self.published_images[staging] + repository[len(staging):]
+        return repository
 
     @property
     def release_tags(self) -> tuple[str, ...]:
@@ -135,6 +143,7 @@ def load() -> Catalog:
         vm_sizes={name: _vm_size(name, raw) for name, raw in sizes_raw["sizes"].items()},
         argocd_versions=tuple(platform["argocd"]),
         kubernetes_version=str(platform["kubernetes"]),
+        published_images=dict(releases_raw.get("publishedImages") or {}),
         builtin_scopes={**{_group_kind(k): True for k in kinds["cluster"]},
                         **{_group_kind(k): False for k in kinds["namespaced"]}},
     )

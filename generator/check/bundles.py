@@ -8,13 +8,25 @@ person edits: the generated file, or the user's ``overlays/<name>/`` patch, with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from generator import catalog, layout
+from generator.build.helm import ChartRender
 from generator.build.kustomize import KUSTOMIZE_BUILD
 from generator.build.overlays import OverlayBuild
+from generator.catalog.charts import chart_facts
+from generator.check.chart import (
+    CHART_RENDER,
+    CHART_VALUES,
+    IMAGE_PUBLISHED,
+    POOL_TAINTS,
+    check_taints,
+    is_staging,
+    taint_text,
+    untolerated,
+)
 from generator.check.engine import Item, Location, built_locator, checker_for, locate
 from generator.check.objects import as_dict, as_str
 from generator.check.project import check_project
@@ -23,13 +35,16 @@ from generator.check.schema import check_schema
 from generator.check.schemas.kinds import schemas_for
 from generator.check.schemas.store import SchemaStore
 from generator.cluster.model import MODES, Cluster
+from generator.cluster.values import values_problems
 from generator.kube import KUSTOMIZATION_NAMES
 from generator.render.argocd import PROJECT_FILE
-from generator.render.bundle import Bundle
+from generator.render.output import Bundle
+from generator.render.values import NFD_WORKER_TOLERATIONS, nfd_worker_tolerations
 from generator.report.finding import Finding, JsonPath
 from generator.yamlio.load import Document, YamlInputError, load_documents
 
 EXAMPLE_FILE = "examples/pod.yaml"
+VALUES_FILE = "helm/values.yaml"
 
 
 def _key(obj: Any) -> tuple[str, str]:
@@ -78,29 +93,63 @@ def _first_file(bundle: Bundle, obj: Any, fallback: str) -> str:
     return fallback
 
 
-def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: OverlayBuild,
+def _chart_items(cluster: Cluster, chart: ChartRender | None) -> list[Item]:
+    """The chart's objects as helm rendered them, when Argo CD renders the chart (helm delivery); with rendered
+    delivery they are in the overlay already."""
+    if chart is None or chart.error or cluster.argocd.delivery != "helm":
+        return []
+    label = f"network-operator chart {cluster.release.chart_version} (helm template)"
+    return [Item(obj, label) for obj in chart.objects]
+
+
+def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: OverlayBuild, chart: ChartRender | None,
                       store: SchemaStore | None) -> list[Finding]:
     if build.error:
         return [KUSTOMIZE_BUILD.in_file(build.directory, f"kustomize build failed: {build.error}")]
     checker = checker_for(cluster.release.tag, store=store)
     objects: list[tuple[Any, str]] = [(obj, _first_file(bundle, obj, build.directory)) for obj in build.objects]
     example = f"{layout.output_dir(cluster.name)}/{EXAMPLE_FILE}"
-    if build.mode == cluster.mode:  # the example pods must fit the policy Argo CD applies
+    mine = build.mode == cluster.mode  # what Argo CD applies: checked with the chart, the pods, the project
+    chart_items = _chart_items(cluster, chart) if mine else []
+    if mine:  # the example pods must fit the policy Argo CD applies
         objects += [(obj, example) for obj in bundle.objects[EXAMPLE_FILE]]
-    items = [Item(obj, file) for obj, file in objects]
+    items = [Item(obj, file) for obj, file in objects] + chart_items
     everything = list(range(len(items)))
     found = checker.findings(items, [(everything, everything)], vm_nics=cluster.vm_size.nics)
-    if build.mode == cluster.mode:
-        project = bundle.objects[PROJECT_FILE][0]
-        built = list(enumerate(build.objects))
-        found += check_project(project, built, cluster.namespace, checker.schemas)
+    if mine:
+        applied = [(i, items[i].obj) for i in everything if items[i].file != example]
+        found += check_project(bundle.objects[PROJECT_FILE][0], applied, cluster.namespace, checker.schemas)
+        if cluster.taints:
+            found += check_taints(list(enumerate(item.obj for item in items)), cluster.taints, cluster.spec_file)
     if not found:
         return []
     sources = _Sources(repo, bundle)  # a finding to place: read the sources with positions
     located = [Item(obj, file, built_locator(sources.by_key.get(_key(obj), []), build.directory))
                for obj, file in objects[: len(build.objects)]]
-    located += sources.by_file.get(example, []) if build.mode == cluster.mode else []
-    return locate(located, found)
+    located += sources.by_file.get(example, []) if mine else []
+    return locate(located + chart_items, found)
+
+
+def _chart_findings(cluster: Cluster, bundle: Bundle, chart: ChartRender | None) -> list[Finding]:
+    """The chart's values, and, when the chart is not at hand, what its facts say it renders with them."""
+    values_file = f"{layout.output_dir(cluster.name)}/{VALUES_FILE}"
+    values = bundle.objects[VALUES_FILE][0]
+    facts = chart_facts(cluster.release.tag)
+    found = [CHART_VALUES.in_file(values_file, message, path=path) for path, message in
+             values_problems(values, facts, catalog.load().kubernetes_version)]
+    if chart is not None and chart.error:
+        found.append(CHART_RENDER.in_file(values_file, f"helm template of network-operator "
+                                                       f"{cluster.release.chart_version} failed: {chart.error}"))
+    if chart is None:
+        found += [IMAGE_PUBLISHED.in_file(values_file, f"the chart renders {ref!r}, from the staging registry; "
+                                                       "set its repository in networkOperator.values")
+                  for ref in facts.images_with(values) if is_staging(ref)]
+        for taint in untolerated(nfd_worker_tolerations(cluster), cluster.taints):
+            found.append(POOL_TAINTS.in_file(values_file, f"the NFD worker does not tolerate the pool's taint "
+                                                          f"{taint_text(taint)}; add a matching toleration to "
+                                                          f"tolerations: in {cluster.spec_file}",
+                                             path=tuple(NFD_WORKER_TOLERATIONS.split("."))))
+    return found
 
 
 def _argocd_findings(cluster: Cluster, bundle: Bundle, store: SchemaStore | None) -> list[Finding]:
@@ -121,12 +170,17 @@ def _schema_findings(items: list[Item], release: str, store: SchemaStore | None)
 
 
 def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet: Bundle | None,
-                  builds: dict[tuple[str, str], OverlayBuild], store: SchemaStore | None = None) -> list[Finding]:
-    """Every finding about the rendered bundles, sorted."""
+                  builds: dict[tuple[str, str], OverlayBuild], store: SchemaStore | None = None,
+                  charts: Mapping[str, ChartRender] | None = None) -> list[Finding]:
+    """Every finding about the rendered bundles, sorted. ``charts``: the chart renders by cluster name (absent:
+    the chart was not at hand, and its facts stand in)."""
+    charts = charts or {}
     found: list[Finding] = []
     for cluster, bundle in rendered:
+        chart = charts.get(cluster.name)
         for mode in MODES:
-            found += _overlay_findings(repo, cluster, bundle, builds[(cluster.name, mode)], store)
+            found += _overlay_findings(repo, cluster, bundle, builds[(cluster.name, mode)], chart, store)
+        found += _chart_findings(cluster, bundle, chart)
         found += _argocd_findings(cluster, bundle, store)
     if fleet is not None and rendered:
         items = [Item(doc, f"{layout.output_dir(fleet.cluster)}/{rel}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.check import cross
+from generator.check.chart import check_images
 from generator.check.ipam import check_ipam
 from generator.check.objects import Path, object_label
 from generator.check.schema import UNKNOWN_KIND, check_schema
@@ -87,6 +88,7 @@ class Checker:
         if item.patch or not isinstance(item.obj, dict):
             return found, []
         found += self.webhook.check(item.obj, index)
+        found += check_images([(index, item.obj)])
         ipam_found, refs = check_ipam(item.obj, index)
         return found + ipam_found, [(index, path, name) for path, name in refs]
 

@@ -9,6 +9,7 @@ whereabouts IPPool objects' own ``subnet``/``cidr``/``gateway``/``range``.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
 from typing import Any
 
@@ -37,7 +38,58 @@ IPAM_POOL_REF = define(
     "an nv-ipam poolName names no IPPool/CIDRPool among the linted objects",
     "ipam")
 
+IPAM_BLOCK_SIZE = define(
+    "ipam-block-size", "error",
+    "an nv-ipam IPPool's perNodeBlockSize is below 2, or more than its subnet holds (nv-ipam refuses the pool), or "
+    "more than is left once its exclusions are taken out (nodes would get blocks with no usable address)",
+    "ipam")
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+# -- nv-ipam arithmetic (nvidia-k8s-ipam api/v1alpha1 GetPossibleIPCount; allocator blocks) ----------------------
+
+
+def pool_capacity(net: Network) -> int:
+    """The addresses nv-ipam hands out from a subnet: all but the network and broadcast addresses (IPv4, up to /30),
+    all but the network address (IPv6), 2 for a /31 and 1 for a /32 or /128."""
+    if net.num_addresses <= 2:
+        return net.num_addresses
+    return net.num_addresses - (2 if net.version == 4 else 1)
+
+
+def overlapping(ranges: list[tuple[int, int]]) -> bool:
+    """Whether two of the (start, end) ranges share an address."""
+    return any(after[0] <= before[1] for before, after in itertools.pairwise(sorted(ranges)))
+
+
+def excluded_count(net: Network, ranges: list[tuple[int, int]]) -> int:
+    """How many of the addresses nv-ipam would hand out the (start, end) ranges cover."""
+    first = int(net.network_address) + (0 if net.num_addresses <= 2 else 1)
+    last = first + pool_capacity(net) - 1
+    count, reach = 0, first - 1
+    for start, end in sorted(ranges):
+        start, end = max(start, reach + 1, first), min(end, last)
+        if start <= end:
+            count += end - start + 1
+            reach = end
+    return count
+
+
+def block_size_problem(net: Network, block: int, exclusions: list[tuple[int, int]]) -> str:
+    """Why nv-ipam cannot give nodes ``block`` usable addresses from ``net`` ("" when it can)."""
+    capacity = pool_capacity(net)
+    if block < 2:
+        return (f"perNodeBlockSize {block} is below 2: nv-ipam v0.2.0 refuses it, and later ones give a node the "
+                "gateway's one-address block, which has no address left for pods")
+    if block > capacity:
+        return (f"perNodeBlockSize {block} is more than the {capacity} address(es) {net} holds; nv-ipam refuses the "
+                "pool and no pod gets an address")
+    left = capacity - excluded_count(net, exclusions)
+    if block > left:
+        return (f"perNodeBlockSize {block} is more than the {left} address(es) left in {net} once the exclusions are "
+                "taken out; nodes would get blocks with no usable address")
+    return ""
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _NETWORK_KINDS = {"IPoIBNetwork", "MacvlanNetwork", "HostDeviceNetwork"}
@@ -146,6 +198,32 @@ def _json_object(checker: _Checker, raw: str, what: str) -> dict[str, Any] | Non
     return value
 
 
+def _ippool(checker: _Checker, spec: dict[str, Any], net: Network) -> None:
+    if "gateway" in spec:
+        checker.path = ("spec", "gateway")
+        checker.inside(spec["gateway"], "spec.gateway", net, IPAM_GATEWAY)
+    ranges: list[tuple[int, int]] = []
+    for i, exclusion in enumerate(as_list(spec.get("exclusions"))):
+        checker.path = ("spec", "exclusions", i)
+        start = checker.address(as_dict(exclusion).get("startIP"), f"exclusions[{i}].startIP")
+        end = checker.address(as_dict(exclusion).get("endIP"), f"exclusions[{i}].endIP")
+        if start is not None and end is not None:
+            if start not in net or end not in net or int(end) < int(start):
+                checker.add(IPAM_EXCLUDE, f"exclusions[{i}] {start}-{end} is not a range inside {net}")
+            else:
+                ranges.append((int(start), int(end)))
+    if overlapping(ranges):
+        checker.path = ("spec", "exclusions")
+        checker.add(IPAM_EXCLUDE, "exclusions overlap; nv-ipam's node agent refuses the pool, so no pod gets an "
+                                  "address")
+    block = spec.get("perNodeBlockSize")
+    if isinstance(block, int) and not isinstance(block, bool):
+        checker.path = ("spec", "perNodeBlockSize")
+        problem = block_size_problem(net, block, ranges)
+        if problem:
+            checker.add(IPAM_BLOCK_SIZE, problem)
+
+
 def check_ipam(obj: dict[str, Any], index: int) -> tuple[list[Finding], list[tuple[Path, str]]]:
     """Issues of one object, and the nv-ipam pool names it references (path, name)."""
     group, kind = group_kind(obj)
@@ -171,9 +249,8 @@ def check_ipam(obj: dict[str, Any], index: int) -> tuple[list[Finding], list[tup
         checker = _Checker(index, ("spec", field))
         if field in spec:
             net = checker.network(spec[field], f"spec.{field}")
-            if net is not None and kind == "IPPool" and "gateway" in spec:
-                checker.path = ("spec", "gateway")
-                checker.inside(spec["gateway"], "spec.gateway", net, IPAM_GATEWAY)
+            if net is not None and kind == "IPPool":
+                _ippool(checker, spec, net)
     elif group == "whereabouts.cni.cncf.io" and kind == "IPPool" and "range" in spec:
         checker = _Checker(index, ("spec", "range"))
         checker.network(spec["range"], "spec.range")

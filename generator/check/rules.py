@@ -24,6 +24,7 @@ RULE_MODULES = (
     "generator.check.cross",
     "generator.check.ipam",
     "generator.check.project",
+    "generator.check.chart",
 )
 GROUPS = ("yaml", "build", "lint", "schema", "webhook", "cross", "ipam", "argocd")
 
@@ -43,9 +44,9 @@ class Rule:
         """A finding of this rule about the object ``index`` of the checked set, at ``path`` inside it."""
         return Finding(self.id, message, severity or self.severity, tuple(path), index=index)
 
-    def in_file(self, file: str, message: str, line: int = 0, column: int = 0) -> Finding:
-        """A finding about a file as a whole (or a line of it), not about an object."""
-        return Finding(self.id, message, self.severity, (), file, line, column)
+    def in_file(self, file: str, message: str, line: int = 0, column: int = 0, path: JsonPath = ()) -> Finding:
+        """A finding about a file (or a line of it, or a path in its one document), not about a checked object."""
+        return Finding(self.id, message, self.severity, tuple(path), file, line, column)
 
 
 def define(rule_id: str, severity: Severity, doc: str, group: str) -> Rule:

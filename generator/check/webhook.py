@@ -90,9 +90,9 @@ WEBHOOK_NICNODEPOLICY_NAME = define(
     "webhook")
 
 # components whose image repository validateRepositories checks (spec.<name> / spec.secondaryNetwork.<name>)
-_REPO_TOP = ("ofedDriver", "rdmaSharedDevicePlugin", "sriovDevicePlugin", "ibKubernetes", "nvIpam",
-             "nicFeatureDiscovery", "docaTelemetryService")
-_REPO_SECONDARY = ("cniPlugins", "ipoib", "multus", "ipamPlugin")  # ipamPlugin: releases up to v25.7
+IMAGE_COMPONENTS = ("ofedDriver", "rdmaSharedDevicePlugin", "sriovDevicePlugin", "ibKubernetes", "nvIpam",
+                    "nicFeatureDiscovery", "docaTelemetryService")
+SECONDARY_IMAGE_COMPONENTS = ("cniPlugins", "ipoib", "multus", "ipamPlugin")  # ipamPlugin: releases up to v25.7
 # components whose containerResources validateContainerResources checks (no docaTelemetryService)
 _RES_TOP = ("ofedDriver", "rdmaSharedDevicePlugin", "sriovDevicePlugin", "ibKubernetes", "nvIpam",
             "nicFeatureDiscovery")
@@ -138,9 +138,9 @@ class WebhookRules:
 
     def _repositories(self, spec: dict[str, Any], add: Any) -> None:
         global_repo = as_str(get_in(spec, ("global", "repository")))
-        places: list[tuple[Path, Any]] = [(("spec", n), spec.get(n)) for n in _REPO_TOP]
+        places: list[tuple[Path, Any]] = [(("spec", n), spec.get(n)) for n in IMAGE_COMPONENTS]
         secondary = as_dict(spec.get("secondaryNetwork"))
-        places += [(("spec", "secondaryNetwork", n), secondary.get(n)) for n in _REPO_SECONDARY]
+        places += [(("spec", "secondaryNetwork", n), secondary.get(n)) for n in SECONDARY_IMAGE_COMPONENTS]
         for path, component in places:
             if not isinstance(component, dict):
                 continue
@@ -154,7 +154,7 @@ class WebhookRules:
     def _container_resources(self, spec: dict[str, Any], add: Any) -> None:
         secondary = as_dict(spec.get("secondaryNetwork"))
         places: list[tuple[Path, Any]] = [(("spec", n), spec.get(n)) for n in _RES_TOP]
-        places += [(("spec", "secondaryNetwork", n), secondary.get(n)) for n in _REPO_SECONDARY]
+        places += [(("spec", "secondaryNetwork", n), secondary.get(n)) for n in SECONDARY_IMAGE_COMPONENTS]
         for path, component in places:
             for i, reqs in enumerate(as_list(as_dict(component).get("containerResources"))):
                 reqs = as_dict(reqs)

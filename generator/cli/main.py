@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser("plan", help="print the order Argo CD applies a cluster's bundle (phase, wave, kind)")
     plan.add_argument("--cluster", required=True, metavar="NAME", help="the cluster spec clusters/NAME.yaml")
+    schema_source(plan)
 
     lint = sub.add_parser("lint", help="lint Kubernetes YAML (files, directories, kustomize) for the Network Operator")
     lint_cli.add_arguments(lint)
@@ -78,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "schemas":
         return commands.schemas_pull(mirror)
     if args.command == "plan":
-        return commands.plan(repo, args.cluster)
+        return commands.plan(repo, args.cluster, mirror)
     if args.command == "lint":
         return lint_cli.run(args, repo, mirror)
     return commands.catalog(args.what)

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from generator import catalog, layout
+from generator.catalog.charts import chart_facts
+from generator.check.ipam import block_size_problem, excluded_count, overlapping, pool_capacity
 from generator.cluster import schema
 from generator.cluster.model import ArgoCD, Cluster, Ipoib, Verify
+from generator.cluster.values import values_problems
 from generator.errors import InputError
 from generator.report.finding import JsonPath, dotted
 from generator.yamlio.load import Document, YamlInputError, load_single
@@ -51,6 +54,10 @@ class _Spec:
 
     def __init__(self, doc: Document, file: str):
         self.doc, self.file = doc, file
+
+    def given(self, path: JsonPath) -> bool:
+        """Whether the file sets the field at ``path`` (not a default)."""
+        return path in self.doc.positions
 
     def error(self, path: JsonPath, message: str) -> SpecError:
         line, column = self.doc.position(path)
@@ -136,6 +143,9 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     # Match every Azure InfiniBand VF ID the catalog knows (as the guide's rule does), plus this size's own:
     # a node pool of another IB size added later is labelled without a regeneration.
     device_ids = set(vm.device_ids).union(*(size.device_ids for size in cat.vm_sizes.values()))
+    chart_values = operator.get("values", {})
+    for path, message in values_problems(chart_values, chart_facts(release.tag), cat.kubernetes_version):
+        raise spec.error(("networkOperator", "values", *path), message)
     return Cluster(
         name=name,
         spec_file=file,
@@ -153,6 +163,9 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
             image=value["verify"]["image"],
             bandwidth_floor_gbps=value["verify"].get("bandwidthFloorGbps"),
         ),
+        tolerations=tuple(value.get("tolerations", ())),
+        taints=tuple(value.get("taints", ())),
+        chart_values=chart_values,
     )
 
 
@@ -205,10 +218,25 @@ def _ipoib(raw: dict[str, Any], release: catalog.Release, interface: str, spec: 
     else:
         exclude = [ipaddress.IPv4Network(f"{rng.network_address}/32"),
                    ipaddress.IPv4Network(f"{rng.broadcast_address}/32")]
+    ranges = [(int(n.network_address), int(n.broadcast_address)) for n in exclude]
+    if overlapping(ranges):
+        raise spec.error(("ipoib", "exclude"), "the exclude ranges overlap; list each address once (nv-ipam refuses "
+                                               "overlapping exclusions)")
+    if excluded_count(rng, ranges) >= pool_capacity(rng):
+        raise spec.error(("ipoib", "exclude"), f"the exclude ranges leave no address of {rng} to hand out")
     ipam = raw.get("ipam", release.ipam[0])
     if ipam not in release.ipam:
         raise spec.error(("ipoib", "ipam"), f"network-operator {release.tag} does not deploy {ipam}; it supports: "
                                             f"{', '.join(release.ipam)}")
+    block = raw["perNodeBlockSize"]
+    problem = block_size_problem(rng, block, ranges) if ipam == "nv-ipam" else ""
+    if problem:
+        given = spec.given(("ipoib", "perNodeBlockSize"))
+        room = pool_capacity(rng) - excluded_count(rng, ranges)
+        if not given:
+            problem = f"the default {problem}"
+        raise spec.error(("ipoib", "perNodeBlockSize" if given else "range"),
+                         f"{problem}; set ipoib.perNodeBlockSize to at most {room}")
     return Ipoib(
         network_name=raw["networkName"],
         namespace=raw["namespace"],
@@ -217,7 +245,7 @@ def _ipoib(raw: dict[str, Any], release: catalog.Release, interface: str, spec: 
         gateway=gateway,
         exclude=tuple(exclude),
         ipam=ipam,
-        per_node_block_size=raw["perNodeBlockSize"],
+        per_node_block_size=block,
     )
 
 
@@ -232,4 +260,5 @@ def _argocd(raw: dict[str, Any], spec: _Spec) -> ArgoCD:
         destination_name=destination.get("name"),
         destination_server=destination.get("server"),
         automated=raw["automated"],
+        delivery=raw["delivery"],
     )

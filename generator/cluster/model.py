@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 from generator.catalog import Release, VmSize
 
@@ -31,6 +32,7 @@ class ArgoCD:
     destination_name: str | None
     destination_server: str | None
     automated: bool
+    delivery: str  # helm | rendered
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ class Cluster:
     ipoib: Ipoib
     argocd: ArgoCD
     verify: Verify
+    tolerations: tuple[dict[str, Any], ...]  # for the InfiniBand pool's taints; reach every node-level component
+    taints: tuple[dict[str, Any], ...]  # the pool's taints, when the spec names them (checked, never rendered)
+    chart_values: dict[str, Any]  # networkOperator.values: the user's, merged over the generated ones
 
     @property
     def uses_shared_plugin(self) -> bool:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from generator.cluster.model import Cluster
-from generator.render.bundle import Bundle, render_bundle
+from generator.kube import Obj
+from generator.render.bundle import render_bundle
 from generator.render.fleet import fleet_bundle
+from generator.render.output import Bundle
 
 
 @dataclass(frozen=True)
@@ -18,14 +20,21 @@ class Rendered:
     fleet: Bundle | None
 
     def bundles(self, *, with_fleet: bool = False) -> list[Bundle]:
-        """The clusters' bundles, plus output/fleet/ when asked (it is only written when every cluster is in)."""
+        """What to write: the clusters' bundles, the shared ones they read (a release's CRDs), and output/fleet/ when
+        asked (it is only written when every cluster is in)."""
         out = [bundle for _, bundle in self.clusters]
+        shared = {read.cluster: read for bundle in out for read in bundle.reads}
+        out += [shared[name] for name in sorted(shared)]
         if with_fleet and self.fleet is not None:
             out.append(self.fleet)
         return out
 
 
-def render(clusters: Sequence[Cluster], user_overlays: Collection[str] = ()) -> Rendered:
-    """Every cluster's bundle (including overlays/<name>/ where the name is in ``user_overlays``), and the fleet."""
-    pairs = [(cluster, render_bundle(cluster, cluster.name in user_overlays)) for cluster in clusters]
+def render(clusters: Sequence[Cluster], user_overlays: Collection[str] = (),
+           charts: Mapping[str, list[Obj]] | None = None) -> Rendered:
+    """Every cluster's bundle (including overlays/<name>/ where the name is in ``user_overlays``, and the chart
+    render in ``charts`` by cluster name, for ``argocd.delivery: rendered``), and the fleet."""
+    charts = charts or {}
+    pairs = [(cluster, render_bundle(cluster, cluster.name in user_overlays, charts.get(cluster.name)))
+             for cluster in clusters]
     return Rendered(pairs, fleet_bundle(clusters) if clusters else None)

@@ -4,13 +4,15 @@ the argocd-cm health-check patch, and the kustomization that lists what `kubectl
 from __future__ import annotations
 
 from generator import catalog, layout
+from generator.catalog.charts import chart_facts
 from generator.cluster.model import Cluster
-from generator.kube import Obj
-from generator.render.objects import TEMPLATES, helm_values, template
+from generator.kube import PART_OF, Obj
+from generator.render.data import TEMPLATES, template
+from generator.render.objects import synced_objects
+from generator.render.values import helm_values
 
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
 ARGOCD_API = "argoproj.io/v1alpha1"
-PART_OF = {"app.kubernetes.io/part-of": "rdma-gitops"}
 
 # Files of output/<cluster>/argocd/ (the kustomization lists project + application; the argocd-cm patch
 # targets Argo CD itself and is applied once per Argo CD instance, not synced by the Application).
@@ -25,17 +27,6 @@ HEALTH_CHECKS = {
     "mellanox.com_IPoIBNetwork": "argocd-ipoibnetwork-health.lua",
 }
 
-# Cluster-scoped kinds the chart (CRDs, operator + NFD RBAC; admission controller off, so no webhook
-# configurations) and the bundle (Namespace, NodeFeatureRule, NicClusterPolicy, IPoIBNetwork) create.
-CLUSTER_KINDS: tuple[tuple[str, str], ...] = (
-    ("", "Namespace"),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("nfd.k8s-sigs.io", "NodeFeatureRule"),
-    ("mellanox.com", "NicClusterPolicy"),
-    ("mellanox.com", "IPoIBNetwork"),
-)
 
 
 def application_name(cluster: Cluster) -> str:
@@ -66,13 +57,22 @@ def destination(cluster: Cluster) -> Obj:
     return {**cluster_destination(cluster), "namespace": cluster.namespace}
 
 
+def chart_helm(cluster: Cluster) -> Obj:
+    """The Helm settings of the chart source. A subchart values schema that $refs a web URL (v25.10.0's NFD) makes
+    an Argo CD repo-server without internet access fail: schema validation is skipped for those charts."""
+    helm: Obj = {"releaseName": "network-operator", "valuesObject": helm_values(cluster)}
+    if chart_facts(cluster.release.tag).schema_needs_network:
+        helm["skipSchemaValidation"] = True
+    return helm
+
+
 def chart_source(cluster: Cluster) -> Obj:
     cat = catalog.load()
     return {
         "repoURL": cat.chart_repository,
         "chart": cat.chart_name,
         "targetRevision": cluster.release.chart_version,
-        "helm": {"releaseName": "network-operator", "valuesObject": helm_values(cluster)},
+        "helm": chart_helm(cluster),
     }
 
 
@@ -103,25 +103,47 @@ def application(cluster: Cluster) -> Obj:
         "spec": {
             "project": project_name(cluster),
             "destination": destination(cluster),
-            "sources": [chart_source(cluster), overlay_source(cluster)],
+            # rendered: the chart is in the overlay, as gen rendered and checked it; one git source
+            **({"source": overlay_source(cluster)} if cluster.argocd.delivery == "rendered"
+               else {"sources": [chart_source(cluster), overlay_source(cluster)]}),
             "syncPolicy": sync_policy(cluster.argocd.automated),
         },
     }
 
 
+def cluster_scoped_kinds(cluster: Cluster) -> list[tuple[str, str]]:
+    """The cluster-scoped kinds Argo CD syncs for the cluster: what the chart renders with its values (chart facts;
+    hooks too, unless delivered rendered, which drops them), the chart's CRDs, and the bundle's own objects."""
+    facts = chart_facts(cluster.release.tag)
+    crd_scopes = {(crd.group, crd.kind): crd.scope == "Cluster" for crd in facts.crds}
+    builtin = catalog.load().builtin_scopes
+    kinds = {(o.group, o.kind) for o in facts.rendered_objects(helm_values(cluster))
+             if not o.namespaced and not (o.hook and cluster.argocd.delivery == "rendered")}
+    if facts.crds:
+        kinds.add(("apiextensions.k8s.io", "CustomResourceDefinition"))
+    for obj in synced_objects(cluster):
+        group_kind = (str(obj["apiVersion"]).rpartition("/")[0], str(obj["kind"]))
+        if builtin.get(group_kind, crd_scopes.get(group_kind, False)):
+            kinds.add(group_kind)
+    return sorted(kinds)
+
+
 def app_project(cluster: Cluster) -> Obj:
-    """Only this cluster's destination and namespace, only the git repo and the chart repository, and
-    only the cluster-scoped kinds the chart and bundle create. Namespaced kinds stay allowed (the chart's
-    set changes between releases); the destination namespace confines them."""
+    """Only this cluster's destination and namespace, only the git repo (and the chart repository when Argo CD
+    fetches the chart), and only the cluster-scoped kinds the chart and bundle create. Namespaced kinds stay
+    allowed; the destination namespace confines them."""
+    repos = [cluster.argocd.repo_url]
+    if cluster.argocd.delivery == "helm":
+        repos.append(catalog.load().chart_repository)
     return {
         "apiVersion": ARGOCD_API,
         "kind": "AppProject",
         "metadata": {"name": project_name(cluster), "namespace": cluster.argocd.namespace, "labels": _labels(cluster)},
         "spec": {
             "description": f"NVIDIA Network Operator (RDMA over InfiniBand) on cluster {cluster.name}",
-            "sourceRepos": [cluster.argocd.repo_url, catalog.load().chart_repository],
+            "sourceRepos": repos,
             "destinations": [destination(cluster)],
-            "clusterResourceWhitelist": [{"group": group, "kind": kind} for group, kind in CLUSTER_KINDS],
+            "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in cluster_scoped_kinds(cluster)],
         },
     }
 

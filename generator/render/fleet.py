@@ -15,26 +15,25 @@ from collections.abc import Sequence
 
 from generator import catalog, layout
 from generator.cluster.model import Cluster
-from generator.kube import Obj
+from generator.kube import PART_OF, Obj
 from generator.render.argocd import (
     ARGOCD_API,
     FINALIZER,
-    PART_OF,
     app_project,
     application_name,
+    chart_helm,
     cluster_destination,
     overlay_path,
     project_name,
     sync_policy,
 )
-from generator.render.bundle import Bundle
-from generator.render.objects import helm_values
+from generator.render.output import Bundle
 from generator.yamlio.dump import dump_documents
 
 APPLICATION_SET_NAME = "network-operator"
 
-# Parts that are not strings (valuesObject, automated sync, name-or-server destination) come from the
-# element through templatePatch; `toJson` keeps YAML special characters inert.
+# Parts that are not strings (the chart's helm settings, the delivery, automated sync, name-or-server destination)
+# come from the element through templatePatch; `toJson` keeps YAML special characters inert.
 TEMPLATE_PATCH = """\
 spec:
   destination:
@@ -44,16 +43,21 @@ spec:
     server: {{ toJson .destinationServer }}
     {{- end }}
     namespace: {{ toJson .namespace }}
+  {{- if .rendered }}
+  source:
+    repoURL: {{ toJson .repoURL }}
+    targetRevision: {{ toJson .targetRevision }}
+    path: {{ toJson .path }}
+  {{- else }}
   sources:
     - repoURL: {{ toJson .chartRepoURL }}
       chart: {{ toJson .chart }}
       targetRevision: {{ toJson .chartVersion }}
-      helm:
-        releaseName: network-operator
-        valuesObject: {{ toJson .values }}
+      helm: {{ toJson .helm }}
     - repoURL: {{ toJson .repoURL }}
       targetRevision: {{ toJson .targetRevision }}
       path: {{ toJson .path }}
+  {{- end }}
   {{- if .automated }}
   syncPolicy:
     automated:
@@ -78,7 +82,8 @@ def element(cluster: Cluster) -> Obj:
         "chartRepoURL": cat.chart_repository,
         "chart": cat.chart_name,
         "chartVersion": cluster.release.chart_version,
-        "values": helm_values(cluster),
+        "helm": chart_helm(cluster),
+        "rendered": cluster.argocd.delivery == "rendered",
         "repoURL": cluster.argocd.repo_url,
         "targetRevision": cluster.argocd.target_revision,
         "path": overlay_path(cluster),

@@ -5,13 +5,7 @@ Every object is built in Kubernetes key order: apiVersion, kind, metadata, spec.
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from generator.cluster.model import Cluster
 from generator.kube import (
@@ -26,23 +20,15 @@ from generator.kube import (
     Obj,
     nfd_node_selector_terms,
 )
+from generator.render.data import template
+from generator.render.verify import verify_objects
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+INFINIBAND_CLASS = "0207"  # PCI class: network controller, InfiniBand
 # Argo CD sync waves: Namespace, then the chart (wave 0, CRDs first), then the CRs that need its CRDs.
 WAVE_NAMESPACE = "-1"
 WAVE_NODE_FEATURE_RULE = "1"
 WAVE_POLICY = "2"
 WAVE_NETWORK = "3"
-
-
-@functools.cache
-def _template(name: str) -> Any:
-    return yaml.load((TEMPLATES / name).read_text("utf-8"), Loader=yaml.SafeLoader)
-
-
-def template(name: str) -> Any:
-    """A fresh copy of a data template (callers may mutate it)."""
-    return copy.deepcopy(_template(name))
 
 
 def _metadata(name: str, namespace: str | None = None, annotations: dict[str, str] | None = None,
@@ -84,10 +70,16 @@ def node_feature_rule(cluster: Cluster) -> Obj:
                 {
                     "name": "nfd-network-rule",
                     "labels": {NFD_LABEL: "true"},
+                    # one PCI device that is NVIDIA Mellanox, an InfiniBand controller (class 0207: never an
+                    # Ethernet VF, which can share a device ID such as 101e) and an Azure IB VF ID
                     "matchFeatures": [
                         {
                             "feature": "pci.device",
-                            "matchExpressions": {"device": {"op": "In", "value": list(cluster.device_ids)}},
+                            "matchExpressions": {
+                                "vendor": {"op": "In", "value": [MELLANOX_VENDOR]},
+                                "class": {"op": "In", "value": [INFINIBAND_CLASS]},
+                                "device": {"op": "In", "value": list(cluster.device_ids)},
+                            },
                         }
                     ],
                 }
@@ -113,6 +105,7 @@ def nic_cluster_policy(cluster: Cluster) -> Obj:
         "spec": {
             "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
                 "nodeSelectorTerms": nfd_node_selector_terms()}},
+            **({"tolerations": list(cluster.tolerations)} if cluster.tolerations else {}),
             "ofedDriver": driver,
             "docaTelemetryService": _image(cluster, "docaTelemetryService"),
         },
@@ -231,24 +224,12 @@ def nv_ipam_pool(cluster: Cluster) -> Obj:
     }
 
 
-def helm_values(cluster: Cluster) -> Obj:
-    """Values for the network-operator chart (the guide's, plus what a GitOps install needs)."""
-    values: Obj = {
-        # the bundle ships its own NodeFeatureRule (the guide's values)
-        "nfd": {"enabled": True, "deployNodeFeatureRules": False},
-        # the chart's pre-install/pre-upgrade Job replaces CRDs wholesale and drops Argo CD's tracking
-        # annotation; Argo CD applies the chart's crds/ itself
-        "upgradeCRDs": False,
-    }
-    if cluster.image_pull_secrets:
-        values["imagePullSecrets"] = list(cluster.image_pull_secrets)
-    return values
-
-
 def example_pod(cluster: Cluster) -> Obj:
     pod: Obj = template("example-pod.yaml")
     container = pod["spec"]["containers"][0]
     meta = pod["metadata"]
+    if cluster.tolerations:
+        pod["spec"]["tolerations"] = list(cluster.tolerations)
     if cluster.mode == "base":
         # driver only: no device plugin, so the pod needs privileges to reach /dev/infiniband
         container["securityContext"] = {"privileged": True}
@@ -262,3 +243,15 @@ def example_pod(cluster: Cluster) -> Obj:
         meta["namespace"] = cluster.ipoib.namespace
         meta["annotations"] = {NETWORKS_ANNOTATION: cluster.ipoib.network_name}
     return pod
+
+
+def synced_objects(cluster: Cluster) -> list[Obj]:
+    """The objects Argo CD syncs from the bundle for the cluster's mode, as they are before the mode's patches."""
+    objs = [namespace(cluster), node_feature_rule(cluster), nic_cluster_policy(cluster)]
+    if cluster.mode == "ipoib":
+        objs.append(ipoib_network(cluster))
+        if cluster.ipoib.ipam == "nv-ipam":
+            objs.append(nv_ipam_pool(cluster))
+    if cluster.verify.enabled:
+        objs += verify_objects(cluster)
+    return objs

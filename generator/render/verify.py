@@ -8,9 +8,8 @@ floor fails the Job, and so the sync.
 from __future__ import annotations
 
 from generator.cluster.model import Cluster
-from generator.kube import HOOK, HOOK_DELETE_POLICY, NETWORKS_ANNOTATION, Obj, nfd_node_selector_terms
-from generator.render.argocd import PART_OF
-from generator.render.objects import TEMPLATES
+from generator.kube import HOOK, HOOK_DELETE_POLICY, NETWORKS_ANNOTATION, PART_OF, Obj, nfd_node_selector_terms
+from generator.render import data
 
 VERIFY_FILE = "verify.yaml"  # in overlays/<mode>/ when cluster.verify.enabled
 VERIFY_NAME = "rdma-verify"
@@ -37,7 +36,7 @@ def _verify_container(cluster: Cluster) -> Obj:
     container: Obj = {
         "name": "ib-write-bw",
         "image": cluster.verify.image,
-        "command": ["/bin/bash", "-c", (TEMPLATES / "argocd-verify.sh").read_text("utf-8")],
+        "command": ["/bin/bash", "-c", data.text("argocd-verify.sh")],
         "env": env,
         "ports": [{"name": "perftest", "containerPort": 18515, "protocol": "TCP"}],
     }
@@ -69,6 +68,7 @@ def _verify_pod_template(cluster: Cluster) -> Obj:
                     "labelSelector": {"matchLabels": {"app.kubernetes.io/name": VERIFY_NAME}},
                     "topologyKey": "kubernetes.io/hostname"}]},
             },
+            **({"tolerations": list(cluster.tolerations)} if cluster.tolerations else {}),
             "containers": [_verify_container(cluster)],
         },
     }

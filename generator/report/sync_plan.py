@@ -3,12 +3,15 @@ order), with the Helm chart as one row in wave 0 (its CRDs go first; Argo CD mov
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from generator.catalog.charts import chart_facts
 from generator.cluster.model import Cluster
-from generator.kube import HELM_HOOK, HOOK, SYNC_OPTIONS, WAVE
+from generator.kube import HELM_HOOK, HELM_HOOK_WEIGHT, HOOK, SYNC_OPTIONS, WAVE
+from generator.render.values import helm_values
 
 PHASES = ("PreSync", "Sync", "PostSync")
 CHART_KIND = "helm"
@@ -23,6 +26,7 @@ KIND_ORDER = (
 )
 
 Obj = dict[str, Any]
+CLUSTER_SCOPED_KINDS = ("ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace")
 
 
 @dataclass(frozen=True)
@@ -55,9 +59,11 @@ def _phase(annotations: dict[str, str]) -> str:
 def row(obj: Obj) -> Row:
     meta = obj.get("metadata", {})
     annotations = meta.get("annotations") or {}
+    # a Helm hook's weight is its wave (Argo CD maps helm.sh/hook-weight to the sync wave)
+    wave = annotations.get(WAVE, annotations.get(HELM_HOOK_WEIGHT, "0") if HELM_HOOK in annotations else "0")
     return Row(
         phase=_phase(annotations),
-        wave=int(annotations.get(WAVE, "0")),
+        wave=int(wave),
         kind=str(obj.get("kind", "")),
         name=str(meta.get("name", "")),
         namespace=str(meta.get("namespace", "")),
@@ -78,9 +84,35 @@ def _key(item: Row) -> tuple[int, int, int, str, str]:
     return (phase, item.wave, kind, item.kind if kind == len(KIND_ORDER) else "", item.name)
 
 
-def plan(cluster: Cluster, objects: Iterable[Obj]) -> list[Row]:
-    """Rows in Argo CD's apply order for the objects kustomize built from overlays/<mode> plus the chart."""
-    return sorted([chart_row(cluster), *(row(obj) for obj in objects)], key=_key)
+def facts_rows(cluster: Cluster) -> list[Row]:
+    """The chart as one row, and its hooks, from the catalog's chart facts (the chart is not at hand)."""
+    facts = chart_facts(cluster.release.tag)
+    hooks = [Row(o.hook.argocd[0] if o.hook.argocd else "PreSync", o.hook.weight, o.kind, o.name,
+                 cluster.namespace if o.namespaced else "")
+             for o in facts.rendered_objects(helm_values(cluster)) if o.hook is not None]
+    return [chart_row(cluster), *hooks]
+
+
+def plan(cluster: Cluster, objects: Iterable[Obj], chart_objects: list[Obj] | None = None) -> list[Row]:
+    """Rows in Argo CD's apply order for the objects kustomize built from overlays/<mode>, plus the chart's when
+    Argo CD renders it (helm delivery): each object and hook as helm rendered it, else from the chart facts."""
+    rows = [row(obj) for obj in objects]
+    if cluster.argocd.delivery == "helm":
+        rows += [row(obj) for obj in chart_objects] if chart_objects is not None else facts_rows(cluster)
+    return _namespace_first(sorted(rows, key=_key), cluster.namespace)
+
+
+def _namespace_first(rows: list[Row], namespace: str) -> list[Row]:
+    """gitops-engine's adjustDeps: the Namespace moves ahead of the first task in it, taking that task's phase and
+    wave (so, with the chart's PreSync hooks, the Namespace is created in PreSync)."""
+    index = next((i for i, r in enumerate(rows) if r.kind == "Namespace" and r.name == namespace), None)
+    first = next((i for i, r in enumerate(rows) if r.namespace == namespace or (r.phase == "PreSync" and not
+                  r.namespace and r.kind not in CLUSTER_SCOPED_KINDS)), None)
+    if index is None or first is None or first > index:
+        return rows
+    moved = dataclasses.replace(rows[index], phase=rows[first].phase, wave=rows[first].wave)
+    rest = rows[:index] + rows[index + 1:]
+    return [*rest[:first], moved, *rest[first:]]
 
 
 def render(rows: Iterable[Row]) -> str:

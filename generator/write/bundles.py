@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from generator.render.bundle import Bundle
+from generator.render.output import Bundle
 from generator.write.errors import InvalidBundle
 from generator.write.paths import check_cluster_name, check_rel_path
 

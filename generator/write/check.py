@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from generator.render.bundle import Bundle
+from generator.render.output import Bundle
 from generator.write import manifest as mf
 from generator.write.bundles import validate_bundles
 from generator.write.paths import (

@@ -14,13 +14,14 @@ from generator.write.errors import InvalidBundle, UnsafePath
 
 MANIFEST_NAME = ".gen-manifest.json"
 LOCK_NAME = ".gen.lock"  # lives at output/.gen.lock
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# a cluster name (a DNS-1123 label), or a shared directory such as network-operator-v25.4.0 (dots allowed)
+_BUNDLE_DIR = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 Kind = Literal["file", "dir", "symlink", "other"]
 
 
 def check_cluster_name(name: str) -> None:
-    if not isinstance(name, str) or len(name) > 63 or not _DNS1123_LABEL.match(name):
+    if not isinstance(name, str) or len(name) > 63 or not _BUNDLE_DIR.match(name) or ".." in name:
         raise InvalidBundle(
             f"cluster name {name!r} is not a DNS-1123 label (lowercase a-z, 0-9 and '-', "
             f"starting and ending alphanumeric, at most 63 characters); rename clusters/{name}.yaml"

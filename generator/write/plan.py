@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.render.bundle import Bundle
+from generator.render.output import Bundle
 from generator.write import manifest as mf
 from generator.write.errors import CorruptManifest, UnsafePath
 from generator.write.paths import (

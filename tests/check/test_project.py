@@ -13,9 +13,10 @@ from generator.check.objects import group_kind
 from generator.check.project import is_cluster_scoped, project_allows
 from generator.check.schemas.kinds import Schemas
 from generator.cluster.model import MODES, Cluster
-from generator.render.argocd import CLUSTER_KINDS, app_project, application
+from generator.render.argocd import app_project, application
 from generator.render.bundle import render_bundle
-from tests.conftest import run_gen, write_spec
+from generator.yamlio.load import load_documents
+from tests.conftest import UPSTREAM, run_gen, write_spec
 from tests.helpers import make_cluster
 
 # What the network-operator chart renders with the bundle's values (nfd on, admission controller,
@@ -103,7 +104,7 @@ def test_every_mode_with_verify_and_nv_ipam_is_allowed(kinds: Schemas) -> None:
             assert ok, why
 
 
-def test_chart_kinds_are_allowed(mode_specs: dict[str, Cluster]) -> None:
+def test_chart_kinds_are_allowed(mode_specs: dict[str, Cluster]) -> None:  # the chart's, as named by kind
     spec = mode_specs["sriov"]
     project = app_project(spec)
     for api_version, kind, namespace in CHART_KINDS:
@@ -116,15 +117,40 @@ def test_chart_kinds_are_allowed(mode_specs: dict[str, Cluster]) -> None:
 
 def test_whitelist_is_exactly_what_is_needed(mode_specs: dict[str, Cluster],
                                              built: dict[tuple[str, str], Any], kinds: Schemas) -> None:
-    needed = {(api.rpartition("/")[0], kind) for api, kind, ns in CHART_KINDS if not ns}
-    for (_cluster, _mode), result in built.items():
-        for item in result.objects:
+    """The bundle's cluster-scoped kinds (per mode), the chart's CRDs, the chart's ClusterRole/Binding: no more."""
+    for spec in mode_specs.values():
+        needed = {("apiextensions.k8s.io", "CustomResourceDefinition"), ("rbac.authorization.k8s.io", "ClusterRole"),
+                  ("rbac.authorization.k8s.io", "ClusterRoleBinding")}
+        for item in built[(spec.name, spec.mode)].objects:
             group, kind = item["apiVersion"].rpartition("/")[0], item["kind"]
             if is_cluster_scoped(group, kind, kinds):
                 needed.add((group, kind))
-    assert set(CLUSTER_KINDS) == needed
-    whitelist = app_project(mode_specs["ipoib"])["spec"]["clusterResourceWhitelist"]
-    assert {(e["group"], e["kind"]) for e in whitelist} == needed
+        whitelist = app_project(spec)["spec"]["clusterResourceWhitelist"]
+        assert {(e["group"], e["kind"]) for e in whitelist} == needed, spec.mode
+    assert ("mellanox.com", "IPoIBNetwork") not in {
+        (e["group"], e["kind"]) for e in app_project(mode_specs["sriov"])["spec"]["clusterResourceWhitelist"]}
+
+
+@pytest.mark.parametrize("release", ["v25.1.0", "v25.4.0", "v25.7.0", "v25.10.0", "v26.1.2", "v26.4.1"])
+def test_project_from_chart_facts_admits_the_real_chart_render(release: str, validators: dict[str, Schemas]) -> None:
+    """From the chart facts alone, the AppProject admits every object each release's chart renders (the default
+    render in ../shared, a superset of the bundle's values: it still has the CRD-upgrade hooks), and its CRDs."""
+    spec = make_cluster("r", "ipoib", version=release)
+    project = app_project(spec)
+    rendered = UPSTREAM / "network-operator" / release / "chart-rendered.yaml"
+    objs = [d.value for d in load_documents(rendered.read_bytes(), str(rendered)) if isinstance(d.value, dict)]
+    crd_files = sorted((UPSTREAM / "network-operator" / release / "crds").glob("*.yaml"))
+    objs += [d.value for f in crd_files for d in load_documents(f.read_bytes(), str(f))]
+    schemas = next(iter(validators.values()))
+    for obj in objs:
+        ok, why = allows(project, obj, spec.namespace, schemas)
+        assert ok, why
+    whitelisted = {(e["group"], e["kind"]) for e in project["spec"]["clusterResourceWhitelist"]}
+    rendered_kinds = {(o["apiVersion"].rpartition("/")[0], o["kind"]) for o in objs
+                      if is_cluster_scoped(o["apiVersion"].rpartition("/")[0], o["kind"], schemas)}
+    bundle_kinds = {("", "Namespace"), ("nfd.k8s-sigs.io", "NodeFeatureRule"), ("mellanox.com", "NicClusterPolicy"),
+                    ("mellanox.com", "IPoIBNetwork")}
+    assert whitelisted <= rendered_kinds | bundle_kinds  # nothing else
 
 
 @pytest.mark.parametrize(("api_version", "kind"), [

@@ -52,7 +52,7 @@ def test_1_checks_failed(gitops_repo: Path) -> None:
     # a kustomize build of the cluster's overlay that fails
     _overlay(gitops_repo, "patches:\n- path: missing.yaml\n")
     proc = run_gen("plan", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == errors.EXIT_FAILED and proc.stderr.startswith("gen: error: kustomize build")
+    assert proc.returncode == errors.EXIT_FAILED and "gen: error: kustomize build" in proc.stderr
 
 
 @pytest.mark.parametrize(("args", "setup", "words"), [

@@ -20,8 +20,10 @@ SECRET = st.one_of(st.sampled_from(TRAPS), st.from_regex(r"\A[a-z0-9]([a-z0-9.-]
 @st.composite
 def ipoib_block(draw: st.DrawFn, release: catalog.Release) -> dict[str, Any]:
     block: dict[str, Any] = {}
+    capacity = 2**16 - 2  # the default range, 192.168.0.0/16
     if draw(st.booleans()):
         prefix = draw(st.integers(min_value=8, max_value=28))
+        capacity = 2 ** (32 - prefix) - 2
         base = draw(st.sampled_from(["10.0.0.0", "172.16.0.0", "192.168.0.0", "100.64.0.0"]))
         net = ipaddress.ip_network(f"{base}/{prefix}", strict=False)
         block["range"] = str(net)
@@ -34,8 +36,8 @@ def ipoib_block(draw: st.DrawFn, release: catalog.Release) -> dict[str, Any]:
         block["namespace"] = draw(st.sampled_from(["default", "ml", "on", "no"]))
     if draw(st.booleans()):
         block["ipam"] = draw(st.sampled_from(release.ipam))
-    if draw(st.booleans()):
-        block["perNodeBlockSize"] = draw(st.integers(min_value=1, max_value=256))
+    if draw(st.booleans()) or capacity < 64:  # nv-ipam: 2 to what the range holds (the default is 64)
+        block["perNodeBlockSize"] = draw(st.integers(min_value=2, max_value=min(256, capacity)))
     return block
 
 

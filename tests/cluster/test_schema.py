@@ -21,8 +21,9 @@ def test_defaults_come_from_the_schema() -> None:
     assert filled["shared"] == {"rdmaHcaMax": 63}
     assert filled["ipoib"] == {"networkName": "aks-infiniband", "namespace": "default", "range": "192.168.0.0/16",
                                "perNodeBlockSize": 64}
-    assert filled["argocd"] == {"repoURL": "https://g", "targetRevision": "HEAD", "namespace": "argocd",
-                                "destination": {"server": "https://kubernetes.default.svc"}, "automated": True}
+    assert filled["argocd"] == {"repoURL": "https://g", "targetRevision": "HEAD", "delivery": "helm",
+                                "namespace": "argocd", "destination": {"server": "https://kubernetes.default.svc"},
+                                "automated": True}
     assert filled["verify"]["enabled"] is False and "@sha256:" in filled["verify"]["image"]
     assert "nic" not in filled  # nothing inside it has a default
 

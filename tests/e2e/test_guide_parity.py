@@ -84,6 +84,9 @@ def by_identity(objs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, A
 ALLOWED = {
     # v25.4.0 deploys whereabouts only when the policy asks for it
     ("NicClusterPolicy", "spec.secondaryNetwork.ipamPlugin: only in the bundle"),
+    # the bundle's rule also requires NVIDIA Mellanox and the InfiniBand class (0207): never an Ethernet VF
+    ("NodeFeatureRule", "spec.rules[0].matchFeatures[0].matchExpressions.class: only in the bundle"),
+    ("NodeFeatureRule", "spec.rules[0].matchFeatures[0].matchExpressions.vendor: only in the bundle"),
 }
 
 

@@ -27,6 +27,14 @@ CASES = {
     )).replace("networkOperator:\n  version: v25.10.0\n",
                "networkOperator:\n  version: v25.10.0\n  namespace: nvidia-network-operator\n"
                "  imagePullSecrets: ['true', 'no', '0']\n"),
+    # a tainted GPU pool: tolerations everywhere that runs on it, chart values merged over the generated ones
+    "sriov-tainted-pool-v26.4.1": spec_text(mode="sriov", version="v26.4.1", extra=(
+        "tolerations:\n- {key: sku, operator: Equal, value: gpu, effect: NoSchedule}\n"
+        "taints:\n- {key: sku, value: gpu, effect: NoSchedule}\n"
+        "verify:\n  enabled: true\n"
+    )).replace("networkOperator:\n  version: v26.4.1\n",
+               "networkOperator:\n  version: v26.4.1\n  values:\n    operator:\n      nodeSelector:\n"
+               "        kubernetes.azure.com/mode: system\n"),
 }
 
 

@@ -10,7 +10,7 @@ import yaml
 
 from generator.render.argocd import HEALTH_CHECKS, HEALTH_FILE, health_patch
 from generator.render.bundle import render_bundle
-from generator.render.objects import TEMPLATES
+from generator.render.data import TEMPLATES
 from tests.conftest import UPSTREAM
 from tests.helpers import make_cluster
 

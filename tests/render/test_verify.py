@@ -11,7 +11,7 @@ from generator.check.schema import check_schema
 from generator.check.schemas.kinds import Schemas
 from generator.cluster.model import MODES, Cluster
 from generator.render.bundle import render_bundle
-from generator.render.objects import TEMPLATES
+from generator.render.data import TEMPLATES
 from generator.render.verify import VERIFY_FILE, bandwidth_floor, verify_objects
 from tests.helpers import make_cluster
 

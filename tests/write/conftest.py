@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.render.bundle import Bundle
+from generator.render.output import Bundle
 
 OLD = 1_000_000_000  # an mtime far in the past
 LOCK = ".gen.lock"

@@ -10,7 +10,7 @@ import random
 import sys
 from pathlib import Path
 
-from generator.render.bundle import Bundle
+from generator.render.output import Bundle
 
 N_CLUSTERS = 20
 PATHS = ["nicclusterpolicy.yaml", "base/ns.yaml", "base/sa.yaml", "crds/a.yaml", "crds/b.yaml",

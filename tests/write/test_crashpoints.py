@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.render.bundle import Bundle
+from generator.render.output import Bundle
 from generator.write import apply, check
 from generator.write.fsops import DirTree
 from tests.write.conftest import bundle, expected_tree, files_under

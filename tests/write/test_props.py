@@ -6,7 +6,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.render.bundle import Bundle
+from generator.render.output import Bundle
 from generator.write import apply, check
 from tests.write.conftest import age_tree, mtimes
 

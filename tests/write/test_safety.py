@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.render.bundle import Bundle
+from generator.render.output import Bundle
 from generator.write import CorruptManifest, InvalidBundle, UnsafePath, apply, check
 from generator.write.fsops import DirTree, open_dir
 from tests.write.conftest import bundle, files_under
@@ -135,7 +135,7 @@ def test_bad_bundle_paths_rejected_before_anything_written(repo: Path, path: str
     assert list(repo.parent.rglob("x.yaml")) == []
 
 
-@pytest.mark.parametrize("name", ["Prod", "-a", "a-", "a_b", "a.b", "a" * 64, "", "../x", "a/b"])
+@pytest.mark.parametrize("name", ["Prod", "-a", "a-", "a_b", "a..b", ".a", "a" * 64, "", "../x", "a/b"])
 def test_bad_cluster_names_rejected(repo: Path, name: str) -> None:
     with pytest.raises(InvalidBundle, match="not a DNS-1123 label"):
         apply(repo, [bundle(name, {"a.yaml": "a\n"})])

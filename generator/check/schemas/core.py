@@ -49,11 +49,32 @@ class CoreSchemas:
         if api_version not in props.get("apiVersion", {}).get("enum", []) \
                 or kind not in props.get("kind", {}).get("enum", []):
             return None
+        self._definitions()
+        return jsonschema_rs.Draft202012Validator(schema, registry=self._registry, base_uri=_K8S_BASE + file.name,
+                                                  validate_formats=True)
+
+    @functools.cache  # noqa: B019 - as above
+    def type_validator(self, type_name: str) -> Any:
+        """A validator of a Kubernetes type by its OpenAPI name (``io.k8s.api.core.v1.Toleration``; ``X[]`` for a
+        list of X; ``map[string]string``, ``map[string]bool``, ``string[]``), or None for a type it does not know."""
+        plain = {"map[string]string": {"type": "object", "additionalProperties": {"type": "string"}},
+                 "map[string]bool": {"type": "object", "additionalProperties": {"type": "boolean"}},
+                 "string[]": {"type": "array", "items": {"type": "string"}}}
+        if type_name in plain:
+            return jsonschema_rs.Draft202012Validator(plain[type_name])
+        is_list = type_name.endswith("[]")
+        name = type_name.removesuffix("[]")
+        if not name.startswith("io.k8s."):
+            return None
+        self._definitions()
+        ref: dict[str, Any] = {"$ref": f"{_K8S_BASE}_definitions.json#/$defs/{name}"}
+        schema = {"type": "array", "items": ref} if is_list else ref
+        return jsonschema_rs.Draft202012Validator(schema, registry=self._registry, validate_formats=True)
+
+    def _definitions(self) -> None:
         if self._registry is None:
             definitions = json.loads((self.folder / "_definitions.json").read_text(encoding="utf-8"))
             self._registry = jsonschema_rs.Registry([(_K8S_BASE + "_definitions.json", definitions)])
-        return jsonschema_rs.Draft202012Validator(schema, registry=self._registry, base_uri=_K8S_BASE + file.name,
-                                                  validate_formats=True)
 
 
 @functools.cache

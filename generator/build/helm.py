@@ -1,0 +1,118 @@
+"""Render a packaged chart with the real helm (``helm template``), as Argo CD's repo-server does.
+
+helm runs with an empty HOME and XDG directories (no repositories, no plugins, no network needed), the release
+name and namespace Argo CD uses, a Kubernetes version of an AKS cluster of today, and ``--include-crds``. When a
+(sub)chart's ``values.schema.json`` ``$ref``s a web URL, helm would need the network to validate values, so that
+chart is rendered with ``--skip-schema-validation`` (and its Application says ``skipSchemaValidation``). Renders are
+cached by the chart's digest, the values and the helm binary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.build.charts import Chart
+from generator.cache import DiskCache, cache_root, digest
+from generator.errors import ToolMissing
+from generator.kube import Obj
+from generator.yamlio.dump import dump_document
+from generator.yamlio.load import YamlInputError, load_documents
+
+RELEASE_NAME = "network-operator"
+TIMEOUT_SECONDS = 120
+CACHE_VERSION = 1
+_WEB_REF = re.compile(rb'"\$ref"\s*:\s*"https?://')
+
+
+class HelmMissing(ToolMissing):
+    """helm cannot be run."""
+
+
+@dataclass(frozen=True)
+class ChartRender:
+    chart: Chart
+    objects: list[Obj]  # in helm's order, CRDs first
+    skipped_schema: bool  # rendered with --skip-schema-validation (a schema $refs the web)
+    error: str = ""
+
+
+def helm_command() -> list[str] | None:
+    """``$GEN_HELM``, else the venv's pinned helm, else ``helm`` on PATH; None when there is none."""
+    override = os.environ.get("GEN_HELM")
+    if override:
+        return shlex.split(override)
+    pinned = Path(sys.executable).parent / "helm"  # scripts/setup.sh installs a pinned helm here
+    if pinned.is_file() and os.access(pinned, os.X_OK):
+        return [str(pinned)]
+    found = shutil.which("helm")
+    return [found] if found else None
+
+
+def schema_needs_network(chart: Chart) -> bool:
+    """Whether a values.schema.json in the chart (or a subchart) ``$ref``s a web URL."""
+    with tarfile.open(chart.path, mode="r:gz") as archive:
+        for member in archive:
+            if member.isfile() and member.name.endswith("/values.schema.json"):
+                handle = archive.extractfile(member)
+                if handle is not None and _WEB_REF.search(handle.read()):
+                    return True
+    return False
+
+
+def _tool_key(command: list[str]) -> str:
+    try:
+        stat = os.stat(command[0] if os.path.sep in command[0] else (shutil.which(command[0]) or command[0]))
+        return f"{command}:{stat.st_size}:{stat.st_mtime_ns}"
+    except OSError:
+        return str(command)
+
+
+def render_chart(chart: Chart, values: dict[str, Any], namespace: str, kube_version: str,
+                 command: list[str] | None = None) -> ChartRender:
+    """``helm template`` of the chart with these values; cached."""
+    command = command or helm_command()
+    if command is None:
+        raise HelmMissing("helm is not installed; run scripts/setup.sh (it installs a pinned helm) or set GEN_HELM")
+    skip = schema_needs_network(chart)
+    values_text = json.dumps(values, sort_keys=True)
+    key = digest(chart.sha256, values_text, namespace, kube_version, str(skip), _tool_key(command))
+    cache = DiskCache(cache_root(), "helm-renders", CACHE_VERSION)
+    hit = cache.get_json(key)
+    if isinstance(hit, list):
+        return ChartRender(chart, hit, skip)
+    with tempfile.TemporaryDirectory(prefix="gen-helm-") as tmp:
+        values_file = Path(tmp) / "values.yaml"
+        values_file.write_bytes(dump_document(values))
+        home = Path(tmp) / "home"
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "XDG_CACHE_HOME": str(home / "cache"),
+               "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")}
+        cmd = [*command, "template", RELEASE_NAME, str(chart.path), "--namespace", namespace,
+               "--kube-version", kube_version, "--include-crds", "--values", str(values_file)]
+        if skip:
+            cmd.append("--skip-schema-validation")
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False, env=env)
+        except FileNotFoundError:
+            raise HelmMissing(f"cannot run {command[0]!r}; run scripts/setup.sh or set GEN_HELM") from None
+        except subprocess.TimeoutExpired:
+            return ChartRender(chart, [], skip, f"helm template did not finish in {TIMEOUT_SECONDS} s")
+    if proc.returncode != 0:
+        return ChartRender(chart, [], skip, proc.stderr.strip() or f"helm exited {proc.returncode}")
+    try:
+        docs = load_documents(proc.stdout.encode(), f"helm template {chart.path.name}", max_bytes=64 * 1024 * 1024)
+    except YamlInputError as exc:
+        return ChartRender(chart, [], skip, f"helm output does not parse: {exc}")
+    objects = [doc.value for doc in docs if isinstance(doc.value, dict)]
+    cache.put_json(key, objects)
+    return ChartRender(chart, objects, skip)

@@ -1,0 +1,128 @@
+"""Checks of the network-operator chart as Argo CD will apply it: its values, its images, and whether what must run
+on the InfiniBand nodes tolerates the pool's taints. They run on the chart as helm rendered it when the chart is at
+hand, else on what the catalog's chart facts say it renders with the cluster's values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.check.objects import Path, as_dict, as_list, as_str, containers, group_kind, pod_templates
+from generator.check.rules import define
+from generator.check.webhook import IMAGE_COMPONENTS, SECONDARY_IMAGE_COMPONENTS
+from generator.report.finding import Finding
+
+CHART_RENDER = define(
+    "chart-render", "error",
+    "`helm template` of the release's network-operator chart with the cluster's values failed",
+    "build")
+CHART_VALUES = define(
+    "chart-values", "error",
+    "a value the release's network-operator chart does not read, ignores, or takes in another type",
+    "schema")
+IMAGE_PUBLISHED = define(
+    "image-published", "error",
+    "an image comes from NVIDIA's staging registry (nvcr.io/nvstaging), which nodes cannot pull from; use the "
+    "published repository",
+    "cross")
+POOL_TAINTS = define(
+    "pool-taints", "error",
+    "something that must run on the InfiniBand nodes (the NFD worker, the NicClusterPolicy's operands, RDMA pods) "
+    "does not tolerate a taint the spec says the node pool has; it would never be scheduled there",
+    "cross")
+
+STAGING = ("nvcr.io/nvstaging/",)
+
+
+def is_staging(reference: str) -> bool:
+    return reference.startswith(STAGING)
+
+
+def image_references(obj: dict[str, Any]) -> list[tuple[Path, str]]:
+    """(path, reference) of every image an object names: containers, ``*_IMAGE`` env values, and the
+    NicClusterPolicy's component repositories."""
+    out: list[tuple[Path, str]] = []
+    for tpath, template in pod_templates(obj):
+        for cpath, container in containers(template):
+            base = (*tpath, *cpath)
+            if isinstance(container.get("image"), str):
+                out.append(((*base, "image"), container["image"]))
+            for i, env in enumerate(as_list(container.get("env"))):
+                env = as_dict(env)
+                if as_str(env.get("name")).endswith("_IMAGE") and isinstance(env.get("value"), str):
+                    out.append(((*base, "env", i, "value"), env["value"]))
+    group, kind = group_kind(obj)
+    if group == "mellanox.com" and kind in ("NicClusterPolicy", "NicNodePolicy"):
+        spec = as_dict(obj.get("spec"))
+        places: list[tuple[Path, Any]] = [(("spec", n), spec.get(n)) for n in IMAGE_COMPONENTS]
+        secondary = as_dict(spec.get("secondaryNetwork"))
+        places += [(("spec", "secondaryNetwork", n), secondary.get(n)) for n in SECONDARY_IMAGE_COMPONENTS]
+        for path, component in places:
+            repository = as_str(as_dict(component).get("repository"))
+            if repository:
+                out.append(((*path, "repository"), repository))
+    return out
+
+
+def check_images(members: list[tuple[int, Any]]) -> list[Finding]:
+    out = []
+    for index, obj in members:
+        if isinstance(obj, dict):
+            out += [IMAGE_PUBLISHED.at(path, f"{ref!r} is in the staging registry; nodes cannot pull it", index)
+                    for path, ref in image_references(obj) if is_staging(ref)]
+    return out
+
+
+# -- taints and tolerations (k8s.io/api/core/v1 Toleration.ToleratesTaint) -------------------------------------
+
+
+def tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
+    effect = as_str(toleration.get("effect"))
+    if effect and effect != as_str(taint.get("effect")):
+        return False
+    key = as_str(toleration.get("key"))
+    operator = as_str(toleration.get("operator")) or "Equal"
+    if key and key != as_str(taint.get("key")):
+        return False
+    if operator == "Exists":
+        return True
+    return bool(key) and as_str(toleration.get("value")) == as_str(taint.get("value"))
+
+
+def untolerated(tolerations: list[Any], taints: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    """The taints (NoSchedule, NoExecute) none of ``tolerations`` tolerates."""
+    return [t for t in taints if t.get("effect") in ("NoSchedule", "NoExecute")
+            and not any(isinstance(tol, dict) and tolerates(tol, t) for tol in tolerations)]
+
+
+def taint_text(taint: dict[str, Any]) -> str:
+    value = f"={taint['value']}" if taint.get("value") else ""
+    return f"{taint.get('key')}{value}:{taint.get('effect')}"
+
+
+def node_level(obj: dict[str, Any]) -> list[tuple[Path, list[Any]]]:
+    """(path of the tolerations, tolerations) of what must run on the InfiniBand nodes in ``obj``: DaemonSets (the
+    NFD worker), the NicClusterPolicy (its operand DaemonSets), and pods that ask for RDMA devices or that select
+    the InfiniBand nodes."""
+    group, kind = group_kind(obj)
+    if group == "mellanox.com" and kind == "NicClusterPolicy":
+        return [(("spec", "tolerations"), as_list(as_dict(obj.get("spec")).get("tolerations")))]
+    out = []
+    for tpath, template in pod_templates(obj):
+        spec = as_dict(template.get("spec"))
+        text = str(spec)
+        if kind == "DaemonSet" or "rdma/" in text or "pci-15b3.present" in text:
+            out.append(((*tpath, "spec", "tolerations"), as_list(spec.get("tolerations"))))
+    return out
+
+
+def check_taints(members: list[tuple[int, Any]], taints: tuple[dict[str, Any], ...], spec_file: str) -> list[Finding]:
+    out = []
+    for index, obj in members:
+        if not isinstance(obj, dict):
+            continue
+        for path, tolerations in node_level(obj):
+            for taint in untolerated(tolerations, taints):
+                out.append(POOL_TAINTS.at(path, f"does not tolerate the pool's taint {taint_text(taint)}, so it never "
+                                                f"runs on those nodes; add a matching toleration to tolerations: in "
+                                                f"{spec_file}", index))
+    return out

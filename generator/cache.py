@@ -2,9 +2,12 @@
 everything it was derived from, written atomically, and verified when read.
 
 An entry is ``<sha256 of the payload>\\n<payload>``; a read whose digest does not match (a truncated, corrupted
-or hand-edited entry) is a miss and the entry is derived again. Writes are best effort: a read-only or full
-cache only costs speed. Where it lives: ``$GEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/rdma-gitops``, else
-``~/.cache/rdma-gitops``; deleting the directory is always safe.
+or hand-edited entry) is a miss and the entry is derived again. Only what is slow to derive and checked again
+after use is cached (kustomize and helm outputs, validated on every run); converted schemas are kept per
+process. A cache directory another user owns or can write to is not used at all (as ssh treats its keys):
+its entries could be planted. Writes are best effort: a read-only or full cache only costs speed.
+Where it lives: ``$GEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/rdma-gitops``, else ``~/.cache/rdma-gitops``;
+deleting the directory is always safe (``gen cache clear`` does it).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,16 +45,40 @@ def digest(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
+_refused: set[Path] = set()
+
+
+def private(root: Path) -> bool:
+    """Whether ``root`` is this user's own: absent (gen creates it), or owned by us and writable by no one else.
+
+    A refusal is said once per process, as a warning: the run goes on without the cache."""
+    try:
+        st = os.stat(root)
+    except OSError:
+        return True
+    if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return True
+    if root not in _refused:
+        _refused.add(root)
+        print(f"gen: warning: cache {root} is not used: it is not a directory of yours that only you can write "
+              f"(run `chmod go-w {root}` or set {CACHE_ENV} to a private directory)", file=sys.stderr)
+    return False
+
+
 class DiskCache:
-    """Entries of one kind (``name``) and format ``version`` under ``root``."""
+    """Entries of one kind (``name``) and format ``version`` under ``root``; none at all if ``root`` is not
+    private (then every read misses and nothing is written)."""
 
     def __init__(self, root: Path, name: str, version: int):
         self.folder = root / name / f"v{version}"
+        self.enabled = private(root)
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / key
 
     def get(self, key: str) -> bytes | None:
+        if not self.enabled:
+            return None
         try:
             raw = self._path(key).read_bytes()
         except OSError:
@@ -60,6 +89,8 @@ class DiskCache:
         return payload
 
     def put(self, key: str, payload: bytes) -> None:
+        if not self.enabled:
+            return
         entry = hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
         with contextlib.suppress(OSError):
             atomic_write(self._path(key), entry)

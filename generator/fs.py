@@ -8,9 +8,13 @@ most a temporary file that ``write`` recognises by its name and removes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import stat
 from pathlib import Path
+
+from generator.errors import InputError
 
 TEMP_MARK = ".gen-tmp-"
 _TEMP_RE = re.compile(r"^\..*\.gen-tmp-[0-9a-f]{16}$")
@@ -53,3 +57,51 @@ def atomic_write(path: Path, data: bytes) -> None:
         write_atomic_at(dir_fd, path.name, data)
     finally:
         os.close(dir_fd)
+
+
+def read_regular(path: Path, limit: int, shown: str, *, over_limit_ok: bool = False) -> bytes:
+    """The bytes of the regular file at ``path`` (links followed), at most ``limit`` of them.
+
+    Never blocks on a FIFO, never reads a device or a directory, never reads past ``limit``: each is an InputError
+    naming ``shown`` and what to do, as is any OS error (permissions, a link loop, an I/O error). With
+    ``over_limit_ok``, a larger file gives its first ``limit + 1`` bytes instead (the caller reports it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InputError(f"{shown}: cannot open it: {_reason(exc)}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{shown}: is {_kind(mode)}, not a regular file; replace it with a file or remove it")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise InputError(f"{shown}: cannot read it: {_reason(exc)}") from None
+    finally:
+        os.close(fd)
+    if size > limit and not over_limit_ok:
+        raise InputError(f"{shown}: larger than the limit of {limit:,} bytes; is it the right file?")
+    return b"".join(chunks)
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link loop"
+    return exc.strerror or str(exc)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.check.rules import define
-from generator.errors import ToolMissing
+from generator.errors import ToolMissing, printable
 from generator.yamlio.load import YamlInputError, load_documents
 
 TIMEOUT_SECONDS = 120
@@ -48,6 +49,25 @@ def kustomize_command() -> list[str]:
                            "(it has kustomize built in) or set GEN_KUSTOMIZE to the command, e.g. 'kustomize build'")
 
 
+_KLOG = re.compile(r'^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "command failed" err="(?P<err>(?:[^"\\]|\\.)*)"$')
+MAX_MESSAGE = 2000
+
+
+def error_message(stderr: str) -> str:
+    """kustomize's whole error on one line: kubectl's log prefix and quoting and kustomize's ``Error:`` removed,
+    lines joined, control characters escaped, at most ``MAX_MESSAGE`` characters."""
+    parts = []
+    for line in stderr.strip().splitlines():
+        match = _KLOG.match(line.strip())
+        if match:
+            line = re.sub(r"\\(.)", r"\1", match["err"])
+        line = re.sub(r"^(error|Error):\s*", "", line.strip())
+        if line:
+            parts.append(line)
+    text = printable("; ".join(parts))
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
 def build(directory: Path, command: Sequence[str] | None = None) -> BuildResult:
     cmd = [*(command or kustomize_command()), str(directory)]
     try:
@@ -57,7 +77,7 @@ def build(directory: Path, command: Sequence[str] | None = None) -> BuildResult:
     except subprocess.TimeoutExpired:
         return BuildResult(directory, [], f"kustomize did not finish in {TIMEOUT_SECONDS} s")
     if proc.returncode != 0:
-        return BuildResult(directory, [], proc.stderr.strip() or f"kustomize exited {proc.returncode}")
+        return BuildResult(directory, [], error_message(proc.stderr) or f"kustomize exited {proc.returncode}")
     try:
         docs = load_documents(proc.stdout.encode(), f"kustomize build {directory}", max_bytes=64 * 1024 * 1024)
     except YamlInputError as exc:

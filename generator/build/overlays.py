@@ -1,14 +1,16 @@
 """Build every mode overlay of every rendered bundle with the real kustomize, as Argo CD will.
 
-The bundles (and the users' ``overlays/<name>/`` they include) are laid out in a temporary directory as in
-the repo, so relative paths resolve the same. A build's result depends only on what kustomize reads (the
-bundle's bytes, the user overlay's files, the kustomize command), so it is cached on disk by their digest: an
-unchanged cluster costs no kustomize call on the next run or in ``gen check``.
+The bundles are laid out in a temporary directory that mirrors the repository: every top-level entry but
+``output/`` is a link to the repository's own, so a user overlay is read in place, with the same relative paths
+(``components: [../common]``) and the same load restrictor as in Argo CD's checkout. A build's result depends
+only on what kustomize reads (the bundle's bytes, the files of the user overlay and of the bases and components
+it includes, the kustomize command), so it is cached on disk by their digest: an unchanged cluster costs no
+kustomize call on the next run or in ``gen check``.
 """
 
 from __future__ import annotations
 
-import shutil
+import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,10 +20,13 @@ from generator import layout
 from generator.build import kustomize
 from generator.cache import DiskCache, cache_root, digest
 from generator.cluster.model import MODES
+from generator.fs import read_regular
 from generator.kube import Obj
+from generator.manifests.files import files_read
 from generator.render.output import Bundle
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,11 @@ class OverlayBuild:
 
 
 def _stage(repo: Path, bundles: Sequence[Bundle], root: Path) -> None:
-    """Lay the bundles (the shared ones they read, and the users' overlays they include) out under ``root`` as in
-    the repo."""
+    """Lay the bundles (and the shared ones they read) out under ``root/output/``, and link every other top-level
+    entry of the repository into ``root``."""
+    for entry in sorted(os.listdir(repo)) if repo.is_dir() else []:
+        if entry != layout.OUTPUT_DIR:
+            (root / entry).symlink_to(repo / entry)
     shared = {read.cluster: read for bundle in bundles for read in bundle.reads}
     for bundle in [*bundles, *shared.values()]:
         out = root / layout.output_dir(bundle.cluster)
@@ -48,21 +56,23 @@ def _stage(repo: Path, bundles: Sequence[Bundle], root: Path) -> None:
             target = out / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        source = repo / layout.user_overlay_dir(bundle.cluster)
-        if source.is_dir():
-            shutil.copytree(source, root / layout.user_overlay_dir(bundle.cluster), symlinks=False)
+
+
+def user_overlay_files(repo: Path, name: str) -> list[Path]:
+    """The files kustomize reads for the user's overlay of ``name`` (none without one)."""
+    source = repo / layout.user_overlay_dir(name)
+    return files_read(source) if source.is_dir() else []
 
 
 def _inputs_digest(repo: Path, bundle: Bundle, command: list[str]) -> str:
-    """Digest of everything a cluster's kustomize builds read: the command, its bundle and its user overlay."""
+    """Digest of everything a cluster's kustomize builds read: the command, its bundle, and the user overlay's
+    files (with the bases and components it includes)."""
     parts: list[bytes | str] = [*command]
     for each in (bundle, *bundle.reads):
         for rel, data in sorted(each.files.items()):
             parts += [f"{layout.output_dir(each.cluster)}/{rel}", data]
-    source = repo / layout.user_overlay_dir(bundle.cluster)
-    if source.is_dir():
-        for path in sorted(p for p in source.rglob("*") if p.is_file()):
-            parts += [f"{layout.OVERLAYS_DIR}/{path.relative_to(source).as_posix()}", path.read_bytes()]
+    for path in user_overlay_files(repo, bundle.cluster):
+        parts += [str(path), read_regular(path, MAX_INPUT_BYTES, str(path))]
     return digest(*parts)
 
 
@@ -89,7 +99,7 @@ def build_overlays(repo: Path, bundles: Sequence[Bundle]) -> dict[tuple[str, str
         for bundle, key in todo:
             per_mode = {mode: next(built) for mode in MODES}
             for mode, result in per_mode.items():
-                error = result.error.replace(f"{root}/", "")
+                error = result.error.replace(f"{root}/", "").replace(f"{os.path.realpath(repo)}/", "")
                 results[(bundle.cluster, mode)] = OverlayBuild(bundle.cluster, mode, result.objects, error)
             if not any(r.error for r in per_mode.values()):  # failures are not cached: they are retried
                 cache.put_json(key, {mode: r.objects for mode, r in per_mode.items()})

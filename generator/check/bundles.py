@@ -8,6 +8,7 @@ person edits: the generated file, or the user's ``overlays/<name>/`` patch, with
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from generator import catalog, layout
 from generator.build.helm import ChartRender
 from generator.build.kustomize import KUSTOMIZE_BUILD
-from generator.build.overlays import OverlayBuild
+from generator.build.overlays import OverlayBuild, user_overlay_files
 from generator.catalog.charts import chart_facts
 from generator.check.chart import (
     CHART_RENDER,
@@ -28,6 +29,7 @@ from generator.check.chart import (
     untolerated,
 )
 from generator.check.engine import Item, Location, built_locator, checker_for, locate
+from generator.check.invariants import check_invariants
 from generator.check.objects import as_dict, as_str
 from generator.check.project import check_project
 from generator.check.rules import parse_directives
@@ -36,6 +38,7 @@ from generator.check.schemas.kinds import schemas_for
 from generator.check.schemas.store import SchemaStore
 from generator.cluster.model import MODES, Cluster
 from generator.cluster.values import values_problems
+from generator.fs import read_regular
 from generator.kube import KUSTOMIZATION_NAMES
 from generator.render.argocd import PROJECT_FILE
 from generator.render.output import Bundle
@@ -44,6 +47,7 @@ from generator.report.finding import Finding, JsonPath
 from generator.yamlio.load import Document, YamlInputError, load_documents
 
 EXAMPLE_FILE = "examples/pod.yaml"
+MAX_SOURCE_BYTES = 16 * 1024 * 1024
 VALUES_FILE = "helm/values.yaml"
 
 
@@ -58,11 +62,9 @@ class _Sources:
         self.by_key: dict[tuple[str, str], list[Item]] = {}
         self.by_file: dict[str, list[Item]] = {}
         files = {f"{layout.output_dir(bundle.cluster)}/{rel}": data for rel, data in bundle.files.items()}
-        overlay = repo / layout.user_overlay_dir(bundle.cluster)
-        if overlay.is_dir():
-            for path in sorted(p for p in overlay.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml")):
-                files[f"{layout.user_overlay_dir(bundle.cluster)}/{path.relative_to(overlay).as_posix()}"] = \
-                    path.read_bytes()
+        root = os.path.realpath(repo)
+        for path in user_overlay_files(repo, bundle.cluster):  # the user overlay and what it includes
+            files[os.path.relpath(path, root)] = read_regular(path, MAX_SOURCE_BYTES, str(path))
         for display, data in files.items():
             if display.rsplit("/", 1)[-1] in KUSTOMIZATION_NAMES:
                 continue
@@ -119,6 +121,7 @@ def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: Overl
     if mine:
         applied = [(i, items[i].obj) for i in everything if items[i].file != example]
         found += check_project(bundle.objects[PROJECT_FILE][0], applied, cluster.namespace, checker.schemas)
+        found += check_invariants(applied, cluster.namespace, build.directory)
         if cluster.taints:
             found += check_taints(list(enumerate(item.obj for item in items)), cluster.taints, cluster.spec_file)
     if not found:

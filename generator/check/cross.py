@@ -65,6 +65,11 @@ PSA_PRIVILEGED = define(
     "the operator's namespace lacks pod-security.kubernetes.io/enforce: privileged (its driver and device-"
     "plugin pods are privileged)",
     "cross")
+RBAC_BROAD = define(
+    "rbac-broad", "warning",
+    "a binding to cluster-admin, or a role that grants every verb on every resource: more than the network "
+    "operator or its workloads need",
+    "cross")
 
 OPERATOR_NAMESPACES = ("network-operator", "nvidia-network-operator")
 # NFD's built-in sources label without any rule (cpu-, kernel-, ...); pci- labels depend on the worker config,
@@ -209,7 +214,27 @@ def check_unit(unit: list[tuple[int, dict[str, Any]]], ctx: Context, vm_nics: in
                                  "device-plugin DaemonSets run privileged pods", index))
         for tpath, template in pod_templates(obj):
             out += _check_pod(index, obj, tpath, template, ctx, vm_nics)
+        out += _check_rbac(index, obj)
     return out
+
+
+def _check_rbac(index: int, obj: dict[str, Any]) -> list[Finding]:
+    group, kind = group_kind(obj)
+    if group != "rbac.authorization.k8s.io":
+        return []
+    if kind in ("ClusterRoleBinding", "RoleBinding"):
+        role = as_dict(obj.get("roleRef"))
+        if as_str(role.get("name")) == "cluster-admin" and as_str(role.get("kind")) == "ClusterRole":
+            return [RBAC_BROAD.at(("roleRef", "name"), f"{kind} {name_of(obj)!r} grants cluster-admin: every "
+                                  "permission on the whole cluster", index)]
+    if kind in ("ClusterRole", "Role"):
+        for i, rule in enumerate(as_list(obj.get("rules"))):
+            rule = as_dict(rule)
+            if "*" in as_list(rule.get("verbs")) and "*" in as_list(rule.get("resources")):
+                return [RBAC_BROAD.at(("rules", i), f"{kind} {name_of(obj)!r} grants every verb on every "
+                                      "resource" + (" of every API group" if "*" in as_list(rule.get("apiGroups"))
+                                                    else ""), index)]
+    return []
 
 
 def _check_pod(index: int, obj: dict[str, Any], tpath: Path, template: dict[str, Any], ctx: Context,

@@ -122,6 +122,9 @@ def locate(items: list[Item], found: list[Finding], *, strict: bool = False) -> 
     built object repeats its sources' findings); sorted."""
     out: dict[tuple[str, int, int, str, str, str], Finding] = {}
     for finding in found:
+        if finding.index < 0:  # about a file, placed already
+            out.setdefault(finding.sort_key(), finding)
+            continue
         item = items[finding.index]
         file, line, column, disabled = item.where(finding.path)
         if finding.rule in disabled or "all" in disabled:

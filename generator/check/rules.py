@@ -25,8 +25,9 @@ RULE_MODULES = (
     "generator.check.ipam",
     "generator.check.project",
     "generator.check.chart",
+    "generator.check.invariants",
 )
-GROUPS = ("yaml", "build", "lint", "schema", "webhook", "cross", "ipam", "argocd")
+GROUPS = ("yaml", "build", "lint", "schema", "webhook", "cross", "ipam", "argocd", "bundle")
 
 _REGISTRY: dict[str, Rule] = {}
 _DIRECTIVE = re.compile(r"#[ \t]*gen-lint:[ \t]*disable[ \t]*=[ \t]*([A-Za-z0-9_, \t-]+)")

@@ -56,6 +56,9 @@ def _charts(clusters: list[Cluster], mirror: Path | None) -> dict[str, ChartRend
 
 def _render(repo: Path, names: list[str], mirror: Path | None = None) -> tuple[Rendered, dict[str, ChartRender]]:
     clusters = load_clusters(repo, names)
+    for cluster in clusters:
+        for note in cluster.notes:
+            print(f"gen: warning: {note}", file=sys.stderr)
     charts = _charts(clusters, mirror)
     objects = {name: r.objects for name, r in charts.items() if not r.error}
     return render(clusters, {c.name for c in clusters if has_user_overlay(repo, c.name)}, objects), charts

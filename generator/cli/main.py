@@ -6,13 +6,14 @@ The one place errors are caught and exit codes chosen (the codes are documented 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from pathlib import Path
 
 from generator.cli import commands
 from generator.cli import lint as lint_cli  # light; the checks are imported when `gen lint` runs
-from generator.errors import EXIT_INPUT, EXIT_INTERRUPTED, GenError
+from generator.errors import EXIT_INTERRUPTED, GenError, os_failure
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,6 +87,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 locale must not turn a message into a traceback
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     args = _parser().parse_args(argv)
     try:
         return _run(args)
@@ -96,10 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # pragma: no cover
         print("gen: interrupted; nothing was left half-written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except OSError as exc:  # an unreadable file or a full disk: the file and the reason, never a traceback
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"gen: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return EXIT_INPUT
+    except OSError as exc:  # the machine (a cache, a temporary directory): the file and the reason, no traceback
+        failure = os_failure(exc, str(exc.filename or "gen"), "use it")
+        for line in failure.lines():
+            print(line, file=sys.stderr)
+        return failure.exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

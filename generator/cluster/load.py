@@ -14,16 +14,22 @@ from typing import Any
 
 from generator import catalog, layout
 from generator.catalog.charts import chart_facts
+from generator.check.formats import image_reference_error
 from generator.check.ipam import block_size_problem, excluded_count, overlapping, pool_capacity
 from generator.cluster import schema
 from generator.cluster.model import ArgoCD, Cluster, Ipoib, Verify
 from generator.cluster.values import values_problems
-from generator.errors import InputError
+from generator.errors import InputError, printable
+from generator.fs import read_regular
 from generator.report.finding import JsonPath, dotted
 from generator.yamlio.load import Document, YamlInputError, load_single
 
 MAX_SPEC_BYTES = 256 * 1024
 CLUSTER_FILE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.yaml$")
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
+# user:password@ in any URL, or a bare token@ in an http(s) one
+_CREDENTIALS = re.compile(r"^(?:[a-z+]+://[^/@\s]*:[^/@\s]*@|https?://[^/@\s]+@)")
 RESERVED_NAMES = {layout.FLEET: f"{layout.output_dir(layout.FLEET)}/ (the Argo CD bootstrap of all clusters)"}
 
 
@@ -46,7 +52,7 @@ class SpecErrors(InputError):
         super().__init__(f"{len(errors)} cluster spec(s) invalid; nothing written")
 
     def lines(self) -> list[str]:
-        return [*(f"gen: error: {e}" for e in self.errors), f"gen: {self}"]
+        return [*(f"gen: error: {printable(str(e))}" for e in self.errors), f"gen: {self}"]
 
 
 class _Spec:
@@ -112,7 +118,7 @@ def load_cluster(repo: Path, name: str) -> Cluster:
     path = repo / rel
     if not path.is_file():
         raise SpecError(rel, f"no such cluster spec; create {rel} (see clusters/prod.yaml)")
-    return parse_cluster(path.read_bytes(), rel, expected_name=name)
+    return parse_cluster(read_regular(path, MAX_SPEC_BYTES, rel), rel, expected_name=name)
 
 
 # -- one spec -----------------------------------------------------------------------------------------
@@ -139,6 +145,13 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     cat = catalog.load()
     operator = value["networkOperator"]
     release = cat.release(operator["version"])  # the schema's enum checked it
+    if operator["namespace"] in SYSTEM_NAMESPACES:
+        raise spec.error(("networkOperator", "namespace"), f"{operator['namespace']!r} is a Kubernetes system "
+                         "namespace; the operator needs one of its own (labelled privileged), e.g. network-operator")
+    notes = _argocd_checks(value["argocd"], spec)
+    image = value["verify"]["image"]
+    if image_reference_error(image):
+        raise spec.error(("verify", "image"), f"{image!r} is not an image reference: {image_reference_error(image)}")
     vm = _vm_size(value, cat, spec)
     # Match every Azure InfiniBand VF ID the catalog knows (as the guide's rule does), plus this size's own:
     # a node pool of another IB size added later is labelled without a regeneration.
@@ -166,6 +179,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         tolerations=tuple(value.get("tolerations", ())),
         taints=tuple(value.get("taints", ())),
         chart_values=chart_values,
+        notes=tuple(notes),
     )
 
 
@@ -199,8 +213,22 @@ def _network(value: str, spec: _Spec, path: JsonPath) -> ipaddress.IPv4Network:
     return net
 
 
+def _pod_range(value: str, spec: _Spec, path: JsonPath) -> ipaddress.IPv4Network:
+    """A range pods can take addresses from: not the whole Internet, not loopback, link-local or multicast."""
+    net = _network(value, spec, path)
+    if net.prefixlen < 8:
+        raise spec.error(path, f"{net} is wider than a /8; give the IPoIB network a range of its own, e.g. "
+                               "192.168.0.0/16")
+    if net.prefixlen > 30:
+        raise spec.error(path, f"{net} holds no address to hand out beside the network, gateway and broadcast "
+                               "addresses; give a /30 or wider")
+    if net.is_loopback or net.is_link_local or net.is_multicast or net.is_reserved or net.subnet_of(_THIS_NETWORK):
+        raise spec.error(path, f"{net} is a loopback, link-local, multicast or reserved range; pods cannot use it")
+    return net
+
+
 def _ipoib(raw: dict[str, Any], release: catalog.Release, interface: str, spec: _Spec) -> Ipoib:
-    rng = _network(raw["range"], spec, ("ipoib", "range"))
+    rng = _pod_range(raw["range"], spec, ("ipoib", "range"))
     gateway_text = raw.get("gateway", str(rng.network_address + 1))
     try:
         gateway = ipaddress.IPv4Address(gateway_text)
@@ -247,6 +275,19 @@ def _ipoib(raw: dict[str, Any], release: catalog.Release, interface: str, spec: 
         ipam=ipam,
         per_node_block_size=block,
     )
+
+
+def _argocd_checks(raw: dict[str, Any], spec: _Spec) -> list[str]:
+    """What the schema's patterns cannot say about the repository URL; warnings come back as notes."""
+    url = raw["repoURL"]
+    if _CREDENTIALS.match(url):
+        raise spec.error(("argocd", "repoURL"), "holds credentials, which would be committed in four files; give the "
+                         "URL without them (Argo CD keeps credentials in repository Secrets)")
+    if url.startswith("http://"):
+        line, column = spec.doc.position(("argocd", "repoURL"))
+        return [f"{spec.file}:{line}:{column}: field 'argocd.repoURL': plain http:// sends the repository (and any "
+                "credentials Argo CD holds for it) unencrypted; use https://"]
+    return []
 
 
 def _argocd(raw: dict[str, Any], spec: _Spec) -> ArgoCD:

@@ -61,6 +61,7 @@ class Cluster:
     tolerations: tuple[dict[str, Any], ...]  # for the InfiniBand pool's taints; reach every node-level component
     taints: tuple[dict[str, Any], ...]  # the pool's taints, when the spec names them (checked, never rendered)
     chart_values: dict[str, Any]  # networkOperator.values: the user's, merged over the generated ones
+    notes: tuple[str, ...] = ()  # warnings about the spec, printed by the commands (file:line: field: why)
 
     @property
     def uses_shared_plugin(self) -> bool:

@@ -54,10 +54,31 @@ def _hint(path: JsonPath) -> str:
     return ""
 
 
+def _fractional(schema: dict[str, Any], value: Any, path: JsonPath) -> JsonPath | None:
+    """The first number where the schema wants an integer and the value is not one (JSON Schema takes 63.0 as an
+    integer; the Go programs that read these values do not)."""
+    if schema.get("type") == "integer" and isinstance(value, float):
+        return path
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            found = _fractional(schema.get("properties", {}).get(key, {}), sub, (*path, key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, sub in enumerate(value):
+            found = _fractional(schema.get("items", {}), sub, (*path, index))
+            if found is not None:
+                return found
+    return None
+
+
 def first_error(value: Any) -> tuple[JsonPath, str] | None:
     """The first schema violation of a spec (by path): where, and a message that says the fix."""
     errors = sorted(_validator().iter_errors(value), key=lambda e: [str(p) for p in e.instance_path])
     if not errors:
+        fractional = _fractional(cluster_schema(), value, ())
+        if fractional is not None:
+            return fractional, "must be a whole number (the programs that read it take an integer); drop the '.0'"
         return None
     err = errors[0]
     path: JsonPath = tuple(err.instance_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -24,6 +25,7 @@ from generator.manifests.files import (
     kustomization_file,
     load_file,
     read_kustomization,
+    real_path,
     walk,
 )
 from generator.report.finding import Finding, JsonPath
@@ -77,7 +79,7 @@ class _Collector:
         self.findings: list[Finding] = []
 
     def load(self, path: FsPath, role: str = "") -> LoadedFile:
-        key = path.resolve()
+        key = real_path(path)
         if key not in self.files:
             self.files[key] = load_file(path, display_path(key, self.base))
         if role:
@@ -89,7 +91,7 @@ class _Collector:
             self.findings.append(finding)
 
     def items_of(self, loaded: LoadedFile) -> list[int]:
-        key = loaded.path.resolve()
+        key = real_path(loaded.path)
         if key in self.by_file:
             return self.by_file[key]
         indices: list[int] = []
@@ -140,14 +142,14 @@ def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: b
             files, kdirs = walk(path)
             explicit += files
             kustomize_dirs += kdirs
-        elif path.is_file():
-            explicit.append(path)
+        elif os.path.lexists(path):
+            explicit.append(path)  # reading it says what is wrong with it (a FIFO, a device, a link loop)
         else:
             raise InputError(f"{path}: no such file or directory")
     # kustomize inputs (possibly outside the given paths) and their roles
     inputs: set[FsPath] = set()
     buildable: list[tuple[FsPath, list[FsPath], list[FsPath]]] = []
-    for directory in dict.fromkeys(d.resolve() for d in kustomize_dirs):
+    for directory in dict.fromkeys(real_path(d) for d in kustomize_dirs):
         resources, patches = inputs_of(directory, c.cache)
         inputs.update(resources)
         inputs.update(patches)
@@ -158,7 +160,7 @@ def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: b
             buildable.append((directory, resources, patches))
     for file in explicit:
         k = read_kustomization(file.parent, c.cache)
-        c.load(file, "patch" if k is not None and file.resolve() in k.patches else "")
+        c.load(file, "patch" if k is not None and real_path(file) in k.patches else "")
     loose: list[int] = []
     for key, loaded in list(c.files.items()):
         indices = c.items_of(loaded)
@@ -175,11 +177,11 @@ def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: b
             if built.error:
                 k_file = kustomization_file(directory)
                 k_loaded = c.load(k_file) if k_file else None
-                message = f"kustomize build failed: {built.error.strip().splitlines()[-1][:400]}"
+                message = f"kustomize build failed: {built.error}"
                 if k_loaded:
                     c.add(_file_finding(k_loaded, kustomize.KUSTOMIZE_BUILD, message, 1, 1))
                 continue
-            sources = [i for f in [*resources, *patches] for i in c.by_file.get(f.resolve(), [])]
+            sources = [i for f in [*resources, *patches] for i in c.by_file.get(real_path(f), [])]
             members = c.built_items(built, sources)
             units.append((members, members))
             result.builds += 1

@@ -10,6 +10,7 @@ from typing import Any
 
 from generator.check.rules import define, parse_directives
 from generator.errors import InputError
+from generator.fs import read_regular
 from generator.kube import KUSTOMIZATION_NAMES
 from generator.yamlio.load import Document, YamlInputError, load_documents
 
@@ -59,10 +60,7 @@ def display_path(path: FsPath, base: FsPath) -> str:
 
 def load_file(path: FsPath, display: str) -> LoadedFile:
     loaded = LoadedFile(path, display)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{display}: cannot read: {exc.strerror or exc}") from None
+    data = read_regular(path, MAX_BYTES, display, over_limit_ok=True)
     try:
         loaded.docs = load_documents(data, display, max_bytes=MAX_BYTES)
     except YamlInputError as exc:
@@ -93,8 +91,15 @@ class Kustomization:
     bases: list[FsPath]  # directories (resources and components)
 
 
+def real_path(path: FsPath) -> FsPath:
+    return FsPath(os.path.realpath(path))  # a link loop stays unresolved instead of raising
+
+
 def read_kustomization(directory: FsPath, cache: dict[FsPath, Kustomization | None]) -> Kustomization | None:
-    directory = directory.resolve()
+    """The kustomization of ``directory`` (None without one, or when it does not parse: kustomize reports that).
+    Absolute and remote entries are left out (kustomize refuses the first and fetches the second), and so are
+    files outside ``directory``: kustomize's load restrictor refuses them, so gen never reads them either."""
+    directory = real_path(directory)
     if directory in cache:
         return cache[directory]
     cache[directory] = None
@@ -102,24 +107,29 @@ def read_kustomization(directory: FsPath, cache: dict[FsPath, Kustomization | No
     if file is None:
         return None
     try:
-        docs = load_documents(file.read_bytes(), str(file))
-    except (OSError, YamlInputError):
+        docs = load_documents(read_regular(file, MAX_BYTES, str(file)), str(file))
+    except (InputError, YamlInputError):
         return None
     raw: dict[str, Any] = docs[0].value if docs and isinstance(docs[0].value, dict) else {}
     files: list[FsPath] = []
     patches: list[FsPath] = []
     bases: list[FsPath] = []
     for entry in [*_strings(raw.get("resources")), *_strings(raw.get("components")), *_strings(raw.get("bases"))]:
-        if "://" in entry or entry.startswith("github.com/"):
-            continue  # remote: kustomize fetches it
-        target = (directory / entry).resolve()
-        (bases if target.is_dir() else files).append(target)
+        if "://" in entry or entry.startswith(("github.com/", "/")):
+            continue  # remote (kustomize fetches it) or absolute (kustomize refuses it)
+        target = real_path(directory / entry)
+        if target.is_dir():
+            bases.append(target)
+        elif target.is_relative_to(directory):
+            files.append(target)
     patch_entries: list[Any] = [p.get("path") for p in raw.get("patches") or [] if isinstance(p, dict)]
     patch_entries += [p.get("path") for p in raw.get("patchesJson6902") or [] if isinstance(p, dict)]
     patch_entries += list(_strings(raw.get("patchesStrategicMerge")))
     for entry in patch_entries:
-        if isinstance(entry, str) and "\n" not in entry:
-            patches.append((directory / entry).resolve())
+        if isinstance(entry, str) and "\n" not in entry and not entry.startswith("/"):
+            target = real_path(directory / entry)
+            if target.is_relative_to(directory):
+                patches.append(target)
     kind = raw["kind"] if isinstance(raw.get("kind"), str) else "Kustomization"
     cache[directory] = Kustomization(directory, kind, files, patches, bases)
     return cache[directory]
@@ -130,16 +140,27 @@ def _strings(value: Any) -> list[str]:
 
 
 def walk(directory: FsPath) -> tuple[list[FsPath], list[FsPath]]:
-    """(YAML files, kustomize directories) under ``directory``; hidden and vendored folders skipped."""
+    """(YAML files, kustomize directories) under ``directory``; hidden and vendored folders skipped, and anything
+    that is not a regular file (a FIFO, a device, a dangling or looping link) left alone."""
     files: list[FsPath] = []
     kustomize_dirs: list[FsPath] = []
     for root, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
         here = FsPath(root)
-        if any(n in names for n in KUSTOMIZATION_NAMES):
+        regular = [n for n in sorted(names) if (here / n).is_file()]
+        if any(n in regular for n in KUSTOMIZATION_NAMES):
             kustomize_dirs.append(here)
-        files += [here / n for n in sorted(names) if n.endswith(YAML_SUFFIXES) or n == "Kustomization"]
+        files += [here / n for n in regular if n.endswith(YAML_SUFFIXES) or n == "Kustomization"]
     return files, kustomize_dirs
+
+
+def files_read(directory: FsPath) -> list[FsPath]:
+    """Every file kustomize reads to build ``directory``: the kustomization files of it and of the bases and
+    components it includes, and their resources and patches (for a digest of the build's inputs)."""
+    cache: dict[FsPath, Kustomization | None] = {}
+    resources, patches = inputs_of(directory, cache)
+    kustomizations = [f for d in cache if (f := kustomization_file(d)) is not None]
+    return sorted(set(kustomizations) | set(resources) | set(patches))
 
 
 def inputs_of(directory: FsPath, cache: dict[FsPath, Kustomization | None]) -> tuple[list[FsPath], list[FsPath]]:
@@ -147,7 +168,7 @@ def inputs_of(directory: FsPath, cache: dict[FsPath, Kustomization | None]) -> t
     resources: list[FsPath] = []
     patches: list[FsPath] = []
     seen: set[FsPath] = set()
-    stack = [directory.resolve()]
+    stack = [real_path(directory)]
     while stack:
         current = stack.pop()
         if current in seen:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from generator.errors import printable
 from generator.report.finding import Finding
 
 FORMATS = ("text", "json", "github")
@@ -27,12 +28,12 @@ def counts(findings: Sequence[Finding]) -> tuple[int, int]:
 
 
 def _where(f: Finding) -> str:
-    return f"{f.file}:{f.line}:{f.column or 1}" if f.line else f.file
+    return f"{printable(f.file)}:{f.line}:{f.column or 1}" if f.line else printable(f.file)
 
 
 def format_line(f: Finding) -> str:
-    at = f" ({f.dotted_path})" if f.path else ""
-    return f"{_where(f)}: {f.severity} {f.rule}: {f.message}{at}"
+    at = f" ({printable(f.dotted_path)})" if f.path else ""
+    return f"{_where(f)}: {f.severity} {f.rule}: {printable(f.message)}{at}"
 
 
 def text(findings: Sequence[Finding], summary: Summary | None = None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from generator.errors import EXIT_FAILED, GenError
+from generator.errors import EXIT_ENVIRONMENT, EXIT_FAILED, GenError
 
 
 class WriteError(GenError):
@@ -45,7 +45,9 @@ class WriteRefused(WriteError):
 
 
 class LockTimeout(WriteError):
-    """Another ``gen`` run holds the lock for longer than the timeout."""
+    """Another ``gen`` run holds the lock for longer than the timeout (an environment failure: exit 3)."""
+
+    exit_code = EXIT_ENVIRONMENT
 
     def __init__(self, lock_path: str, pid: str, timeout: float) -> None:
         self.lock_path = lock_path

@@ -8,11 +8,11 @@ next stage relies on them.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 from pathlib import Path
 
+from generator.errors import os_failure
 from generator.fs import write_atomic_at
 from generator.write.errors import UnsafePath
 
@@ -34,8 +34,12 @@ def open_dir(parent_fd: int | None, name: str | Path, *, create: bool, shown: st
                 f"replace it with a real directory"
             ) from None
         raise
-    with contextlib.suppress(FileExistsError):
+    try:
         os.mkdir(name, 0o755, dir_fd=parent_fd)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise os_failure(exc, shown, "create the directory") from None
     if parent_fd is not None:
         os.fsync(parent_fd)
     return open_dir(parent_fd, name, create=False, shown=shown)
@@ -58,7 +62,10 @@ class DirTree:
         return fd
 
     def write(self, parts: tuple[str, ...], data: bytes) -> None:
-        write_atomic_at(self.dir(parts[:-1]), parts[-1], data)
+        try:
+            write_atomic_at(self.dir(parts[:-1]), parts[-1], data)
+        except OSError as exc:  # a full disk, a read-only file system: the old file is untouched
+            raise os_failure(exc, "/".join((self.shown, *parts)), "write it") from None
         self._dirty.add(parts[:-1])
 
     def unlink(self, parts: tuple[str, ...]) -> None:

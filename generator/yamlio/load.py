@@ -13,6 +13,7 @@ Errors are ``YamlInputError`` with the file, line and column; callers turn them 
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Iterator
@@ -123,71 +124,154 @@ def resolve_plain_scalar(text: str) -> Any:
     return text
 
 
-class _Composer:
-    """Turns PyYAML nodes into plain Python values, recording positions."""
+MAX_DEPTH = 200
 
-    def __init__(self, file: str, max_nodes: int):
-        self.file = file
+
+class _Frame:
+    """A collection being composed: its value, path, and (for a mapping) the key waiting for its value."""
+
+    __slots__ = ("anchor", "key", "key_mark", "nodes", "path", "value")
+
+    def __init__(self, value: dict[str, Any] | list[Any], path: JsonPath, anchor: str | None):
+        self.value, self.path, self.anchor = value, path, anchor
+        self.key: str | None = None
+        self.key_mark: Any = None
+        self.nodes = 1  # this collection and everything in it (for aliases of it)
+
+
+class _Composer:
+    """Composes plain Python values from the parser's events, with an explicit stack (never recursion, in C or
+    Python, whatever the nesting), recording the position of every value.
+
+    Bounded: nesting deeper than ``MAX_DEPTH``, and more than ``max_nodes`` values once aliases are expanded, are
+    errors before any work in proportion to them is done."""
+
+    def __init__(self, loader: Any, file: str, max_nodes: int):
+        self.loader, self.file = loader, file
         self.budget = max_nodes
+        self.anchors: dict[str, tuple[Any, int]] = {}
         self.positions: dict[JsonPath, tuple[int, int]] = {}
 
-    def _error(self, node: yaml.Node, message: str, kind: str = "syntax") -> YamlInputError:
-        return YamlInputError(self.file, message, node.start_mark.line + 1, node.start_mark.column + 1, kind)
+    def _error(self, mark: Any, message: str, kind: str = "syntax") -> YamlInputError:
+        return YamlInputError(self.file, message, mark.line + 1, mark.column + 1, kind)
 
-    def build(self, node: yaml.Node, path: JsonPath, depth: int = 0) -> Any:
-        self.budget -= 1
+    def _spend(self, mark: Any, nodes: int) -> None:
+        self.budget -= nodes
         if self.budget < 0:
-            raise self._error(node, "document too large after alias expansion (possible alias bomb); "
+            raise self._error(mark, "document too large after alias expansion (possible alias bomb); "
                                     "write the values out instead of using anchors/aliases", "too-large")
-        if depth > 200:
-            raise self._error(node, "nesting deeper than 200 levels")
-        self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path, depth)
-        raise self._error(node, f"unsupported YAML node {type(node).__name__}")  # pragma: no cover
 
-    def _scalar(self, node: yaml.ScalarNode) -> Any:
-        text = node.value
-        if node.style in ("'", '"', "|", ">"):
-            return text
-        tag = node.tag
-        if tag == _STR_TAG and not _is_implicit(node):
+    def _scalar(self, event: yaml.ScalarEvent) -> Any:
+        text = event.value
+        tag = event.tag
+        if tag is None or (not event.style and event.implicit[0]):
+            return text if event.style else resolve_plain_scalar(text)
+        if tag == _STR_TAG:
             return text  # explicit !!str
-        if tag.startswith("!") or (tag not in _EXPLICIT_TAGS and tag.startswith("tag:")):
-            raise self._error(node, f"unsupported YAML tag {tag!r}; remove the tag")
-        return resolve_plain_scalar(text)
+        if tag.startswith("!") or tag not in _EXPLICIT_TAGS:
+            raise self._error(event.start_mark, f"unsupported YAML tag {tag!r}; remove the tag")
+        return text if event.style else resolve_plain_scalar(text)
 
-    def _mapping(self, node: yaml.MappingNode, path: JsonPath, depth: int) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise self._error(key_node, "YAML merge keys ('<<') are not supported; write the keys out")
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise self._error(key_node, "mapping keys must be plain strings")
-            key = key_node.value if key_node.style else resolve_plain_scalar(key_node.value)
-            if not isinstance(key, str):
-                # Kubernetes (and JSON) keys are strings; a bare `1:` or `true:` is almost always a mistake
-                key = key_node.value
-            if key in result:
-                first = self.positions.get((*path, key), (0, 0))[0]
-                raise self._error(key_node, f"duplicate key {key!r} (first defined on line {first}); "
-                                            "remove one of them", "duplicate-key")
-            result[key] = self.build(value_node, (*path, key), depth + 1)
-        return result
+    def _collection_tag(self, event: Any, allowed: str) -> None:
+        if event.tag is not None and not event.implicit and event.tag != allowed:
+            raise self._error(event.start_mark, f"unsupported YAML tag {event.tag!r} on a "
+                                                f"{'mapping' if allowed.endswith('map') else 'sequence'}; "
+                                                "remove the tag")
 
+    def document(self) -> tuple[Any, int]:
+        """The next document's value (its DocumentStartEvent already read) and its first line."""
+        stack: list[_Frame] = []
+        root: Any = None
+        first_line = 0
+        while True:
+            event = self.loader.get_event()
+            if isinstance(event, yaml.DocumentEndEvent):
+                return root, first_line
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                done = stack.pop()
+                if done.anchor is not None:
+                    self.anchors[done.anchor] = (done.value, done.nodes)
+                if stack:
+                    stack[-1].nodes += done.nodes
+                continue
+            parent = stack[-1] if stack else None
+            if parent is not None and isinstance(parent.value, dict) and parent.key is None:
+                self._key(event, parent)
+                continue
+            path = self._child_path(parent)
+            mark = event.start_mark
+            if not stack and first_line == 0:
+                first_line = mark.line + 1
+            if isinstance(event, yaml.AliasEvent):
+                if event.anchor not in self.anchors:
+                    raise self._error(mark, f"unknown alias *{event.anchor}")
+                shared, nodes = self.anchors[event.anchor]
+                self._spend(mark, nodes)
+                value: Any = copy.deepcopy(shared)
+                self.positions[path] = (mark.line + 1, mark.column + 1)
+                self._attach(parent, value, nodes)
+                root = value if parent is None else root
+                continue
+            self._spend(mark, 1)
+            self.positions[path] = (mark.line + 1, mark.column + 1)
+            if isinstance(event, yaml.ScalarEvent):
+                value = self._scalar(event)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = (value, 1)
+                self._attach(parent, value, 1)
+                root = value if parent is None else root
+                continue
+            if len(stack) >= MAX_DEPTH:
+                raise self._error(mark, f"nesting deeper than {MAX_DEPTH} levels")
+            if isinstance(event, yaml.MappingStartEvent):
+                self._collection_tag(event, "tag:yaml.org,2002:map")
+                frame = _Frame({}, path, event.anchor)
+            elif isinstance(event, yaml.SequenceStartEvent):
+                self._collection_tag(event, "tag:yaml.org,2002:seq")
+                frame = _Frame([], path, event.anchor)
+            else:  # pragma: no cover - the parser only emits the events above inside a document
+                raise self._error(mark, f"unexpected YAML event {type(event).__name__}")
+            self._attach(parent, frame.value, 0)
+            root = frame.value if parent is None else root
+            stack.append(frame)
 
-_RESOLVER = yaml.resolver.Resolver()
+    def _key(self, event: Any, parent: _Frame) -> None:
+        mark = event.start_mark
+        if not isinstance(event, yaml.ScalarEvent):
+            raise self._error(mark, "mapping keys must be plain strings")
+        if not event.style and event.value == "<<":
+            raise self._error(mark, "YAML merge keys ('<<') are not supported; write the keys out")
+        key = event.value if event.style else resolve_plain_scalar(event.value)
+        if not isinstance(key, str):
+            # Kubernetes (and JSON) keys are strings; a bare `1:` or `true:` is almost always a mistake
+            key = event.value
+        assert isinstance(parent.value, dict)
+        if key in parent.value:
+            first = self.positions.get((*parent.path, key), (0, 0))[0]
+            raise self._error(mark, f"duplicate key {key!r} (first defined on line {first}); remove one of them",
+                              "duplicate-key")
+        parent.key, parent.key_mark = key, mark
 
+    @staticmethod
+    def _child_path(parent: _Frame | None) -> JsonPath:
+        if parent is None:
+            return ()
+        if isinstance(parent.value, dict):
+            assert parent.key is not None
+            return (*parent.path, parent.key)
+        return (*parent.path, len(parent.value))
 
-def _is_implicit(node: yaml.ScalarNode) -> bool:
-    # PyYAML does not expose whether a tag was explicit; an explicit !!str on a plain scalar that the
-    # 1.1 resolver would not call a string is the only case where it matters.
-    resolved = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False))
-    return bool(resolved == node.tag)
+    @staticmethod
+    def _attach(parent: _Frame | None, value: Any, nodes: int) -> None:
+        if parent is None:
+            return
+        if isinstance(parent.value, dict):
+            assert parent.key is not None
+            parent.value[parent.key] = value
+            parent.key = None
+        else:
+            parent.value.append(value)
+        parent.nodes += nodes
 
 
 def decode(data: bytes, file: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
@@ -214,19 +298,19 @@ def _tab_line(text: str, line: int) -> bool:
 
 
 def iter_documents(text: str, file: str, max_nodes: int = DEFAULT_MAX_NODES) -> Iterator[Document]:
-    """Each non-empty document of a YAML stream, as a Document."""
+    """Each document of a YAML stream, as a Document (an empty document's value is None)."""
     loader = _BaseLoader(text)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:  # pragma: no cover - check_node said there was one
-                continue
-            composer = _Composer(file, max_nodes)
-            value = composer.build(node, ())
-            yield Document(value, node.start_mark.line + 1, composer.positions)
+        composer = _Composer(loader, file, max_nodes)
+        while not loader.check_event(yaml.StreamEndEvent):
+            event = loader.get_event()
+            if isinstance(event, yaml.DocumentStartEvent):
+                composer.positions = {}
+                value, first = composer.document()
+                yield Document(value, first or event.start_mark.line + 1, composer.positions)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
+        line: int | None = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
         if line is not None and _tab_line(text, line):
@@ -234,8 +318,6 @@ def iter_documents(text: str, file: str, max_nodes: int = DEFAULT_MAX_NODES) -> 
         raise YamlInputError(file, f"invalid YAML: {problem}", line, column) from None
     except yaml.YAMLError as exc:  # pragma: no cover - reader errors without marks
         raise YamlInputError(file, f"invalid YAML: {exc}") from None
-    except RecursionError:
-        raise YamlInputError(file, "YAML nested too deeply") from None
     finally:
         loader.dispose()
 

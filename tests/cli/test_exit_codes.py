@@ -101,8 +101,9 @@ def test_every_error_class_has_a_documented_code() -> None:
         cls = stack.pop()
         seen.add(cls.exit_code)
         stack += cls.__subclasses__()
-    assert seen <= {errors.EXIT_FAILED, errors.EXIT_INPUT}
+    assert seen <= {errors.EXIT_FAILED, errors.EXIT_INPUT, errors.EXIT_ENVIRONMENT}
     doc = errors.__doc__ or ""
-    for code in (errors.EXIT_OK, errors.EXIT_FAILED, errors.EXIT_INPUT, errors.EXIT_INTERRUPTED):
+    for code in (errors.EXIT_OK, errors.EXIT_FAILED, errors.EXIT_INPUT, errors.EXIT_ENVIRONMENT,
+                 errors.EXIT_INTERRUPTED):
         assert f"\n    {code} " in doc or f"\n    {code}  " in doc
     assert os.path.basename(errors.__file__) == "errors.py"

@@ -63,7 +63,7 @@ def test_ipam_defaults_to_nv_ipam_where_whereabouts_is_gone() -> None:
         (spec_text(extra="shared:\n  rdmaHcaMax: '63'\n"), 10, "shared.rdmaHcaMax", "integer"),
         (spec_text(name="Prod"), 1, "name", "required form"),
         (spec_text(extra="mode: base\n"), 9, "", "duplicate key 'mode'"),
-        (spec_text() + "argocd:\n\trepoURL: x\n", 10, "", "tab"),
+        (spec_text() + "verify:\n\tenabled: true\n", 10, "", "tab"),
     ],
 )
 def test_mistakes_name_line_field_and_fix(text: str, line: int, field: str, words: str) -> None:

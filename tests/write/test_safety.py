@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.errors import EnvironmentFailure
 from generator.render.output import Bundle
 from generator.write import CorruptManifest, InvalidBundle, UnsafePath, apply, check
 from generator.write.fsops import DirTree, open_dir
@@ -184,7 +185,7 @@ def test_failed_write_leaves_no_temp_file(repo: Path) -> None:
     tree = DirTree(open_dir(repo_fd, "output", create=False, shown="output"), "output")
     os.close(repo_fd)
     try:
-        with pytest.raises(IsADirectoryError):
+        with pytest.raises(EnvironmentFailure, match="output/prod/a.yaml: cannot write it"):
             tree.write(("prod", "a.yaml"), b"x")
     finally:
         tree.close()

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-# Bump when the conversion changes: it keys the on-disk cache of converted schemas.
-CONVERTER_VERSION = 1
 
 QUANTITY_PATTERN = (
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"

@@ -13,9 +13,8 @@ import jsonschema_rs
 import yaml
 
 from generator import catalog
-from generator.cache import DiskCache, cache_root, digest
 from generator.check.schemas.core import CoreSchemas, core_schemas
-from generator.check.schemas.crd import CONVERTER_VERSION, convert_crd
+from generator.check.schemas.crd import convert_crd
 from generator.check.schemas.store import ARGO_CD, NETWORK_OPERATOR, LockedFile, SchemaStore, open_store
 
 
@@ -28,21 +27,20 @@ class CustomKind:
     cel_rules_dropped: int
 
 
-def _converted(store: SchemaStore, entry: LockedFile) -> list[CustomKind]:
-    """Every served version of every CRD in one locked file, converted (cached by the file's digest)."""
-    cache = DiskCache(cache_root(), "converted-crds", CONVERTER_VERSION)
-    key = digest(entry.sha256)
-    hit = cache.get_json(key)
-    if not isinstance(hit, list):
-        text = store.read(entry.path).decode("utf-8")
-        hit = []
-        for doc in yaml.load_all(text, Loader=yaml.CSafeLoader):  # trusted, digest-checked upstream data
-            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                scope = str((doc.get("spec") or {}).get("scope", "Namespaced"))
-                hit += [{"apiVersion": c.api_version, "kind": c.kind, "scope": scope, "schema": c.schema,
-                         "celRulesDropped": c.cel_rules_dropped} for c in convert_crd(doc)]
-        cache.put_json(key, hit)
-    return [CustomKind(h["apiVersion"], h["kind"], h["scope"], h["schema"], h["celRulesDropped"]) for h in hit]
+@functools.cache
+def _converted(store: SchemaStore, entry: LockedFile) -> tuple[CustomKind, ...]:
+    """Every served version of every CRD in one locked file, converted from the digest-checked file.
+
+    Kept per process, never on disk: a converted schema is derived data that nothing could verify when read
+    back (a cached ``{}`` would let every field pass), and converting every CRD of a release takes ~40 ms."""
+    text = store.read(entry.path).decode("utf-8")
+    kinds: list[CustomKind] = []
+    for doc in yaml.load_all(text, Loader=yaml.CSafeLoader):  # trusted, digest-checked upstream data
+        if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+            scope = str((doc.get("spec") or {}).get("scope", "Namespaced"))
+            kinds += [CustomKind(c.api_version, c.kind, scope, c.schema, c.cel_rules_dropped)
+                      for c in convert_crd(doc)]
+    return tuple(kinds)
 
 
 class Schemas:

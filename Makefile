@@ -10,7 +10,10 @@ export GEN_SCHEMA_MIRROR ?= $(wildcard $(SHARED)/upstream)
 setup:
 	@scripts/setup.sh
 
+# fills gen's schema cache first (from ../shared when it is there), so hand-typed gen commands and the
+# pre-commit hooks work offline afterwards
 bundle: setup
+	.venv/bin/gen schemas pull
 	.venv/bin/gen bundle --cluster prod
 
 check: setup
@@ -23,7 +26,7 @@ test: setup
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 bench: setup
-	.venv/bin/python bench/run.py
+	.venv/bin/python bench/lint_bench.py
 
 soak: setup
 	.venv/bin/python bench/soak.py

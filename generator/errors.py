@@ -8,6 +8,7 @@ Exit codes, for every command (the README's "Exit codes" repeats this table; tes
     3  the environment failed: the network, the disk (full, read-only, no permission), or another gen run
        holding output/ for too long; the input may be fine, and output/ is as it was
     130 interrupted (Ctrl-C); nothing was left half-written
+    141 the reader of gen's output went away (``gen catalog | head``), as for any command killed by SIGPIPE
 
 Each stage raises its own subclass (``cluster`` a ``SpecError``, ``write`` a ``WriteError``, ...); the
 message names the file, the field and the fix, in one line where it can.
@@ -20,6 +21,7 @@ EXIT_FAILED = 1
 EXIT_INPUT = 2
 EXIT_ENVIRONMENT = 3
 EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141
 
 
 def printable(text: str) -> str:

@@ -90,9 +90,14 @@ def read_regular(path: Path, limit: int, shown: str, *, over_limit_ok: bool = Fa
 
 
 def _reason(exc: OSError) -> str:
+    """Why, and what to do."""
     if exc.errno == errno.ELOOP:
-        return "a symbolic link loop"
-    return exc.strerror or str(exc)
+        return "a symbolic link loop; point the link at a file"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied; make it readable (chmod u+r) or run gen as its owner"
+    if exc.errno == errno.ENOENT:
+        return "no such file (a link to nothing?); restore the file or remove the link"
+    return f"{exc.strerror or exc}; replace it with a regular file"
 
 
 def _kind(mode: int) -> str:

@@ -63,9 +63,15 @@ def gitops_repo(tmp_path: Path) -> Path:
 
 
 def write_spec(repo: Path, name: str = "prod", **kwargs: str) -> Path:
+    """A spec in ``repo``; clusters other than prod get an Argo CD destination of their own (two specs may not
+    target one cluster)."""
     path = repo / "clusters" / f"{name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(spec_text(name=name, **kwargs))
+    text = spec_text(name=name, **kwargs)
+    if name != "prod" and "destination:" not in text:
+        own = f"  targetRevision: main\n  destination:\n    name: {name}\n"
+        text = text.replace("  targetRevision: main\n", own, 1)
+    path.write_text(text)
     return path
 
 

@@ -72,7 +72,8 @@ def _inputs_digest(repo: Path, bundle: Bundle, command: list[str]) -> str:
         for rel, data in sorted(each.files.items()):
             parts += [f"{layout.output_dir(each.cluster)}/{rel}", data]
     for path in user_overlay_files(repo, bundle.cluster):
-        parts += [str(path), read_regular(path, MAX_INPUT_BYTES, str(path))]
+        shown = os.path.relpath(path, repo)
+        parts += [shown, read_regular(path, MAX_INPUT_BYTES, shown)]
     return digest(*parts)
 
 

@@ -49,7 +49,8 @@ RDMA_RESOURCE_UNKNOWN = define(
     "cross")
 RDMA_RESOURCE_OVER_NICS = define(
     "rdma-resource-over-nics", "error",
-    "a pod requests more RDMA devices than the VM size has InfiniBand NICs",
+    "a pod requests more RDMA devices than a node offers: the VM size's InfiniBand NICs (SR-IOV), or the shared "
+    "device plugin's rdmaHcaMax",
     "cross")
 RDMA_IPC_LOCK = define(
     "rdma-ipc-lock", "warning",
@@ -91,6 +92,8 @@ class Context:
     networks: dict[str, set[str]] = field(default_factory=dict)  # name -> namespaces ("" = any)
     ipoib_networks: set[str] = field(default_factory=set)
     resources: set[str] = field(default_factory=set)  # "prefix/name" the device plugins expose
+    # shared device plugin resources: "prefix/name" -> rdmaHcaMax (what a node offers; None: not given)
+    shared: dict[str, int | None] = field(default_factory=dict)
     policies: int = 0
     pools: set[str] = field(default_factory=set)
 
@@ -118,6 +121,7 @@ class Context:
             elif group == "mellanox.com" and kind in ("NicClusterPolicy", "NicNodePolicy"):
                 ctx.policies += 1
                 ctx.resources |= exposed_resources(spec)
+                ctx.shared.update(shared_capacity(spec))
             elif group == "nv-ipam.nvidia.com" and kind in ("IPPool", "CIDRPool"):
                 ctx.pools.add(name_of(obj))
         return ctx
@@ -137,6 +141,24 @@ def exposed_resources(spec: dict[str, Any]) -> set[str]:
             prefix = as_str(item.get("resourcePrefix")) or _DEFAULT_PREFIX[plugin]
             if as_str(item.get("resourceName")):
                 out.add(f"{prefix}/{item['resourceName']}")
+    return out
+
+
+def shared_capacity(spec: dict[str, Any]) -> dict[str, int | None]:
+    """The RDMA shared device plugin's resources and how many a node offers of each: its ``rdmaHcaMax`` (every
+    pod that asks gets all the selected NICs; the count only limits how many pods share them)."""
+    raw = get_in(spec, ("rdmaSharedDevicePlugin", "config"))
+    try:
+        config = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return {}
+    out: dict[str, int | None] = {}
+    for item in as_list(as_dict(config).get("configList")):
+        item = as_dict(item)
+        if as_str(item.get("resourceName")):
+            most = item.get("rdmaHcaMax")
+            key = f"{as_str(item.get('resourcePrefix')) or _DEFAULT_PREFIX['rdma']}/{item['resourceName']}"
+            out[key] = most if isinstance(most, int) and not isinstance(most, bool) and most > 0 else None
     return out
 
 
@@ -280,7 +302,13 @@ def _check_pod(index: int, obj: dict[str, Any], tpath: Path, template: dict[str,
                 out.append(RDMA_RESOURCE_UNKNOWN.at(where, f"resource {key!r} is exposed by no device plugin "
                                  f"config of the policy (exposed: {', '.join(sorted(ctx.resources))})", index))
             amount = parse_quantity(limits.get(key, requests.get(key)))
-            if vm_nics is not None and amount is not None and amount > vm_nics:
+            if key in ctx.shared:  # shared: a node offers rdmaHcaMax of it, whatever its NIC count
+                most = ctx.shared[key]
+                if most is not None and amount is not None and amount > most:
+                    out.append(RDMA_RESOURCE_OVER_NICS.at(where, f"asks for {amount} {key} but the shared device "
+                                     f"plugin offers {most} per node (rdmaHcaMax); the pod would never schedule",
+                                     index))
+            elif vm_nics is not None and amount is not None and amount > vm_nics:
                 out.append(RDMA_RESOURCE_OVER_NICS.at(where, f"asks for {amount} {key} but the VM size has "
                                  f"{vm_nics} InfiniBand NIC(s); the pod would never schedule", index))
         if wants_rdma:

@@ -3,21 +3,25 @@ outcome. Errors are raised (``GenError``) and printed once, by ``generator.cli.m
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
 from generator import catalog as catalog_data
-from generator import write
+from generator import layout, write
 from generator.build.charts import Chart, ChartSourceError, copy_chart, fetch_chart, find_chart
 from generator.build.helm import ChartRender, helm_command, render_chart
 from generator.build.overlays import OverlayBuild, build_overlays
+from generator.cache import CACHE_ENV, cache_root
 from generator.check.bundles import check_bundles
 from generator.check.schemas import store as schema_store
-from generator.cluster.load import load_clusters, select
+from generator.cluster.load import Fleet, load_fleet, select
 from generator.cluster.model import Cluster
 from generator.cluster.overlay import has_user_overlay
-from generator.errors import EXIT_FAILED, EXIT_OK, BuildFailed, ChecksFailed, InputError
+from generator.errors import EXIT_FAILED, EXIT_OK, BuildFailed, ChecksFailed, InputError, printable
 from generator.render import Rendered, render
+from generator.render.chart import release_dir
 from generator.render.values import helm_values
 from generator.report import sync_plan
 from generator.report.reporter import counts, text
@@ -54,19 +58,23 @@ def _charts(clusters: list[Cluster], mirror: Path | None) -> dict[str, ChartRend
     return renders
 
 
-def _render(repo: Path, names: list[str], mirror: Path | None = None) -> tuple[Rendered, dict[str, ChartRender]]:
-    clusters = load_clusters(repo, names)
+def _render(repo: Path, names: list[str], mirror: Path | None = None,
+            ) -> tuple[Rendered, dict[str, ChartRender], Fleet]:
+    fleet = load_fleet(repo, names)
+    clusters = fleet.selected
     for cluster in clusters:
         for note in cluster.notes:
             print(f"gen: warning: {note}", file=sys.stderr)
     charts = _charts(clusters, mirror)
     objects = {name: r.objects for name, r in charts.items() if not r.error}
-    return render(clusters, {c.name for c in clusters if has_user_overlay(repo, c.name)}, objects), charts
+    rendered = render(clusters, {c.name for c in clusters if has_user_overlay(repo, c.name)}, objects,
+                      fleet=fleet.everyone or [])
+    return rendered, charts, fleet
 
 
-def _checked(repo: Path, names: list[str], mirror: Path | None) -> Rendered:
+def _checked(repo: Path, names: list[str], mirror: Path | None) -> tuple[Rendered, Fleet]:
     """Render and build every named cluster, check everything; ChecksFailed (after printing) on any error."""
-    rendered, charts = _render(repo, names, mirror)
+    rendered, charts, fleet = _render(repo, names, mirror)
     builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters])
     store = schema_store.open_store(mirror)
     findings = check_bundles(repo, rendered.clusters, rendered.fleet, builds, store, charts)
@@ -74,38 +82,80 @@ def _checked(repo: Path, names: list[str], mirror: Path | None) -> Rendered:
     errors, _ = counts(findings)
     if errors:
         raise ChecksFailed(f"validation failed: {errors} error(s); nothing written")
-    return rendered
+    return rendered, fleet
+
+
+def _expected_dirs(fleet: Fleet, rendered: Rendered) -> set[str] | None:
+    """The output/ directories a full ``gen bundle --all`` writes; None when a spec does not load."""
+    everyone = fleet.everyone
+    if everyone is None:
+        return None
+    releases = {read.cluster for _, bundle in rendered.clusters for read in bundle.reads}
+    releases |= {release_dir(c.release.tag) for c in everyone if c.argocd.delivery == "rendered"}
+    return {c.name for c in everyone} | {layout.FLEET} | releases
+
+
+def _lock_timeout() -> float:
+    """How long to wait for another run's lock on output/: ``$GEN_LOCK_TIMEOUT`` seconds, else 30."""
+    raw = os.environ.get("GEN_LOCK_TIMEOUT", "")
+    if not raw:
+        return write.DEFAULT_LOCK_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86400:
+        raise InputError(f"GEN_LOCK_TIMEOUT={raw!r}: give the seconds to wait for output/.gen.lock (0 to 86400)")
+    return value
 
 
 def bundle(repo: Path, names: list[str], all_clusters: bool, *, prune: bool, force: bool,
            mirror: Path | None) -> int:
     if prune and not all_clusters:
         raise InputError("--prune needs --all (it removes output of clusters whose spec is gone)")
-    rendered = _checked(repo, select(repo, names, all_clusters), mirror)
-    report = write.apply(repo, rendered.bundles(with_fleet=all_clusters), prune=prune, all_clusters=all_clusters,
-                         force=force)
+    rendered, fleet = _checked(repo, select(repo, names, all_clusters), mirror)
+    with_fleet = rendered.fleet is not None
+    if not with_fleet:
+        print(f"gen: warning: {layout.output_dir(layout.FLEET)}/ not updated: "
+              f"{', '.join(e.file for e in fleet.broken)} do(es) not load (gen bundle --all says why)",
+              file=sys.stderr)
+    report = write.apply(repo, rendered.bundles(with_fleet=with_fleet), prune=prune, all_clusters=all_clusters,
+                         force=force, lock_timeout=_lock_timeout())
     print("\n".join(report.lines()))
+    for path in report.refused:
+        print(f"gen: warning: {path}: not written by gen; kept (gen check reports it as stray): delete it, or "
+              f"rerun with --force", file=sys.stderr)
+    expected = _expected_dirs(fleet, rendered)
+    if expected is not None and not prune:
+        for name in write.output_dirs(repo):
+            if name not in expected:
+                print(f"gen: warning: {layout.output_dir(name)}/ is stale: no cluster spec generates it any more; "
+                      "gen bundle --all --prune removes it", file=sys.stderr)
     return EXIT_OK
 
 
 def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | None) -> int:
-    rendered = _checked(repo, select(repo, names, all_clusters), mirror)
+    rendered, _ = _checked(repo, select(repo, names, all_clusters), mirror)
     drift = write.check(repo, rendered.bundles(with_fleet=all_clusters), all_clusters=all_clusters)
     if not drift:
         print(f"gen check: output/ is up to date with {len(rendered.clusters)} cluster spec(s)")
         return EXIT_OK
     for item in drift:
-        print(f"{item.path}: {item.kind}")
+        print(printable(item.render()))
         if item.diff:
             print(item.diff, end="" if item.diff.endswith("\n") else "\n")
-    print(f"gen check: {len(drift)} file(s) out of date; run: gen bundle --all"
-          + (" --prune" if any(d.kind == "stray" for d in drift) else ""), file=sys.stderr)
+    flags = sorted({flag for item in drift for flag in item.fix.split()}, key=["--prune", "--force"].index)
+    target = "--all" if all_clusters else " ".join(f"--cluster {c.name}" for c, _ in rendered.clusters)
+    if "--prune" in flags and not all_clusters:
+        flags.remove("--prune")
+    print(f"gen check: {len(drift)} file(s) out of date; run: gen bundle {' '.join([target, *flags])}",
+          file=sys.stderr)
     return EXIT_FAILED
 
 
 def plan(repo: Path, name: str, mirror: Path | None = None) -> int:
     """Render and kustomize-build the cluster's mode overlay; print Argo CD's apply order."""
-    rendered, charts = _render(repo, select(repo, [name], all_clusters=False), mirror)
+    rendered, charts, _ = _render(repo, select(repo, [name], all_clusters=False), mirror)
     [(cluster, bundle)] = rendered.clusters
     result: OverlayBuild = build_overlays(repo, [bundle])[(cluster.name, cluster.mode)]
     if result.error:
@@ -155,9 +205,39 @@ def catalog(what: str | None) -> int:
         for tag, rel in cat.releases.items():
             default = "  (default)" if tag == cat.default_release else ""
             print(f"  {tag:9} chart {rel.chart_version:8} ipoib ipam: {', '.join(rel.ipam)}{default}")
+            for component, image in rel.images.items():
+                print(f"      {component:22} {image.repository}/{image.image}:{image.version}")
     if what in (None, "vm-sizes"):
         print("Azure VM sizes with InfiniBand:")
+        print(f"  {'size':28} {'GPUs':>4}  {'InfiniBand NICs':17} {'family':11} {'PCI IDs':10} {'IPoIB':11} "
+              "description")
         for name, size in cat.vm_sizes.items():
-            print(f"  {name:28} {size.nics} x {size.link:13} {size.nic_family:10} devices "
-                  f"{','.join(size.device_ids):10} {size.description}")
+            nics = f"{size.nics} x {size.link}"
+            print(f"  {name:28} {size.gpus:>4}  {nics:17} {size.nic_family:11} {','.join(size.device_ids):10} "
+                  f"{size.ipoib_interface:11} {size.description}")
     return EXIT_OK
+
+
+def cache(action: str) -> int:
+    """Where gen keeps derived data and pulled files, and how much; ``clear`` removes it all (always safe: the next
+    run derives it again, and pulls schemas from the network or --from DIR)."""
+    root = cache_root()
+    parts = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if action == "clear":
+        for part in parts:
+            shutil.rmtree(part, ignore_errors=True)
+        print(f"gen cache: cleared {root}")
+        return EXIT_OK
+    print(f"gen cache: {root} (${CACHE_ENV}, else $XDG_CACHE_HOME/rdma-gitops, else ~/.cache/rdma-gitops)")
+    for part in parts:
+        files = [f for f in part.rglob("*") if f.is_file()]
+        print(f"  {part.name + '/':16} {len(files):6} file(s) {sum(f.stat().st_size for f in files) / 1e6:8.1f} MB  "
+              f"{_CACHE_PARTS.get(part.name, 'no longer used by this version (gen cache clear removes it)')}")
+    return EXIT_OK
+
+
+_CACHE_PARTS = {
+    "schemas": "pulled CRDs, webhook schemas and charts (sha256-checked on every read)",
+    "kustomize": "kustomize builds, by digest of every input (validated again on every run)",
+    "helm-renders": "helm template renders, by digest of chart and values (validated again on every run)",
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def _auto_cluster(repo: Path, paths: list[Path]) -> str | None:
     names = set()
     for path in paths:
         try:
-            rel = path.resolve().relative_to(repo / layout.OUTPUT_DIR)
+            rel = Path(os.path.realpath(path)).relative_to(repo / layout.OUTPUT_DIR)  # a link loop stays as it is
         except ValueError:
             return None
         if not rel.parts:
@@ -82,9 +83,11 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
                         vm_nics=vm_nics, build=not args.no_kustomize)
     files_with = len({f.file for f in result.findings})
     verdict = "ok" if not result.errors else "failed"
+    found = (f"{result.errors} error(s), {result.warnings} warning(s) in {files_with} file(s)" if result.findings
+             else "nothing found")
     summary = Summary(
-        f"gen lint: {verdict}: {result.errors} error(s), {result.warnings} warning(s) in {files_with} file(s); "
-        f"checked {result.files} file(s), {result.objects} object(s), {result.builds} kustomize build(s)",
+        f"gen lint: {verdict}: {found}; checked {result.files} file(s), {result.objects} object(s), "
+        f"{result.builds} kustomize build(s)",
         {"files": result.files, "objects": result.objects, "builds": result.builds})
     sys.stdout.write(report(result.findings, args.format, summary))
     return EXIT_FAILED if result.errors else EXIT_OK

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from generator.cli import commands
 from generator.cli import lint as lint_cli  # light; the checks are imported when `gen lint` runs
-from generator.errors import EXIT_INTERRUPTED, GenError, os_failure
+from generator.errors import EXIT_INTERRUPTED, EXIT_PIPE, GenError, os_failure
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,11 +21,18 @@ def _parser() -> argparse.ArgumentParser:
         prog="gen",
         description="Generate validated GitOps bundles (Kustomize + Argo CD) that enable RDMA over InfiniBand "
                     "on AKS with the NVIDIA Network Operator.",
-        epilog="Exit codes: 0 ok, 1 validation failed or output out of date, 2 bad input or usage.",
+        epilog="Exit codes: 0 ok, 1 validation failed or output out of date, 2 bad input or usage, "
+               "3 the environment failed (network, disk, another run holding output/), 130 interrupted.",
     )
-    parser.add_argument("--repo", type=Path, default=None,
-                        help="GitOps repo root holding clusters/ and output/ (default: the current directory)")
+    parser.add_argument("--version", action="version", version=_version())
+    repo_help = "GitOps repo root holding clusters/ and output/ (default: the current directory)"
+    parser.add_argument("--repo", type=Path, default=None, help=repo_help)
+    # --repo is also accepted after the command (`gen bundle --all --repo DIR`)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--repo", type=Path, default=argparse.SUPPRESS, help=repo_help)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help)
 
     def schema_source(p: argparse.ArgumentParser) -> None:
         p.add_argument("--from", dest="mirror", type=Path, default=None, metavar="DIR",
@@ -38,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
                            help="a cluster spec clusters/NAME.yaml (repeatable)")
         group.add_argument("--all", action="store_true", help="every spec in clusters/")
 
-    bundle = sub.add_parser("bundle", help="render, validate and write output/<cluster>/")
+    bundle = command("bundle", help="render, validate and write output/<cluster>/")
     selection(bundle, required=True)
     bundle.add_argument("--prune", action="store_true",
                         help="with --all: remove output/<name>/ of clusters whose spec is gone")
@@ -46,30 +53,47 @@ def _parser() -> argparse.ArgumentParser:
                         help="overwrite or delete files in output/ that gen does not own")
     schema_source(bundle)
 
-    check = sub.add_parser("check", help="exit 1 if committed output/ differs from what the specs generate")
+    check = command("check", help="exit 1 if committed output/ differs from what the specs generate")
     selection(check, required=False)
     schema_source(check)
 
-    schemas = sub.add_parser("schemas", help="manage the CRD schema cache")
+    schemas = command("schemas", help="manage the CRD schema cache")
     schemas_sub = schemas.add_subparsers(dest="schemas_command", required=True, metavar="ACTION")
     pull = schemas_sub.add_parser("pull", help="fetch the pinned releases' CRDs (sha256-checked) into the cache")
     schema_source(pull)
 
-    plan = sub.add_parser("plan", help="print the order Argo CD applies a cluster's bundle (phase, wave, kind)")
+    plan = command("plan", help="print the order Argo CD applies a cluster's bundle (phase, wave, kind)")
     plan.add_argument("--cluster", required=True, metavar="NAME", help="the cluster spec clusters/NAME.yaml")
     schema_source(plan)
 
-    lint = sub.add_parser("lint", help="lint Kubernetes YAML (files, directories, kustomize) for the Network Operator")
+    lint = command("lint", help="lint Kubernetes YAML (files, directories, kustomize) for the Network Operator")
     lint_cli.add_arguments(lint)
     schema_source(lint)
 
-    cat = sub.add_parser("catalog", help="list known network-operator releases and Azure InfiniBand VM sizes")
+    cat = command("catalog", help="list known network-operator releases (with their component images) and Azure "
+                                  "InfiniBand VM sizes (with their NICs and IPoIB interface)")
     cat.add_argument("what", nargs="?", choices=["releases", "vm-sizes"], default=None)
+
+    cache = command("cache", help="show where gen keeps its caches, or clear them")
+    cache.add_argument("action", nargs="?", choices=["show", "clear"], default="show")
     return parser
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    from generator import catalog
+
+    try:
+        version = metadata.version("rdma-gitops")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree without installing
+        version = "unknown"
+    tags = catalog.load().release_tags
+    return f"gen {version} (rdma-gitops); network-operator releases {tags[0]} to {tags[-1]}"
+
+
 def _run(args: argparse.Namespace) -> int:
-    repo = (args.repo or Path.cwd()).resolve()
+    repo = Path(os.path.realpath(args.repo or Path.cwd()))  # a link loop is reported as "no clusters/"
     mirror = getattr(args, "mirror", None)
     if mirror is None and os.environ.get("GEN_SCHEMA_MIRROR"):
         mirror = Path(os.environ["GEN_SCHEMA_MIRROR"])
@@ -83,6 +107,8 @@ def _run(args: argparse.Namespace) -> int:
         return commands.plan(repo, args.cluster, mirror)
     if args.command == "lint":
         return lint_cli.run(args, repo, mirror)
+    if args.command == "cache":
+        return commands.cache(args.action)
     return commands.catalog(args.what)
 
 
@@ -97,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.lines():
             print(line, file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # the reader went away (`gen catalog | head`): stop quietly, as git does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE
     except KeyboardInterrupt:  # pragma: no cover
         print("gen: interrupted; nothing was left half-written", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -93,7 +93,10 @@ def first_error(value: Any) -> tuple[JsonPath, str] | None:
     if isinstance(kind, kinds.Enum):
         return path, f"{json.dumps(err.instance)} is not accepted{_hint(path)}"
     if isinstance(kind, kinds.Pattern):
-        return path, f"{json.dumps(err.instance)} does not match the required form{_hint(path)}"
+        value = err.instance
+        odd = isinstance(value, str) and any(not c.isprintable() or c.isspace() for c in value)
+        why = " (it holds a space or a control character)" if odd else ""
+        return path, f"{json.dumps(value)} does not match the required form{why}{_hint(path)}"
     return path, str(err.message) + _hint(path)
 
 

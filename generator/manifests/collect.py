@@ -81,7 +81,7 @@ class _Collector:
     def load(self, path: FsPath, role: str = "") -> LoadedFile:
         key = real_path(path)
         if key not in self.files:
-            self.files[key] = load_file(path, display_path(key, self.base))
+            self.files[key] = load_file(path, display_path(path, self.base))
         if role:
             self.files[key].role = role
         return self.files[key]

@@ -21,7 +21,7 @@ class Rendered:
 
     def bundles(self, *, with_fleet: bool = False) -> list[Bundle]:
         """What to write: the clusters' bundles, the shared ones they read (a release's CRDs), and output/fleet/ when
-        asked (it is only written when every cluster is in)."""
+        asked and known (it needs every spec of the repo)."""
         out = [bundle for _, bundle in self.clusters]
         shared = {read.cluster: read for bundle in out for read in bundle.reads}
         out += [shared[name] for name in sorted(shared)]
@@ -31,10 +31,12 @@ class Rendered:
 
 
 def render(clusters: Sequence[Cluster], user_overlays: Collection[str] = (),
-           charts: Mapping[str, list[Obj]] | None = None) -> Rendered:
+           charts: Mapping[str, list[Obj]] | None = None, fleet: Sequence[Cluster] | None = None) -> Rendered:
     """Every cluster's bundle (including overlays/<name>/ where the name is in ``user_overlays``, and the chart
-    render in ``charts`` by cluster name, for ``argocd.delivery: rendered``), and the fleet."""
+    render in ``charts`` by cluster name, for ``argocd.delivery: rendered``), and the bootstrap of ``fleet`` (every
+    cluster of the repo; by default ``clusters``; None or empty: no bootstrap)."""
     charts = charts or {}
     pairs = [(cluster, render_bundle(cluster, cluster.name in user_overlays, charts.get(cluster.name)))
              for cluster in clusters]
-    return Rendered(pairs, fleet_bundle(clusters) if clusters else None)
+    members = clusters if fleet is None else fleet
+    return Rendered(pairs, fleet_bundle(members) if members else None)

@@ -5,7 +5,7 @@ Public API: :func:`apply`, :func:`check`, :class:`WriteReport`, :class:`Drift`, 
 """
 
 from generator.write.apply import apply
-from generator.write.check import check
+from generator.write.check import check, output_dirs
 from generator.write.errors import (
     CorruptManifest,
     InvalidBundle,
@@ -14,10 +14,12 @@ from generator.write.errors import (
     WriteError,
     WriteRefused,
 )
+from generator.write.lock import DEFAULT_TIMEOUT as DEFAULT_LOCK_TIMEOUT
 from generator.write.lock import gen_lock
 from generator.write.report import Drift, WriteReport
 
 __all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
     "CorruptManifest",
     "Drift",
     "InvalidBundle",
@@ -29,4 +31,5 @@ __all__ = [
     "apply",
     "check",
     "gen_lock",
+    "output_dirs",
 ]

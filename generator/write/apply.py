@@ -18,12 +18,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from generator import layout
 from generator.render.output import Bundle
 from generator.write.bundles import validate_bundles
 from generator.write.errors import WriteRefused
 from generator.write.fsops import DirTree
 from generator.write.lock import DEFAULT_TIMEOUT, gen_lock
-from generator.write.paths import MANIFEST_NAME, OUTPUT_DIR, lstat_kind
+from generator.write.paths import MANIFEST_NAME, OUTPUT_DIR, TOP_LEVEL_FILES, lstat_kind
 from generator.write.plan import ClusterPlan, plan_bundle, plan_prune
 from generator.write.report import WriteReport
 
@@ -41,14 +42,18 @@ def apply(
 
     ``prune`` removes directories of clusters without a bundle, and only together with
     ``all_clusters`` (the bundles are then the whole fleet); otherwise it is ignored.
-    ``force`` lets gen overwrite (or delete, where they are in the way) files it does not own.
+    ``force`` lets gen overwrite or delete files it does not own: in the way of a generated file, or anywhere in
+    a cluster's directory (where ``gen check`` calls them stray), or in a pruned one.
     """
     repo = Path(repo)
     validate_bundles(bundles)
     with gen_lock(repo, lock_timeout) as out_fd:
-        plans = [plan_bundle(repo, b, force=force) for b in sorted(bundles, key=lambda b: b.cluster)]
+        # the fleet bootstrap last: it points Argo CD at the clusters' directories, which must be complete first
+        order = sorted(bundles, key=lambda b: (b.cluster == layout.FLEET, b.cluster))
+        plans = [plan_bundle(repo, b, force=force) for b in order]
         if prune and all_clusters:
-            plans += [plan_prune(repo, c) for c in _orphans(repo, {b.cluster for b in bundles})]
+            plans += [plan_prune(repo, c, force=force) for c in _orphans(repo, {b.cluster for b in bundles})]
+        loose = _loose_files(repo) if prune and all_clusters else []
         refused = [p for plan in plans for p in plan.refused]
         if refused:
             raise WriteRefused(refused)
@@ -56,15 +61,27 @@ def apply(
         try:
             for plan in plans:
                 _execute(tree, plan)
+            if force:
+                for name in loose:
+                    tree.unlink((name,))  # never follows a link: removes the link itself
+                tree.sync()
         finally:
             tree.close()
-    return _report(plans)
+    report = _report(plans)
+    (report.removed if force else report.refused).extend(f"{OUTPUT_DIR}/{name}" for name in loose)
+    return report
 
 
 def _orphans(repo: Path, live: set[str]) -> list[str]:
     out = repo / OUTPUT_DIR
+    return sorted(e.name for e in os.scandir(out) if e.name not in live and lstat_kind(Path(e.path)) == "dir")
+
+
+def _loose_files(repo: Path) -> list[str]:
+    """What sits directly in output/ and is neither a directory nor one of gen's own files (a link, a file)."""
+    out = repo / OUTPUT_DIR
     return sorted(e.name for e in os.scandir(out)
-                  if e.name not in live and lstat_kind(Path(e.path)) in ("dir", "symlink"))
+                  if e.name not in TOP_LEVEL_FILES and lstat_kind(Path(e.path)) != "dir")
 
 
 def _execute(tree: DirTree, plan: ClusterPlan) -> None:

@@ -8,18 +8,18 @@ from pathlib import Path
 from generator.render.output import Bundle
 from generator.write import manifest as mf
 from generator.write.bundles import validate_bundles
+from generator.write.errors import CorruptManifest
 from generator.write.paths import (
-    LOCK_NAME,
     MANIFEST_NAME,
     OUTPUT_DIR,
+    TOP_LEVEL_FILES,
     check_cluster_root,
     check_output_root,
+    is_temp_name,
     lstat_kind,
     walk,
 )
 from generator.write.report import Drift
-
-_IGNORED_TOP = {LOCK_NAME, ".gitignore"}  # files directly in output/ that are not cluster dirs
 
 
 def check(repo: Path, bundles: list[Bundle], *, all_clusters: bool) -> list[Drift]:
@@ -27,7 +27,8 @@ def check(repo: Path, bundles: list[Bundle], *, all_clusters: bool) -> list[Drif
 
     ``missing``: a bundle file (or the manifest) is absent; ``changed``: its bytes differ (with a
     unified diff); ``stray``: a file under ``output/<cluster>/`` that is not generated (including
-    leftover temp files) and, with ``all_clusters``, any file of a cluster without a bundle.
+    leftover temp files) and, with ``all_clusters``, any file of a cluster without a bundle. Each item's
+    ``fix`` names the options of ``gen bundle`` that mend it.
     """
     repo = Path(repo)
     validate_bundles(bundles)
@@ -44,10 +45,12 @@ def check(repo: Path, bundles: list[Bundle], *, all_clusters: bool) -> list[Drif
                 continue
             kind = lstat_kind(Path(entry.path))
             if kind == "dir":
-                drift += [Drift(f"{OUTPUT_DIR}/{entry.name}/{p}", "stray")
+                owned = _owned(Path(entry.path))
+                drift += [Drift(f"{OUTPUT_DIR}/{entry.name}/{p}", "stray",
+                                fix="--prune" if p in owned or _is_temp(p) else "--prune --force")
                           for p, k in sorted(walk(Path(entry.path)).items()) if k != "dir"]
-            elif entry.name not in _IGNORED_TOP:
-                drift.append(Drift(f"{OUTPUT_DIR}/{entry.name}", "stray"))
+            elif entry.name not in TOP_LEVEL_FILES:
+                drift.append(Drift(f"{OUTPUT_DIR}/{entry.name}", "stray", fix="--prune --force"))
     return sorted(drift)
 
 
@@ -67,6 +70,28 @@ def _check_dir(repo: Path, cluster: str, expected: dict[str, bytes]) -> list[Dri
             old = (root / rel).read_bytes()
             if old != data:
                 drift.append(Drift(pre + rel, "changed", old=old, new=data))
-    drift += [Drift(pre + rel, "stray") for rel, k in inv.items() if k != "dir" and rel not in expected]
+    drift += [Drift(pre + rel, "stray", fix="" if _is_temp(rel) else "--force")
+              for rel, k in inv.items() if k != "dir" and rel not in expected]
     return drift
+
+
+def _is_temp(rel: str) -> bool:
+    return is_temp_name(rel.rsplit("/", 1)[-1])
+
+
+def _owned(root: Path) -> set[str]:
+    """The files gen's manifest in ``root`` lists (with the manifest itself); none if it is absent or unreadable."""
+    try:
+        manifest = mf.parse((root / MANIFEST_NAME).read_bytes(), str(root / MANIFEST_NAME))
+    except (OSError, CorruptManifest):
+        return set()
+    return {MANIFEST_NAME, *manifest.files}
+
+
+def output_dirs(repo: Path) -> list[str]:
+    """The directories directly in ``output/`` (cluster, fleet and release bundles, and anything stale)."""
+    out = Path(repo) / OUTPUT_DIR
+    if lstat_kind(out) != "dir":
+        return []
+    return sorted(e.name for e in os.scandir(out) if not e.name.startswith(".") and lstat_kind(Path(e.path)) == "dir")
 

@@ -14,6 +14,7 @@ from generator.write.errors import InvalidBundle, UnsafePath
 
 MANIFEST_NAME = ".gen-manifest.json"
 LOCK_NAME = ".gen.lock"  # lives at output/.gen.lock
+TOP_LEVEL_FILES = frozenset({LOCK_NAME, ".gitignore"})  # files directly in output/ that are not strays
 # a cluster name (a DNS-1123 label), or a shared directory such as network-operator-v25.4.0 (dots allowed)
 _BUNDLE_DIR = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 

@@ -30,7 +30,7 @@ class ClusterPlan:
     temps: list[str] = field(default_factory=list)  # leftover temp files
     rmdirs: list[str] = field(default_factory=list)  # dirs to remove if they end up empty
     refused: list[str] = field(default_factory=list)  # unowned files in the way (no --force)
-    kept: list[str] = field(default_factory=list)  # unowned files left alone (prune)
+    kept: list[str] = field(default_factory=list)  # unowned files left alone (no --force)
 
     @property
     def noop(self) -> bool:
@@ -128,6 +128,12 @@ def plan_bundle(repo: Path, bundle: Bundle, *, force: bool) -> ClusterPlan:
     blockers -= set(plan.temps)
     if blockers and not force:
         plan.refused = sorted(t.show(p) for p in blockers)
+    strays = {p for p, k in t.inv.items() if k != "dir" and p != MANIFEST_NAME and p not in new and p not in owned
+              and p not in plan.temps and p not in blockers}
+    if force:
+        blockers |= strays  # --force: nothing but gen's files stays in the cluster's directory
+    else:
+        plan.kept = sorted(t.show(p) for p in strays)
     forced = sorted(blockers - set(new))
     plan.deletes.extend(forced)
     taking = (set(new) | set(forced)) - owned
@@ -143,8 +149,9 @@ def plan_bundle(repo: Path, bundle: Bundle, *, force: bool) -> ClusterPlan:
     return plan
 
 
-def plan_prune(repo: Path, cluster: str) -> ClusterPlan:
-    """Remove an orphaned ``output/<cluster>/``: owned files, temp files, then empty dirs."""
+def plan_prune(repo: Path, cluster: str, *, force: bool = False) -> ClusterPlan:
+    """Remove an orphaned ``output/<cluster>/``: owned files, temp files, then the directories that leaves empty
+    (never one gen did not empty itself). With ``force``, files gen does not own go too, and every directory."""
     t = _Tree(repo, cluster)
     current, old = t.manifest()
     owned = set(old.files) if old else set()
@@ -152,12 +159,13 @@ def plan_prune(repo: Path, cluster: str) -> ClusterPlan:
     for rel, kind in sorted(t.inv.items()):
         if kind == "dir" or rel == MANIFEST_NAME or rel in plan.temps:
             continue
-        if rel not in owned:
-            plan.kept.append(t.show(rel))
-        elif kind == "file":
+        if kind != "file" and (rel in owned or force):
+            raise t.unsafe(rel, kind)
+        if rel in owned or force:
             plan.deletes.append(rel)
         else:
-            raise t.unsafe(rel, kind)
-    dirs = [p for p, k in t.inv.items() if k == "dir"]
+            plan.kept.append(t.show(rel))
+    emptied = {d for rel in plan.deletes + plan.temps for d in _parents(rel)}
+    dirs = [p for p, k in t.inv.items() if k == "dir" and (force or p in emptied)]
     plan.rmdirs = sorted(dirs, key=lambda d: (-d.count("/"), d))
     return plan

@@ -23,6 +23,9 @@ class Drift:
     old: bytes | None = field(default=None, compare=False, repr=False)  # on disk (changed)
     new: bytes | None = field(default=None, compare=False, repr=False)  # generated
     note: str = field(default="", compare=False, repr=False)  # replaces the diff (e.g. a symlink)
+    # the options `gen bundle` needs to mend it: "" (a plain rerun), "--force" (a file gen does not own, in a
+    # cluster's directory), "--prune" (gen's files of a cluster whose spec is gone), "--prune --force" (both)
+    fix: str = field(default="", compare=False, repr=False)
 
     @cached_property
     def diff(self) -> str:

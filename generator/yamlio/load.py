@@ -222,7 +222,7 @@ class _Composer:
                 root = value if parent is None else root
                 continue
             if len(stack) >= MAX_DEPTH:
-                raise self._error(mark, f"nesting deeper than {MAX_DEPTH} levels")
+                raise self._error(mark, f"nesting deeper than {MAX_DEPTH} levels; is it the right file?")
             if isinstance(event, yaml.MappingStartEvent):
                 self._collection_tag(event, "tag:yaml.org,2002:map")
                 frame = _Frame({}, path, event.anchor)

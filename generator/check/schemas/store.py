@@ -31,7 +31,7 @@ import yaml
 
 from generator import catalog
 from generator.cache import cache_root
-from generator.errors import GenError
+from generator.errors import EXIT_ENVIRONMENT, GenError
 from generator.fs import atomic_write
 
 LOCK_PATH = Path(__file__).with_name("lock.yaml")
@@ -60,7 +60,13 @@ DOWNLOAD_TIMEOUT_S = 30.0
 
 
 class SchemaSourceError(GenError):
-    """A schema file is missing, unreachable or does not match the lock. The message says the fix."""
+    """A schema file is missing or does not match the lock. The message says the fix."""
+
+
+class SchemaDownloadFailed(SchemaSourceError):
+    """A locked schema file could not be downloaded: the network, not the input (exit 3)."""
+
+    exit_code = EXIT_ENVIRONMENT
 
 
 @dataclass(frozen=True)
@@ -215,7 +221,7 @@ def _download(entry: LockedFile, timeout: float) -> bytes:
         with urllib.request.urlopen(entry.url, timeout=timeout) as response:  # fixed https URLs from the lock
             return bytes(response.read())
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise SchemaSourceError(
+        raise SchemaDownloadFailed(
             f"{entry.path}: cannot download {entry.url}: {exc}. Without network, {FIX_HINT}."
         ) from exc
 

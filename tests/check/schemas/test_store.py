@@ -119,8 +119,9 @@ def test_network_failure_names_file_url_and_fix(tmp_path: Path, monkeypatch: Any
         raise urllib.error.URLError("no route to host")
 
     monkeypatch.setattr(st.urllib.request, "urlopen", offline)
-    with pytest.raises(st.SchemaSourceError) as caught:
+    with pytest.raises(st.SchemaDownloadFailed) as caught:
         st.pull(tmp_path, None, releases=[(st.ARGO_CD, "v3.5.1")])
+    assert caught.value.exit_code == 3  # the network, not the input
     message = str(caught.value)
     assert (
         "argo-cd/v3.5.1/crds/" in message and "https://raw.githubusercontent.com/argoproj/argo-cd/" in message

@@ -1,0 +1,35 @@
+"""kustomize's errors reach the user whole, on one line, without kubectl's log prefix or raw control characters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.build.kustomize import MAX_MESSAGE, build, error_message
+
+KLOG = ('E1130 01:15:05.534162   28984 run.go:72] "command failed" err="accumulating resources: accumulation '
+        "err='accumulating resources from 'missing.yaml': evalsymlink failure on '/r/missing.yaml' : lstat "
+        "/r/missing.yaml: no such file or directory': must build at directory: not a valid directory: "
+        "evalsymlink failure on '/r/missing.yaml' : lstat /r/missing.yaml: no such file or directory\"")
+
+
+def test_kubectl_log_prefix_is_removed_and_nothing_is_cut() -> None:
+    message = error_message(KLOG + "\n")
+    assert message.startswith("accumulating resources: accumulation err=") and "run.go" not in message
+    assert message.endswith("no such file or directory") and "must build at directory" in message
+
+
+def test_kustomize_error_prefix_lines_and_control_characters() -> None:
+    assert error_message("Error: first\n  second\n") == "first; second"
+    assert error_message('error: bad "x\x1b[31m"\n') == 'bad "x\\x1b[31m"'
+    assert len(error_message("error: " + "x" * 10_000)) == MAX_MESSAGE
+
+
+@pytest.mark.kustomize
+def test_a_real_build_error_keeps_its_detail(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources:\n- a.yaml\n")
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: [1\n")
+    result = build(tmp_path)
+    assert "a.yaml" in result.error and "did not find expected" in result.error
+    assert "\n" not in result.error and not result.error.lower().startswith("error:")

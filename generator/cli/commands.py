@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from generator import catalog as catalog_data
@@ -24,11 +25,15 @@ from generator.render import Rendered, render
 from generator.render.chart import release_dir
 from generator.render.values import helm_values
 from generator.report import sync_plan
+from generator.report.finding import Finding
 from generator.report.reporter import counts, text
 
 
 def _chart_roots(mirror: Path | None) -> list[Path]:
     return [*([mirror] if mirror else []), schema_store.default_cache_dir()]
+
+
+_noted: set[str] = set()  # releases whose missing chart this process has already said
 
 
 def _charts(clusters: list[Cluster], mirror: Path | None) -> dict[str, ChartRender]:
@@ -50,7 +55,8 @@ def _charts(clusters: list[Cluster], mirror: Path | None) -> dict[str, ChartRend
                 f"the network-operator chart {cluster.release.chart_version} is not at hand"
             raise InputError(f"{cluster.spec_file}: argocd.delivery is 'rendered', but {why}; run gen schemas pull, "
                              f"or pass --from DIR holding network-operator/{tag}/chart/*.tgz, or use delivery helm")
-    missing = sorted({c.release.tag for c in clusters if c.name not in renders}, key=catalog_data.version_key)
+    missing = sorted({c.release.tag for c in clusters if c.name not in renders} - _noted, key=catalog_data.version_key)
+    _noted.update(missing)
     if missing:
         why = "helm is not installed" if command is None else "not in the cache or mirror"
         print(f"gen: note: network-operator chart {', '.join(missing)}: {why}; checked against the catalog's chart "
@@ -58,31 +64,60 @@ def _charts(clusters: list[Cluster], mirror: Path | None) -> dict[str, ChartRend
     return renders
 
 
-def _render(repo: Path, names: list[str], mirror: Path | None = None,
-            ) -> tuple[Rendered, dict[str, ChartRender], Fleet]:
-    fleet = load_fleet(repo, names)
-    clusters = fleet.selected
-    for cluster in clusters:
-        for note in cluster.notes:
-            print(f"gen: warning: {note}", file=sys.stderr)
+@dataclass(frozen=True)
+class Checked:
+    """Clusters rendered, built and checked in memory: what `gen bundle` would write, and what it found."""
+
+    rendered: Rendered
+    charts: dict[str, ChartRender]
+    builds: dict[tuple[str, str], OverlayBuild]
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> int:
+        return counts(self.findings)[0]
+
+
+def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: list[Cluster], mirror: Path | None,
+                   ) -> Checked:
+    """Render ``clusters`` (and the bootstrap of ``fleet_members``), build every mode overlay with kustomize, render
+    their charts where at hand, and check everything. Nothing is printed but the chart notes; nothing is written."""
     charts = _charts(clusters, mirror)
     objects = {name: r.objects for name, r in charts.items() if not r.error}
     rendered = render(clusters, {c.name for c in clusters if has_user_overlay(repo, c.name)}, objects,
+                      fleet=fleet_members)
+    builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters])
+    store = schema_store.open_store(mirror)
+    findings = check_bundles(repo, rendered.clusters, rendered.fleet, builds, store, charts)
+    return Checked(rendered, charts, builds, findings)
+
+
+def _warn_notes(clusters: list[Cluster]) -> None:
+    for cluster in clusters:
+        for note in cluster.notes:
+            print(f"gen: warning: {note}", file=sys.stderr)
+
+
+def _render(repo: Path, names: list[str], mirror: Path | None = None,
+            ) -> tuple[Rendered, dict[str, ChartRender], Fleet]:
+    fleet = load_fleet(repo, names)
+    _warn_notes(fleet.selected)
+    charts = _charts(fleet.selected, mirror)
+    objects = {name: r.objects for name, r in charts.items() if not r.error}
+    rendered = render(fleet.selected, {c.name for c in fleet.selected if has_user_overlay(repo, c.name)}, objects,
                       fleet=fleet.everyone or [])
     return rendered, charts, fleet
 
 
 def _checked(repo: Path, names: list[str], mirror: Path | None) -> tuple[Rendered, Fleet]:
     """Render and build every named cluster, check everything; ChecksFailed (after printing) on any error."""
-    rendered, charts, fleet = _render(repo, names, mirror)
-    builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters])
-    store = schema_store.open_store(mirror)
-    findings = check_bundles(repo, rendered.clusters, rendered.fleet, builds, store, charts)
-    sys.stderr.write(text(findings))
-    errors, _ = counts(findings)
-    if errors:
-        raise ChecksFailed(f"validation failed: {errors} error(s); nothing written")
-    return rendered, fleet
+    fleet = load_fleet(repo, names)
+    _warn_notes(fleet.selected)
+    checked = check_clusters(repo, fleet.selected, fleet.everyone or [], mirror)
+    sys.stderr.write(text(checked.findings))
+    if checked.errors:
+        raise ChecksFailed(f"validation failed: {checked.errors} error(s); nothing written")
+    return checked.rendered, fleet
 
 
 def _expected_dirs(fleet: Fleet, rendered: Rendered) -> set[str] | None:

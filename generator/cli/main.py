@@ -13,6 +13,7 @@ from pathlib import Path
 
 from generator.cli import commands
 from generator.cli import lint as lint_cli  # light; the checks are imported when `gen lint` runs
+from generator.cli import upgrade as upgrade_cli
 from generator.errors import EXIT_INTERRUPTED, EXIT_PIPE, GenError, os_failure
 
 
@@ -74,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
                                   "InfiniBand VM sizes (with their NICs and IPoIB interface)")
     cat.add_argument("what", nargs="?", choices=["releases", "vm-sizes"], default=None)
 
+    upgrade = command("upgrade", help="move a cluster to a newer network-operator release: print the plan, then "
+                                       "write the spec and bundle if every step validates")
+    upgrade_cli.add_arguments(upgrade)
+    schema_source(upgrade)
+
     cache = command("cache", help="show where gen keeps its caches, or clear them")
     cache.add_argument("action", nargs="?", choices=["show", "clear"], default="show")
     return parser
@@ -107,6 +113,8 @@ def _run(args: argparse.Namespace) -> int:
         return commands.plan(repo, args.cluster, mirror)
     if args.command == "lint":
         return lint_cli.run(args, repo, mirror)
+    if args.command == "upgrade":
+        return upgrade_cli.run(args, repo, mirror)
     if args.command == "cache":
         return commands.cache(args.action)
     return commands.catalog(args.what)

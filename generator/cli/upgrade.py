@@ -1,0 +1,127 @@
+"""``gen upgrade --cluster NAME --to TAG``: move a cluster's spec to a newer network-operator release, one release at a
+time, print the plan, and write the spec and the bundle only when every step validates and nothing needs a human."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator import catalog, layout
+from generator.check.schemas.kinds import schemas_for
+from generator.check.schemas.store import open_store
+from generator.cli import commands
+from generator.cluster.load import MAX_SPEC_BYTES, load_fleet, parse_cluster, select
+from generator.cluster.model import Cluster
+from generator.errors import EXIT_FAILED, EXIT_OK, InputError, os_failure
+from generator.fs import atomic_write, read_regular
+from generator.upgrade import report
+from generator.upgrade.migrations import step_edits
+from generator.upgrade.plan import Built, Plan, plan_step
+from generator.upgrade.spec_edit import apply_edits, changed_lines
+from generator.yamlio.load import YamlInputError, load_single
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cluster", required=True, metavar="NAME", help="the cluster spec clusters/NAME.yaml")
+    p.add_argument("--to", required=True, metavar="TAG", help="the network-operator release to move to (gen releases)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
+    p.add_argument("--accept-breaking", action="store_true",
+                   help="let gen drop what the new release no longer reads (retired chart values) instead of refusing")
+
+
+def _built(repo: Path, cluster: Cluster, mirror: Path | None) -> Built:
+    checked = commands.check_clusters(repo, [cluster], [], mirror)
+    chart = checked.charts.get(cluster.name)
+    chart_objects = chart.objects if chart is not None and not chart.error and cluster.argocd.delivery == "helm" \
+        else None
+    errors = [f for f in checked.findings if f.severity == "error"]
+    return Built(cluster, checked.builds[(cluster.name, cluster.mode)].objects, chart_objects, errors)
+
+
+def _raw(text: str, file: str) -> dict[str, Any]:
+    try:
+        value = load_single(text.encode(), file, max_bytes=MAX_SPEC_BYTES).value
+    except YamlInputError as exc:  # parse_cluster read it before: not expected
+        raise InputError(str(exc)) from None
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """A computed upgrade: the plan, and the spec file's text before and after."""
+
+    plan: Plan
+    before: str
+    after: str
+    target: str
+
+    @property
+    def errors(self) -> int:
+        return sum(len(step.errors) for step in self.plan.steps)
+
+
+def plan_upgrade(repo: Path, name: str, to: str, *, accept_breaking: bool, mirror: Path | None) -> Upgrade | None:
+    """Every step from the cluster's release to ``to``, rendered, built and checked in memory; None when the cluster
+    is already on ``to``. Raises InputError for an unknown release, a downgrade, or a spec gen may not edit."""
+    cat = catalog.load()
+    [name] = select(repo, [name], all_clusters=False)
+    file = layout.spec_file(name)
+    path = repo / file
+    if path.is_symlink():
+        raise InputError(f"{file}: is a symbolic link; gen upgrade edits only a regular file in clusters/ (edit the "
+                         "file it points to by hand, or replace the link with the file)")
+    data = read_regular(path, MAX_SPEC_BYTES, file)
+    current = load_fleet(repo, [name]).selected[0]
+    target = cat.releases.get(to)
+    if target is None:
+        raise InputError(f"--to {to!r}: not a release gen knows; known: {', '.join(cat.release_tags)}")
+    if target.key == current.release.key:
+        return None
+    if target.key < current.release.key:
+        raise InputError(f"--to {target.tag}: {file} is on {current.release.tag}; gen upgrades, never downgrades "
+                         "(NVIDIA supports no downgrade): restore the older spec and output from git instead")
+    text = before = data.decode("utf-8")
+    store = open_store(mirror)
+    plan = Plan(name, file)
+    old = _built(repo, current, mirror)
+    for tag in [t for t in cat.release_tags if current.release.key < catalog.version_key(t) <= target.key]:
+        raw = _raw(text, file)
+        step = step_edits(old.cluster, raw, cat.release(tag), accept_breaking=accept_breaking)
+        new_text = apply_edits(text, step.edits, file)
+        new = _built(repo, parse_cluster(new_text.encode(), file, expected_name=name), mirror)
+        plan.steps.append(plan_step(old, new, step.edits, raw, step.migrations,
+                                    schemas_for(old.cluster.release.tag, None, store),
+                                    schemas_for(tag, None, store), store))
+        text, old = new_text, new
+    return Upgrade(plan, before, text, target.tag)
+
+
+def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
+    upgrade = plan_upgrade(repo, args.cluster, args.to, accept_breaking=args.accept_breaking, mirror=mirror)
+    if upgrade is None:
+        print(f"gen upgrade: {args.cluster} is already on {args.to}; nothing to do")
+        return EXIT_OK
+    plan = upgrade.plan
+    sys.stdout.write(report.render(plan))
+    if plan.refused or upgrade.errors:
+        why = [f"{len(plan.refused)} migration(s) need a human"] if plan.refused else []
+        why += [f"the new bundle has {upgrade.errors} error(s)"] if upgrade.errors else []
+        print(f"gen upgrade: refused: {'; '.join(why)}; nothing written", file=sys.stderr)
+        return EXIT_FAILED
+    lines = changed_lines(upgrade.before, upgrade.after)
+    if args.dry_run:
+        print(f"\ngen upgrade: dry run: {plan.spec_file} would change ({lines} line(s)); nothing written")
+        return EXIT_OK
+    path = repo / plan.spec_file
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+        atomic_write(path, upgrade.after.encode("utf-8"))
+        os.chmod(path, mode)
+    except OSError as exc:
+        raise os_failure(exc, plan.spec_file, "write it") from None
+    print(f"\ngen upgrade: {plan.spec_file} moved to {upgrade.target} ({lines} line(s) changed); writing the bundle")
+    return commands.bundle(repo, [plan.cluster], False, prune=False, force=False, mirror=mirror)

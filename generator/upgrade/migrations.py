@@ -1,0 +1,110 @@
+"""The migrations of one upgrade step: the spec edits gen makes for the cluster (moving to the new release, IPoIB IPAM
+off whereabouts, renamed chart values), and what needs a human. Their words are data
+(``generator/catalog/upgrades.yaml``); which apply, and the edits, are decided here."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator import catalog
+from generator.catalog.charts import chart_facts
+from generator.cluster.model import Cluster
+from generator.upgrade.spec_edit import Edit
+from generator.upgrade.values_changes import RETIRED, set_keys, value_changes
+
+DATA = Path(catalog.__file__).resolve().parent / "upgrades.yaml"
+AUTOMATIC, HUMAN, CHECK = "automatic", "human", "check"
+
+
+@dataclass(frozen=True)
+class Migration:
+    id: str
+    kind: str  # AUTOMATIC | HUMAN | CHECK
+    title: str
+    why: str
+    pods: str = ""
+    order: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()  # this cluster's items: keys moved, findings, ...
+    accepted: bool = False  # HUMAN, resolved by --accept-breaking
+
+
+@functools.cache
+def _data() -> dict[str, Any]:
+    return yaml.safe_load(DATA.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def component_effect(component: str, removed: bool = False) -> str:
+    """What a change (or the removal) of a NicClusterPolicy component does on the nodes (data)."""
+    if removed:
+        return str(_data()["removed"].get(component, "the operator deletes its DaemonSet"))
+    return str(_data()["components"].get(component, "its DaemonSet rolls"))
+
+
+def migration(id_: str, details: tuple[str, ...] = (), accepted: bool = False, name: str = "") -> Migration:
+    raw = _data()["migrations"][id_]
+    why = str(raw["why"]).replace("<name>", name)
+    return Migration(id_, str(raw["kind"]), str(raw["title"]), why, str(raw.get("pods") or ""),
+                     tuple(str(s) for s in raw.get("order") or ()), details, accepted)
+
+
+def _get(raw: dict[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = raw
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+@dataclass
+class StepEdits:
+    """What one step does to the spec: the edits (for the spec file) and the migrations (for the plan)."""
+
+    edits: list[Edit] = field(default_factory=list)
+    migrations: list[Migration] = field(default_factory=list)
+
+    @property
+    def refused(self) -> list[Migration]:
+        return [m for m in self.migrations if m.kind == HUMAN and not m.accepted]
+
+
+def step_edits(cluster: Cluster, raw: dict[str, Any], target: catalog.Release, *,
+               accept_breaking: bool) -> StepEdits:
+    """The edits that move ``cluster`` (whose spec file holds ``raw``, defaults not applied) to ``target``."""
+    out = StepEdits([Edit(("networkOperator", "version"), target.tag, after="vmSize", first=True)])
+    if cluster.ipoib.ipam == "whereabouts" and "whereabouts" not in target.ipam:
+        if _get(raw, ("ipoib", "ipam")) is not None:
+            out.edits.append(Edit(("ipoib", "ipam"), "nv-ipam"))
+        out.migrations.append(migration("whereabouts-to-nv-ipam" if cluster.mode == "ipoib" else "ipoib-overlay-ipam"))
+    values = _get(raw, ("networkOperator", "values"))
+    if isinstance(values, dict) and values:
+        old, new = chart_facts(cluster.release.tag), chart_facts(target.tag)
+        moved: list[str] = []
+        dropped: list[str] = []
+        kept: list[str] = []
+        for change in value_changes(set_keys(values, old), old, new):
+            if change.change != RETIRED:
+                continue
+            source = ("networkOperator", "values", *change.key.split("."))
+            if change.replacement:
+                target_path = ("networkOperator", "values", *change.replacement.split("."))
+                if target_path[:-1] == source[:-1] and _get(raw, target_path) is None:
+                    out.edits.append(Edit(source, rename_to=target_path[-1]))
+                else:
+                    out.edits += [Edit(target_path, _get(raw, source)), Edit(source, delete=True)]
+                moved.append(f"networkOperator.values.{change.key} -> networkOperator.values.{change.replacement}")
+            else:  # planned as dropped (the new chart would ignore it); written only with --accept-breaking
+                out.edits.append(Edit(source, delete=True))
+                (dropped if accept_breaking else kept).append(f"networkOperator.values.{change.key}: {change.detail}")
+        if moved:
+            out.migrations.append(migration("chart-value-renamed", tuple(moved)))
+        if dropped:
+            out.migrations.append(migration("chart-value-retired", tuple(dropped), accepted=True))
+        if kept:
+            out.migrations.append(migration("chart-value-retired", tuple(kept)))
+    return out

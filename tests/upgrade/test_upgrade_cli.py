@@ -1,0 +1,157 @@
+"""`gen upgrade` as a user runs it: the IPoIB cluster of the guide from v25.4.0 to v25.10.0, refusals that leave
+everything as it was, and the spec edited with only the changed lines different."""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_gen, snapshot, write_spec
+
+SPEC = """\
+# The guide's IPoIB cluster
+name: prod
+mode: ipoib                        # base | sriov | shared | ipoib
+vmSize: "Standard_ND96asr_v4"
+networkOperator:
+  version: 'v25.4.0'               # pinned
+  values:
+    node-feature-discovery:
+      worker:
+        healthPort: 8082   # NFD 0.17's
+argocd:
+  repoURL: https://github.com/example/aks-gitops.git
+  targetRevision: main
+ipoib:
+  ipam: whereabouts  # as the guide
+  range: 192.168.0.0/16
+"""
+
+
+@pytest.fixture
+def ipoib_repo(gitops_repo: Path) -> Path:
+    (gitops_repo / "clusters/prod.yaml").write_text(SPEC)
+    run_gen("bundle", "--cluster", "prod", cwd=gitops_repo, check=True)
+    return gitops_repo
+
+
+def _changed(before: str, after: str) -> list[str]:
+    return [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:2] in ("- ", "+ ")]
+
+
+@pytest.mark.kustomize
+def test_ipoib_v25_4_to_v25_10_migrates_to_nv_ipam(ipoib_repo: Path) -> None:
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", cwd=ipoib_repo)
+    assert proc.returncode == 0, proc.stderr
+    plan = proc.stdout
+    assert "2 step(s): v25.4.0 -> v25.7.0 -> v25.10.0" in plan
+    assert "removed                  spec.secondaryNetwork.ipamPlugin (the API server would prune or refuse it)" in plan
+    assert "applied: IPoIB addresses move from whereabouts to NVIDIA IPAM (nv-ipam)" in plan
+    assert "Order that avoids an outage:" in plan and "nodes and pods" in plan.lower()
+    assert "networkOperator.values.node-feature-discovery.worker.healthPort -> " \
+           "networkOperator.values.node-feature-discovery.worker.port" in plan
+    assert "nothing would be refused: the bundle validates for v25.10.0" in plan
+    spec = (ipoib_repo / "clusters/prod.yaml").read_text()
+    assert _changed(SPEC, spec) == [
+        "-   version: 'v25.4.0'               # pinned", "+   version: 'v25.10.0'              # pinned",
+        # a renamed key keeps its comment, at its column
+        "-         healthPort: 8082   # NFD 0.17's", "+         port: 8082         # NFD 0.17's",
+        "-   ipam: whereabouts  # as the guide", "+   ipam: nv-ipam      # as the guide",
+    ]
+    policy = (ipoib_repo / "output/prod/overlays/ipoib/ipoib.yaml").read_text()
+    assert "nvIpam:" in policy and "ipamPlugin" not in policy
+    assert "kind: IPPool" in (ipoib_repo / "output/prod/overlays/ipoib/ipoib-network.yaml").read_text() or \
+        any("kind: IPPool" in p.read_text() for p in (ipoib_repo / "output/prod/overlays/ipoib").iterdir())
+    assert run_gen("check", cwd=ipoib_repo).returncode == 0
+    assert run_gen("lint", "output/prod", cwd=ipoib_repo).returncode == 0
+
+
+def test_dry_run_writes_nothing(ipoib_repo: Path) -> None:
+    before = snapshot(ipoib_repo)
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", "--dry-run", cwd=ipoib_repo)
+    assert proc.returncode == 0 and "dry run: clusters/prod.yaml would change (2 line(s)); nothing written" in \
+        proc.stdout
+    assert {k: v for k, v in snapshot(ipoib_repo).items() if k != "output/.gen.lock"} == \
+        {k: v for k, v in before.items() if k != "output/.gen.lock"}
+
+
+def test_a_retired_value_without_replacement_needs_a_human(gitops_repo: Path) -> None:
+    write_spec(gitops_repo, mode="sriov", version="v25.7.0")
+    spec = gitops_repo / "clusters/prod.yaml"
+    spec.write_text(spec.read_text().replace(
+        "networkOperator:\n  version: v25.7.0\n",
+        "networkOperator:\n  version: v25.7.0\n  values:\n    node-feature-discovery:\n      master:\n"
+        "        featureRulesController: true\n"))
+    run_gen("bundle", "--cluster", "prod", cwd=gitops_repo, check=True)
+    before = snapshot(gitops_repo)
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", cwd=gitops_repo)
+    assert proc.returncode == 1, proc.stderr
+    assert "REFUSED, needs a human: a chart value the cluster sets is retired with no replacement" in proc.stdout
+    assert "networkOperator.values.node-feature-discovery.master.featureRulesController" in proc.stdout
+    assert "refused: 1 migration(s) need a human; nothing written" in proc.stderr
+    assert {k: v for k, v in snapshot(gitops_repo).items() if k != "output/.gen.lock"} == \
+        {k: v for k, v in before.items() if k != "output/.gen.lock"}
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", "--accept-breaking", cwd=gitops_repo)
+    assert proc.returncode == 0, proc.stderr
+    assert "dropped with --accept-breaking" in proc.stdout
+    assert "featureRulesController" not in spec.read_text() and "values:" not in spec.read_text()
+    assert run_gen("check", cwd=gitops_repo).returncode == 0
+
+
+def test_an_overlay_that_no_longer_fits_is_refused(ipoib_repo: Path) -> None:
+    overlay = ipoib_repo / "overlays/prod"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+                                                "patches:\n- path: ipam.yaml\n")
+    (overlay / "ipam.yaml").write_text("apiVersion: mellanox.com/v1alpha1\nkind: NicClusterPolicy\nmetadata:\n"
+                                       "  name: nic-cluster-policy\nspec:\n  secondaryNetwork:\n    ipamPlugin:\n"
+                                       "      imagePullSecrets: [mirror]\n")
+    run_gen("bundle", "--cluster", "prod", cwd=ipoib_repo, check=True)
+    before = snapshot(ipoib_repo)
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", cwd=ipoib_repo)
+    assert proc.returncode == 1
+    assert "REFUSED, needs a human: the cluster's own overlay does not fit the new release" in proc.stdout
+    assert "overlays/prod/ipam.yaml:" in proc.stdout and "ipamPlugin" in proc.stdout
+    assert {k: v for k, v in snapshot(ipoib_repo).items() if k != "output/.gen.lock"} == \
+        {k: v for k, v in before.items() if k != "output/.gen.lock"}
+
+
+@pytest.mark.parametrize(("to", "code", "words"), [
+    ("v25.4.0", 0, "already on v25.4.0"),
+    ("v25.1.0", 2, "never downgrades"),
+    ("v99.1.0", 2, "not a release gen knows"),
+])
+def test_targets_that_are_not_upgrades(ipoib_repo: Path, to: str, code: int, words: str) -> None:
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", to, cwd=ipoib_repo)
+    assert proc.returncode == code and words in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_linked_spec_is_not_edited(ipoib_repo: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "prod.yaml"
+    elsewhere.write_text(SPEC)
+    (ipoib_repo / "clusters/prod.yaml").unlink()
+    (ipoib_repo / "clusters/prod.yaml").symlink_to(elsewhere)
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", cwd=ipoib_repo)
+    assert proc.returncode == 2 and "symbolic link" in proc.stderr and elsewhere.read_text() == SPEC
+
+
+def test_a_layout_ruamel_cannot_keep_is_refused_not_reformatted(gitops_repo: Path) -> None:
+    write_spec(gitops_repo)
+    spec = gitops_repo / "clusters/prod.yaml"
+    spec.write_text(spec.read_text().replace("mode: sriov", "mode:    sriov"))
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", "--dry-run", cwd=gitops_repo)
+    assert proc.returncode == 2 and "without reformatting" in proc.stderr
+
+
+def test_git_sees_only_the_changed_lines(ipoib_repo: Path) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=ipoib_repo, check=True)
+    subprocess.run(["git", "add", "clusters"], cwd=ipoib_repo, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "spec"], cwd=ipoib_repo,
+                   check=True)
+    run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", cwd=ipoib_repo, check=True)
+    stat = subprocess.run(["git", "diff", "--numstat", "clusters/prod.yaml"], cwd=ipoib_repo, capture_output=True,
+                          text=True, check=True).stdout
+    assert stat.split()[:2] == ["2", "2"]  # version, and healthPort -> port (retired in v25.7.0)

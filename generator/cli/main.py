@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from generator.cli import commands
+from generator.cli import images as images_cli
 from generator.cli import lint as lint_cli  # light; the checks are imported when `gen lint` runs
 from generator.errors import EXIT_INTERRUPTED, EXIT_PIPE, GenError, os_failure
 
@@ -74,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
                                   "InfiniBand VM sizes (with their NICs and IPoIB interface)")
     cat.add_argument("what", nargs="?", choices=["releases", "vm-sizes"], default=None)
 
+    images = command("images", help="list every image the clusters' output makes nodes pull, with its public "
+                                    "source and its imageRegistry mirror (for crane copy or az acr import)")
+    images_cli.add_arguments(images)
+
     cache = command("cache", help="show where gen keeps its caches, or clear them")
     cache.add_argument("action", nargs="?", choices=["show", "clear"], default="show")
     return parser
@@ -107,6 +112,8 @@ def _run(args: argparse.Namespace) -> int:
         return commands.plan(repo, args.cluster, mirror)
     if args.command == "lint":
         return lint_cli.run(args, repo, mirror)
+    if args.command == "images":
+        return images_cli.run(args, repo)
     if args.command == "cache":
         return commands.cache(args.action)
     return commands.catalog(args.what)

@@ -8,7 +8,16 @@ from typing import Any
 
 from generator import catalog
 from generator.check.formats import image_reference_error
-from generator.check.objects import Path, as_dict, as_list, as_str, containers, group_kind, pod_templates
+from generator.check.objects import (
+    Path,
+    as_dict,
+    as_list,
+    as_str,
+    containers,
+    group_kind,
+    object_label,
+    pod_templates,
+)
 from generator.check.rules import define
 from generator.check.webhook import IMAGE_COMPONENTS, SECONDARY_IMAGE_COMPONENTS
 from generator.cluster.model import Images
@@ -141,7 +150,7 @@ def check_mirrored(members: list[tuple[int, Any]], images: Images, release: str)
     """With mirrors set: every image of ``members`` that still points at a public prefix they replace."""
     if not images.mirrors:
         return []
-    return [IMAGE_MIRROR.at(path, mirror_message(ref, images), index)
+    return [IMAGE_MIRROR.at(path, f"{object_label(obj)}: {mirror_message(ref, images)}", index)
             for index, obj in members if isinstance(obj, dict)
             for path, ref in pulled_images(obj, release) if unmirrored(ref, images)]
 

@@ -9,14 +9,11 @@ verify.py write what they give, inventory.py lists it, and the checks compose wh
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from generator.catalog import Image
 from generator.cluster.model import Images
-
-DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 
 
 @dataclass(frozen=True)

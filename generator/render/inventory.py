@@ -92,8 +92,10 @@ def _policy_images(cluster: Cluster) -> list[UsedImage]:
 def _chart_images(cluster: Cluster) -> list[UsedImage]:
     facts = chart_facts(cluster.release.tag)
     public, values = public_values(cluster), helm_values(cluster)
+    objects = {f"{o.kind}/{o.name}" for o in facts.rendered_objects(values)}
     out = []
     for image in facts.rendered_images(values):
+        users = tuple(use for use in image.used_by if use.split(":", 1)[0] in objects)
         source = facts.image_ref(image, public)
         keys = image.keys.get("ref") or image.keys["repository"].rsplit(".", 1)[0]
         out.append(UsedImage(
@@ -102,7 +104,7 @@ def _chart_images(cluster: Cluster) -> list[UsedImage]:
             reference=facts.image_ref(image, values),
             digest=parse(rewrite(source, cluster.images)).digest,
             component=f"network-operator chart {facts.version} ({keys})",
-            used_by=image.used_by or (f"{image.enabled_by}: true",),
+            used_by=users or (f"{image.enabled_by}: true",),
         ))
     return out
 

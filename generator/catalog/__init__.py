@@ -67,6 +67,20 @@ class VmSize:
 
 
 @dataclass(frozen=True)
+class NodePlatform:
+    """The OS and CPU architecture of the InfiniBand nodes (AKS's node image), as the operator reads them from NFD."""
+
+    os: str  # ubuntu
+    os_version: str  # 22.04
+    arch: str  # amd64
+
+    @property
+    def driver_suffix(self) -> str:
+        """What the operator appends to the DOCA driver's version: ``-ubuntu22.04-amd64``."""
+        return f"-{self.os}{self.os_version}-{self.arch}"
+
+
+@dataclass(frozen=True)
 class Catalog:
     default_release: str
     chart_repository: str
@@ -77,6 +91,8 @@ class Catalog:
     kubernetes_version: str  # major.minor
     builtin_scopes: dict[tuple[str, str], bool]  # (group, kind) of a Kubernetes built-in -> cluster-scoped
     published_images: dict[str, str]  # staging repository prefix -> where NVIDIA publishes it
+    node: NodePlatform  # the InfiniBand nodes' OS and architecture (the DOCA driver's image tag)
+    driver_digests_since: str  # the first release whose operator takes ofedDriver.version: sha256:...
 
     def published(self, repository: str) -> str:
         """The published location of an image repository (itself when it is not a staging one)."""
@@ -84,6 +100,10 @@ class Catalog:
             if repository == staging or repository.startswith(staging + "/"):
                 return self.published_images[staging] + repository[len(staging):]
         return repository
+
+    def takes_driver_digest(self, release: Release) -> bool:
+        """Whether the release's operator pulls ``ofedDriver.version: sha256:...`` as a digest."""
+        return release.key >= version_key(self.driver_digests_since)
 
     @property
     def release_tags(self) -> tuple[str, ...]:
@@ -144,6 +164,9 @@ def load() -> Catalog:
         argocd_versions=tuple(platform["argocd"]),
         kubernetes_version=str(platform["kubernetes"]),
         published_images=dict(releases_raw.get("publishedImages") or {}),
+        node=NodePlatform(os=str(platform["node"]["os"]), os_version=str(platform["node"]["osVersion"]),
+                          arch=str(platform["node"]["arch"])),
+        driver_digests_since=str(releases_raw["driverDigestsSince"]),
         builtin_scopes={**{_group_kind(k): True for k in kinds["cluster"]},
                         **{_group_kind(k): False for k in kinds["namespaced"]}},
     )

@@ -53,6 +53,35 @@ class ChartImage:
     rendered: bool  # False: only when a toggle (``enabled_by``) is on
     keys: dict[str, str]  # repository / image / tag (or ref) -> the values key that sets it
     enabled_by: str = ""
+    used_by: tuple[str, ...] = ()  # Kind/name:container/<name> or Kind/name:env/<NAME> of the default render
+
+    def values_for(self, ref: str) -> dict[str, str]:
+        """The values (dotted key -> value) that make the chart render ``ref`` for this image: the inverse of
+        ``ChartFacts.image_ref``. The templates build ``repository/image:tag``, so a digest rides on the tag
+        (``tag@sha256:...``, a reference with both, which the runtime pulls by the digest)."""
+        if "ref" in self.keys:
+            return {self.keys["ref"]: ref}
+        rest, at, digest = ref.partition("@")
+        slash, colon = rest.rfind("/"), rest.rfind(":")
+        name, tag = (rest[:colon], rest[colon + 1:]) if colon > slash else (rest, "")
+        out: dict[str, str] = {}
+        if "image" in self.keys:
+            repository, _, short = name.rpartition("/")
+            out[self.keys["repository"]], out[self.keys["image"]] = repository, short
+        else:  # the repository key holds the whole name
+            out[self.keys["repository"]] = name
+        if "tag" in self.keys:
+            out[self.keys["tag"]] = tag + at + digest
+        return out
+
+    @property
+    def users(self) -> set[tuple[str, str]]:
+        """(kind, name) of the objects of the default render that use it."""
+        users = set()
+        for use in self.used_by:
+            kind, _, name = use.split(":", 1)[0].partition("/")
+            users.add((kind, name))
+        return users
 
 
 @dataclass(frozen=True)
@@ -135,24 +164,35 @@ class ChartFacts:
             out = [o for o in out if o not in gone] + [o for o in came if o not in out]
         return out
 
-    def images_with(self, values: dict[str, Any]) -> list[str]:
-        """The image references the rendered objects use with ``values`` (rendered images only)."""
-        refs = []
+    def rendered_images(self, values: dict[str, Any]) -> list[ChartImage]:
+        """The images the chart renders with ``values``: the default render's while an object that uses them still
+        renders (``nfd.enabled: false`` drops NFD's image), and those of a subchart or feature the values turn on."""
+        objects = {(o.kind, o.name) for o in self.rendered_objects(values)}
+        out = []
         for image in self.images:
-            if not image.rendered:
-                continue
-            if "ref" in image.keys:
-                refs.append(str(lookup(values, image.keys["ref"], image.ref)))
-                continue
-            repository, _, rest = image.ref.rpartition("/")
-            name, _, tag = rest.partition(":")
-            if "image" not in image.keys:  # the repository key holds the whole path
-                repository, name = image.ref.rpartition(":")[0], ""
-            repository = str(lookup(values, image.keys.get("repository", ""), repository))
-            name = str(lookup(values, image.keys.get("image", ""), name))
-            tag = str(lookup(values, image.keys.get("tag", ""), tag))
-            refs.append(f"{repository}/{name}:{tag}" if name else f"{repository}:{tag}")
-        return sorted(set(refs))
+            if image.rendered:
+                if not image.users or image.users & objects:
+                    out.append(image)
+            elif image.enabled_by and lookup(values, image.enabled_by, False):
+                out.append(image)
+        return out
+
+    def image_ref(self, image: ChartImage, values: dict[str, Any]) -> str:
+        """The reference the chart renders for ``image`` with ``values``."""
+        if "ref" in image.keys:
+            return str(lookup(values, image.keys["ref"], image.ref))
+        repository, _, rest = image.ref.rpartition("/")
+        name, _, tag = rest.partition(":")
+        if "image" not in image.keys:  # the repository key holds the whole path
+            repository, name = image.ref.rpartition(":")[0], ""
+        repository = str(lookup(values, image.keys.get("repository", ""), repository))
+        name = str(lookup(values, image.keys.get("image", ""), name))
+        tag = str(lookup(values, image.keys.get("tag", ""), tag) or tag)  # an empty tag: the chart's appVersion
+        return f"{repository}/{name}:{tag}" if name else f"{repository}:{tag}"
+
+    def images_with(self, values: dict[str, Any]) -> list[str]:
+        """The image references the rendered objects use with ``values``."""
+        return sorted({self.image_ref(image, values) for image in self.rendered_images(values)})
 
 
 def lookup(values: dict[str, Any], dotted: str, default: Any = None) -> Any:
@@ -198,7 +238,7 @@ def chart_facts(tag: str) -> ChartFacts:
         objects=tuple(_object(o) for o in raw["objects"]),
         crds=tuple(ChartCrd(c["group"], c["kind"], c["scope"], tuple(c["versions"])) for c in raw["crds"]),
         images=tuple(ChartImage(i["ref"], bool(i["staging"]), bool(i["rendered"]), dict(i["keys"]),
-                                str(i.get("enabledBy", ""))) for i in raw["images"]),
+                                str(i.get("enabledBy", "")), tuple(i.get("usedBy") or ())) for i in raw["images"]),
         toggles=toggles,
         schema_needs_network=any(s.get("schemaNeedsNetwork") for s in (raw.get("subcharts") or {}).values()),
     )

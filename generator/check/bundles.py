@@ -21,14 +21,20 @@ from generator.catalog.charts import chart_facts
 from generator.check.chart import (
     CHART_RENDER,
     CHART_VALUES,
+    IMAGE_MIRROR,
     IMAGE_PUBLISHED,
+    IMAGE_REFERENCE,
     POOL_TAINTS,
+    check_mirrored,
     check_taints,
     is_staging,
+    mirror_message,
     taint_text,
+    unmirrored,
     untolerated,
 )
 from generator.check.engine import Item, Location, built_locator, checker_for, locate
+from generator.check.formats import image_reference_error
 from generator.check.invariants import check_invariants
 from generator.check.objects import as_dict, as_str
 from generator.check.project import check_project
@@ -118,6 +124,7 @@ def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: Overl
     items = [Item(obj, file) for obj, file in objects] + chart_items
     everything = list(range(len(items)))
     found = checker.findings(items, [(everything, everything)], vm_nics=cluster.vm_size.nics)
+    found += check_mirrored([(i, item.obj) for i, item in enumerate(items)], cluster.images, cluster.release.tag)
     if mine:
         applied = [(i, items[i].obj) for i in everything if items[i].file != example]
         found += check_project(bundle.objects[PROJECT_FILE][0], applied, cluster.namespace, checker.schemas)
@@ -147,6 +154,11 @@ def _chart_findings(cluster: Cluster, bundle: Bundle, chart: ChartRender | None)
         found += [IMAGE_PUBLISHED.in_file(values_file, f"the chart renders {ref!r}, from the staging registry; "
                                                        "set its repository in networkOperator.values")
                   for ref in facts.images_with(values) if is_staging(ref)]
+        found += [IMAGE_MIRROR.in_file(values_file, f"the chart renders {mirror_message(ref, cluster.images)}")
+                  for ref in facts.images_with(values) if unmirrored(ref, cluster.images)]
+        found += [IMAGE_REFERENCE.in_file(values_file, f"the chart renders {ref!r}, which is not an image reference "
+                                                       f"({image_reference_error(ref)})")
+                  for ref in facts.images_with(values) if image_reference_error(ref)]
         for taint in untolerated(nfd_worker_tolerations(cluster), cluster.taints):
             found.append(POOL_TAINTS.in_file(values_file, f"the NFD worker does not tolerate the pool's taint "
                                                           f"{taint_text(taint)}; add a matching toleration to "

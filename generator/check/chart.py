@@ -6,9 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.check.objects import Path, as_dict, as_list, as_str, containers, group_kind, pod_templates
+from generator import catalog
+from generator.check.formats import image_reference_error
+from generator.check.objects import (
+    Path,
+    as_dict,
+    as_list,
+    as_str,
+    containers,
+    group_kind,
+    object_label,
+    pod_templates,
+)
 from generator.check.rules import define
 from generator.check.webhook import IMAGE_COMPONENTS, SECONDARY_IMAGE_COMPONENTS
+from generator.cluster.model import Images
+from generator.render.images import driver_image, matching_prefix, operator_image, parse, rewrite
 from generator.report.finding import Finding
 
 CHART_RENDER = define(
@@ -24,6 +37,17 @@ IMAGE_PUBLISHED = define(
     "an image comes from NVIDIA's staging registry (nvcr.io/nvstaging), which nodes cannot pull from; use the "
     "published repository",
     "cross")
+IMAGE_MIRROR = define(
+    "image-mirror", "error",
+    "the spec's imageRegistry moves an image's registry to a mirror, but the image still points at the public "
+    "source (an overlay patch or a value set it there); nodes would pull it from the public registry",
+    "cross")
+IMAGE_REFERENCE = define(
+    "image-reference", "error",
+    "an image reference does not parse (github.com/distribution/reference): a container image, a *_IMAGE env "
+    "value, or a NicClusterPolicy component as the operator composes it (repository/image:version, @version for "
+    "sha256:, the DOCA driver with the node's -<os><version>-<arch>)",
+    "cross")
 POOL_TAINTS = define(
     "pool-taints", "error",
     "something that must run on the InfiniBand nodes (the NFD worker, the NicClusterPolicy's operands, RDMA pods) "
@@ -37,9 +61,8 @@ def is_staging(reference: str) -> bool:
     return reference.startswith(STAGING)
 
 
-def image_references(obj: dict[str, Any]) -> list[tuple[Path, str]]:
-    """(path, reference) of every image an object names: containers, ``*_IMAGE`` env values, and the
-    NicClusterPolicy's component repositories."""
+def container_images(obj: dict[str, Any]) -> list[tuple[Path, str]]:
+    """(path, reference) of the images of an object's containers and their ``*_IMAGE`` env values."""
     out: list[tuple[Path, str]] = []
     for tpath, template in pod_templates(obj):
         for cpath, container in containers(template):
@@ -50,26 +73,86 @@ def image_references(obj: dict[str, Any]) -> list[tuple[Path, str]]:
                 env = as_dict(env)
                 if as_str(env.get("name")).endswith("_IMAGE") and isinstance(env.get("value"), str):
                     out.append(((*base, "env", i, "value"), env["value"]))
-    group, kind = group_kind(obj)
-    if group == "mellanox.com" and kind in ("NicClusterPolicy", "NicNodePolicy"):
-        spec = as_dict(obj.get("spec"))
-        places: list[tuple[Path, Any]] = [(("spec", n), spec.get(n)) for n in IMAGE_COMPONENTS]
-        secondary = as_dict(spec.get("secondaryNetwork"))
-        places += [(("spec", "secondaryNetwork", n), secondary.get(n)) for n in SECONDARY_IMAGE_COMPONENTS]
-        for path, component in places:
-            repository = as_str(as_dict(component).get("repository"))
-            if repository:
-                out.append(((*path, "repository"), repository))
     return out
 
 
-def check_images(members: list[tuple[int, Any]]) -> list[Finding]:
+def image_references(obj: dict[str, Any]) -> list[tuple[Path, str]]:
+    """(path, reference) of every image an object names: containers, ``*_IMAGE`` env values, and the
+    NicClusterPolicy's component repositories."""
+    out = container_images(obj)
+    for path, _, component in _components(obj):
+        repository = as_str(component.get("repository"))
+        if repository:
+            out.append(((*path, "repository"), repository))
+    return out
+
+
+def _components(obj: dict[str, Any]) -> list[tuple[Path, str, dict[str, Any]]]:
+    """(path, name, spec) of the image components of a NicClusterPolicy or NicNodePolicy."""
+    group, kind = group_kind(obj)
+    if group != "mellanox.com" or kind not in ("NicClusterPolicy", "NicNodePolicy"):
+        return []
+    spec = as_dict(obj.get("spec"))
+    secondary = as_dict(spec.get("secondaryNetwork"))
+    out: list[tuple[Path, str, dict[str, Any]]] = [(("spec", n), n, as_dict(spec.get(n))) for n in IMAGE_COMPONENTS]
+    out += [(("spec", "secondaryNetwork", n), n, as_dict(secondary.get(n))) for n in SECONDARY_IMAGE_COMPONENTS]
+    return [(path, name, component) for path, name, component in out if component]
+
+
+def pulled_images(obj: dict[str, Any], release: str) -> list[tuple[Path, str]]:
+    """(path, reference) of every image an object makes a node pull with the release's operator: containers,
+    ``*_IMAGE`` env values, and the policy's components composed as the operator composes them (the DOCA driver
+    for the InfiniBand nodes' OS and architecture)."""
+    out = container_images(obj)
+    cat = catalog.load()
+    for path, name, component in _components(obj):
+        repository, image = as_str(component.get("repository")), as_str(component.get("image"))
+        version = as_str(component.get("version"))
+        if not (repository and image and version):
+            continue
+        if name == "ofedDriver":
+            takes_digest = release in cat.releases and cat.takes_driver_digest(cat.release(release))
+            out.append((path, driver_image(repository, image, version, cat.node.driver_suffix, takes_digest)))
+        else:
+            out.append((path, operator_image(repository, image, version)))
+    return out
+
+
+def check_images(members: list[tuple[int, Any]], release: str = "") -> list[Finding]:
+    """Staging images (``image-published``) and references that do not parse (``image-reference``)."""
     out = []
     for index, obj in members:
-        if isinstance(obj, dict):
-            out += [IMAGE_PUBLISHED.at(path, f"{ref!r} is in the staging registry; nodes cannot pull it", index)
-                    for path, ref in image_references(obj) if is_staging(ref)]
+        if not isinstance(obj, dict):
+            continue
+        out += [IMAGE_PUBLISHED.at(path, f"{ref!r} is in the staging registry; nodes cannot pull it", index)
+                for path, ref in image_references(obj) if is_staging(ref)]
+        for path, ref in pulled_images(obj, release):
+            problem = image_reference_error(ref)
+            if problem:
+                out.append(IMAGE_REFERENCE.at(path, f"{ref!r} is not an image reference ({problem}); no node can "
+                                                    "pull it", index))
     return out
+
+
+def unmirrored(reference: str, images: Images) -> str:
+    """The public prefix ``imageRegistry`` moves that ``reference`` still points at ("" when none)."""
+    return matching_prefix(parse(reference).name, dict(images.mirrors)) or ""
+
+
+def mirror_message(reference: str, images: Images) -> str:
+    prefix = unmirrored(reference, images)
+    return (f"{reference!r} is pulled from {prefix!r}, which imageRegistry moves to "
+            f"{dict(images.mirrors)[prefix]!r}; point it at {rewrite(reference, images)!r} (or drop the override "
+            "that sets it)")
+
+
+def check_mirrored(members: list[tuple[int, Any]], images: Images, release: str) -> list[Finding]:
+    """With mirrors set: every image of ``members`` that still points at a public prefix they replace."""
+    if not images.mirrors:
+        return []
+    return [IMAGE_MIRROR.at(path, f"{object_label(obj)}: {mirror_message(ref, images)}", index)
+            for index, obj in members if isinstance(obj, dict)
+            for path, ref in pulled_images(obj, release) if unmirrored(ref, images)]
 
 
 # -- taints and tolerations (k8s.io/api/core/v1 Toleration.ToleratesTaint) -------------------------------------

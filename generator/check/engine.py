@@ -78,9 +78,10 @@ def built_locator(sources: list[Item], fallback: str) -> Locator:
 class Checker:
     """Compiled schemas and webhook rules of one network-operator release (and Argo CD release)."""
 
-    def __init__(self, schemas: Schemas, webhook: WebhookRules):
+    def __init__(self, schemas: Schemas, webhook: WebhookRules, release: str = ""):
         self.schemas = schemas
         self.webhook = webhook
+        self.release = release  # how the operator names the images it deploys (the DOCA driver's digests)
 
     def object_findings(self, index: int, item: Item) -> tuple[list[Finding], list[tuple[int, Path, str]]]:
         """Findings about one object alone, and the nv-ipam pools it references (index, path, pool name)."""
@@ -88,7 +89,7 @@ class Checker:
         if item.patch or not isinstance(item.obj, dict):
             return found, []
         found += self.webhook.check(item.obj, index)
-        found += check_images([(index, item.obj)])
+        found += check_images([(index, item.obj)], self.release)
         ipam_found, refs = check_ipam(item.obj, index)
         return found + ipam_found, [(index, path, name) for path, name in refs]
 
@@ -138,7 +139,7 @@ def locate(items: list[Item], found: list[Finding], *, strict: bool = False) -> 
 
 @functools.cache
 def _checker(schemas: Schemas, release: str, store: SchemaStore | None) -> Checker:
-    return Checker(schemas, WebhookRules(webhook_schemas_for(release, store)))
+    return Checker(schemas, WebhookRules(webhook_schemas_for(release, store)), release)
 
 
 def checker_for(release: str, argocd: str | None = None, store: SchemaStore | None = None) -> Checker:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from generator.cli import commands
+from generator.cli import images as images_cli
 from generator.cli import lint as lint_cli  # light; the checks are imported when `gen lint` runs
 from generator.cli import upgrade as upgrade_cli
 from generator.errors import EXIT_INTERRUPTED, EXIT_PIPE, GenError, os_failure
@@ -79,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
                                        "write the spec and bundle if every step validates")
     upgrade_cli.add_arguments(upgrade)
     schema_source(upgrade)
+    images = command("images", help="list every image the clusters' output makes nodes pull, with its public "
+                                    "source and its imageRegistry mirror (for crane copy or az acr import)")
+    images_cli.add_arguments(images)
 
     cache = command("cache", help="show where gen keeps its caches, or clear them")
     cache.add_argument("action", nargs="?", choices=["show", "clear"], default="show")
@@ -115,6 +119,8 @@ def _run(args: argparse.Namespace) -> int:
         return lint_cli.run(args, repo, mirror)
     if args.command == "upgrade":
         return upgrade_cli.run(args, repo, mirror)
+    if args.command == "images":
+        return images_cli.run(args, repo)
     if args.command == "cache":
         return commands.cache(args.action)
     return commands.catalog(args.what)

@@ -18,10 +18,12 @@ from generator.catalog.charts import chart_facts
 from generator.check.formats import image_reference_error
 from generator.check.ipam import block_size_problem, excluded_count, overlapping, pool_capacity
 from generator.cluster import schema
-from generator.cluster.model import ArgoCD, Cluster, Ipoib, Verify
+from generator.cluster.images import image_problems
+from generator.cluster.model import ArgoCD, Cluster, Images, Ipoib, Verify
 from generator.cluster.values import values_problems
 from generator.errors import InputError, printable
 from generator.fs import read_regular
+from generator.render.inventory import source_names
 from generator.report.finding import JsonPath, dotted
 from generator.yamlio.load import Document, YamlInputError, load_single
 
@@ -232,7 +234,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     chart_values = operator.get("values", {})
     for path, message in values_problems(chart_values, chart_facts(release.tag), cat.kubernetes_version):
         raise spec.error(("networkOperator", "values", *path), message)
-    return Cluster(
+    cluster = Cluster(
         name=name,
         spec_file=file,
         mode=value["mode"],
@@ -252,8 +254,22 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         tolerations=tuple(value.get("tolerations", ())),
         taints=tuple(value.get("taints", ())),
         chart_values=chart_values,
-        notes=tuple(notes),
+        images=Images(mirrors=tuple(value.get("imageRegistry", {}).items()),
+                      digests=tuple(value.get("imageDigests", {}).items())),
     )
+    notes += _image_checks(cluster, spec)
+    return dataclasses.replace(cluster, notes=tuple(notes))
+
+
+def _image_checks(cluster: Cluster, spec: _Spec) -> list[str]:
+    """Mirrors and digests against the images the cluster uses; the first error raised, warnings as notes."""
+    if not cluster.images.mirrors and not cluster.images.digests:
+        return []
+    errors, warnings = image_problems(cluster, source_names(cluster))
+    for path, message in errors:
+        raise spec.error(path, message)
+    return [f"{spec.file}:{':'.join(map(str, spec.doc.position(path)))}: field '{dotted(path)}': {message}"
+            for path, message in warnings]
 
 
 def _vm_size(value: dict[str, Any], cat: catalog.Catalog, spec: _Spec) -> catalog.VmSize:

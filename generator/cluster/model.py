@@ -45,6 +45,14 @@ class Verify:
 
 
 @dataclass(frozen=True)
+class Images:
+    """Where the cluster pulls its images from (spec ``imageRegistry`` and ``imageDigests``)."""
+
+    mirrors: tuple[tuple[str, str], ...] = ()  # (public prefix, mirror prefix), as the spec gives them
+    digests: tuple[tuple[str, str], ...] = ()  # (public image name without tag, sha256:<64 hex>), as given
+
+
+@dataclass(frozen=True)
 class Cluster:
     name: str
     spec_file: str  # repo-relative, POSIX
@@ -61,6 +69,7 @@ class Cluster:
     tolerations: tuple[dict[str, Any], ...]  # for the InfiniBand pool's taints; reach every node-level component
     taints: tuple[dict[str, Any], ...]  # the pool's taints, when the spec names them (checked, never rendered)
     chart_values: dict[str, Any]  # networkOperator.values: the user's, merged over the generated ones
+    images: Images = Images()  # private registry mirrors and pinned digests, applied to every image gen writes
     notes: tuple[str, ...] = ()  # warnings about the spec, printed by the commands (file:line: field: why)
 
     @property

@@ -41,7 +41,11 @@ def node(path: JsonPath) -> dict[str, Any]:
     """The schema node that describes the value at ``path`` ({} where the schema says nothing)."""
     current: Any = cluster_schema()
     for part in path:
-        current = current.get("items", {}) if isinstance(part, int) else current.get("properties", {}).get(part, {})
+        if isinstance(part, int):
+            current = current.get("items", {})
+            continue
+        extra = current.get("additionalProperties")  # a map's values (imageRegistry, imageDigests)
+        current = current.get("properties", {}).get(part, extra if isinstance(extra, dict) else {})
     return dict(current)
 
 

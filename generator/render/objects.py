@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from generator.cluster.model import Cluster
+from generator.cluster.model import MODES, Cluster
 from generator.kube import (
     MELLANOX_VENDOR,
     NETWORKS_ANNOTATION,
@@ -21,6 +21,7 @@ from generator.kube import (
     nfd_node_selector_terms,
 )
 from generator.render.data import template
+from generator.render.images import policy_image
 from generator.render.verify import verify_objects
 
 INFINIBAND_CLASS = "0207"  # PCI class: network controller, InfiniBand
@@ -88,8 +89,12 @@ def node_feature_rule(cluster: Cluster) -> Obj:
     }
 
 
+DRIVER = "docaDriver"
+
+
 def _image(cluster: Cluster, component: str) -> Obj:
-    image: Obj = cluster.release.image(component).as_dict()
+    """A component's image as the policy names it: the release's, moved to the spec's mirror and pinned."""
+    image: Obj = policy_image(cluster.release.image(component), cluster.images, driver=component == DRIVER)
     if cluster.image_pull_secrets:
         image["imagePullSecrets"] = list(cluster.image_pull_secrets)
     return image
@@ -97,7 +102,7 @@ def _image(cluster: Cluster, component: str) -> Obj:
 
 def nic_cluster_policy(cluster: Cluster) -> Obj:
     """The base policy: DOCA driver on nodes NFD labelled, plus DOCA telemetry (the guide's base)."""
-    driver = {**_image(cluster, "docaDriver"), **template("ofed-driver.yaml")}
+    driver = {**_image(cluster, DRIVER), **template("ofed-driver.yaml")}
     return {
         "apiVersion": "mellanox.com/v1alpha1",
         "kind": "NicClusterPolicy",
@@ -172,6 +177,22 @@ def ipoib_patch(cluster: Cluster) -> Obj:
     else:
         fields["nvIpam"] = {**_image(cluster, "nvIpam"), "enableWebhook": False}
     return _policy_patch(fields)
+
+
+def policy_components(cluster: Cluster) -> dict[str, tuple[str, ...]]:
+    """Each catalog component the NicClusterPolicy deploys (its image) -> the mode overlays that deploy it, as
+    ``nic_cluster_policy`` and the mode patches above build them (the ipoib overlay includes the shared one)."""
+    ipam = "whereabouts" if cluster.ipoib.ipam == "whereabouts" else "nvIpam"
+    return {
+        DRIVER: MODES,
+        "docaTelemetryService": MODES,
+        "sriovDevicePlugin": ("sriov",),
+        "rdmaSharedDevicePlugin": ("shared", "ipoib"),
+        "cniPlugins": ("ipoib",),
+        "multus": ("ipoib",),
+        "ipoib": ("ipoib",),
+        ipam: ("ipoib",),
+    }
 
 
 def ipam_config(cluster: Cluster) -> Obj:

@@ -1,14 +1,19 @@
 """The network-operator chart's values for a cluster: the guide's, what a GitOps install needs, the published
 location of any image the chart defaults to a staging registry, the pool's tolerations for the NFD worker, and
-the user's ``networkOperator.values`` merged over them (maps merge, lists replace, as in Helm)."""
+the user's ``networkOperator.values`` merged over them (maps merge, lists replace, as in Helm); then every image the
+chart renders with those values moved to the spec's mirror and pinned to its digest (``imageRegistry``,
+``imageDigests``), the user's own image values included."""
 
 from __future__ import annotations
 
+import copy
+
 from generator import catalog
-from generator.catalog.charts import chart_facts, lookup
-from generator.cluster.model import Cluster
+from generator.catalog.charts import ChartFacts, chart_facts, lookup
+from generator.cluster.model import Cluster, Images
 from generator.cluster.values import merge
 from generator.kube import Obj
+from generator.render.images import rewrite
 
 NFD_WORKER_TOLERATIONS = "node-feature-discovery.worker.tolerations"
 
@@ -52,9 +57,30 @@ def generated_values(cluster: Cluster) -> Obj:
     return values
 
 
+def public_values(cluster: Cluster) -> Obj:
+    """The values before the mirrors and digests: the chart's images at their public locations."""
+    return merge(generated_values(cluster), cluster.chart_values)
+
+
+def mirrored_values(values: Obj, facts: ChartFacts, images: Images) -> Obj:
+    """``values`` with every image the chart renders with them rewritten by ``images``: the keys that set it (the
+    operator and its hook Jobs, the init container's env, NFD, any subchart the values turn on) are set where
+    the rewrite changes them."""
+    if not images.mirrors and not images.digests:
+        return values
+    out = copy.deepcopy(values)
+    for image in facts.rendered_images(values):
+        ref = facts.image_ref(image, values)
+        before, after = image.values_for(ref), image.values_for(rewrite(ref, images))
+        for key, value in after.items():
+            if before.get(key) != value:
+                _set(out, key, value)
+    return out
+
+
 def helm_values(cluster: Cluster) -> Obj:
     """The values Argo CD (or gen, rendering the chart) passes to the chart."""
-    return merge(generated_values(cluster), cluster.chart_values)
+    return mirrored_values(public_values(cluster), chart_facts(cluster.release.tag), cluster.images)
 
 
 def nfd_worker_tolerations(cluster: Cluster) -> list[Obj]:

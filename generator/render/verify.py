@@ -10,6 +10,7 @@ from __future__ import annotations
 from generator.cluster.model import Cluster
 from generator.kube import HOOK, HOOK_DELETE_POLICY, NETWORKS_ANNOTATION, PART_OF, Obj, nfd_node_selector_terms
 from generator.render import data
+from generator.render.images import rewrite
 
 VERIFY_FILE = "verify.yaml"  # in overlays/<mode>/ when cluster.verify.enabled
 VERIFY_NAME = "rdma-verify"
@@ -35,7 +36,7 @@ def _verify_container(cluster: Cluster) -> Obj:
         env.append({"name": "IPOIB_INTERFACE", "value": "net1"})  # the ipoib CNI's interface in the pod
     container: Obj = {
         "name": "ib-write-bw",
-        "image": cluster.verify.image,
+        "image": rewrite(cluster.verify.image, cluster.images),
         "command": ["/bin/bash", "-c", data.text("argocd-verify.sh")],
         "env": env,
         "ports": [{"name": "perftest", "containerPort": 18515, "protocol": "TCP"}],

@@ -16,6 +16,8 @@ from generator.render.bundle import render_bundle
 from tests.conftest import REPO, spec_text
 
 GOLDEN = REPO / "tests" / "render" / "golden"
+MIRRORS = ("imageRegistry:\n  nvcr.io/nvidia: myacr.azurecr.io/nvidia\n  ghcr.io: myacr.azurecr.io/ghcr\n"
+           "  registry.k8s.io: myacr.azurecr.io/k8s\n")
 CASES = {
     "base-v25.4.0": spec_text(mode="base"),
     "sriov-v25.4.0": spec_text(mode="sriov"),
@@ -35,6 +37,23 @@ CASES = {
     )).replace("networkOperator:\n  version: v26.4.1\n",
                "networkOperator:\n  version: v26.4.1\n  values:\n    operator:\n      nodeSelector:\n"
                "        kubernetes.azure.com/mode: system\n"),
+    # a private registry: every public image moved to the mirror, some pinned by digest (chart images on the tag)
+    "sriov-mirrored-v25.4.0": spec_text(mode="sriov", extra=(
+        MIRRORS
+        + "imageDigests:\n"
+        "  ghcr.io/k8snetworkplumbingwg/sriov-network-device-plugin: sha256:" + "1" * 64 + "\n"
+        "  nvcr.io/nvidia/cloud-native/network-operator: sha256:" + "2" * 64 + "\n"
+        "  registry.k8s.io/nfd/node-feature-discovery: sha256:" + "3" * 64 + "\n"
+    )),
+    # from v25.10.0 the DOCA driver can be pinned too; multus keeps its tag in front of the digest
+    "ipoib-mirrored-v25.10.0": spec_text(mode="ipoib", version="v25.10.0", extra=(
+        MIRRORS
+        + "imageDigests:\n"
+        "  nvcr.io/nvidia/mellanox/doca-driver: sha256:" + "4" * 64 + "\n"
+        "  nvcr.io/nvidia/mellanox/multus-cni: sha256:" + "5" * 64 + "\n"
+        "  ghcr.io/azure/aks-rdma-infiniband/ibtools: sha256:" + "6" * 64 + "\n"
+        "verify:\n  enabled: true\n"
+    )),
 }
 
 

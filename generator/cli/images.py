@@ -1,0 +1,43 @@
+"""``gen images``: every image the clusters' output makes nodes pull, with where to copy it for ``imageRegistry``.
+
+Text: one ``SOURCE MIRROR`` line per image (sorted, no repeats; MIRROR is SOURCE when no mirror applies), so that
+``while read -r src dst; do crane copy "$src" "$dst"; done`` fills the mirror. JSON: a list with, per image and
+cluster, the reference the cluster pulls (composed from the output as the operator or the chart composes it), the
+digest it is pulled by, and what uses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from generator.cluster.load import load_clusters, select
+from generator.errors import EXIT_OK
+from generator.render.inventory import cluster_images
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--cluster", action="append", default=[], metavar="NAME",
+                       help="a cluster spec clusters/NAME.yaml (repeatable)")
+    group.add_argument("--all", action="store_true", help="every spec in clusters/")
+    p.add_argument("--format", choices=["text", "json"], default="text",
+                   help="text: 'SOURCE MIRROR' per line; json: a list of {source, reference, mirror, digest, "
+                        "component, usedBy, cluster}")
+
+
+def run(args: argparse.Namespace, repo: Path) -> int:
+    clusters = load_clusters(repo, select(repo, args.cluster, args.all))
+    for cluster in clusters:
+        for note in cluster.notes:
+            print(f"gen: warning: {note}", file=sys.stderr)
+    if args.format == "json":
+        entries = [{**used.as_dict(), "cluster": cluster.name}
+                   for cluster in clusters for used in cluster_images(cluster)]
+        print(json.dumps(entries, indent=2))
+        return EXIT_OK
+    lines = sorted({f"{used.source} {used.mirror}" for cluster in clusters for used in cluster_images(cluster)})
+    print("\n".join(lines))
+    return EXIT_OK

@@ -1,0 +1,130 @@
+"""Every image a cluster's bundle and chart make nodes pull (``gen images``): where it is published, where the spec's
+mirror puts it, and the reference the cluster pulls, as the operator composes it from the output.
+
+The NicClusterPolicy's components of every mode overlay (each is built and may be synced), the images the chart
+renders with the cluster's values (its chart facts), and the verify Job's image when it is on. The example pod is
+the user's own application and is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator import catalog
+from generator.catalog.charts import chart_facts
+from generator.cluster.model import Cluster
+from generator.kube import POLICY_NAME
+from generator.render.images import (
+    Reference,
+    driver_image,
+    mirrored_name,
+    operator_image,
+    parse,
+    pinned,
+    pinned_digest,
+    policy_image,
+    rewrite,
+)
+from generator.render.objects import DRIVER, policy_components
+from generator.render.values import helm_values, public_values
+from generator.render.verify import VERIFY_NAME
+
+# where each catalog component sits in the NicClusterPolicy
+POLICY_FIELDS = {
+    DRIVER: "spec.ofedDriver",
+    "docaTelemetryService": "spec.docaTelemetryService",
+    "sriovDevicePlugin": "spec.sriovDevicePlugin",
+    "rdmaSharedDevicePlugin": "spec.rdmaSharedDevicePlugin",
+    "cniPlugins": "spec.secondaryNetwork.cniPlugins",
+    "multus": "spec.secondaryNetwork.multus",
+    "ipoib": "spec.secondaryNetwork.ipoib",
+    "whereabouts": "spec.secondaryNetwork.ipamPlugin",
+    "nvIpam": "spec.nvIpam",
+}
+
+
+@dataclass(frozen=True)
+class UsedImage:
+    source: str  # the public image, with its pinned digest: what to copy
+    mirror: str  # where the spec's mirror keeps it (the source when no mirror applies): where to copy it
+    reference: str  # what the cluster pulls, composed from the output as the operator or the chart does
+    digest: str  # the digest it is pulled by ("" when none)
+    component: str  # what uses it
+    used_by: tuple[str, ...]  # where
+
+    @property
+    def name(self) -> str:
+        """The public image name, without tag or digest (an ``imageDigests`` key)."""
+        return parse(self.source).name
+
+    def as_dict(self) -> dict[str, object]:
+        return {"source": self.source, "reference": self.reference, "mirror": self.mirror,
+                "digest": self.digest or None, "component": self.component, "usedBy": list(self.used_by)}
+
+
+def _policy_images(cluster: Cluster) -> list[UsedImage]:
+    cat = catalog.load()
+    out = []
+    for component, modes in policy_components(cluster).items():
+        image = cluster.release.image(component)
+        driver = component == DRIVER
+        name = f"{image.repository}/{image.image}"
+        digest = pinned_digest(name, cluster.images)
+        spec = policy_image(image, cluster.images, driver=driver)
+        if driver:  # the node's OS and architecture name the image it pulls
+            tag = image.version + cat.node.driver_suffix
+            reference = driver_image(spec["repository"], spec["image"], spec["version"], cat.node.driver_suffix,
+                                     cat.takes_driver_digest(cluster.release))
+        else:
+            tag = image.version
+            reference = operator_image(spec["repository"], spec["image"], spec["version"])
+        out.append(UsedImage(
+            source=str(Reference(name, tag, digest)),
+            mirror=str(Reference(mirrored_name(name, cluster.images), tag, digest)),
+            reference=reference,
+            digest=digest,
+            component=f"NicClusterPolicy/{POLICY_NAME} {POLICY_FIELDS[component]}",
+            used_by=tuple(f"overlays/{mode}" for mode in modes),
+        ))
+    return out
+
+
+def _chart_images(cluster: Cluster) -> list[UsedImage]:
+    facts = chart_facts(cluster.release.tag)
+    public, values = public_values(cluster), helm_values(cluster)
+    objects = {f"{o.kind}/{o.name}" for o in facts.rendered_objects(values)}
+    out = []
+    for image in facts.rendered_images(values):
+        users = tuple(use for use in image.used_by if use.split(":", 1)[0] in objects)
+        source = facts.image_ref(image, public)
+        keys = image.keys.get("ref") or image.keys["repository"].rsplit(".", 1)[0]
+        out.append(UsedImage(
+            source=pinned(source, cluster.images),
+            mirror=rewrite(source, cluster.images),
+            reference=facts.image_ref(image, values),
+            digest=parse(rewrite(source, cluster.images)).digest,
+            component=f"network-operator chart {facts.version} ({keys})",
+            used_by=users or (f"{image.enabled_by}: true",),
+        ))
+    return out
+
+
+def _verify_image(cluster: Cluster) -> list[UsedImage]:
+    if not cluster.verify.enabled:
+        return []
+    source = cluster.verify.image
+    mirror = rewrite(source, cluster.images)
+    return [UsedImage(source=pinned(source, cluster.images), mirror=mirror, reference=mirror,
+                      digest=parse(mirror).digest, component=f"verify Job/{VERIFY_NAME}",
+                      used_by=(f"overlays/{cluster.mode}",))]
+
+
+def cluster_images(cluster: Cluster) -> list[UsedImage]:
+    """Every image the cluster's output makes nodes pull, sorted by source."""
+    found = _policy_images(cluster) + _chart_images(cluster) + _verify_image(cluster)
+    return sorted(found, key=lambda u: (u.source, u.mirror, u.component))
+
+
+def source_names(cluster: Cluster) -> list[str]:
+    """The public image names the cluster uses (what ``imageDigests`` and ``imageRegistry`` refer to), sorted."""
+    return sorted({used.name for used in cluster_images(cluster)})

@@ -1,0 +1,134 @@
+"""``gen images`` through the real CLI, and the rules that keep a mirrored bundle mirrored: an overlay patch or a
+values file that points an image back at a public registry fails ``gen bundle`` (rule image-mirror)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from generator.check.chart import IMAGE_MIRROR, check_mirrored, pulled_images
+from generator.render import render
+from generator.render.values import public_values
+from tests.conftest import run_gen, write_spec
+from tests.helpers import bundle_findings, make_cluster
+
+MIRRORS = ("imageRegistry:\n  nvcr.io/nvidia: myacr.azurecr.io/nvidia\n  ghcr.io: myacr.azurecr.io/ghcr\n"
+           "  registry.k8s.io: myacr.azurecr.io/k8s\n")
+DIGEST = "sha256:" + "a1" * 32
+
+
+def test_without_a_mirror_each_image_is_its_own_mirror(gitops_repo: Path) -> None:
+    write_spec(gitops_repo, version="v26.4.1")
+    proc = run_gen("images", "--cluster", "prod", cwd=gitops_repo)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines == sorted(lines) and len(lines) == 11  # 8 policy components (nv-ipam), operator, init container, NFD
+    assert all(src == dst for src, dst in (line.split(" ") for line in lines))
+    assert "nvcr.io/nvidia/mellanox/doca-driver:doca3.4.1-26.04-1.1.0.0-1-ubuntu22.04-amd64 " \
+           "nvcr.io/nvidia/mellanox/doca-driver:doca3.4.1-26.04-1.1.0.0-1-ubuntu22.04-amd64" in lines
+
+
+def test_several_clusters_list_each_image_once(gitops_repo: Path) -> None:
+    write_spec(gitops_repo, version="v25.4.0", extra=MIRRORS)
+    write_spec(gitops_repo, name="eu-1", version="v25.4.0", extra=MIRRORS)
+    write_spec(gitops_repo, name="us-2", version="v26.4.1", extra=MIRRORS.replace("  registry.k8s.io: "
+                                                                                   "myacr.azurecr.io/k8s\n", ""))
+    one = run_gen("images", "--cluster", "prod", cwd=gitops_repo, check=True).stdout.splitlines()
+    both = run_gen("images", "--cluster", "prod", "--cluster", "eu-1", cwd=gitops_repo, check=True).stdout
+    assert both.splitlines() == one
+    every = run_gen("images", "--all", cwd=gitops_repo, check=True).stdout.splitlines()
+    assert set(one) < set(every) and every == sorted(set(every))
+
+
+def test_json_names_the_reference_digest_and_users(gitops_repo: Path) -> None:
+    write_spec(gitops_repo, version="v25.10.0", extra=MIRRORS + (
+        f"imageDigests:\n  nvcr.io/nvidia/mellanox/doca-driver: {DIGEST}\n"
+        f"  nvcr.io/nvidia/cloud-native/network-operator: {DIGEST}\n"))
+    entries = json.loads(run_gen("images", "--cluster", "prod", "--format", "json", cwd=gitops_repo,
+                                 check=True).stdout)
+    assert {tuple(sorted(e)) for e in entries} == {("cluster", "component", "digest", "mirror", "reference",
+                                                     "source", "usedBy")}
+    driver = next(e for e in entries if "doca-driver" in e["source"])
+    assert driver == {
+        "source": f"nvcr.io/nvidia/mellanox/doca-driver:doca3.2.0-25.10-1.2.8.0-2-ubuntu22.04-amd64@{DIGEST}",
+        "mirror": f"myacr.azurecr.io/nvidia/mellanox/doca-driver:doca3.2.0-25.10-1.2.8.0-2-ubuntu22.04-amd64@{DIGEST}",
+        "reference": f"myacr.azurecr.io/nvidia/mellanox/doca-driver@{DIGEST}",  # what the operator pulls
+        "digest": DIGEST,
+        "component": "NicClusterPolicy/nic-cluster-policy spec.ofedDriver",
+        "usedBy": ["overlays/base", "overlays/sriov", "overlays/shared", "overlays/ipoib"],
+        "cluster": "prod",
+    }
+    operator = next(e for e in entries if "cloud-native/network-operator" in e["source"])
+    assert operator["reference"] == f"myacr.azurecr.io/nvidia/cloud-native/network-operator:v25.10.0@{DIGEST}"
+    assert "Deployment/network-operator:container/network-operator" in operator["usedBy"]
+    assert "Job/network-operator-upgrade-crd:container/upgrade-crd" not in operator["usedBy"]  # upgradeCRDs: false
+    nfd = next(e for e in entries if "node-feature-discovery" in e["source"])
+    assert nfd["digest"] is None and nfd["mirror"] == nfd["reference"]
+
+
+def test_a_bad_spec_exits_2_and_prints_no_list(gitops_repo: Path) -> None:
+    write_spec(gitops_repo, extra=f"imageDigests:\n  quay.io/nope: {DIGEST}\n")
+    proc = run_gen("images", "--cluster", "prod", cwd=gitops_repo)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "clusters/prod.yaml:10:17: field 'imageDigests.quay.io/nope': 'quay.io/nope' is not an image the cluster " \
+           "uses; pin one of: " in proc.stderr
+    assert "usage" in run_gen("images", cwd=gitops_repo).stderr  # --cluster or --all
+
+
+def test_an_unused_prefix_is_a_warning_on_every_command(gitops_repo: Path) -> None:
+    write_spec(gitops_repo, extra="imageRegistry:\n  quay.io: myacr.azurecr.io/quay\n")
+    proc = run_gen("images", "--cluster", "prod", cwd=gitops_repo)
+    assert proc.returncode == 0
+    assert "gen: warning: clusters/prod.yaml:10:12: field 'imageRegistry.quay.io': matches no image" in proc.stderr
+
+
+@pytest.mark.kustomize
+def test_an_overlay_patch_back_to_a_public_registry_fails_the_bundle(gitops_repo: Path) -> None:
+    write_spec(gitops_repo, extra=MIRRORS)
+    directory = gitops_repo / "overlays" / "prod"
+    directory.mkdir(parents=True)
+    (directory / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- path: plugin.yaml\n")
+    (directory / "plugin.yaml").write_text(
+        "apiVersion: mellanox.com/v1alpha1\nkind: NicClusterPolicy\nmetadata:\n  name: nic-cluster-policy\nspec:\n"
+        "  docaTelemetryService:\n    repository: nvcr.io/nvidia/doca\n")
+    proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo)
+    assert proc.returncode == 1
+    assert "overlays/prod/plugin.yaml:7:5: error image-mirror: NicClusterPolicy/nic-cluster-policy: " \
+           "'nvcr.io/nvidia/doca/doca_telemetry:1.16.5-doca2.6.0-host' is pulled from 'nvcr.io/nvidia', which " \
+           "imageRegistry moves to 'myacr.azurecr.io/nvidia'; point it at " \
+           "'myacr.azurecr.io/nvidia/doca/doca_telemetry:1.16.5-doca2.6.0-host'" in proc.stderr, proc.stderr
+    assert "(or drop the override that sets it) (spec.docaTelemetryService)" in proc.stderr
+
+
+@pytest.mark.kustomize
+def test_chart_values_back_at_a_public_registry_fail_against_the_chart_facts(gitops_repo: Path) -> None:
+    cluster = make_cluster(extra=MIRRORS)
+    rendered = render([cluster])
+    [(_, bundle)] = rendered.clusters
+    bundle.objects["helm/values.yaml"][0].clear()
+    bundle.objects["helm/values.yaml"][0].update(public_values(cluster))  # as if the mirror were not applied
+    found = [f for f in bundle_findings(gitops_repo, rendered) if f.rule == IMAGE_MIRROR.id]
+    assert {f.file for f in found} == {"output/prod/helm/values.yaml"}
+    assert len(found) == 3  # the operator, the init container, NFD
+    assert any("'registry.k8s.io/nfd/node-feature-discovery:v0.17.0' is pulled from 'registry.k8s.io'" in f.message
+               for f in found)
+
+
+def test_the_policy_is_checked_as_the_operator_composes_it() -> None:
+    policy = {"apiVersion": "mellanox.com/v1alpha1", "kind": "NicClusterPolicy", "metadata": {"name": "p"},
+              "spec": {"ofedDriver": {"repository": "nvcr.io/nvidia/mellanox", "image": "doca-driver",
+                                      "version": DIGEST},
+                       "secondaryNetwork": {"multus": {"repository": "myacr.azurecr.io/ghcr/k8snetworkplumbingwg",
+                                                       "image": "multus-cni", "version": f"v4.1.0@{DIGEST}"}}}}
+    assert dict(pulled_images(policy, "v25.10.0")) == {
+        ("spec", "ofedDriver"): f"nvcr.io/nvidia/mellanox/doca-driver@{DIGEST}",
+        ("spec", "secondaryNetwork", "multus"):
+            f"myacr.azurecr.io/ghcr/k8snetworkplumbingwg/multus-cni:v4.1.0@{DIGEST}",
+    }
+    assert dict(pulled_images(policy, "v25.4.0"))[("spec", "ofedDriver")].endswith(f"{DIGEST}-ubuntu22.04-amd64")
+    cluster = make_cluster(extra=MIRRORS)
+    [finding] = check_mirrored([(0, policy)], cluster.images, "v25.10.0")
+    assert finding.rule == "image-mirror" and finding.path == ("spec", "ofedDriver")

@@ -4,6 +4,7 @@ off whereabouts, renamed chart values), and what needs a human. Their words are 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,8 @@ import yaml
 from generator import catalog
 from generator.catalog.charts import chart_facts
 from generator.cluster.model import Cluster
+from generator.render.images import parse
+from generator.render.inventory import cluster_images
 from generator.upgrade.spec_edit import Edit
 from generator.upgrade.values_changes import RETIRED, set_keys, value_changes
 
@@ -61,6 +64,30 @@ def _get(raw: dict[str, Any], path: tuple[str, ...]) -> Any:
     return node
 
 
+def _tags(cluster: Cluster) -> dict[str, str]:
+    """Public image name -> the reference the cluster pulls it by, digests left out."""
+    return {used.name: str(dataclasses.replace(parse(used.source), digest="")) for used in cluster_images(cluster)}
+
+
+def _stale_digests(cluster: Cluster, target: catalog.Release, out: StepEdits, accept_breaking: bool) -> list[Migration]:
+    """A digest pinned for an image whose tag the new release changes (or drops) would keep pulling the old image:
+    a person must pin the new digest; --accept-breaking drops the pin."""
+    if not cluster.images.digests:
+        return []
+    unpinned = dataclasses.replace(cluster, images=dataclasses.replace(cluster.images, digests=()))
+    before = _tags(unpinned)
+    ipam = unpinned.ipoib.ipam if unpinned.ipoib.ipam in target.ipam else target.ipam[0]
+    after = _tags(dataclasses.replace(unpinned, release=target, ipoib=dataclasses.replace(unpinned.ipoib, ipam=ipam)))
+    stale = []
+    for name, _digest in cluster.images.digests:
+        if before.get(name) != after.get(name):
+            out.edits.append(Edit(("imageDigests", name), delete=True))
+            new = after.get(name)
+            stale.append(f"imageDigests.{name}: pins {before.get(name)}; {target.tag} uses " +
+                         (f"{new}: pin its digest (crane digest {new})" if new else "no such image: drop the pin"))
+    return [migration("image-digest-stale", tuple(stale), accepted=accept_breaking)] if stale else []
+
+
 @dataclass
 class StepEdits:
     """What one step does to the spec: the edits (for the spec file) and the migrations (for the plan)."""
@@ -81,6 +108,7 @@ def step_edits(cluster: Cluster, raw: dict[str, Any], target: catalog.Release, *
         if _get(raw, ("ipoib", "ipam")) is not None:
             out.edits.append(Edit(("ipoib", "ipam"), "nv-ipam"))
         out.migrations.append(migration("whereabouts-to-nv-ipam" if cluster.mode == "ipoib" else "ipoib-overlay-ipam"))
+    out.migrations += _stale_digests(cluster, target, out, accept_breaking)
     values = _get(raw, ("networkOperator", "values"))
     if isinstance(values, dict) and values:
         old, new = chart_facts(cluster.release.tag), chart_facts(target.tag)

@@ -155,3 +155,18 @@ def test_git_sees_only_the_changed_lines(ipoib_repo: Path) -> None:
     stat = subprocess.run(["git", "diff", "--numstat", "clusters/prod.yaml"], cwd=ipoib_repo, capture_output=True,
                           text=True, check=True).stdout
     assert stat.split()[:2] == ["2", "2"]  # version, and healthPort -> port (retired in v25.7.0)
+
+
+def test_a_digest_pinned_for_the_old_image_needs_a_human(gitops_repo: Path) -> None:
+    write_spec(gitops_repo, mode="ipoib", version="v25.7.0",
+               extra="imageDigests:\n  nvcr.io/nvidia/mellanox/multus-cni: sha256:" + "1" * 64 + "\n")
+    run_gen("bundle", "--cluster", "prod", cwd=gitops_repo, check=True)
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", cwd=gitops_repo)
+    assert proc.returncode == 1
+    assert "REFUSED, needs a human: a pinned image digest belongs to the old release's image" in proc.stdout
+    assert "imageDigests.nvcr.io/nvidia/mellanox/multus-cni: pins nvcr.io/nvidia/mellanox/multus-cni:network-" \
+           "operator-v25.7.0; v25.10.0 uses nvcr.io/nvidia/mellanox/multus-cni:network-operator-v25.10.0" in proc.stdout
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", "--accept-breaking", cwd=gitops_repo)
+    assert proc.returncode == 0, proc.stderr
+    assert "imageDigests" not in (gitops_repo / "clusters/prod.yaml").read_text()
+    assert run_gen("check", cwd=gitops_repo).returncode == 0

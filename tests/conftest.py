@@ -86,6 +86,30 @@ def run_gen(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     return proc
 
 
+GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+           "GIT_AUTHOR_DATE": "2025-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2025-01-01T00:00:00Z",
+           "GIT_OPTIONAL_LOCKS": "0"}  # `git status` in a test never refreshes the index itself
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run the real git in ``repo`` with no user or system configuration; its stdout."""
+    proc = subprocess.run(["git", "-C", str(repo), *args], env={**os.environ, **GIT_ENV}, capture_output=True,
+                          text=True, timeout=60, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
+    return proc.stdout
+
+
+def commit_all(repo: Path, message: str = "change") -> str:
+    """``git add -A`` and commit (a git repo is made on first use, on branch main); the commit."""
+    if not (repo / ".git").exists():
+        git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
 def snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 

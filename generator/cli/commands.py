@@ -29,14 +29,14 @@ from generator.report.finding import Finding
 from generator.report.reporter import counts, text
 
 
-def _chart_roots(mirror: Path | None) -> list[Path]:
+def chart_roots(mirror: Path | None) -> list[Path]:
     return [*([mirror] if mirror else []), schema_store.default_cache_dir()]
 
 
 _noted: set[str] = set()  # releases whose missing chart this process has already said
 
 
-def _charts(clusters: list[Cluster], mirror: Path | None) -> dict[str, ChartRender]:
+def _charts(clusters: list[Cluster], mirror: Path | None, note: bool = True) -> dict[str, ChartRender]:
     """Each cluster's chart, rendered with its values, where the chart is at hand (mirror or cache) and helm runs.
     Says in one line per release when it is not, and that the chart facts stand in."""
     command = helm_command()
@@ -46,7 +46,7 @@ def _charts(clusters: list[Cluster], mirror: Path | None) -> dict[str, ChartRend
     for cluster in clusters:
         tag = cluster.release.tag
         if tag not in found:
-            found[tag] = find_chart(tag, _chart_roots(mirror))
+            found[tag] = find_chart(tag, chart_roots(mirror))
         chart = found[tag]
         if chart is not None and command is not None:
             renders[cluster.name] = render_chart(chart, helm_values(cluster), cluster.namespace, kube, command)
@@ -56,8 +56,8 @@ def _charts(clusters: list[Cluster], mirror: Path | None) -> dict[str, ChartRend
             raise InputError(f"{cluster.spec_file}: argocd.delivery is 'rendered', but {why}; run gen schemas pull, "
                              f"or pass --from DIR holding network-operator/{tag}/chart/*.tgz, or use delivery helm")
     missing = sorted({c.release.tag for c in clusters if c.name not in renders} - _noted, key=catalog_data.version_key)
-    _noted.update(missing)
-    if missing:
+    if missing and note:
+        _noted.update(missing)
         why = "helm is not installed" if command is None else "not in the cache or mirror"
         print(f"gen: note: network-operator chart {', '.join(missing)}: {why}; checked against the catalog's chart "
               "facts instead (gen schemas pull fetches the charts)", file=sys.stderr)
@@ -98,11 +98,13 @@ def _warn_notes(clusters: list[Cluster]) -> None:
             print(f"gen: warning: {note}", file=sys.stderr)
 
 
-def _render(repo: Path, names: list[str], mirror: Path | None = None,
-            ) -> tuple[Rendered, dict[str, ChartRender], Fleet]:
+def render_clusters(repo: Path, names: list[str], mirror: Path | None = None, *, chart_note: bool = True,
+                    ) -> tuple[Rendered, dict[str, ChartRender], Fleet]:
+    """The named clusters' bundles as ``gen bundle`` renders them (with each chart's render where it is at hand),
+    and the fleet. ``chart_note``: say when a chart is not at hand and the chart facts stand in."""
     fleet = load_fleet(repo, names)
     _warn_notes(fleet.selected)
-    charts = _charts(fleet.selected, mirror)
+    charts = _charts(fleet.selected, mirror, chart_note)
     objects = {name: r.objects for name, r in charts.items() if not r.error}
     rendered = render(fleet.selected, {c.name for c in fleet.selected if has_user_overlay(repo, c.name)}, objects,
                       fleet=fleet.everyone or [])
@@ -190,7 +192,7 @@ def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | No
 
 def plan(repo: Path, name: str, mirror: Path | None = None) -> int:
     """Render and kustomize-build the cluster's mode overlay; print Argo CD's apply order."""
-    rendered, charts, _ = _render(repo, select(repo, [name], all_clusters=False), mirror)
+    rendered, charts, _ = render_clusters(repo, select(repo, [name], all_clusters=False), mirror)
     [(cluster, bundle)] = rendered.clusters
     result: OverlayBuild = build_overlays(repo, [bundle])[(cluster.name, cluster.mode)]
     if result.error:

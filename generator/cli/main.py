@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from generator.cli import commands
+from generator.cli import diff as diff_cli
 from generator.cli import images as images_cli
 from generator.cli import lint as lint_cli  # light; the checks are imported when `gen lint` runs
 from generator.cli import upgrade as upgrade_cli
@@ -68,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--cluster", required=True, metavar="NAME", help="the cluster spec clusters/NAME.yaml")
     schema_source(plan)
 
+    diff = command("diff", help="what changes in what Argo CD applies, object by object and field by field, between "
+                                "the working tree and a git commit")
+    selection(diff, required=True)
+    diff.add_argument("--against", metavar="REF", default=None,
+                      help="the commit to compare with (a branch, tag or commit; default: the merge base of HEAD and "
+                           "the default branch, or HEAD on that branch)")
+    diff.add_argument("--format", choices=diff_cli.FORMATS, default="text",
+                      help="text (default), json, or markdown (for a pull-request comment)")
+    schema_source(diff)
+
     lint = command("lint", help="lint Kubernetes YAML (files, directories, kustomize) for the Network Operator")
     lint_cli.add_arguments(lint)
     schema_source(lint)
@@ -115,6 +126,8 @@ def _run(args: argparse.Namespace) -> int:
         return commands.schemas_pull(mirror)
     if args.command == "plan":
         return commands.plan(repo, args.cluster, mirror)
+    if args.command == "diff":
+        return diff_cli.run(repo, args.cluster, args.all, args.against, args.format, mirror)
     if args.command == "lint":
         return lint_cli.run(args, repo, mirror)
     if args.command == "upgrade":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from generator.cli import commands
 from generator.cli import lint as lint_cli  # light; the checks are imported when `gen lint` runs
+from generator.cli import releases as releases_cli
 from generator.errors import EXIT_INTERRUPTED, EXIT_PIPE, GenError, os_failure
 
 
@@ -74,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
                                   "InfiniBand VM sizes (with their NICs and IPoIB interface)")
     cat.add_argument("what", nargs="?", choices=["releases", "vm-sizes"], default=None)
 
+    rel = command("releases", help="network-operator releases: support status (NVIDIA's lifecycle notes), dates, "
+                                   "Kubernetes range, DOCA driver, every image, modes and IPoIB IPAM")
+    rel.add_argument("--format", dest="output", choices=["text", "json"], default="text")
+
     cache = command("cache", help="show where gen keeps its caches, or clear them")
     cache.add_argument("action", nargs="?", choices=["show", "clear"], default="show")
     return parser
@@ -109,6 +114,8 @@ def _run(args: argparse.Namespace) -> int:
         return lint_cli.run(args, repo, mirror)
     if args.command == "cache":
         return commands.cache(args.action)
+    if args.command == "releases":
+        return releases_cli.run(args.output)
     return commands.catalog(args.what)
 
 

@@ -1,5 +1,5 @@
-"""What the tool knows: network-operator releases, Azure InfiniBand VM sizes, and the Argo CD and Kubernetes
-versions it checks against (data in the YAML files here; this module only reads them)."""
+"""What the tool knows: network-operator releases (with their lifecycle), Azure InfiniBand VM sizes, and the Argo CD
+and Kubernetes versions it checks against (data in the YAML files here; this module only reads them)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ COMPONENTS = (
     "nvIpam",
 )
 IPAM_BACKENDS = ("whereabouts", "nv-ipam")
+STATUSES = ("latest", "maintained", "end-of-life")  # a release's support status, best first
 
 
 class UnknownRelease(KeyError):
@@ -39,11 +40,37 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Status:
+    """What one release's lifecycle notes say of a release."""
+
+    status: str  # latest | maintained | end-of-life (STATUSES)
+    word: str  # upstream's own word ("Supported", "Deprecated", "End of Support", ...); "" where the notes are silent
+    basis: str  # documented | policy (the notes' table was not updated: the status follows from the policy)
+    per: str  # the release whose notes say so
+
+    def describe(self) -> str:
+        """``end-of-life ('End of Support', v26.4.1 notes)`` / ``maintained (by policy at v25.7.0)``."""
+        said = f"'{self.word}', {self.per} notes" if self.basis == "documented" else f"by policy at {self.per}"
+        return f"{self.status} ({said})"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    released: str  # tag commit date, ISO
+    line_released: str  # the same for the line's first release (x.y.0)
+    kubernetes: tuple[str, str]  # supported range: oldest, newest (major.minor[.patch])
+    doca_driver_lts: str  # the LTS driver NVIDIA offers instead of the release's own
+    statuses: tuple[Status, ...]  # what each release's notes say, from its own to the newest release's
+    breaking: tuple[str, ...]  # what an upgrade from the previous release must deal with, one line each
+
+
+@dataclass(frozen=True)
 class Release:
     tag: str  # v25.4.0
     chart_version: str  # 25.4.0
     ipam: tuple[str, ...]  # supported IPAM back-ends, default first
     images: dict[str, Image]
+    lifecycle: Lifecycle
 
     def image(self, component: str) -> Image:
         return self.images[component]
@@ -51,6 +78,45 @@ class Release:
     @property
     def key(self) -> tuple[int, ...]:
         return version_key(self.tag)
+
+    @property
+    def line(self) -> str:
+        """``v26.1`` for v26.1.2."""
+        return self.tag.rsplit(".", 1)[0]
+
+    @property
+    def doca_driver(self) -> str:
+        return self.images["docaDriver"].version
+
+    @property
+    def status(self) -> Status:
+        """The current status: as the newest release's lifecycle notes give it."""
+        return self.lifecycle.statuses[-1]
+
+    @property
+    def end_of_life_since(self) -> Status | None:
+        """The first notes that put this release at end of life (None while it is supported or maintained)."""
+        if self.status.status != "end-of-life":
+            return None
+        return next(s for s in self.lifecycle.statuses if s.status == "end-of-life")
+
+
+@dataclass(frozen=True)
+class Policy:
+    cadence: str
+    support: str
+    upgrades: str
+    upgrades_since: str  # the first release whose notes state the upgrade rule
+    words: dict[str, tuple[str, ...]]  # status -> upstream's words for it
+
+
+@dataclass(frozen=True)
+class NewerUpstream:
+    """A release line NVIDIA has announced that the catalog does not hold (none of its facts are known here)."""
+
+    line: str  # v26.7
+    source: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -93,6 +159,8 @@ class Catalog:
     published_images: dict[str, str]  # staging repository prefix -> where NVIDIA publishes it
     node: NodePlatform  # the InfiniBand nodes' OS and architecture (the DOCA driver's image tag)
     driver_digests_since: str  # the first release whose operator takes ofedDriver.version: sha256:...
+    policy: Policy  # NVIDIA's release lifecycle
+    newer_upstream: NewerUpstream | None
 
     def published(self, repository: str) -> str:
         """The published location of an image repository (itself when it is not a staging one)."""
@@ -108,6 +176,16 @@ class Catalog:
     @property
     def release_tags(self) -> tuple[str, ...]:
         return tuple(self.releases)
+
+    @property
+    def newest(self) -> Release:
+        """The newest release: its lifecycle notes give every release's current status."""
+        return list(self.releases.values())[-1]
+
+    @property
+    def latest(self) -> Release:
+        """The release to upgrade to: the one the newest notes call latest, else the newest."""
+        return next((r for r in self.releases.values() if r.status.status == "latest"), self.newest)
 
     @property
     def default_argocd(self) -> str:
@@ -128,9 +206,22 @@ def _read(name: str) -> Any:
     return yaml.load((DATA_DIR / name).read_text("utf-8"), Loader=yaml.SafeLoader)
 
 
-def _release(tag: str, raw: dict[str, Any]) -> Release:
+def _release(tag: str, raw: dict[str, Any], life: dict[str, Any]) -> Release:
     images = {name: Image(**fields) for name, fields in raw["images"].items()}
-    return Release(tag=tag, chart_version=str(raw["chart"]), ipam=tuple(raw["ipam"]), images=images)
+    return Release(tag=tag, chart_version=str(raw["chart"]), ipam=tuple(raw["ipam"]), images=images,
+                   lifecycle=_lifecycle(life))
+
+
+def _lifecycle(raw: dict[str, Any]) -> Lifecycle:
+    statuses = sorted(raw["status"].items(), key=lambda item: version_key(item[0]))
+    return Lifecycle(
+        released=str(raw["released"]),
+        line_released=str(raw.get("lineReleased", raw["released"])),
+        kubernetes=(str(raw["kubernetes"]["min"]), str(raw["kubernetes"]["max"])),
+        doca_driver_lts=str(raw["docaDriverLts"]),
+        statuses=tuple(Status(s["status"], str(s.get("word", "")), s["basis"], per) for per, s in statuses),
+        breaking=tuple(raw["breaking"]),
+    )
 
 
 def _vm_size(name: str, raw: dict[str, Any]) -> VmSize:
@@ -153,7 +244,8 @@ def load() -> Catalog:
     sizes_raw = _read("vm-sizes.yaml")
     platform = _read("platform.yaml")
     kinds = _read("kube-kinds.yaml")
-    releases = {tag: _release(tag, raw) for tag, raw in releases_raw["releases"].items()}
+    life = _read("lifecycle.yaml")
+    releases = {tag: _release(tag, raw, life["releases"][tag]) for tag, raw in releases_raw["releases"].items()}
     ordered = dict(sorted(releases.items(), key=lambda item: version_key(item[0])))
     return Catalog(
         default_release=releases_raw["default"],
@@ -167,9 +259,18 @@ def load() -> Catalog:
         node=NodePlatform(os=str(platform["node"]["os"]), os_version=str(platform["node"]["osVersion"]),
                           arch=str(platform["node"]["arch"])),
         driver_digests_since=str(releases_raw["driverDigestsSince"]),
+        policy=_policy(life),
+        newer_upstream=NewerUpstream(**life["newerUpstream"]) if life.get("newerUpstream") else None,
         builtin_scopes={**{_group_kind(k): True for k in kinds["cluster"]},
                         **{_group_kind(k): False for k in kinds["namespaced"]}},
     )
+
+
+def _policy(life: dict[str, Any]) -> Policy:
+    raw = life["policy"]
+    return Policy(cadence=raw["cadence"], support=raw["support"], upgrades=raw["upgrades"],
+                  upgrades_since=raw["upgradesSince"],
+                  words={status: tuple(words) for status, words in life["words"].items()})
 
 
 def _group_kind(text: str) -> tuple[str, str]:

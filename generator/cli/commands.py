@@ -238,10 +238,12 @@ def schemas_pull(mirror: Path | None) -> int:
 def catalog(what: str | None) -> int:
     cat = catalog_data.load()
     if what in (None, "releases"):
-        print(f"network-operator releases (chart {cat.chart_repository} {cat.chart_name}):")
+        print(f"network-operator releases (chart {cat.chart_repository} {cat.chart_name}; status as of "
+              f"{cat.newest.tag}'s lifecycle notes; gen releases has the long form):")
         for tag, rel in cat.releases.items():
             default = "  (default)" if tag == cat.default_release else ""
-            print(f"  {tag:9} chart {rel.chart_version:8} ipoib ipam: {', '.join(rel.ipam)}{default}")
+            print(f"  {tag:9} chart {rel.chart_version:8} {rel.status.status:11} ipoib ipam: {', '.join(rel.ipam)}"
+                  f"{default}")
             for component, image in rel.images.items():
                 print(f"      {component:22} {image.repository}/{image.image}:{image.version}")
     if what in (None, "vm-sizes"):

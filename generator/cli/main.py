@@ -15,6 +15,7 @@ from generator.cli import commands
 from generator.cli import diff as diff_cli
 from generator.cli import images as images_cli
 from generator.cli import lint as lint_cli  # light; the checks are imported when `gen lint` runs
+from generator.cli import releases as releases_cli
 from generator.cli import upgrade as upgrade_cli
 from generator.errors import EXIT_INTERRUPTED, EXIT_PIPE, GenError, os_failure
 
@@ -94,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     images = command("images", help="list every image the clusters' output makes nodes pull, with its public "
                                     "source and its imageRegistry mirror (for crane copy or az acr import)")
     images_cli.add_arguments(images)
+    rel = command("releases", help="network-operator releases: support status (NVIDIA's lifecycle notes), dates, "
+                                   "Kubernetes range, DOCA driver, every image, modes and IPoIB IPAM")
+    rel.add_argument("--format", dest="output", choices=["text", "json"], default="text")
 
     cache = command("cache", help="show where gen keeps its caches, or clear them")
     cache.add_argument("action", nargs="?", choices=["show", "clear"], default="show")
@@ -136,6 +140,8 @@ def _run(args: argparse.Namespace) -> int:
         return images_cli.run(args, repo)
     if args.command == "cache":
         return commands.cache(args.action)
+    if args.command == "releases":
+        return releases_cli.run(args.output)
     return commands.catalog(args.what)
 
 

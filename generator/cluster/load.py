@@ -223,7 +223,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     if operator["namespace"] in SYSTEM_NAMESPACES:
         raise spec.error(("networkOperator", "namespace"), f"{operator['namespace']!r} is a Kubernetes system "
                          "namespace; the operator needs one of its own (labelled privileged), e.g. network-operator")
-    notes = _argocd_checks(value["argocd"], spec)
+    notes = [*_lifecycle_checks(release, name, cat, spec), *_argocd_checks(value["argocd"], spec)]
     image = value["verify"]["image"]
     if image_reference_error(image):
         raise spec.error(("verify", "image"), f"{image!r} is not an image reference: {image_reference_error(image)}")
@@ -364,6 +364,25 @@ def _ipoib(raw: dict[str, Any], release: catalog.Release, interface: str, spec: 
         ipam=ipam,
         per_node_block_size=block,
     )
+
+
+def _lifecycle_checks(release: catalog.Release, name: str, cat: catalog.Catalog, spec: _Spec) -> list[str]:
+    """A release at end of life (NVIDIA's lifecycle notes, as of the newest release) is a warning naming the fix."""
+    since = release.end_of_life_since
+    if since is None:
+        return []
+    path = ("networkOperator", "version")
+    line, column = spec.doc.position(path)
+    default = "" if spec.given(path) else " (the default)"
+    basis = "notes" if since.basis == "documented" else "policy"
+    return [f"{spec.file}:{line}:{column}: field 'networkOperator.version': {release.tag}{default} is end of life "
+            f"since {since.per} per NVIDIA's lifecycle {basis} ('{release.status.word}' in the {release.status.per} "
+            f"notes); upgrade one release at a time: gen upgrade --cluster {name} --to {_next(release, cat)} "
+            f"(then on to {cat.latest.tag})"]
+
+
+def _next(release: catalog.Release, cat: catalog.Catalog) -> str:
+    return next(t for t in cat.release_tags if catalog.version_key(t) > release.key)
 
 
 def _argocd_checks(raw: dict[str, Any], spec: _Spec) -> list[str]:

@@ -109,6 +109,11 @@ def step_edits(cluster: Cluster, raw: dict[str, Any], target: catalog.Release, *
             out.edits.append(Edit(("ipoib", "ipam"), "nv-ipam"))
         out.migrations.append(migration("whereabouts-to-nv-ipam" if cluster.mode == "ipoib" else "ipoib-overlay-ipam"))
     out.migrations += _stale_digests(cluster, target, out, accept_breaking)
+    old_range, new_range = cluster.release.lifecycle.kubernetes, target.lifecycle.kubernetes
+    if old_range != new_range:
+        out.migrations.append(migration("kubernetes-range", (
+            f"{target.tag} supports Kubernetes {new_range[0]} to {new_range[1]} ({cluster.release.tag}: "
+            f"{old_range[0]} to {old_range[1]})",)))
     values = _get(raw, ("networkOperator", "values"))
     if isinstance(values, dict) and values:
         old, new = chart_facts(cluster.release.tag), chart_facts(target.tag)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from itertools import groupby
 
+from generator import catalog
 from generator.errors import printable
 from generator.upgrade.migrations import AUTOMATIC, CHECK, HUMAN, Migration
 from generator.upgrade.plan import Plan, Step
@@ -24,6 +25,10 @@ def _header(plan: Plan) -> list[str]:
     path = " -> ".join([first.release.tag, *(s.target.release.tag for s in plan.steps)])
     lines = [f"gen upgrade: {plan.cluster} ({first.mode}, {first.vm_size.name}) {first.release.tag} -> "
              f"{last.release.tag}, {len(plan.steps)} step(s): {path}"]
+    status = last.release.status
+    if status.status != "latest":
+        lines += _wrap(f"Note: {last.release.tag} is {status.status.replace('-', ' ')} ('{status.word}' in the "
+                       f"{status.per} notes); the release to be on is {catalog.load().latest.tag}.", 0)
     if len(plan.steps) > 1:
         lines += _wrap("NVIDIA supports upgrading one release at a time: to sync each step before the next, run gen "
                        f"upgrade --to {plan.steps[0].target.release.tag} first, commit, let Argo CD sync, then go on. "
@@ -73,6 +78,11 @@ def _step(step: Step, index: int, plan: Plan) -> list[str]:
     out += ["", f"Chart values the cluster sets (network-operator {old.release.chart_version} -> "
                 f"{new.release.chart_version})"]
     out += [f"  {v.change:16} {v.key}: {v.detail}" for v in step.values] or ["  no change"]
+    if new.release.lifecycle.breaking:
+        out += ["", f"NVIDIA's notes for {new.release.tag} (what changed since the release before)"]
+        for note in new.release.lifecycle.breaking:
+            wrapped = _wrap(note, 4)
+            out += [f"  - {wrapped[0].strip()}", *wrapped[1:]]
     out += ["", "Migrations"]
     out += [line for m in step.migrations for line in _migration(m)] or ["  none"]
     out += ["", "Nodes and pods"]

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from generator.cli import commands
+from generator.cli import init as init_cli
 from generator.cli import lint as lint_cli  # light; the checks are imported when `gen lint` runs
 from generator.cli import upgrade as upgrade_cli
 from generator.errors import EXIT_INTERRUPTED, EXIT_PIPE, GenError, os_failure
@@ -80,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     upgrade_cli.add_arguments(upgrade)
     schema_source(upgrade)
 
+    init = command("init", help="scaffold a new GitOps repo in DIR from gen's cookiecutter template: a cluster spec, "
+                                 "pre-commit hooks, a CI workflow, a README, and the bundle with the Argo CD bootstrap")
+    init_cli.add_arguments(init)
+    schema_source(init)
+
     cache = command("cache", help="show where gen keeps its caches, or clear them")
     cache.add_argument("action", nargs="?", choices=["show", "clear"], default="show")
     return parser
@@ -115,6 +121,8 @@ def _run(args: argparse.Namespace) -> int:
         return lint_cli.run(args, repo, mirror)
     if args.command == "upgrade":
         return upgrade_cli.run(args, repo, mirror)
+    if args.command == "init":
+        return init_cli.run(args, mirror)
     if args.command == "cache":
         return commands.cache(args.action)
     return commands.catalog(args.what)

@@ -14,6 +14,7 @@ from pathlib import Path
 from generator.cli import commands
 from generator.cli import diff as diff_cli
 from generator.cli import images as images_cli
+from generator.cli import init as init_cli
 from generator.cli import lint as lint_cli  # light; the checks are imported when `gen lint` runs
 from generator.cli import releases as releases_cli
 from generator.cli import upgrade as upgrade_cli
@@ -99,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
                                    "Kubernetes range, DOCA driver, every image, modes and IPoIB IPAM")
     rel.add_argument("--format", dest="output", choices=["text", "json"], default="text")
 
+    init = command("init", help="scaffold a new GitOps repo in DIR from gen's cookiecutter template: a cluster spec, "
+                                 "pre-commit hooks, a CI workflow, a README, and the bundle with the Argo CD bootstrap")
+    init_cli.add_arguments(init)
+    schema_source(init)
+
     cache = command("cache", help="show where gen keeps its caches, or clear them")
     cache.add_argument("action", nargs="?", choices=["show", "clear"], default="show")
     return parser
@@ -138,6 +144,8 @@ def _run(args: argparse.Namespace) -> int:
         return upgrade_cli.run(args, repo, mirror)
     if args.command == "images":
         return images_cli.run(args, repo)
+    if args.command == "init":
+        return init_cli.run(args, mirror)
     if args.command == "cache":
         return commands.cache(args.action)
     if args.command == "releases":

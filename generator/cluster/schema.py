@@ -24,11 +24,15 @@ from generator.report.finding import JsonPath
 REPO_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "cluster.schema.json"
 
 
+def schema_text() -> str:
+    """The schema file's text (``gen init`` writes it into a new repo, for editors)."""
+    packaged = resources.files("generator.cluster") / "cluster.schema.json"  # in a wheel (pyproject)
+    return packaged.read_text("utf-8") if packaged.is_file() else REPO_SCHEMA.read_text("utf-8")
+
+
 @functools.cache
 def cluster_schema() -> dict[str, Any]:
-    packaged = resources.files("generator.cluster") / "cluster.schema.json"  # in a wheel (pyproject)
-    text = packaged.read_text("utf-8") if packaged.is_file() else REPO_SCHEMA.read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads(schema_text())
     return schema
 
 

@@ -5,6 +5,7 @@
     output/<name>/                 the generated bundle (gen owns it; see generator.write)
     output/<name>/overlays/<mode>/ what Argo CD applies for a mode
     output/fleet/bootstrap.yaml    every cluster's AppProject and the ApplicationSet
+    output/charts/rdma-infiniband/ the Helm chart of the same objects (gen chart; argocd.source: chart)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ CLUSTERS_DIR = "clusters"
 OVERLAYS_DIR = "overlays"
 OUTPUT_DIR = "output"
 FLEET = "fleet"  # output/fleet/: not a cluster name
+CHARTS = "charts"  # output/charts/rdma-infiniband/: the Helm chart (gen chart); not a cluster name
 FLEET_FILE = "bootstrap.yaml"
 
 

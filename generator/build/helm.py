@@ -94,25 +94,72 @@ def render_chart(chart: Chart, values: dict[str, Any], namespace: str, kube_vers
     with tempfile.TemporaryDirectory(prefix="gen-helm-") as tmp:
         values_file = Path(tmp) / "values.yaml"
         values_file.write_bytes(dump_document(values))
-        home = Path(tmp) / "home"
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "XDG_CACHE_HOME": str(home / "cache"),
-               "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")}
-        cmd = [*command, "template", RELEASE_NAME, str(chart.path), "--namespace", namespace,
-               "--kube-version", kube_version, "--include-crds", "--values", str(values_file)]
+        args = ["template", RELEASE_NAME, str(chart.path), "--namespace", namespace, "--kube-version", kube_version,
+                "--include-crds", "--values", str(values_file)]
         if skip:
-            cmd.append("--skip-schema-validation")
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False, env=env)
-        except FileNotFoundError:
-            raise HelmMissing(f"cannot run {command[0]!r}; run scripts/setup.sh or set GEN_HELM") from None
-        except subprocess.TimeoutExpired:
-            return ChartRender(chart, [], skip, f"helm template did not finish in {TIMEOUT_SECONDS} s")
-    if proc.returncode != 0:
-        return ChartRender(chart, [], skip, proc.stderr.strip() or f"helm exited {proc.returncode}")
-    try:
-        docs = load_documents(proc.stdout.encode(), f"helm template {chart.path.name}", max_bytes=64 * 1024 * 1024)
-    except YamlInputError as exc:
-        return ChartRender(chart, [], skip, f"helm output does not parse: {exc}")
-    objects = [doc.value for doc in docs if isinstance(doc.value, dict)]
+            args.append("--skip-schema-validation")
+        objects, error = _template(command, args, Path(tmp), chart.path.name)
+    if error:
+        return ChartRender(chart, [], skip, error)
     cache.put_json(key, objects)
     return ChartRender(chart, objects, skip)
+
+
+def _template(command: list[str], args: list[str], tmp: Path, shown: str) -> tuple[list[Obj], str]:
+    """``helm <args>`` with an empty HOME under ``tmp``: the objects it prints, or why it failed."""
+    home = tmp / "home"
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "XDG_CACHE_HOME": str(home / "cache"),
+           "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")}
+    try:
+        proc = subprocess.run([*command, *args], capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False,
+                              env=env)
+    except FileNotFoundError:
+        raise HelmMissing(f"cannot run {command[0]!r}; run scripts/setup.sh or set GEN_HELM") from None
+    except subprocess.TimeoutExpired:
+        return [], f"helm template did not finish in {TIMEOUT_SECONDS} s"
+    if proc.returncode != 0:
+        return [], proc.stderr.strip() or f"helm exited {proc.returncode}"
+    try:
+        docs = load_documents(proc.stdout.encode(), f"helm template {shown}", max_bytes=64 * 1024 * 1024)
+    except YamlInputError as exc:
+        return [], f"helm output does not parse: {exc}"
+    return [doc.value for doc in docs if isinstance(doc.value, dict)], ""
+
+
+@dataclass(frozen=True)
+class FilesRender:
+    """``helm template`` of a chart given as files (the rdma-infiniband chart gen writes): its objects, or why not."""
+
+    objects: list[Obj]
+    error: str = ""
+
+
+def render_chart_files(release: str, files: dict[str, bytes], values: dict[str, Any], namespace: str,
+                       command: list[str] | None = None) -> FilesRender:
+    """``helm template <release>`` of the chart whose files (relative to its directory) are ``files``, with these
+    values; cached by every byte of the chart, the values and the helm binary."""
+    command = command or helm_command()
+    if command is None:
+        raise HelmMissing("helm is not installed; run scripts/setup.sh (it installs a pinned helm) or set GEN_HELM")
+    values_text = json.dumps(values, sort_keys=True)
+    parts: list[bytes | str] = [release, namespace, values_text, _tool_key(command)]
+    for rel, data in sorted(files.items()):
+        parts += [rel, data]
+    key = digest(*parts)
+    cache = DiskCache(cache_root(), "helm-renders", CACHE_VERSION)
+    hit = cache.get_json(key)
+    if isinstance(hit, list):
+        return FilesRender(hit)
+    with tempfile.TemporaryDirectory(prefix="gen-helm-") as tmp:
+        chart = Path(tmp) / "chart"
+        for rel, data in files.items():
+            (chart / rel).parent.mkdir(parents=True, exist_ok=True)
+            (chart / rel).write_bytes(data)
+        values_file = Path(tmp) / "values.yaml"
+        values_file.write_bytes(dump_document(values))
+        objects, error = _template(command, ["template", release, str(chart), "--namespace", namespace,
+                                             "--values", str(values_file)], Path(tmp), release)
+    if error:
+        return FilesRender([], error.replace(f"{chart}/", "").replace(str(values_file), "values.yaml"))
+    cache.put_json(key, objects)
+    return FilesRender(objects)

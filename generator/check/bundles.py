@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import catalog, layout
-from generator.build.helm import ChartRender
+from generator.build.helm import ChartRender, FilesRender
 from generator.build.kustomize import KUSTOMIZE_BUILD
 from generator.build.overlays import OverlayBuild, user_overlay_files
 from generator.catalog.charts import chart_facts
@@ -34,6 +34,7 @@ from generator.check.chart import (
     untolerated,
 )
 from generator.check.engine import Item, Location, built_locator, checker_for, locate
+from generator.check.equivalence import check_equivalence
 from generator.check.formats import image_reference_error
 from generator.check.invariants import check_invariants
 from generator.check.objects import as_dict, as_str
@@ -47,6 +48,7 @@ from generator.cluster.values import values_problems
 from generator.fs import read_regular
 from generator.kube import KUSTOMIZATION_NAMES
 from generator.render.argocd import PROJECT_FILE
+from generator.render.chart_values import VALUES_FILE as CHART_VALUES_FILE
 from generator.render.output import Bundle
 from generator.render.values import NFD_WORKER_TOLERATIONS, nfd_worker_tolerations
 from generator.report.finding import Finding, JsonPath
@@ -184,12 +186,29 @@ def _schema_findings(items: list[Item], release: str, store: SchemaStore | None)
     return locate(items, found)
 
 
+def has_user_component(bundle: Bundle, mode: str) -> bool:
+    """Whether the mode overlay includes the user's overlays/<name>/ (which the rdma-infiniband chart cannot carry)."""
+    return bool(bundle.objects[f"{layout.mode_overlay(mode)}/kustomization.yaml"][0].get("components"))
+
+
+def _equivalence_findings(cluster: Cluster, bundle: Bundle, build: OverlayBuild, render: FilesRender) -> list[Finding]:
+    """The rdma-infiniband chart with the cluster's values against its mode overlay (without a user component,
+    which the chart cannot carry: with argocd.source chart, gen refuses one)."""
+    if build.error or has_user_component(bundle, cluster.mode):
+        return []
+    return check_equivalence(f"{layout.output_dir(cluster.name)}/{CHART_VALUES_FILE}", build.directory,
+                             build.objects, render.objects, render.error)
+
+
 def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet: Bundle | None,
                   builds: dict[tuple[str, str], OverlayBuild], store: SchemaStore | None = None,
-                  charts: Mapping[str, ChartRender] | None = None) -> list[Finding]:
-    """Every finding about the rendered bundles, sorted. ``charts``: the chart renders by cluster name (absent:
-    the chart was not at hand, and its facts stand in)."""
+                  charts: Mapping[str, ChartRender] | None = None,
+                  chart_renders: Mapping[str, FilesRender] | None = None) -> list[Finding]:
+    """Every finding about the rendered bundles, sorted. ``charts``: the network-operator chart renders by cluster
+    name (absent: the chart was not at hand, and its facts stand in). ``chart_renders``: the rdma-infiniband chart
+    rendered with each cluster's values, when the chart is part of the output."""
     charts = charts or {}
+    chart_renders = chart_renders or {}
     found: list[Finding] = []
     for cluster, bundle in rendered:
         chart = charts.get(cluster.name)
@@ -197,6 +216,9 @@ def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet:
             found += _overlay_findings(repo, cluster, bundle, builds[(cluster.name, mode)], chart, store)
         found += _chart_findings(cluster, bundle, chart)
         found += _argocd_findings(cluster, bundle, store)
+        if cluster.name in chart_renders:
+            found += _equivalence_findings(cluster, bundle, builds[(cluster.name, cluster.mode)],
+                                           chart_renders[cluster.name])
     if fleet is not None and rendered:
         items = [Item(doc, f"{layout.output_dir(fleet.cluster)}/{rel}")
                  for rel, docs in fleet.objects.items() for doc in docs]

@@ -26,6 +26,7 @@ RULE_MODULES = (
     "generator.check.project",
     "generator.check.chart",
     "generator.check.invariants",
+    "generator.check.equivalence",
 )
 GROUPS = ("yaml", "build", "lint", "schema", "webhook", "cross", "ipam", "argocd", "bundle")
 

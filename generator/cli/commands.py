@@ -6,23 +6,26 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator import catalog as catalog_data
-from generator import layout, write
+from generator import layout, project_version, write
 from generator.build.charts import Chart, ChartSourceError, copy_chart, fetch_chart, find_chart
-from generator.build.helm import ChartRender, helm_command, render_chart
+from generator.build.helm import ChartRender, FilesRender, HelmMissing, helm_command, render_chart, render_chart_files
 from generator.build.overlays import OverlayBuild, build_overlays
 from generator.cache import CACHE_ENV, cache_root
 from generator.check.bundles import check_bundles
 from generator.check.schemas import store as schema_store
-from generator.cluster.load import Fleet, load_fleet, select
+from generator.cluster.load import Fleet, load_fleet, parse_cluster, select
 from generator.cluster.model import Cluster
 from generator.cluster.overlay import has_user_overlay
 from generator.errors import EXIT_FAILED, EXIT_OK, BuildFailed, ChecksFailed, InputError, printable
-from generator.render import Rendered, render
+from generator.render import Rendered, rdma_chart, render
 from generator.render.chart import release_dir
+from generator.render.chart_values import VALUES_FILE as CHART_VALUES_FILE
+from generator.render.chart_values import chart_values
 from generator.render.values import helm_values
 from generator.report import sync_plan
 from generator.report.finding import Finding
@@ -72,24 +75,67 @@ class Checked:
     charts: dict[str, ChartRender]
     builds: dict[tuple[str, str], OverlayBuild]
     findings: list[Finding]
+    chart_renders: dict[str, FilesRender] = field(default_factory=dict)  # the rdma-infiniband chart, per cluster
 
     @property
     def errors(self) -> int:
         return counts(self.findings)[0]
 
 
+def _user_overlays(repo: Path, clusters: list[Cluster]) -> set[str]:
+    """The clusters with an overlays/<name>/; refused for a cluster whose Application applies the chart."""
+    found = {c.name for c in clusters if has_user_overlay(repo, c.name)}
+    for cluster in clusters:
+        if cluster.name in found and cluster.argocd.source == "chart":
+            raise InputError(f"{cluster.spec_file}: field 'argocd.source': 'chart' makes Argo CD apply the "
+                             f"rdma-infiniband chart, not the overlay, so {layout.user_overlay_dir(cluster.name)}/ "
+                             "would never apply; move what it changes into the spec, or set argocd.source: overlay")
+    return found
+
+
+def chart_defaults() -> Cluster:
+    """The cluster whose values are the rdma-infiniband chart's defaults."""
+    return parse_cluster(rdma_chart.DEFAULTS_SPEC, "rdma-infiniband chart defaults")
+
+
+def _chart_renders(clusters: list[Cluster]) -> dict[str, FilesRender]:
+    """The rdma-infiniband chart rendered with each cluster's values (real helm, in parallel, cached)."""
+    command = helm_command()
+    if command is None:
+        raise HelmMissing(f"helm is not installed, and output/{layout.CHARTS}/ (the rdma-infiniband chart) is part of "
+                          "the output: gen checks it with helm; run scripts/setup.sh (it installs a pinned helm) or "
+                          "set GEN_HELM")
+    files = rdma_chart.chart_files(chart_defaults())
+
+    def one(cluster: Cluster) -> FilesRender:
+        return render_chart_files(rdma_chart.CHART_NAME, files, chart_values(cluster), cluster.namespace, command)
+
+    with ThreadPoolExecutor(max_workers=min(len(clusters), (os.cpu_count() or 2) * 2) or 1) as pool:
+        return dict(zip([c.name for c in clusters], pool.map(one, clusters), strict=True))
+
+
+def wants_chart(repo: Path, clusters: list[Cluster]) -> bool:
+    """Whether output/charts/ is part of the output: a cluster's Application applies the chart, or gen chart wrote
+    it (gen keeps it current from then on; delete the directory to stop)."""
+    written = repo / layout.output_dir(layout.CHARTS) / write.MANIFEST_NAME
+    return any(c.argocd.source == "chart" for c in clusters) or written.is_file()
+
+
 def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: list[Cluster], mirror: Path | None,
-                   ) -> Checked:
-    """Render ``clusters`` (and the bootstrap of ``fleet_members``), build every mode overlay with kustomize, render
-    their charts where at hand, and check everything. Nothing is printed but the chart notes; nothing is written."""
+                   with_chart: bool = False) -> Checked:
+    """Render ``clusters`` (and the bootstrap of ``fleet_members``, and with ``with_chart`` the rdma-infiniband
+    chart), build every mode overlay with kustomize, render their charts where at hand, and check everything. Nothing
+    is printed but the chart notes; nothing is written."""
+    overlays = _user_overlays(repo, clusters)
     charts = _charts(clusters, mirror)
     objects = {name: r.objects for name, r in charts.items() if not r.error}
-    rendered = render(clusters, {c.name for c in clusters if has_user_overlay(repo, c.name)}, objects,
-                      fleet=fleet_members)
+    rendered = render(clusters, overlays, objects, fleet=fleet_members,
+                      chart_defaults=chart_defaults() if with_chart else None)
     builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters])
+    chart_renders = _chart_renders(clusters) if with_chart and clusters else {}
     store = schema_store.open_store(mirror)
-    findings = check_bundles(repo, rendered.clusters, rendered.fleet, builds, store, charts)
-    return Checked(rendered, charts, builds, findings)
+    findings = check_bundles(repo, rendered.clusters, rendered.fleet, builds, store, charts, chart_renders)
+    return Checked(rendered, charts, builds, findings, chart_renders)
 
 
 def _warn_notes(clusters: list[Cluster]) -> None:
@@ -111,11 +157,13 @@ def render_clusters(repo: Path, names: list[str], mirror: Path | None = None, *,
     return rendered, charts, fleet
 
 
-def _checked(repo: Path, names: list[str], mirror: Path | None) -> tuple[Rendered, Fleet]:
-    """Render and build every named cluster, check everything; ChecksFailed (after printing) on any error."""
+def _checked(repo: Path, names: list[str], mirror: Path | None, with_chart: bool = False) -> tuple[Rendered, Fleet]:
+    """Render and build every named cluster (and the rdma-infiniband chart when asked, or when it is part of the
+    output), check everything; ChecksFailed (after printing) on any error."""
     fleet = load_fleet(repo, names)
     _warn_notes(fleet.selected)
-    checked = check_clusters(repo, fleet.selected, fleet.everyone or [], mirror)
+    with_chart = with_chart or wants_chart(repo, [*fleet.selected, *fleet.others])
+    checked = check_clusters(repo, fleet.selected, fleet.everyone or [], mirror, with_chart)
     sys.stderr.write(text(checked.findings))
     if checked.errors:
         raise ChecksFailed(f"validation failed: {checked.errors} error(s); nothing written")
@@ -129,7 +177,8 @@ def _expected_dirs(fleet: Fleet, rendered: Rendered) -> set[str] | None:
         return None
     releases = {read.cluster for _, bundle in rendered.clusters for read in bundle.reads}
     releases |= {release_dir(c.release.tag) for c in everyone if c.argocd.delivery == "rendered"}
-    return {c.name for c in everyone} | {layout.FLEET} | releases
+    charts = {layout.CHARTS} if rendered.chart is not None else set()
+    return {c.name for c in everyone} | {layout.FLEET} | releases | charts
 
 
 def _lock_timeout() -> float:
@@ -147,12 +196,12 @@ def _lock_timeout() -> float:
 
 
 def bundle(repo: Path, names: list[str], all_clusters: bool, *, prune: bool, force: bool,
-           mirror: Path | None) -> int:
+           mirror: Path | None, with_chart: bool = False) -> int:
     if prune and not all_clusters:
         raise InputError("--prune needs --all (it removes output of clusters whose spec is gone)")
-    rendered, fleet = _checked(repo, select(repo, names, all_clusters), mirror)
+    rendered, fleet = _checked(repo, select(repo, names, all_clusters), mirror, with_chart)
     with_fleet = rendered.fleet is not None
-    if not with_fleet:
+    if not with_fleet and fleet.broken:
         print(f"gen: warning: {layout.output_dir(layout.FLEET)}/ not updated: "
               f"{', '.join(e.file for e in fleet.broken)} do(es) not load (gen bundle --all says why)",
               file=sys.stderr)
@@ -169,6 +218,16 @@ def bundle(repo: Path, names: list[str], all_clusters: bool, *, prune: bool, for
                 print(f"gen: warning: {layout.output_dir(name)}/ is stale: no cluster spec generates it any more; "
                       "gen bundle --all --prune removes it", file=sys.stderr)
     return EXIT_OK
+
+
+def chart(repo: Path, names: list[str], *, force: bool, mirror: Path | None) -> int:
+    """``gen chart``: write output/charts/rdma-infiniband/ and the bundles (each with its chart values file) of the
+    named clusters, or of every cluster; checked as ``gen bundle`` checks, the chart against each cluster's overlay."""
+    code = bundle(repo, names, not names, prune=False, force=force, mirror=mirror, with_chart=True)
+    print(f"gen chart: {rdma_chart.chart_path()}/ (chart {rdma_chart.CHART_NAME} {project_version()}); each "
+          f"cluster's values: {layout.output_dir('<name>')}/{CHART_VALUES_FILE}; gen bundle and gen check keep them "
+          "current")
+    return code
 
 
 def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | None) -> int:

@@ -58,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="overwrite or delete files in output/ that gen does not own")
     schema_source(bundle)
 
+    chart = command("chart", help="write the rdma-infiniband Helm chart (output/charts/rdma-infiniband/) and the "
+                                  "clusters' bundles with its values files; gen bundle keeps it current from then on")
+    chart.add_argument("--cluster", action="append", default=[], metavar="NAME",
+                       help="write the bundles of these clusters only (repeatable; default: every spec)")
+    chart.add_argument("--force", action="store_true",
+                       help="overwrite or delete files in output/ that gen does not own")
+    schema_source(chart)
+
     check = command("check", help="exit 1 if committed output/ differs from what the specs generate")
     selection(check, required=False)
     schema_source(check)
@@ -111,16 +119,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from importlib import metadata
+    from generator import catalog, project_version
 
-    from generator import catalog
-
-    try:
-        version = metadata.version("rdma-gitops")
-    except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree without installing
-        version = "unknown"
     tags = catalog.load().release_tags
-    return f"gen {version} (rdma-gitops); network-operator releases {tags[0]} to {tags[-1]}"
+    return f"gen {project_version()} (rdma-gitops); network-operator releases {tags[0]} to {tags[-1]}"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -130,6 +132,8 @@ def _run(args: argparse.Namespace) -> int:
         mirror = Path(os.environ["GEN_SCHEMA_MIRROR"])
     if args.command == "bundle":
         return commands.bundle(repo, args.cluster, args.all, prune=args.prune, force=args.force, mirror=mirror)
+    if args.command == "chart":
+        return commands.chart(repo, args.cluster, force=args.force, mirror=mirror)
     if args.command == "check":
         return commands.check(repo, args.cluster, all_clusters=not args.cluster, mirror=mirror)
     if args.command == "schemas":

@@ -33,7 +33,8 @@ SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 _THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
 # user:password@ in any URL, or a bare token@ in an http(s) one
 _CREDENTIALS = re.compile(r"^(?:[a-z+]+://[^/@\s]*:[^/@\s]*@|https?://[^/@\s]+@)")
-RESERVED_NAMES = {layout.FLEET: f"{layout.output_dir(layout.FLEET)}/ (the Argo CD bootstrap of all clusters)"}
+RESERVED_NAMES = {layout.FLEET: f"{layout.output_dir(layout.FLEET)}/ (the Argo CD bootstrap of all clusters)",
+                  layout.CHARTS: f"{layout.output_dir(layout.CHARTS)}/ (the rdma-infiniband Helm chart)"}
 
 
 class SpecError(InputError):
@@ -402,6 +403,10 @@ def _argocd(raw: dict[str, Any], spec: _Spec) -> ArgoCD:
     destination = raw["destination"]
     if "name" in destination and "server" in destination:
         raise spec.error(("argocd", "destination"), "give the destination's name or its server, not both")
+    if raw["source"] == "chart" and raw["delivery"] == "rendered":
+        raise spec.error(("argocd", "source"), "'chart' delivers the network-operator chart as a Helm source too; "
+                         "'rendered' delivery commits it into the overlay, which the chart source does not apply: "
+                         "set argocd.delivery to helm, or argocd.source to overlay")
     return ArgoCD(
         repo_url=raw["repoURL"],
         target_revision=raw["targetRevision"],
@@ -410,4 +415,5 @@ def _argocd(raw: dict[str, Any], spec: _Spec) -> ArgoCD:
         destination_server=destination.get("server"),
         automated=raw["automated"],
         delivery=raw["delivery"],
+        source=raw["source"],
     )

@@ -33,6 +33,7 @@ class ArgoCD:
     destination_server: str | None
     automated: bool
     delivery: str  # helm | rendered
+    source: str  # overlay | chart: what the Application applies besides the network-operator chart
 
 
 @dataclass(frozen=True)

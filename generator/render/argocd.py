@@ -1,5 +1,6 @@
-"""Argo CD objects for a cluster: one Application with two sources (chart + mode overlay), its AppProject,
-the argocd-cm health-check patch, and the kustomization that lists what `kubectl apply -k` installs."""
+"""Argo CD objects for a cluster: one Application with two sources (the network-operator chart + the mode overlay, or
+with ``argocd.source: chart`` the rdma-infiniband chart), its AppProject, the argocd-cm health-check patch, and the
+kustomization that lists what `kubectl apply -k` installs."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from generator import catalog, layout
 from generator.catalog.charts import chart_facts
 from generator.cluster.model import Cluster
 from generator.kube import PART_OF, Obj
+from generator.render.chart_values import chart_values
 from generator.render.data import TEMPLATES, template
 from generator.render.objects import synced_objects
+from generator.render.rdma_chart import CHART_NAME, chart_path
 from generator.render.values import helm_values
 
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
@@ -81,6 +84,26 @@ def overlay_source(cluster: Cluster) -> Obj:
             "path": overlay_path(cluster)}
 
 
+def git_path(cluster: Cluster) -> str:
+    """What the Application's git source points at: the mode overlay, or the rdma-infiniband chart."""
+    return chart_path() if cluster.argocd.source == "chart" else overlay_path(cluster)
+
+
+def git_helm(cluster: Cluster) -> Obj:
+    """The git source's Helm settings ({} for the overlay): the chart's values inline, as for the network-operator
+    chart (the same values as output/<name>/helm/rdma-infiniband-values.yaml), so no `$values` ref source is needed."""
+    if cluster.argocd.source != "chart":
+        return {}
+    return {"releaseName": CHART_NAME, "valuesObject": chart_values(cluster)}
+
+
+def git_source(cluster: Cluster) -> Obj:
+    source = {"repoURL": cluster.argocd.repo_url, "targetRevision": cluster.argocd.target_revision,
+              "path": git_path(cluster)}
+    helm = git_helm(cluster)
+    return {**source, "helm": helm} if helm else source
+
+
 def sync_policy(automated: bool) -> Obj:
     sync: Obj = {}
     if automated:
@@ -105,7 +128,7 @@ def application(cluster: Cluster) -> Obj:
             "destination": destination(cluster),
             # rendered: the chart is in the overlay, as gen rendered and checked it; one git source
             **({"source": overlay_source(cluster)} if cluster.argocd.delivery == "rendered"
-               else {"sources": [chart_source(cluster), overlay_source(cluster)]}),
+               else {"sources": [chart_source(cluster), git_source(cluster)]}),
             "syncPolicy": sync_policy(cluster.argocd.automated),
         },
     }

@@ -8,6 +8,7 @@ Layout (paths relative to output/<cluster>/), mirroring the guide's kustomize co
     overlays/shared/           + RDMA shared device plugin        (guide: rdma-shared-device-plugin)
     overlays/ipoib/            shared + IPoIB network and IPAM    (guide: ipoib)
     helm/values.yaml           network-operator chart values
+    helm/rdma-infiniband-values.yaml  values of the rdma-infiniband chart (output/charts/): the same objects
     argocd/application.yaml    what Argo CD syncs: chart + overlays/<mode>
     argocd/project.yaml        the Application's AppProject (its repos, destination, cluster-scoped kinds)
     argocd/kustomization.yaml  `kubectl apply -k output/<cluster>/argocd`: project + application
@@ -23,6 +24,8 @@ from generator.cluster.model import Cluster
 from generator.kube import Obj
 from generator.render import chart, objects
 from generator.render.argocd import argocd_files
+from generator.render.chart_values import VALUES_FILE as CHART_VALUES_FILE
+from generator.render.chart_values import chart_values
 from generator.render.output import Bundle, kustomization
 from generator.render.values import helm_values
 from generator.render.verify import VERIFY_FILE, verify_objects
@@ -64,6 +67,7 @@ def _files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | 
         "overlays/ipoib/ipoib-network.yaml": [objects.ipoib_network(cluster)],
         "overlays/ipoib/ipoib.yaml": [objects.ipoib_patch(cluster)],
         "helm/values.yaml": [helm_values(cluster)],
+        CHART_VALUES_FILE: [chart_values(cluster)],
         **argocd_files(cluster),
         "examples/pod.yaml": [objects.example_pod(cluster)],
     }

@@ -23,7 +23,8 @@ from generator.render.argocd import (
     application_name,
     chart_helm,
     cluster_destination,
-    overlay_path,
+    git_helm,
+    git_path,
     project_name,
     sync_policy,
 )
@@ -32,7 +33,7 @@ from generator.yamlio.dump import dump_documents
 
 APPLICATION_SET_NAME = "network-operator"
 
-# Parts that are not strings (the chart's helm settings, the delivery, automated sync, name-or-server destination)
+# Parts that are not strings (the charts' helm settings, the delivery, automated sync, name-or-server destination)
 # come from the element through templatePatch; `toJson` keeps YAML special characters inert.
 TEMPLATE_PATCH = """\
 spec:
@@ -57,6 +58,9 @@ spec:
     - repoURL: {{ toJson .repoURL }}
       targetRevision: {{ toJson .targetRevision }}
       path: {{ toJson .path }}
+      {{- if .gitHelm }}
+      helm: {{ toJson .gitHelm }}
+      {{- end }}
   {{- end }}
   {{- if .automated }}
   syncPolicy:
@@ -86,7 +90,8 @@ def element(cluster: Cluster) -> Obj:
         "rendered": cluster.argocd.delivery == "rendered",
         "repoURL": cluster.argocd.repo_url,
         "targetRevision": cluster.argocd.target_revision,
-        "path": overlay_path(cluster),
+        "path": git_path(cluster),
+        "gitHelm": git_helm(cluster),
         "automated": cluster.argocd.automated,
     }
 

@@ -25,6 +25,10 @@ from generator.render.images import policy_image
 from generator.render.verify import verify_objects
 
 INFINIBAND_CLASS = "0207"  # PCI class: network controller, InfiniBand
+# The device plugins' resources: pods request rdma/ib (SR-IOV, the guide's prefix) or rdma/shared_ib (shared)
+SRIOV_RESOURCE_PREFIX = "rdma"
+SRIOV_RESOURCE_NAME = "ib"
+SHARED_RESOURCE_NAME = "shared_ib"
 # Argo CD sync waves: Namespace, then the chart (wave 0, CRDs first), then the CRs that need its CRDs.
 WAVE_NAMESPACE = "-1"
 WAVE_NODE_FEATURE_RULE = "1"
@@ -126,16 +130,18 @@ def _policy_patch(spec_fields: Obj) -> Obj:
     }
 
 
-def _json_config(value: Obj) -> str:
-    return json.dumps(value, indent=2) + "\n"
+def json_config(value: Obj) -> str:
+    """An embedded JSON config (device plugins, IPAM) as Helm's ``toPrettyJson`` writes it: keys sorted, indented by
+    two spaces, so the rdma-infiniband chart and the overlay carry the same string."""
+    return json.dumps(value, indent=2, sort_keys=True) + "\n"
 
 
 def sriov_device_plugin_config() -> Obj:
     return {
         "resourceList": [
             {
-                "resourcePrefix": "rdma",
-                "resourceName": "ib",
+                "resourcePrefix": SRIOV_RESOURCE_PREFIX,
+                "resourceName": SRIOV_RESOURCE_NAME,
                 "selectors": {"vendors": [MELLANOX_VENDOR], "linkTypes": ["infiniband"], "isRdma": True},
             }
         ]
@@ -146,7 +152,7 @@ def rdma_shared_device_plugin_config(cluster: Cluster) -> Obj:
     return {
         "configList": [
             {
-                "resourceName": "shared_ib",
+                "resourceName": SHARED_RESOURCE_NAME,
                 "rdmaHcaMax": cluster.rdma_hca_max,
                 "selectors": {"vendors": [MELLANOX_VENDOR], "linkTypes": ["infiniband"]},
             }
@@ -155,13 +161,13 @@ def rdma_shared_device_plugin_config(cluster: Cluster) -> Obj:
 
 
 def sriov_patch(cluster: Cluster) -> Obj:
-    plugin = {**_image(cluster, "sriovDevicePlugin"), "config": _json_config(sriov_device_plugin_config())}
+    plugin = {**_image(cluster, "sriovDevicePlugin"), "config": json_config(sriov_device_plugin_config())}
     return _policy_patch({"sriovDevicePlugin": plugin})
 
 
 def shared_patch(cluster: Cluster) -> Obj:
     plugin = {**_image(cluster, "rdmaSharedDevicePlugin"),
-              "config": _json_config(rdma_shared_device_plugin_config(cluster))}
+              "config": json_config(rdma_shared_device_plugin_config(cluster))}
     return _policy_patch({"rdmaSharedDevicePlugin": plugin})
 
 
@@ -219,7 +225,7 @@ def ipoib_network(cluster: Cluster) -> Obj:
         "spec": {
             "networkNamespace": cluster.ipoib.namespace,
             "master": cluster.ipoib.master,
-            "ipam": _json_config(ipam_config(cluster)),
+            "ipam": json_config(ipam_config(cluster)),
         },
     }
 

@@ -16,10 +16,12 @@ from generator.write.errors import (
 )
 from generator.write.lock import DEFAULT_TIMEOUT as DEFAULT_LOCK_TIMEOUT
 from generator.write.lock import gen_lock
+from generator.write.paths import MANIFEST_NAME
 from generator.write.report import Drift, WriteReport
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
+    "MANIFEST_NAME",
     "CorruptManifest",
     "Drift",
     "InvalidBundle",

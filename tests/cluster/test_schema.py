@@ -22,7 +22,7 @@ def test_defaults_come_from_the_schema() -> None:
     assert filled["ipoib"] == {"networkName": "aks-infiniband", "namespace": "default", "range": "192.168.0.0/16",
                                "perNodeBlockSize": 64}
     assert filled["argocd"] == {"repoURL": "https://g", "targetRevision": "HEAD", "delivery": "helm",
-                                "namespace": "argocd", "destination": {"server": "https://kubernetes.default.svc"},
+                                "source": "overlay", "namespace": "argocd", "destination": {"server": "https://kubernetes.default.svc"},
                                 "automated": True}
     assert filled["verify"]["enabled"] is False and "@sha256:" in filled["verify"]["image"]
     assert "nic" not in filled  # nothing inside it has a default

@@ -35,12 +35,14 @@ def fleet() -> list[Cluster]:
                                           "    server: https://east.example.com:443\n"),
         parse_cluster(spec_text("lab", "shared", version="v26.4.1").replace(
             "  version: v26.4.1\n", "  version: v26.4.1\n  imagePullSecrets: [ngc]\n").encode(), "clusters/lab.yaml"),
+        # the rdma-infiniband chart instead of the overlay
+        make_cluster("helmy", "ipoib", extra="  source: chart\n  destination:\n    name: gpu-helmy\n"),
     ]
 
 
 def test_bootstrap_validates_strictly(fleet: list[Cluster], validators: dict[str, Schemas]) -> None:
     docs = bootstrap(fleet)
-    assert [d["kind"] for d in docs] == ["AppProject"] * 3 + ["ApplicationSet"]
+    assert [d["kind"] for d in docs] == ["AppProject"] * 4 + ["ApplicationSet"]
     for version, validator in validators.items():
         findings = [f for doc in docs for f in check_schema(doc, validator)]
         assert findings == [], (version, findings)
@@ -59,11 +61,16 @@ def test_bundle_argocd_files_validate(mode_specs: dict[str, Cluster], validators
 def test_elements(fleet: list[Cluster]) -> None:
     appset = application_set(fleet)
     elements = appset["spec"]["generators"][0]["list"]["elements"]
-    assert [e["cluster"] for e in elements] == ["east", "lab", "west"]  # sorted: stable output
+    assert [e["cluster"] for e in elements] == ["east", "helmy", "lab", "west"]  # sorted: stable output
     for element in elements:
-        assert {"name", "mode", "path", "project", "destinationName", "destinationServer"} <= set(element)
+        assert {"name", "mode", "path", "project", "destinationName", "destinationServer", "gitHelm"} <= set(element)
         assert element["mode"] in MODES
-        assert element["path"] == f"output/{element['cluster']}/overlays/{element['mode']}"
+        if element["cluster"] == "helmy":
+            assert element["path"] == "output/charts/rdma-infiniband"
+            assert element["gitHelm"]["valuesObject"]["mode"] == "ipoib"
+        else:
+            assert element["path"] == f"output/{element['cluster']}/overlays/{element['mode']}"
+            assert element["gitHelm"] == {}
     assert appset["spec"]["goTemplate"] is True
     assert appset["spec"]["goTemplateOptions"] == ["missingkey=error"]
 
@@ -93,8 +100,12 @@ def _render(text: str, params: dict[str, Any]) -> str:
         cond, then, other = match.group(1), match.group(2), match.group(4) or ""
         return then if _lookup(params, cond) else other
 
-    block = re.compile(r"\{\{-? if (\.[A-Za-z]+) \}\}(.*?)(\{\{-? else \}\}(.*?))?\{\{-? end \}\}", re.S)
-    text = block.sub(conditional, text)
+    # innermost blocks first (their bodies hold no `if`), until none is left
+    body = r"((?:(?!\{\{-? if ).)*?)"
+    block = re.compile(r"\{\{-? if (\.[A-Za-z]+) \}\}" + body + r"(\{\{-? else \}\}" + body
+                       + r")?\{\{-? end \}\}", re.S)
+    while block.search(text):
+        text = block.sub(conditional, text)
     return re.sub(r"\{\{-? (.*?) \}\}", lambda m: str(_lookup(params, m.group(1))), text)
 
 

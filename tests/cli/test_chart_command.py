@@ -106,7 +106,7 @@ def test_source_chart_delivers_the_chart_with_the_overlays_objects(gitops_repo: 
 
 @pytest.mark.kustomize
 def test_a_user_overlay_cannot_apply_to_the_chart(gitops_repo: Path) -> None:
-    _source_chart(gitops_repo, "sriov", "v25.4.0")
+    _source_chart(gitops_repo, "sriov", "v26.1.2")
     (gitops_repo / "overlays/prod").mkdir(parents=True)
     (gitops_repo / "overlays/prod/kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n")
@@ -120,7 +120,7 @@ def test_a_user_overlay_cannot_apply_to_the_chart(gitops_repo: Path) -> None:
 @pytest.mark.kustomize
 def test_gen_bundle_requires_the_chart_to_give_the_overlays_objects(gitops_repo: Path, tmp_path: Path) -> None:
     """A helm whose render differs from the overlay (here: one that renames the policy) fails gen bundle."""
-    _source_chart(gitops_repo, "shared", "v25.4.0")
+    _source_chart(gitops_repo, "shared", "v26.1.2")
     command = helm_command()
     assert command is not None
     wrapper = tmp_path / "helm"

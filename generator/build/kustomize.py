@@ -85,9 +85,9 @@ def build(directory: Path, command: Sequence[str] | None = None) -> BuildResult:
     return BuildResult(directory, [doc.value for doc in docs if isinstance(doc.value, dict)], "")
 
 
-def build_many(directories: Sequence[Path]) -> list[BuildResult]:
-    """Build several directories in parallel (each call costs ~0.2 s, mostly process start-up)."""
-    command = kustomize_command()
+def build_many(directories: Sequence[Path], command: Sequence[str] | None = None) -> list[BuildResult]:
+    """Build several directories in parallel (each call costs ~0.1 s of CPU, mostly process start-up)."""
+    command = command or kustomize_command()
     workers = min(len(directories), (os.cpu_count() or 2) * 2) or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda d: build(d, command), directories))

@@ -8,7 +8,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,9 +85,18 @@ def build(directory: Path, command: Sequence[str] | None = None) -> BuildResult:
     return BuildResult(directory, [doc.value for doc in docs if isinstance(doc.value, dict)], "")
 
 
-def build_many(directories: Sequence[Path], command: Sequence[str] | None = None) -> list[BuildResult]:
-    """Build several directories in parallel (each call costs ~0.1 s of CPU, mostly process start-up)."""
+def build_many(directories: Sequence[Path], command: Sequence[str] | None = None,
+               done: Callable[[], None] | None = None) -> list[BuildResult]:
+    """Build several directories in parallel (each call costs 0.05 to 0.2 s of CPU: start-up, and the OpenAPI
+    schema kustomize loads for a patch); ``done`` is called after each build."""
     command = command or kustomize_command()
+
+    def one(directory: Path) -> BuildResult:
+        result = build(directory, command)
+        if done is not None:
+            done()
+        return result
+
     workers = min(len(directories), (os.cpu_count() or 2) * 2) or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda d: build(d, command), directories))
+        return list(pool.map(one, directories))

@@ -14,17 +14,18 @@ import json
 import os
 import posixpath
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator import layout
 from generator.build import kustomize
-from generator.cache import DiskCache, cache_root, digest
+from generator.cache import DiskCache, cache_root, digest, tool_key
 from generator.cluster.model import MODES
 from generator.fs import read_regular
 from generator.kube import Obj
 from generator.manifests.files import files_read
+from generator.progress import QUIET, Progress
 from generator.render.output import Bundle
 
 CACHE_VERSION = 3
@@ -124,7 +125,7 @@ def _mode_digest(repo: Path, bundle: Bundle, mode: str, command: list[str]) -> s
     relative to the bundle, leading comments dropped: the cluster's name is not an input), the shared bundles the
     cluster reads and the user overlay's files (with the bases and components it includes), whole. Two clusters
     whose overlays read the same bytes share one build."""
-    parts: list[bytes | str] = [*command, "\0mode", mode]
+    parts: list[bytes | str] = [tool_key(command), "\0mode", mode]
     files = _reads_in_bundle(bundle, mode)
     for rel in sorted(bundle.files) if files is None else files:
         parts += [rel, _strip_leading_comments(bundle.files[rel])]
@@ -137,7 +138,8 @@ def _mode_digest(repo: Path, bundle: Bundle, mode: str, command: list[str]) -> s
     return digest(*parts)
 
 
-def build_overlays(repo: Path, bundles: Sequence[Bundle]) -> dict[tuple[str, str], OverlayBuild]:
+def build_overlays(repo: Path, bundles: Sequence[Bundle], progress: Progress = QUIET,
+                   ) -> dict[tuple[str, str], OverlayBuild]:
     """Every mode overlay of every cluster's bundle, built; keyed by (cluster, mode).
 
     Builds are shared: overlays whose inputs have the same digest (``_mode_digest``) are built once, and cached on
@@ -155,7 +157,9 @@ def build_overlays(repo: Path, bundles: Sequence[Bundle]) -> dict[tuple[str, str
         if payload is None or not _share(payload, members, results):
             todo[key] = members
     if todo:
-        firsts = _build(repo, [members[0] for members in todo.values()], command)
+        progress.phase("kustomize builds", len(todo))
+        firsts = _build(repo, [members[0] for members in todo.values()], command, progress.advance)
+        progress.done()
         failed: list[tuple[Bundle, str]] = []
         for (key, members), result in zip(todo.items(), firsts, strict=True):
             if result.error:
@@ -186,7 +190,8 @@ def _share(payload: bytes, members: list[tuple[Bundle, str]], results: dict[tupl
     return True
 
 
-def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str]) -> list[OverlayBuild]:
+def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
+           done: Callable[[], None] | None = None) -> list[OverlayBuild]:
     """Build these overlays with kustomize, in a staged copy of the repository, in parallel."""
     with tempfile.TemporaryDirectory(prefix="gen-stage-") as tmp:
         root = Path(tmp)
@@ -194,7 +199,8 @@ def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str]) -
         _stage(repo, list(staged.values()), root)
         dirs = [root / layout.mode_overlay_dir(bundle.cluster, mode) for bundle, mode in overlays]
         out = []
-        for (bundle, mode), result in zip(overlays, kustomize.build_many(dirs, command), strict=True):
+        for (bundle, mode), result in zip(overlays, kustomize.build_many(dirs, command, done),
+                                          strict=True):
             error = result.error.replace(f"{root}/", "").replace(f"{os.path.realpath(repo)}/", "")
             out.append(OverlayBuild(bundle.cluster, mode, result.objects, error))
         return out

@@ -9,7 +9,7 @@ person edits: the generated file, or the user's ``overlays/<name>/`` patch, with
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -227,10 +227,12 @@ def _equivalence_findings(cluster: Cluster, bundle: Bundle, build: OverlayBuild,
 def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet: Bundle | None,
                   builds: dict[tuple[str, str], OverlayBuild], store: SchemaStore | None = None,
                   charts: Mapping[str, ChartRender] | None = None,
-                  chart_renders: Mapping[str, FilesRender] | None = None) -> list[Finding]:
+                  chart_renders: Mapping[str, FilesRender] | None = None,
+                  done: Callable[[], None] | None = None) -> list[Finding]:
     """Every finding about the rendered bundles, sorted. ``charts``: the network-operator chart renders by cluster
     name (absent: the chart was not at hand, and its facts stand in). ``chart_renders``: the rdma-infiniband chart
-    rendered with each cluster's values, when the chart is part of the output."""
+    rendered with each cluster's values, when the chart is part of the output. ``done`` is called after each
+    cluster."""
     charts = charts or {}
     chart_renders = chart_renders or {}
     found: list[Finding] = []
@@ -243,8 +245,15 @@ def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet:
         if cluster.name in chart_renders:
             found += _equivalence_findings(cluster, bundle, builds[(cluster.name, cluster.mode)],
                                            chart_renders[cluster.name])
+        if done is not None:
+            done()
     if fleet is not None and rendered:
-        items = [Item(doc, f"{layout.output_dir(fleet.cluster)}/{rel}")
-                 for rel, docs in fleet.objects.items() for doc in docs]
-        found += _schema_findings(items, rendered[0][0].release.tag, store)
+        found += check_fleet(fleet, rendered[0][0].release.tag, store)
     return sorted(set(found), key=Finding.sort_key)
+
+
+def check_fleet(fleet: Bundle, release: str, store: SchemaStore | None = None) -> list[Finding]:
+    """The fleet bootstrap's objects against every supported Argo CD release (with ``release``'s schemas)."""
+    items = [Item(doc, f"{layout.output_dir(fleet.cluster)}/{rel}")
+             for rel, docs in fleet.objects.items() for doc in docs]
+    return _schema_findings(items, release, store)

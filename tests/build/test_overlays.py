@@ -4,6 +4,7 @@ naming the cluster) get one kustomize build; any change in what a build reads gi
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,10 @@ def spy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
     built: list[str] = []
     real = kustomize.build_many
 
-    def recording(directories: list[Path], command: list[str] | None = None) -> list[kustomize.BuildResult]:
+    def recording(directories: list[Path], command: list[str] | None = None,
+                  done: Callable[[], None] | None = None) -> list[kustomize.BuildResult]:
         built.extend("/".join(d.parts[-4:]) for d in directories)
-        return real(directories, command)
+        return real(directories, command, done)
 
     monkeypatch.setattr(kustomize, "build_many", recording)
     return built

@@ -80,11 +80,12 @@ def count_files(root: Path) -> int:
 
 
 def change_one(repo: Path, members: list[fleet_gen.Member]) -> tuple[Path, str]:
-    """Bump the release of one cluster (the first that is not on the newest); returns the file and its old text."""
+    """Bump the release of one cluster (the first not on the newest release and without an IPAM choice, which a newer
+    release may not offer); returns the file and its old text."""
     import generator.catalog as catalog
 
     tags = catalog.load().release_tags
-    member = next((m for m in members if m.release != tags[-1]), members[0])
+    member = next((m for m in members if m.release != tags[-1] and "ipam:" not in m.spec), members[0])
     path = repo / "clusters" / f"{member.name}.yaml"
     old = path.read_text()
     newer = tags[min(tags.index(member.release) + 1, len(tags) - 1)]

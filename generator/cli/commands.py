@@ -510,4 +510,6 @@ _CACHE_PARTS = {
     "schemas": "pulled CRDs, webhook schemas and charts (sha256-checked on every read)",
     "kustomize": "kustomize builds, by digest of every input (validated again on every run)",
     "helm-renders": "helm template renders, by digest of chart and values (validated again on every run)",
+    "checked": "clusters checked, by digest of every input: their files' sha256 and warnings",
+    "parsed-yaml": "gen's YAML data and the pinned CRDs, parsed (by digest of the text)",
 }

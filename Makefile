@@ -6,7 +6,7 @@ SHARED ?= $(abspath ../shared)
 # offline CRD schemas when ../shared is beside the repo; otherwise gen pulls them (sha256-locked)
 export GEN_SCHEMA_MIRROR ?= $(wildcard $(SHARED)/upstream)
 
-.PHONY: setup bundle check test lint bench soak
+.PHONY: setup bundle check test lint bench bench-quick bench-full soak
 setup:
 	@scripts/setup.sh
 
@@ -25,8 +25,16 @@ test: setup
 	.venv/bin/python -m pytest -n auto --durations=10; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# fleets of 10 to 500 clusters (BENCH_SIZES=10,100 and BENCH_RUNS=N to change), the floors, and gen lint on 10,000
+# objects (bench/lint_bench.py); writes bench/results/ (see README, "Benchmarks")
 bench: setup
-	.venv/bin/python bench/lint_bench.py
+	.venv/bin/python bench/run.py
+
+bench-quick: setup
+	.venv/bin/python bench/run.py --quick --out bench/results/quick
+
+bench-full: setup
+	.venv/bin/python bench/run.py --full
 
 soak: setup
 	.venv/bin/python bench/soak.py

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import stat
 import sys
 from collections.abc import Mapping
@@ -43,6 +44,15 @@ def digest(*parts: bytes | str) -> str:
         h.update(f"{len(data)}\0".encode())
         h.update(data)
     return h.hexdigest()
+
+
+def tool_key(command: list[str]) -> str:
+    """A program's identity for cache keys: the command, and its binary's size and modification time."""
+    try:
+        stat_ = os.stat(command[0] if os.path.sep in command[0] else (shutil.which(command[0]) or command[0]))
+        return f"{command}:{stat_.st_size}:{stat_.st_mtime_ns}"
+    except OSError:
+        return str(command)
 
 
 _refused: set[Path] = set()

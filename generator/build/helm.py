@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.build.charts import Chart
-from generator.cache import DiskCache, cache_root, digest
+from generator.cache import DiskCache, cache_root, digest, tool_key
 from generator.errors import ToolMissing
 from generator.kube import Obj
 from generator.yamlio.dump import dump_document
@@ -70,14 +70,6 @@ def schema_needs_network(chart: Chart) -> bool:
     return False
 
 
-def _tool_key(command: list[str]) -> str:
-    try:
-        stat = os.stat(command[0] if os.path.sep in command[0] else (shutil.which(command[0]) or command[0]))
-        return f"{command}:{stat.st_size}:{stat.st_mtime_ns}"
-    except OSError:
-        return str(command)
-
-
 def render_chart(chart: Chart, values: dict[str, Any], namespace: str, kube_version: str,
                  command: list[str] | None = None) -> ChartRender:
     """``helm template`` of the chart with these values; cached."""
@@ -86,7 +78,7 @@ def render_chart(chart: Chart, values: dict[str, Any], namespace: str, kube_vers
         raise HelmMissing("helm is not installed; run scripts/setup.sh (it installs a pinned helm) or set GEN_HELM")
     skip = schema_needs_network(chart)
     values_text = json.dumps(values, sort_keys=True)
-    key = digest(chart.sha256, values_text, namespace, kube_version, str(skip), _tool_key(command))
+    key = digest(chart.sha256, values_text, namespace, kube_version, str(skip), tool_key(command))
     cache = DiskCache(cache_root(), "helm-renders", CACHE_VERSION)
     hit = cache.get_json(key)
     if isinstance(hit, list):
@@ -142,7 +134,7 @@ def render_chart_files(release: str, files: dict[str, bytes], values: dict[str, 
     if command is None:
         raise HelmMissing("helm is not installed; run scripts/setup.sh (it installs a pinned helm) or set GEN_HELM")
     values_text = json.dumps(values, sort_keys=True)
-    parts: list[bytes | str] = [release, namespace, values_text, _tool_key(command)]
+    parts: list[bytes | str] = [release, namespace, values_text, tool_key(command)]
     for rel, data in sorted(files.items()):
         parts += [rel, data]
     key = digest(*parts)

@@ -10,22 +10,25 @@ kustomize call on the next run or in ``gen check``.
 
 from __future__ import annotations
 
+import json
 import os
+import posixpath
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator import layout
 from generator.build import kustomize
-from generator.cache import DiskCache, cache_root, digest
+from generator.cache import DiskCache, cache_root, digest, tool_key
 from generator.cluster.model import MODES
 from generator.fs import read_regular
 from generator.kube import Obj
 from generator.manifests.files import files_read
+from generator.progress import QUIET, Progress
 from generator.render.output import Bundle
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 
@@ -64,11 +67,69 @@ def user_overlay_files(repo: Path, name: str) -> list[Path]:
     return files_read(source) if source.is_dir() else []
 
 
-def _inputs_digest(repo: Path, bundle: Bundle, command: list[str]) -> str:
-    """Digest of everything a cluster's kustomize builds read: the command, its bundle, and the user overlay's
-    files (with the bases and components it includes)."""
-    parts: list[bytes | str] = [*command]
-    for each in (bundle, *bundle.reads):
+def _strip_leading_comments(data: bytes) -> bytes:
+    """A YAML file without its leading comment lines (gen's header, which names the cluster): a comment before the
+    first document is never data, so kustomize builds the same objects from what remains."""
+    while data.startswith(b"#"):
+        end = data.find(b"\n")
+        data = b"" if end < 0 else data[end + 1:]
+    return data
+
+
+_KUSTOMIZATION_KEYS = {"apiVersion", "kind", "resources", "patches", "components"}
+
+
+def _reads_in_bundle(bundle: Bundle, mode: str) -> list[str] | None:
+    """The bundle's files that kustomize reads to build the mode overlay (its kustomization and what it includes,
+    followed through the bundle's own directories), or None when a kustomization uses more than resources, patches
+    and components (then every file of the bundle counts). Paths leaving the bundle (the user's overlay, a release's
+    CRDs) are not followed: those inputs are keyed whole."""
+    todo, seen, files = [layout.mode_overlay(mode)], set(), set()
+    while todo:
+        directory = todo.pop()
+        if directory in seen:
+            continue
+        seen.add(directory)
+        file = f"{directory}/kustomization.yaml"
+        docs = bundle.objects.get(file)
+        if file not in bundle.files or not docs or len(docs) != 1 or not isinstance(docs[0], dict) \
+                or set(docs[0]) - _KUSTOMIZATION_KEYS:
+            return None
+        files.add(file)
+        doc = docs[0]
+        entries = [*(doc.get("resources") or []), *(doc.get("components") or [])]
+        patches = doc.get("patches") or []
+        if not isinstance(entries, list) or not isinstance(patches, list):
+            return None
+        for patch in patches:
+            if not isinstance(patch, dict) or not isinstance(patch.get("path", ""), str):
+                return None
+            entries += [patch["path"]] if "path" in patch else []
+        for entry in entries:
+            if not isinstance(entry, str):
+                return None
+            target = posixpath.normpath(posixpath.join(directory, entry))
+            if target.startswith("../") or target == "..":
+                continue  # outside the bundle: keyed whole (see _mode_digest)
+            if f"{target}/kustomization.yaml" in bundle.files:
+                todo.append(target)
+            elif target in bundle.files:
+                files.add(target)
+            else:
+                return None  # kustomize will say what is missing; key every file
+    return sorted(files)
+
+
+def _mode_digest(repo: Path, bundle: Bundle, mode: str, command: list[str]) -> str:
+    """Digest of everything one mode overlay's build reads: the command, the bundle's files it includes (paths
+    relative to the bundle, leading comments dropped: the cluster's name is not an input), the shared bundles the
+    cluster reads and the user overlay's files (with the bases and components it includes), whole. Two clusters
+    whose overlays read the same bytes share one build."""
+    parts: list[bytes | str] = [tool_key(command), "\0mode", mode]
+    files = _reads_in_bundle(bundle, mode)
+    for rel in sorted(bundle.files) if files is None else files:
+        parts += [rel, _strip_leading_comments(bundle.files[rel])]
+    for each in bundle.reads:
         for rel, data in sorted(each.files.items()):
             parts += [f"{layout.output_dir(each.cluster)}/{rel}", data]
     for path in user_overlay_files(repo, bundle.cluster):
@@ -77,31 +138,69 @@ def _inputs_digest(repo: Path, bundle: Bundle, command: list[str]) -> str:
     return digest(*parts)
 
 
-def build_overlays(repo: Path, bundles: Sequence[Bundle]) -> dict[tuple[str, str], OverlayBuild]:
-    """Every mode overlay of every cluster's bundle, built; keyed by (cluster, mode)."""
+def build_overlays(repo: Path, bundles: Sequence[Bundle], progress: Progress = QUIET,
+                   ) -> dict[tuple[str, str], OverlayBuild]:
+    """Every mode overlay of every cluster's bundle, built; keyed by (cluster, mode).
+
+    Builds are shared: overlays whose inputs have the same digest (``_mode_digest``) are built once, and cached on
+    disk by it. A failed build is not shared (its message names the cluster's own paths) and not cached."""
     command = kustomize.kustomize_command()
     cache = DiskCache(cache_root(), "kustomize", CACHE_VERSION)
     results: dict[tuple[str, str], OverlayBuild] = {}
-    todo: list[tuple[Bundle, str]] = []
+    wanted: dict[str, list[tuple[Bundle, str]]] = {}  # digest -> the (bundle, mode) overlays that read it
     for bundle in bundles:
-        key = _inputs_digest(repo, bundle, command)
-        hit = cache.get_json(key)
-        if isinstance(hit, dict) and set(hit) == set(MODES):
-            results.update({(bundle.cluster, m): OverlayBuild(bundle.cluster, m, hit[m], "") for m in MODES})
-        else:
-            todo.append((bundle, key))
-    if not todo:
-        return results
+        for mode in MODES:
+            wanted.setdefault(_mode_digest(repo, bundle, mode, command), []).append((bundle, mode))
+    todo: dict[str, list[tuple[Bundle, str]]] = {}
+    for key, members in wanted.items():
+        payload = cache.get(key)
+        if payload is None or not _share(payload, members, results):
+            todo[key] = members
+    if todo:
+        progress.phase("kustomize builds", len(todo))
+        firsts = _build(repo, [members[0] for members in todo.values()], command, progress.advance)
+        progress.done()
+        failed: list[tuple[Bundle, str]] = []
+        for (key, members), result in zip(todo.items(), firsts, strict=True):
+            if result.error:
+                results[(members[0][0].cluster, members[0][1])] = result
+                failed += members[1:]
+                continue
+            payload = json.dumps(result.objects, separators=(",", ":")).encode("utf-8")
+            cache.put(key, payload)
+            _share(payload, members, results)
+        if failed:  # each gets its own build and message
+            for (bundle, mode), result in zip(failed, _build(repo, failed, command), strict=True):
+                results[(bundle.cluster, mode)] = result
+    return results
+
+
+def _share(payload: bytes, members: list[tuple[Bundle, str]], results: dict[tuple[str, str], OverlayBuild]) -> bool:
+    """Give every member the build's objects (each its own copy: checks may hold on to them); False when the
+    payload is not a cached build."""
+    try:
+        first = json.loads(payload)
+    except ValueError:
+        return False
+    if not isinstance(first, list):
+        return False
+    for index, (bundle, mode) in enumerate(members):
+        objects = first if index == 0 else json.loads(payload)
+        results[(bundle.cluster, mode)] = OverlayBuild(bundle.cluster, mode, objects, "")
+    return True
+
+
+def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
+           done: Callable[[], None] | None = None) -> list[OverlayBuild]:
+    """Build these overlays with kustomize, in a staged copy of the repository, in parallel."""
     with tempfile.TemporaryDirectory(prefix="gen-stage-") as tmp:
         root = Path(tmp)
-        _stage(repo, [bundle for bundle, _ in todo], root)
-        dirs = [root / layout.mode_overlay_dir(bundle.cluster, mode) for bundle, _ in todo for mode in MODES]
-        built = iter(kustomize.build_many(dirs))
-        for bundle, key in todo:
-            per_mode = {mode: next(built) for mode in MODES}
-            for mode, result in per_mode.items():
-                error = result.error.replace(f"{root}/", "").replace(f"{os.path.realpath(repo)}/", "")
-                results[(bundle.cluster, mode)] = OverlayBuild(bundle.cluster, mode, result.objects, error)
-            if not any(r.error for r in per_mode.values()):  # failures are not cached: they are retried
-                cache.put_json(key, {mode: r.objects for mode, r in per_mode.items()})
-    return results
+        staged = {bundle.cluster: bundle for bundle, _ in overlays}
+        _stage(repo, list(staged.values()), root)
+        dirs = [root / layout.mode_overlay_dir(bundle.cluster, mode) for bundle, mode in overlays]
+        out = []
+        for (bundle, mode), result in zip(overlays, kustomize.build_many(dirs, command, done),
+                                          strict=True):
+            error = result.error.replace(f"{root}/", "").replace(f"{os.path.realpath(repo)}/", "")
+            out.append(OverlayBuild(bundle.cluster, mode, result.objects, error))
+        return out

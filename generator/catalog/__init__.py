@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from generator.yamlio import cached as cached_yaml
 
 DATA_DIR = Path(__file__).resolve().parent
 COMPONENTS = (
@@ -203,7 +203,7 @@ def version_key(tag: str) -> tuple[int, ...]:
 
 
 def _read(name: str) -> Any:
-    return yaml.load((DATA_DIR / name).read_text("utf-8"), Loader=yaml.SafeLoader)
+    return cached_yaml.load((DATA_DIR / name).read_text("utf-8"))
 
 
 def _release(tag: str, raw: dict[str, Any], life: dict[str, Any]) -> Release:

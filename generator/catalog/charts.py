@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from generator.yamlio import cached as cached_yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "charts"
 
@@ -220,7 +220,7 @@ def _object(raw: dict[str, Any]) -> ChartObject:
 
 @functools.cache
 def chart_facts(tag: str) -> ChartFacts:
-    raw = yaml.load((DATA_DIR / f"{tag}.yaml").read_text("utf-8"), Loader=yaml.CSafeLoader)
+    raw = cached_yaml.load((DATA_DIR / f"{tag}.yaml").read_text("utf-8"))
     toggles = {
         key: Toggle(key, bool(t.get("exists", True)), t.get("default"),
                     tuple(_object(o) for o in t.get("objects") or ()),

@@ -9,7 +9,7 @@ person edits: the generated file, or the user's ``overlays/<name>/`` patch, with
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,27 +64,51 @@ def _key(obj: Any) -> tuple[str, str]:
 
 
 class _Sources:
-    """The files one cluster's builds read, as items with positions (parsed only when a finding needs them)."""
+    """The files one cluster's builds read, as items with positions. A file is parsed (with positions) only when a
+    finding needs it: for an object's key, only the generated files whose rendered objects have that key (and the
+    user overlay's files) are read."""
 
     def __init__(self, repo: Path, bundle: Bundle):
-        self.by_key: dict[tuple[str, str], list[Item]] = {}
-        self.by_file: dict[str, list[Item]] = {}
-        files = {f"{layout.output_dir(bundle.cluster)}/{rel}": data for rel, data in bundle.files.items()}
+        self._files = {f"{layout.output_dir(bundle.cluster)}/{rel}": data for rel, data in bundle.files.items()}
+        self._objects = {f"{layout.output_dir(bundle.cluster)}/{rel}": docs for rel, docs in bundle.objects.items()}
         root = os.path.realpath(repo)
         for path in user_overlay_files(repo, bundle.cluster):  # the user overlay and what it includes
-            files[os.path.relpath(path, root)] = read_regular(path, MAX_SOURCE_BYTES, str(path))
-        for display, data in files.items():
-            if display.rsplit("/", 1)[-1] in KUSTOMIZATION_NAMES:
-                continue
-            try:
-                docs = load_documents(data, display)
-            except YamlInputError:
-                continue  # kustomize reports what it cannot read
-            disabled, _ = parse_directives(data.decode("utf-8", "replace"))
-            for doc in docs:
-                item = Item(doc.value, display, _doc_locator(display, doc, disabled), disabled=disabled, doc=doc)
-                self.by_key.setdefault(_key(doc.value), []).append(item)
-                self.by_file.setdefault(display, []).append(item)
+            self._files[os.path.relpath(path, root)] = read_regular(path, MAX_SOURCE_BYTES, str(path))
+        self._parsed: dict[str, list[Item]] = {}
+
+    def in_file(self, display: str) -> list[Item]:
+        if display not in self._parsed:
+            self._parsed[display] = self._parse(display)
+        return self._parsed[display]
+
+    def _parse(self, display: str) -> list[Item]:
+        data = self._files.get(display)
+        if data is None or display.rsplit("/", 1)[-1] in KUSTOMIZATION_NAMES:
+            return []
+        try:
+            docs = load_documents(data, display)
+        except YamlInputError:
+            return []  # kustomize reports what it cannot read
+        disabled, _ = parse_directives(data.decode("utf-8", "replace"))
+        return [Item(doc.value, display, _doc_locator(display, doc, disabled), disabled=disabled, doc=doc)
+                for doc in docs]
+
+    def with_key(self, key: tuple[str, str]) -> list[Item]:
+        """The source documents of this kind and name, in file order."""
+        found = []
+        for display in self._files:
+            rendered = self._objects.get(display)
+            if rendered is not None and all(_key(doc) != key for doc in rendered):
+                continue  # a generated file without it: no need to parse
+            found += [item for item in self.in_file(display) if _key(item.obj) == key]
+        return found
+
+
+def _lazy_locator(sources: _Sources, key: tuple[str, str], fallback: str) -> Any:
+    def locate_in(path: JsonPath) -> Location:
+        return built_locator(sources.with_key(key), fallback)(path)
+
+    return locate_in
 
 
 def _doc_locator(display: str, doc: Document, disabled: frozenset[str]) -> Any:
@@ -136,9 +160,9 @@ def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: Overl
     if not found:
         return []
     sources = _Sources(repo, bundle)  # a finding to place: read the sources with positions
-    located = [Item(obj, file, built_locator(sources.by_key.get(_key(obj), []), build.directory))
+    located = [Item(obj, file, _lazy_locator(sources, _key(obj), build.directory))
                for obj, file in objects[: len(build.objects)]]
-    located += sources.by_file.get(example, []) if mine else []
+    located += sources.in_file(example) if mine else []
     return locate(located + chart_items, found)
 
 
@@ -203,10 +227,12 @@ def _equivalence_findings(cluster: Cluster, bundle: Bundle, build: OverlayBuild,
 def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet: Bundle | None,
                   builds: dict[tuple[str, str], OverlayBuild], store: SchemaStore | None = None,
                   charts: Mapping[str, ChartRender] | None = None,
-                  chart_renders: Mapping[str, FilesRender] | None = None) -> list[Finding]:
+                  chart_renders: Mapping[str, FilesRender] | None = None,
+                  done: Callable[[], None] | None = None) -> list[Finding]:
     """Every finding about the rendered bundles, sorted. ``charts``: the network-operator chart renders by cluster
     name (absent: the chart was not at hand, and its facts stand in). ``chart_renders``: the rdma-infiniband chart
-    rendered with each cluster's values, when the chart is part of the output."""
+    rendered with each cluster's values, when the chart is part of the output. ``done`` is called after each
+    cluster."""
     charts = charts or {}
     chart_renders = chart_renders or {}
     found: list[Finding] = []
@@ -219,8 +245,15 @@ def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet:
         if cluster.name in chart_renders:
             found += _equivalence_findings(cluster, bundle, builds[(cluster.name, cluster.mode)],
                                            chart_renders[cluster.name])
+        if done is not None:
+            done()
     if fleet is not None and rendered:
-        items = [Item(doc, f"{layout.output_dir(fleet.cluster)}/{rel}")
-                 for rel, docs in fleet.objects.items() for doc in docs]
-        found += _schema_findings(items, rendered[0][0].release.tag, store)
+        found += check_fleet(fleet, rendered[0][0].release.tag, store)
     return sorted(set(found), key=Finding.sort_key)
+
+
+def check_fleet(fleet: Bundle, release: str, store: SchemaStore | None = None) -> list[Finding]:
+    """The fleet bootstrap's objects against every supported Argo CD release (with ``release``'s schemas)."""
+    items = [Item(doc, f"{layout.output_dir(fleet.cluster)}/{rel}")
+             for rel, docs in fleet.objects.items() for doc in docs]
+    return _schema_findings(items, release, store)

@@ -6,26 +6,31 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from generator import catalog as catalog_data
-from generator import layout, project_version, write
+from generator import layout, memo, project_version, write
 from generator.build.charts import Chart, ChartSourceError, copy_chart, fetch_chart, find_chart
 from generator.build.helm import ChartRender, FilesRender, HelmMissing, helm_command, render_chart, render_chart_files
+from generator.build.kustomize import kustomize_command
 from generator.build.overlays import OverlayBuild, build_overlays
 from generator.cache import CACHE_ENV, cache_root
-from generator.check.bundles import check_bundles
+from generator.check.bundles import check_bundles, check_fleet
 from generator.check.schemas import store as schema_store
-from generator.cluster.load import Fleet, load_fleet, parse_cluster, select
+from generator.cluster.load import Fleet, discover, load_fleet, parse_cluster, select
 from generator.cluster.model import Cluster
 from generator.cluster.overlay import has_user_overlay
 from generator.errors import EXIT_FAILED, EXIT_OK, BuildFailed, ChecksFailed, InputError, printable
+from generator.progress import QUIET, Progress, for_stderr
 from generator.render import Rendered, rdma_chart, render
 from generator.render.chart import release_dir
 from generator.render.chart_values import VALUES_FILE as CHART_VALUES_FILE
 from generator.render.chart_values import chart_values
+from generator.render.output import Bundle
 from generator.render.values import helm_values
 from generator.report import sync_plan
 from generator.report.finding import Finding
@@ -58,13 +63,19 @@ def _charts(clusters: list[Cluster], mirror: Path | None, note: bool = True) -> 
                 f"the network-operator chart {cluster.release.chart_version} is not at hand"
             raise InputError(f"{cluster.spec_file}: argocd.delivery is 'rendered', but {why}; run gen schemas pull, "
                              f"or pass --from DIR holding network-operator/{tag}/chart/*.tgz, or use delivery helm")
-    missing = sorted({c.release.tag for c in clusters if c.name not in renders} - _noted, key=catalog_data.version_key)
-    if missing and note:
+    if note:
+        _chart_note({c.release.tag for c in clusters if c.name not in renders}, command)
+    return renders
+
+
+def _chart_note(tags: set[str], command: list[str] | None) -> None:
+    """Say (once per release and process) that these releases' charts are not rendered, and why."""
+    missing = sorted(tags - _noted, key=catalog_data.version_key)
+    if missing:
         _noted.update(missing)
         why = "helm is not installed" if command is None else "not in the cache or mirror"
         print(f"gen: note: network-operator chart {', '.join(missing)}: {why}; checked against the catalog's chart "
               "facts instead (gen schemas pull fetches the charts)", file=sys.stderr)
-    return renders
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,8 @@ class Checked:
     builds: dict[tuple[str, str], OverlayBuild]
     findings: list[Finding]
     chart_renders: dict[str, FilesRender] = field(default_factory=dict)  # the rdma-infiniband chart, per cluster
+    by_cluster: dict[str, list[Finding]] = field(default_factory=dict)  # each cluster's findings
+    fleet_findings: list[Finding] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -122,20 +135,29 @@ def wants_chart(repo: Path, clusters: list[Cluster]) -> bool:
 
 
 def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: list[Cluster], mirror: Path | None,
-                   with_chart: bool = False) -> Checked:
+                   with_chart: bool = False, progress: Progress = QUIET, fleet_release: str | None = None) -> Checked:
     """Render ``clusters`` (and the bootstrap of ``fleet_members``, and with ``with_chart`` the rdma-infiniband
-    chart), build every mode overlay with kustomize, render their charts where at hand, and check everything. Nothing
-    is printed but the chart notes; nothing is written."""
+    chart), build every mode overlay with kustomize, render their charts where at hand, and check everything (the
+    bootstrap with the schemas of ``fleet_release``, by default the first cluster's release). Nothing is printed but
+    the chart notes; nothing is written."""
     overlays = _user_overlays(repo, clusters)
     charts = _charts(clusters, mirror)
     objects = {name: r.objects for name, r in charts.items() if not r.error}
     rendered = render(clusters, overlays, objects, fleet=fleet_members,
                       chart_defaults=chart_defaults() if with_chart else None)
-    builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters])
+    builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters], progress)
     chart_renders = _chart_renders(clusters) if with_chart and clusters else {}
     store = schema_store.open_store(mirror)
-    findings = check_bundles(repo, rendered.clusters, rendered.fleet, builds, store, charts, chart_renders)
-    return Checked(rendered, charts, builds, findings, chart_renders)
+    progress.phase("clusters checked", len(rendered.clusters))
+    by_cluster = {}
+    for pair in rendered.clusters:
+        by_cluster[pair[0].name] = check_bundles(repo, [pair], None, builds, store, charts, chart_renders)
+        progress.advance()
+    progress.done()
+    release = fleet_release or (rendered.clusters[0][0].release.tag if rendered.clusters else None)
+    fleet_findings = check_fleet(rendered.fleet, release, store) if rendered.fleet is not None and release else []
+    findings = sorted({f for found in [*by_cluster.values(), fleet_findings] for f in found}, key=Finding.sort_key)
+    return Checked(rendered, charts, builds, findings, chart_renders, by_cluster, fleet_findings)
 
 
 def _warn_notes(clusters: list[Cluster]) -> None:
@@ -157,28 +179,159 @@ def render_clusters(repo: Path, names: list[str], mirror: Path | None = None, *,
     return rendered, charts, fleet
 
 
-def _checked(repo: Path, names: list[str], mirror: Path | None, with_chart: bool = False) -> tuple[Rendered, Fleet]:
+@dataclass(frozen=True)
+class Outcome:
+    """What ``gen bundle`` writes and ``gen check`` compares: the selected clusters' bundles (rendered, or recorded
+    and read back from output/), the fleet bootstrap and the rdma-infiniband chart when they are part of it, and what
+    the output directory should hold."""
+
+    bundles: list[Bundle]
+    fleet: Bundle | None
+    chart: Bundle | None
+    everyone: list[str] | None  # every cluster of the repo; None when a spec does not load
+    broken: list[str]  # the specs that do not load (others than the selected)
+    release_dirs: set[str]  # output/ directories of releases' CRDs the fleet's rendered delivery needs
+
+    def all_bundles(self, *, with_fleet: bool = False) -> list[Bundle]:
+        """As ``Rendered.bundles``: the clusters', the shared ones they read, the chart, and the fleet when asked."""
+        out = list(self.bundles)
+        shared = {read.cluster: read for bundle in out for read in bundle.reads}
+        out += [shared[name] for name in sorted(shared)]
+        if self.chart is not None:
+            out.append(self.chart)
+        if with_fleet and self.fleet is not None:
+            out.append(self.fleet)
+        return out
+
+
+def _environment(mirror: Path | None, with_chart: bool) -> str:
+    return memo.environment(kustomize_command(), helm_command(), _environment_charts(mirror), with_chart)
+
+
+def _all_findings(entries: list[dict[str, Any]], extra: list[Finding]) -> list[Finding]:
+    """The findings the recorded clusters had when they were checked, and ``extra``; sorted."""
+    findings = [memo.finding_from(f) for entry in entries for f in entry["findings"]] + extra
+    return sorted(set(findings), key=Finding.sort_key)
+
+
+def _note_charts(tags: set[str], mirror: Path | None) -> None:
+    """The chart note for these releases (those whose chart is not at hand, or all when helm is missing)."""
+    command = helm_command()
+    shas = dict(_environment_charts(mirror))
+    _chart_note({tag for tag in tags if command is None or not shas.get(tag)}, command)
+
+
+def _from_memo(repo: Path, names: list[str], mirror: Path | None, with_chart: bool) -> Outcome | None:
+    """The outcome without rendering anything, when every spec of the repo and the fleet have a record of their
+    current inputs and output/ holds exactly the recorded files; else None."""
+    everyone = discover(repo)
+    written = (repo / layout.output_dir(layout.CHARTS) / write.MANIFEST_NAME).is_file()
+    chart_wanted = with_chart or written
+    memory = memo.Memo(_environment(mirror, chart_wanted))
+    keys: dict[str, str] = {}
+    entries: dict[str, dict[str, Any]] = {}
+    for name in everyone:
+        key = memory.cluster_key(repo, name)
+        entry = memory.get(key) if key else None
+        if key is None or entry is None:
+            return None
+        keys[name], entries[name] = key, entry
+    if chart_wanted != (with_chart or written or any(e["source"] == "chart" for e in entries.values())):
+        return None
+    fleet_entry = memory.get(memory.fleet_key(keys, names, chart_wanted))
+    if fleet_entry is None:
+        return None
+    bundles = [memo.bundle_from_disk(repo, entries[name]["bundle"]) for name in names]
+    fleet = memo.bundle_from_disk(repo, fleet_entry["fleet"]) if fleet_entry["fleet"] else None
+    chart = memo.bundle_from_disk(repo, fleet_entry["chart"]) if fleet_entry["chart"] else None
+    if any(b is None for b in bundles) or (fleet_entry["fleet"] and fleet is None) or \
+            (fleet_entry["chart"] and chart is None):
+        return None
+    for user_overlay in (n for n in names if (repo / layout.user_overlay_dir(n)).exists()):
+        has_user_overlay(repo, user_overlay)  # refusals (a link out of the repo, a FIFO) are said as before
+    for name in names:
+        for note in entries[name]["notes"]:
+            print(f"gen: warning: {note}", file=sys.stderr)
+    _note_charts({entries[n]["release"] for n in names}, mirror)
+    sys.stderr.write(text(_all_findings([entries[n] for n in names],
+                                        [memo.finding_from(f) for f in fleet_entry["findings"]])))
+    return Outcome([b for b in bundles if b is not None], fleet, chart, everyone, [],
+                   {d for e in entries.values() if (d := e["release_dir"])})
+
+
+def _environment_charts(mirror: Path | None) -> list[tuple[str, str]]:
+    roots = chart_roots(mirror)
+    out = []
+    for tag in catalog_data.load().release_tags:
+        try:
+            found = find_chart(tag, roots)
+        except ChartSourceError:
+            found = None
+        out.append((tag, found.sha256 if found else ""))
+    return out
+
+
+def _checked(repo: Path, names: list[str], mirror: Path | None, with_chart: bool = False,
+             progress: Progress = QUIET) -> Outcome:
     """Render and build every named cluster (and the rdma-infiniband chart when asked, or when it is part of the
-    output), check everything; ChecksFailed (after printing) on any error."""
+    output), check everything; ChecksFailed (after printing) on any error. Clusters (and the fleet) whose inputs are
+    unchanged since a run recorded them come from output/ (generator.memo)."""
+    fast = _from_memo(repo, names, mirror, with_chart)
+    if fast is not None:
+        return fast
     fleet = load_fleet(repo, names)
     _warn_notes(fleet.selected)
     with_chart = with_chart or wants_chart(repo, [*fleet.selected, *fleet.others])
-    checked = check_clusters(repo, fleet.selected, fleet.everyone or [], mirror, with_chart)
-    sys.stderr.write(text(checked.findings))
-    if checked.errors:
-        raise ChecksFailed(f"validation failed: {checked.errors} error(s); nothing written")
-    return checked.rendered, fleet
-
-
-def _expected_dirs(fleet: Fleet, rendered: Rendered) -> set[str] | None:
-    """The output/ directories a full ``gen bundle --all`` writes; None when a spec does not load."""
+    memory = memo.Memo(_environment(mirror, with_chart))
+    keys = {c.name: memory.cluster_key(repo, c.name) for c in [*fleet.selected, *fleet.others]}
+    recorded: dict[str, tuple[dict[str, Any], Bundle]] = {}
+    for cluster in fleet.selected:
+        key = keys[cluster.name]
+        entry = memory.get(key) if key else None
+        bundle = memo.bundle_from_disk(repo, entry["bundle"]) if entry else None
+        if entry is not None and bundle is not None:
+            recorded[cluster.name] = (entry, bundle)
+    todo = [c for c in fleet.selected if c.name not in recorded]
+    _note_charts({c.release.tag for c in fleet.selected}, mirror)  # in one line, as a full run says it
+    release = fleet.selected[0].release.tag if fleet.selected else None
+    checked = check_clusters(repo, todo, fleet.everyone or [], mirror, with_chart, progress, release)
+    findings = _all_findings([e for e, _ in recorded.values()], checked.findings)
+    sys.stderr.write(text(findings))
+    errors = counts(findings)[0]
+    if errors:
+        raise ChecksFailed(f"validation failed: {errors} error(s); nothing written")
+    rendered = {cluster.name: bundle for cluster, bundle in checked.rendered.clusters}
+    for cluster, bundle in checked.rendered.clusters:
+        key = keys[cluster.name]
+        if key is not None:
+            memory.record(key, _cluster_entry(cluster, bundle, checked.by_cluster[cluster.name]))
+    if fleet.everyone is not None and all(keys.values()) and checked.rendered.fleet is not None:
+        memory.record(memory.fleet_key({n: k for n, k in keys.items() if k}, names, with_chart), {
+            "fleet": memo.bundle_record(checked.rendered.fleet),
+            "chart": memo.bundle_record(checked.rendered.chart) if checked.rendered.chart else None,
+            "findings": [memo.finding_json(f) for f in checked.fleet_findings]})
+    bundles = [recorded[c.name][1] if c.name in recorded else rendered[c.name] for c in fleet.selected]
     everyone = fleet.everyone
-    if everyone is None:
+    release_dirs = {release_dir(c.release.tag) for c in everyone or [] if c.argocd.delivery == "rendered"}
+    return Outcome(bundles, checked.rendered.fleet, checked.rendered.chart,
+                   [c.name for c in everyone] if everyone is not None else None,
+                   [e.file for e in fleet.broken], release_dirs)
+
+
+def _cluster_entry(cluster: Cluster, bundle: Bundle, findings: list[Finding]) -> dict[str, Any]:
+    return {"bundle": memo.bundle_record(bundle), "notes": list(cluster.notes), "release": cluster.release.tag,
+            "source": cluster.argocd.source,
+            "release_dir": release_dir(cluster.release.tag) if cluster.argocd.delivery == "rendered" else "",
+            "findings": [memo.finding_json(f) for f in findings]}
+
+
+def _expected_dirs(outcome: Outcome) -> set[str] | None:
+    """The output/ directories a full ``gen bundle --all`` writes; None when a spec does not load."""
+    if outcome.everyone is None:
         return None
-    releases = {read.cluster for _, bundle in rendered.clusters for read in bundle.reads}
-    releases |= {release_dir(c.release.tag) for c in everyone if c.argocd.delivery == "rendered"}
-    charts = {layout.CHARTS} if rendered.chart is not None else set()
-    return {c.name for c in everyone} | {layout.FLEET} | releases | charts
+    releases = {read.cluster for bundle in outcome.bundles for read in bundle.reads} | outcome.release_dirs
+    charts = {layout.CHARTS} if outcome.chart is not None else set()
+    return set(outcome.everyone) | {layout.FLEET} | releases | charts
 
 
 def _lock_timeout() -> float:
@@ -199,19 +352,28 @@ def bundle(repo: Path, names: list[str], all_clusters: bool, *, prune: bool, for
            mirror: Path | None, with_chart: bool = False) -> int:
     if prune and not all_clusters:
         raise InputError("--prune needs --all (it removes output of clusters whose spec is gone)")
-    rendered, fleet = _checked(repo, select(repo, names, all_clusters), mirror, with_chart)
-    with_fleet = rendered.fleet is not None
-    if not with_fleet and fleet.broken:
+    started = time.monotonic()
+    progress = for_stderr()
+    outcome = _checked(repo, select(repo, names, all_clusters), mirror, with_chart, progress)
+    with_fleet = outcome.fleet is not None
+    if not with_fleet and outcome.broken:
         print(f"gen: warning: {layout.output_dir(layout.FLEET)}/ not updated: "
-              f"{', '.join(e.file for e in fleet.broken)} do(es) not load (gen bundle --all says why)",
+              f"{', '.join(outcome.broken)} do(es) not load (gen bundle --all says why)",
               file=sys.stderr)
-    report = write.apply(repo, rendered.bundles(with_fleet=with_fleet), prune=prune, all_clusters=all_clusters,
-                         force=force, lock_timeout=_lock_timeout())
+    bundles = outcome.all_bundles(with_fleet=with_fleet)
+    progress.phase("bundles written", len(bundles))
+    try:
+        report = write.apply(repo, bundles, prune=prune, all_clusters=all_clusters, force=force,
+                             lock_timeout=_lock_timeout(), progress=progress.advance)
+    finally:
+        progress.done()
     print("\n".join(report.lines()))
+    print(summary_line("gen bundle", len(outcome.bundles), len(report.written), len(report.unchanged),
+                       time.monotonic() - started))
     for path in report.refused:
         print(f"gen: warning: {path}: not written by gen; kept (gen check reports it as stray): delete it, or "
               f"rerun with --force", file=sys.stderr)
-    expected = _expected_dirs(fleet, rendered)
+    expected = _expected_dirs(outcome)
     if expected is not None and not prune:
         for name in write.output_dirs(repo):
             if name not in expected:
@@ -230,18 +392,28 @@ def chart(repo: Path, names: list[str], *, force: bool, mirror: Path | None) -> 
     return code
 
 
+def summary_line(command: str, clusters: int, written: int, unchanged: int, seconds: float) -> str:
+    """The run in one line: ``gen bundle: 500 clusters, 12 files written, 10,488 unchanged, 4.2 s``."""
+    return (f"{command}: {clusters:,} cluster{'' if clusters == 1 else 's'}, {written:,} file"
+            f"{'' if written == 1 else 's'} written, {unchanged:,} unchanged, {seconds:.1f} s")
+
+
 def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | None) -> int:
-    rendered, _ = _checked(repo, select(repo, names, all_clusters), mirror)
-    drift = write.check(repo, rendered.bundles(with_fleet=all_clusters), all_clusters=all_clusters)
+    started = time.monotonic()
+    outcome = _checked(repo, select(repo, names, all_clusters), mirror, progress=for_stderr())
+    bundles = outcome.all_bundles(with_fleet=all_clusters)
+    drift = write.check(repo, bundles, all_clusters=all_clusters)
     if not drift:
-        print(f"gen check: output/ is up to date with {len(rendered.clusters)} cluster spec(s)")
+        files = sum(len(b.files) for b in bundles)
+        print(f"gen check: output/ is up to date with {len(outcome.bundles)} cluster spec(s) ({files:,} files, "
+              f"{time.monotonic() - started:.1f} s)")
         return EXIT_OK
     for item in drift:
         print(printable(item.render()))
         if item.diff:
             print(item.diff, end="" if item.diff.endswith("\n") else "\n")
     flags = sorted({flag for item in drift for flag in item.fix.split()}, key=["--prune", "--force"].index)
-    target = "--all" if all_clusters else " ".join(f"--cluster {c.name}" for c, _ in rendered.clusters)
+    target = "--all" if all_clusters else " ".join(f"--cluster {b.cluster}" for b in outcome.bundles)
     if "--prune" in flags and not all_clusters:
         flags.remove("--prune")
     print(f"gen check: {len(drift)} file(s) out of date; run: gen bundle {' '.join([target, *flags])}",
@@ -338,4 +510,6 @@ _CACHE_PARTS = {
     "schemas": "pulled CRDs, webhook schemas and charts (sha256-checked on every read)",
     "kustomize": "kustomize builds, by digest of every input (validated again on every run)",
     "helm-renders": "helm template renders, by digest of chart and values (validated again on every run)",
+    "checked": "clusters checked, by digest of every input: their files' sha256 and warnings",
+    "parsed-yaml": "gen's YAML data and the pinned CRDs, parsed (by digest of the text)",
 }

@@ -172,7 +172,7 @@ def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: b
     units: list[Unit] = []
     result = LintResult([])
     if build and buildable:
-        results = kustomize.build_many([d for d, _, _ in buildable])
+        results = kustomize.build_many_cached([d for d, _, _ in buildable])
         for (directory, resources, patches), built in zip(buildable, results, strict=True):
             if built.error:
                 k_file = kustomization_file(directory)

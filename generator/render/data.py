@@ -7,14 +7,14 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import yaml
+from generator.yamlio import cached as cached_yaml
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 @functools.cache
 def _yaml(name: str) -> Any:
-    return yaml.load((TEMPLATES / name).read_text("utf-8"), Loader=yaml.SafeLoader)
+    return cached_yaml.load((TEMPLATES / name).read_text("utf-8"))
 
 
 def template(name: str) -> Any:

@@ -8,6 +8,10 @@ Order for each cluster (each step atomic, directories fsynced between steps):
 3. write changed files (temp file + fsync + ``os.replace``);
 4. the final manifest, last.
 
+Clusters are independent of each other, so up to ``WRITERS`` of them are written at once (each in this order, in
+a thread: the time goes to fsync, which waits on the disk, and concurrent fsyncs share the journal's commits);
+the fleet bootstrap is written after every cluster is complete.
+
 After a SIGKILL at any point every file is its complete old or new content, and ``check()``
 reports drift (stale/incomplete manifest, stray temp file or stale file) until an ``apply``
 completes.  Everything is planned (and refusals raised) before the first write.
@@ -16,6 +20,8 @@ completes.  Everything is planned (and refusals raised) before the first write.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from generator import layout
@@ -37,6 +43,7 @@ def apply(
     all_clusters: bool = False,
     force: bool = False,
     lock_timeout: float = DEFAULT_TIMEOUT,
+    progress: Callable[[], None] | None = None,
 ) -> WriteReport:
     """Write ``bundles`` under ``repo/output/``; see the module docstring for guarantees.
 
@@ -44,6 +51,7 @@ def apply(
     ``all_clusters`` (the bundles are then the whole fleet); otherwise it is ignored.
     ``force`` lets gen overwrite or delete files it does not own: in the way of a generated file, or anywhere in
     a cluster's directory (where ``gen check`` calls them stray), or in a pruned one.
+    ``progress`` is called once per bundle done.
     """
     repo = Path(repo)
     validate_bundles(bundles)
@@ -57,10 +65,14 @@ def apply(
         refused = [p for plan in plans for p in plan.refused]
         if refused:
             raise WriteRefused(refused)
+        _execute_all(out_fd, [p for p in plans if p.cluster != layout.FLEET], progress)
         tree = DirTree(os.dup(out_fd), OUTPUT_DIR)
         try:
             for plan in plans:
-                _execute(tree, plan)
+                if plan.cluster == layout.FLEET:
+                    _execute(tree, plan)
+                    if progress is not None:
+                        progress()
             if force:
                 for name in loose:
                     tree.unlink((name,))  # never follows a link: removes the link itself
@@ -82,6 +94,48 @@ def _loose_files(repo: Path) -> list[str]:
     out = repo / OUTPUT_DIR
     return sorted(e.name for e in os.scandir(out)
                   if e.name not in TOP_LEVEL_FILES and lstat_kind(Path(e.path)) != "dir")
+
+
+WRITERS = 8
+
+
+def _execute_all(out_fd: int, plans: list[ClusterPlan], progress: Callable[[], None] | None) -> None:
+    """Execute the plans, up to WRITERS at once, each in its own DirTree. On an error (or Ctrl-C) no further plan
+    starts, the ones running finish, and the first error in plan order is raised."""
+
+    failed: list[BaseException] = []
+
+    def run(plan: ClusterPlan) -> None:
+        if failed:
+            return  # another plan failed: start no more
+        tree = DirTree(os.dup(out_fd), OUTPUT_DIR)
+        try:
+            _execute(tree, plan)
+        except BaseException as exc:
+            failed.append(exc)
+            raise
+        finally:
+            tree.close()
+        if progress is not None:
+            progress()
+
+    work = [plan for plan in plans if not plan.noop]
+    if progress is not None:
+        for _ in range(len(plans) - len(work)):
+            progress()
+    if len(work) <= 1:
+        for plan in work:
+            run(plan)
+        return
+    with ThreadPoolExecutor(max_workers=min(WRITERS, len(work)), thread_name_prefix="gen-write") as pool:
+        futures = [pool.submit(run, plan) for plan in work]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _execute(tree: DirTree, plan: ClusterPlan) -> None:

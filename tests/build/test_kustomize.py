@@ -33,3 +33,33 @@ def test_a_real_build_error_keeps_its_detail(tmp_path: Path) -> None:
     result = build(tmp_path)
     assert "a.yaml" in result.error and "did not find expected" in result.error
     assert "\n" not in result.error and not result.error.lower().startswith("error:")
+
+
+@pytest.mark.kustomize
+def test_lint_builds_are_shared_by_content_and_a_change_is_a_new_build(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.build import kustomize
+
+    monkeypatch.setenv("GEN_CACHE_DIR", str(tmp_path / "cache"))
+    dirs = []
+    for name in ("one", "two"):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "kustomization.yaml").write_text(f"# {name}\nresources:\n- cm.yaml\n")
+        (d / "cm.yaml").write_text(f"# the header of {name}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
+        dirs.append(d)
+    assert kustomize.inputs_key(dirs[0], ["kubectl", "kustomize"]) == kustomize.inputs_key(dirs[1],
+                                                                                          ["kubectl", "kustomize"])
+    calls: list[int] = []
+    real = kustomize.build_many
+    monkeypatch.setattr(kustomize, "build_many", lambda ds, *a: calls.append(len(ds)) or real(ds, *a))
+    first = kustomize.build_many_cached(dirs)
+    assert calls == [1] and first[0].objects == first[1].objects and first[1].directory == dirs[1]
+    assert kustomize.build_many_cached(dirs)[1].objects == first[1].objects and calls == [1, 0]
+    (dirs[1] / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n")
+    changed = kustomize.build_many_cached(dirs)
+    assert calls == [1, 0, 1] and changed[1].objects[0]["metadata"]["name"] == "y"
+    (dirs[0] / "kustomization.yaml").write_text("resources:\n- cm.yaml\nconfigMapGenerator:\n- name: g\n"
+                                                 "  files: [data.txt]\n")
+    (dirs[0] / "data.txt").write_text("a")
+    assert kustomize.inputs_key(dirs[0], ["kubectl", "kustomize"]) is None  # reads a file files_read cannot see

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema_rs
-import yaml
 
 from generator import catalog
 from generator.check.schemas.core import CoreSchemas, core_schemas
 from generator.check.schemas.crd import convert_crd
 from generator.check.schemas.store import ARGO_CD, NETWORK_OPERATOR, LockedFile, SchemaStore, open_store
+from generator.yamlio import cached as cached_yaml
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def _converted(store: SchemaStore, entry: LockedFile) -> tuple[CustomKind, ...]:
     back (a cached ``{}`` would let every field pass), and converting every CRD of a release takes ~40 ms."""
     text = store.read(entry.path).decode("utf-8")
     kinds: list[CustomKind] = []
-    for doc in yaml.load_all(text, Loader=yaml.CSafeLoader):  # trusted, digest-checked upstream data
+    for doc in cached_yaml.load_all(text):  # trusted, digest-checked upstream data
         if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
             scope = str((doc.get("spec") or {}).get("scope", "Namespaced"))
             kinds += [CustomKind(c.api_version, c.kind, scope, c.schema, c.cel_rules_dropped)

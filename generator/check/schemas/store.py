@@ -27,12 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
 from generator import catalog
 from generator.cache import cache_root
 from generator.errors import EXIT_ENVIRONMENT, GenError
 from generator.fs import atomic_write
+from generator.yamlio import cached as cached_yaml
 
 LOCK_PATH = Path(__file__).with_name("lock.yaml")
 MIRROR_ENV = "GEN_SCHEMA_MIRROR"
@@ -180,7 +179,7 @@ def lock_from_dir(mirror: Path) -> str:
 
 
 def load_lock(path: Path = LOCK_PATH) -> Lock:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = cached_yaml.load(path.read_text(encoding="utf-8"))
     files = tuple(
         LockedFile(str(e["path"]), str(e["url"]), str(e["sha256"]), bool(e.get("url_verified", True)))
         for e in data["files"]

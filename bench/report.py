@@ -1,0 +1,162 @@
+"""The benchmark's report: the targets of issue 14 against the measurements, a Markdown table, and an SVG plot of time
+against fleet size (drawn here: no plotting library)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+TARGET_SIZE = 500
+SERIES = (  # (key in a size's results, label, colour)
+    ("cold", "gen bundle --all, cold", "#d62728"),
+    ("warm", "gen bundle --all, warm", "#1f77b4"),
+    ("check", "gen check", "#2ca02c"),
+    ("changed", "gen check, one spec changed", "#9467bd"),
+    ("lint", "gen lint output/", "#ff7f0e"),
+)
+
+
+def _size(results: dict[str, Any], n: int) -> dict[str, Any] | None:
+    return next((s for s in results["sizes"] if s["clusters"] == n), None)
+
+
+def _target(name: str, limit: str, measured: float | None, ok: bool | None, unit: str = "s") -> dict[str, Any]:
+    shown = "not measured" if measured is None else f"{measured:.2f} {unit}".strip()
+    return {"target": name, "limit": limit, "measured": shown, "met": ok}
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    at = _size(results, TARGET_SIZE)
+
+    def med(key: str) -> float | None:
+        return at[key]["median_s"] if at and key in at else None
+
+    for key, label, limit in (("cold", "gen bundle --all, cold", 60.0), ("warm", "gen bundle --all, warm", 3.0),
+                              ("check", "gen check", 3.0), ("changed", "gen check, one cluster changed", 1.0)):
+        value = med(key)
+        out.append(_target(f"{TARGET_SIZE} clusters: {label}", f"< {limit:g} s", value,
+                           None if value is None else value < limit))
+    memory = at["max_rss_mb"] if at else None
+    out.append(_target(f"{TARGET_SIZE} clusters: peak memory", "< 400 MB", memory,
+                       None if memory is None else memory < 400, "MB"))
+    small = next((s for s in results["sizes"] if s["clusters"] >= 50), None)
+    large = max(results["sizes"], key=lambda s: s["clusters"])
+    if small is not None and large["clusters"] >= 10 * small["clusters"] // 2 and large is not small:
+        ratio = large["per_cluster_cold_s"] / small["per_cluster_cold_s"]
+        out.append(_target(f"cold cost per cluster, {large['clusters']} vs {small['clusters']} clusters",
+                           "ratio <= 1.25", ratio, ratio <= 1.25, ""))
+    else:
+        out.append(_target("cold cost per cluster, 50 vs 500 clusters", "ratio <= 1.25", None, None))
+    lint = results.get("lint_10k", {}).get("median_s")
+    out.append(_target("gen lint, 10,000 objects", "< 3 s", lint, None if lint is None else lint < 3))
+    pol = results.get("floors", {}).get("policies", {})
+    if pol.get("check_jsonschema_median_s"):
+        speed = pol["check_jsonschema_median_s"] / pol["gen_lint_median_s"]
+        out.append(_target(f"gen lint vs check-jsonschema ({pol['files']} NicClusterPolicy files)", ">= 5x faster",
+                           speed, speed >= 5, "x"))
+    else:
+        out.append(_target("gen lint vs check-jsonschema", ">= 5x faster", None, None))
+    return out
+
+
+def _mark(ok: bool | None) -> str:
+    return "n/a" if ok is None else "met" if ok else "**missed**"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    s = results["settings"]
+    m = results["machine"]
+    lines = [
+        f"Measured {results['started']} on {m['cpus']} CPUs (Python {m['python']}), load average "
+        f"{m['load_at_start']} at start and {m['load_at_end']} at end (the machine is shared); medians of "
+        f"{s['runs']} runs ({s['cold_runs']} cold), fleet seed {s['seed']}; {results['seconds']} s in all.",
+        "",
+        "| clusters | files | kustomize builds | cold | per cluster | warm | gen check | check, one changed "
+        "(first) | gen lint output/ (first) | peak memory |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for size in results["sizes"]:
+        lint = (f"{size['lint']['median_s']:.2f} s ({size['lint_first_s']:.1f} s)" if "lint" in size else "-")
+        lines.append(
+            f"| {size['clusters']} | {size['files']} | {size['kustomize_builds']} | {size['cold']['median_s']:.1f} s | "
+            f"{size['per_cluster_cold_s'] * 1000:.0f} ms | {size['warm']['median_s']:.2f} s | "
+            f"{size['check']['median_s']:.2f} s | {size['changed']['median_s']:.2f} s "
+            f"({size['changed_first_s']:.2f} s) | {lint} | {size['max_rss_mb']:.0f} MB |")
+    f = results["floors"]
+    pol = f["policies"]
+    cjs = pol["check_jsonschema_median_s"]
+    largest = max(results["sizes"], key=lambda x: x["clusters"])
+    per_cluster = largest["per_cluster_cold_s"]
+    lines += [
+        "",
+        "Floors, on the same inputs (medians):",
+        "",
+        "| what | time | ratio |",
+        "| --- | ---: | --- |",
+        f"| one `{f['kustomize']['what']}` | {f['kustomize']['median_s'] * 1000:.0f} ms | cold gen bundle costs "
+        f"{per_cluster / f['kustomize']['median_s']:.1f} kustomize calls per cluster at {largest['clusters']} |",
+        f"| one `{f['helm']['what']}` | {f['helm']['median_s'] * 1000:.0f} ms | |",
+        f"| gen lint, {pol['files']} NicClusterPolicy files ({pol['releases']} calls, one per release) | "
+        f"{pol['gen_lint_median_s']:.2f} s | |",
+        f"| check-jsonschema, the same files and calls ({pol['check_jsonschema']}) | "
+        + (f"{cjs:.2f} s | gen lint is {cjs / pol['gen_lint_median_s']:.1f}x faster |" if cjs else "not measured | |"),
+        f"| gen lint, 10,000 objects in 100 files (bench/lint_bench.py corpus) | "
+        f"{results['lint_10k']['median_s']:.2f} s | first run {results['lint_10k']['first_s']:.2f} s |",
+        "",
+        "| target | limit | measured | |",
+        "| --- | --- | ---: | --- |",
+    ]
+    lines += [f"| {t['target']} | {t['limit']} | {t['measured']} | {_mark(t['met'])} |" for t in results["targets"]]
+    fleet = results["fleet"]
+    lines += ["", f"Fleet of {fleet['clusters']} (bench/fleet.py): modes {fleet['modes']}; releases "
+              f"{fleet['releases']}; VM sizes {fleet['vm_sizes']}; {fleet['user_overlays']} with a user overlay.", ""]
+    return "\n".join(lines)
+
+
+def svg(results: dict[str, Any], width: int = 720, height: int = 420) -> str:
+    """Time (log) against fleet size (log), one line per measurement."""
+    left, right, top, bottom = 70, 230, 30, 50
+    sizes = [s["clusters"] for s in results["sizes"]]
+    values = [s[k]["median_s"] for s in results["sizes"] for k, _, _ in SERIES if k in s]
+    x0, x1 = math.log10(min([*sizes, 10])), math.log10(max([*sizes, 1000]))
+    y0 = math.floor(math.log10(max(min(values), 1e-3)))
+    y1 = math.ceil(math.log10(max(values)))
+    y1 = y1 if y1 > y0 else y0 + 1
+
+    def px(n: float) -> float:
+        return left + (math.log10(n) - x0) / (x1 - x0) * (width - left - right)
+
+    def py(t: float) -> float:
+        return height - bottom - (math.log10(max(t, 10 ** y0)) - y0) / (y1 - y0) * (height - top - bottom)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{left}" y="18" font-size="14">Time against fleet size (medians; log scales)</text>']
+    for n in (10, 20, 50, 100, 200, 500, 1000):
+        if 10 ** x0 <= n <= 10 ** x1:
+            out.append(f'<line x1="{px(n):.1f}" y1="{top}" x2="{px(n):.1f}" y2="{height - bottom}" stroke="#ddd"/>')
+            out.append(f'<text x="{px(n):.1f}" y="{height - bottom + 16}" text-anchor="middle">{n}</text>')
+    for e in range(y0, y1 + 1):
+        for m in (1, 3):
+            t = m * 10 ** e
+            if t > 10 ** y1:
+                continue
+            label = f"{t:g} s"
+            out.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{width - right}" y2="{py(t):.1f}" stroke="#ddd"/>')
+            out.append(f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{label}</text>')
+    out.append(f'<text x="{(left + width - right) / 2:.0f}" y="{height - 12}" text-anchor="middle">clusters</text>')
+    for i, (key, label, colour) in enumerate(SERIES):
+        points = [(s["clusters"], s[key]["median_s"]) for s in results["sizes"] if key in s]
+        if not points:
+            continue
+        path = " ".join(f"{px(n):.1f},{py(t):.1f}" for n, t in points)
+        out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        out += [f'<circle cx="{px(n):.1f}" cy="{py(t):.1f}" r="3" fill="{colour}"/>' for n, t in points]
+        ly = top + 10 + i * 18
+        out.append(f'<line x1="{width - right + 12}" y1="{ly}" x2="{width - right + 32}" y2="{ly}" '
+                   f'stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<text x="{width - right + 38}" y="{ly + 4}">{label}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

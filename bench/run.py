@@ -1,0 +1,286 @@
+"""`make bench`: gen on synthetic fleets of growing size, against the floors of the programs it runs.
+
+    .venv/bin/python bench/run.py [--sizes 10,50,100,500] [--runs 3] [--quick] [--out bench/results]
+
+For each fleet size N (a repo made by bench/fleet.py in a temporary directory, seed --seed) it measures, with the
+real CLI in a fresh process each time (CI=true: no progress bar), the median of --runs runs of:
+
+  cold      gen bundle --all with an empty cache (GEN_CACHE_DIR) and no output/
+  warm      gen bundle --all again, nothing changed
+  check     gen check
+  changed   gen check after one spec changed (a release bump); the first run (which builds what is new) and the
+            median of the runs after it
+  lint      gen lint output/ (every file and kustomize directory of the output); first run and median after it
+  memory    the peak resident memory of the largest process of a run (gen, or a kustomize it ran)
+
+then, once, the floors on the same inputs: one `kubectl kustomize` of a mode overlay with a patch, one
+`helm template` of the rdma-infiniband chart with a cluster's values, and check-jsonschema (installed into a
+bench-only venv, bench/.venv-floor, when it is not on PATH) against gen lint on the fleet's NicClusterPolicy files;
+and the lint benchmark (bench/lint_bench.py: 10,000 objects). It prints the table with ratios, and writes
+results.json, results.md and fleet-time.svg (time against fleet size) to --out.
+
+The machine is shared and has 2 cores: every figure is a median, and the load average is recorded with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import fleet as fleet_gen  # noqa: E402
+import lint_bench  # noqa: E402
+import report  # noqa: E402
+from measure import Run, Series, run  # noqa: E402
+
+BIN = Path(sys.executable).parent
+GEN = str(BIN / "gen")
+FLOOR_VENV = REPO / "bench" / ".venv-floor"
+CHECK_JSONSCHEMA = "check-jsonschema==0.39.0"
+FULL_SIZES = (10, 50, 100, 250, 500, 1000)
+DEFAULT_SIZES = (10, 50, 100, 500)
+QUICK_SIZES = (10, 50)
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def base_env(cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEN_")}
+    env.update({"GEN_CACHE_DIR": str(cache), "CI": "true", "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"})
+    mirror = os.environ.get("GEN_SCHEMA_MIRROR") or str(REPO.parent / "shared" / "upstream")
+    if Path(mirror).is_dir():
+        env["GEN_SCHEMA_MIRROR"] = mirror
+    return env
+
+
+def gen(args: list[str], repo: Path, env: dict[str, str], *, ok: tuple[int, ...] = (0,)) -> Run:
+    result = run([GEN, *args], repo, env)
+    if result.code not in ok:
+        raise SystemExit(f"bench: gen {' '.join(args)} exited {result.code} in {repo}:\n{result.stderr[-3000:]}")
+    return result
+
+
+def count_files(root: Path) -> int:
+    return sum(1 for p in root.rglob("*") if p.is_file()) if root.is_dir() else 0
+
+
+def change_one(repo: Path, members: list[fleet_gen.Member]) -> tuple[Path, str]:
+    """Bump the release of one cluster (the first not on the newest release and without an IPAM choice, which a newer
+    release may not offer); returns the file and its old text."""
+    import generator.catalog as catalog
+
+    tags = catalog.load().release_tags
+    member = next((m for m in members if m.release != tags[-1] and "ipam:" not in m.spec), members[0])
+    path = repo / "clusters" / f"{member.name}.yaml"
+    old = path.read_text()
+    newer = tags[min(tags.index(member.release) + 1, len(tags) - 1)]
+    path.write_text(old.replace(f"version: {member.release}", f"version: {newer}", 1))
+    return path, old
+
+
+def measure_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    repo, cache = work / f"fleet-{n}", work / f"cache-{n}"
+    members = fleet_gen.fleet(n, args.seed)
+    fleet_gen.write_fleet(repo, members)
+    env = base_env(cache)
+    out: dict[str, Any] = {"clusters": n, "load_before": os.getloadavg()[0]}
+    cold = Series()
+    for i in range(args.cold_runs):
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(repo / "output", ignore_errors=True)
+        log(f"{n} clusters: cold gen bundle --all ({i + 1}/{args.cold_runs})")
+        first = cold.add(gen(["bundle", "--all"], repo, env))
+        log(f"  {first.seconds:.1f} s; {first.stderr.strip().splitlines()[-1] if first.stderr.strip() else ''}")
+    out["kustomize_builds"] = count_files(cache / "kustomize")
+    out["files"] = count_files(repo / "output")
+    out["summary_line"] = next((line for line in reversed(cold.runs[-1].stdout.splitlines())
+                                if line.startswith("gen bundle:")), "")
+    warm, check, changed, lint = Series(), Series(), Series(), Series()
+    log(f"{n} clusters: warm gen bundle --all, gen check (x{args.runs})")
+    for _ in range(args.runs):
+        warm.add(gen(["bundle", "--all"], repo, env))
+        check.add(gen(["check"], repo, env))
+    path, old = change_one(repo, members)
+    log(f"{n} clusters: gen check after {path.name} changed (x{args.runs + 1})")
+    first_changed = gen(["check"], repo, env, ok=(1,))
+    for _ in range(args.runs):
+        changed.add(gen(["check"], repo, env, ok=(1,)))
+    path.write_text(old)
+    if not args.no_lint:
+        log(f"{n} clusters: gen lint output/ (x{args.runs + 1})")
+        first_lint = gen(["lint", "output"], repo, env)
+        for _ in range(args.runs):
+            lint.add(gen(["lint", "output"], repo, env))
+        out["lint_first_s"] = round(first_lint.seconds, 3)
+        out["lint"] = lint.as_json()
+        out["lint_summary"] = lint.runs[-1].stdout.strip().splitlines()[-1]
+    out.update({"cold": cold.as_json(), "warm": warm.as_json(), "check": check.as_json(),
+                "changed_first_s": round(first_changed.seconds, 3), "changed": changed.as_json(),
+                "per_cluster_cold_s": round(cold.median / n, 4),
+                "max_rss_mb": round(max(s.max_rss_mb for s in (cold, warm, check, changed)), 1),
+                "load_after": os.getloadavg()[0]})
+    out["_repo"] = str(repo)
+    out["_cache"] = str(cache)
+    return out
+
+
+def floor_venv_tool() -> tuple[str | None, str]:
+    """check-jsonschema: from PATH, else from the bench-only venv (made on first use); or why not."""
+    found = shutil.which("check-jsonschema")
+    if found:
+        return found, f"check-jsonschema from PATH ({found})"
+    tool = FLOOR_VENV / "bin" / "check-jsonschema"
+    if not tool.is_file():
+        log(f"installing {CHECK_JSONSCHEMA} into {FLOOR_VENV.relative_to(REPO)} (bench only, not a gen dependency)")
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(FLOOR_VENV)], check=True, capture_output=True)
+            subprocess.run([str(FLOOR_VENV / "bin" / "pip"), "install", "-q", CHECK_JSONSCHEMA], check=True,
+                           capture_output=True, timeout=600)
+        except (subprocess.SubprocessError, OSError) as exc:
+            return None, f"check-jsonschema not measured: installing {CHECK_JSONSCHEMA} failed ({exc})"
+    return str(tool), f"{CHECK_JSONSCHEMA} in {FLOOR_VENV.relative_to(REPO)}"
+
+
+def measure_floors(size: dict[str, Any], args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from generator.check.schemas.kinds import schemas_for
+    from generator.check.schemas.store import open_store
+    from generator.cli.commands import chart_defaults
+    from generator.render import rdma_chart
+
+    repo, env = Path(size["_repo"]), base_env(Path(size["_cache"]))
+    floors: dict[str, Any] = {}
+    overlays = sorted((repo / "output").glob("*/overlays/sriov"))
+    kubectl = BIN / "kubectl"
+    one = Series()
+    for _ in range(args.runs + 2):
+        one.add(run([str(kubectl), "kustomize", str(overlays[0])], repo, env))
+    floors["kustomize"] = {**one.as_json(), "what": f"kubectl kustomize {overlays[0].relative_to(repo)}"}
+    chart_dir = work / "chart"
+    for rel, data in rdma_chart.chart_files(chart_defaults()).items():
+        (chart_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        (chart_dir / rel).write_bytes(data)
+    values = sorted((repo / "output").glob("*/helm/rdma-infiniband-values.yaml"))[0]
+    helm = Series()
+    home = work / "helm-home"
+    helm_env = {**env, "HOME": str(home), "XDG_CACHE_HOME": str(home / "c"), "XDG_CONFIG_HOME": str(home / "f"),
+                "XDG_DATA_HOME": str(home / "d")}
+    for _ in range(args.runs + 2):
+        helm.add(run([str(BIN / "helm"), "template", "rdma-infiniband", str(chart_dir), "--values", str(values)],
+                     repo, helm_env))
+    floors["helm"] = {**helm.as_json(), "what": "helm template rdma-infiniband (gen chart's chart) with "
+                                                f"{values.relative_to(repo)}"}
+    # check-jsonschema against gen lint on the fleet's NicClusterPolicy files, one call per release (one schema each)
+    tool, how = floor_venv_tool()
+    policies: dict[str, list[Path]] = {}
+    for spec in sorted((repo / "clusters").glob("*.yaml")):
+        release = next(line.split(":", 1)[1].strip() for line in spec.read_text().splitlines()
+                       if line.strip().startswith("version:"))
+        policies.setdefault(release, []).append(repo / "output" / spec.stem / "base" / "nicclusterpolicy.yaml")
+    files = sum(len(v) for v in policies.values())
+    lint_total, cjs_total = [], []
+    store = open_store(Path(env["GEN_SCHEMA_MIRROR"]) if env.get("GEN_SCHEMA_MIRROR") else None)
+    schema_files = {}
+    for release in policies:
+        kind = schemas_for(release, store=store).custom("mellanox.com/v1alpha1", "NicClusterPolicy")
+        assert kind is not None
+        schema_files[release] = work / f"nicclusterpolicy-{release}.json"
+        schema_files[release].write_text(json.dumps(kind.schema))
+    for _ in range(args.runs):
+        lint_s = cjs_s = 0.0
+        for release, paths in policies.items():
+            lint_s += gen(["lint", "--release", release, *map(str, paths)], repo, env).seconds
+            if tool:
+                r = run([tool, "--schemafile", str(schema_files[release]), *map(str, paths)], repo, env)
+                if r.code != 0:
+                    raise SystemExit(f"bench: check-jsonschema failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+                cjs_s += r.seconds
+        lint_total.append(lint_s)
+        cjs_total.append(cjs_s)
+    floors["policies"] = {"files": files, "releases": len(policies), "gen_lint_median_s": round(
+        statistics.median(lint_total), 3), "check_jsonschema_median_s": round(statistics.median(cjs_total), 3)
+        if tool else None, "check_jsonschema": how}
+    return floors
+
+
+def measure_lint_10k(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    corpus = work / "lint-10k"
+    corpus.mkdir()
+    lint_bench.write_corpus(corpus, 10_000, 100)
+    env = base_env(work / "cache-lint")
+    series = Series()
+    first = gen(["lint", "--release", "v26.4.1", "--format", "json", str(corpus)], work, env)
+    for _ in range(args.runs):
+        series.add(gen(["lint", "--release", "v26.4.1", "--format", "json", str(corpus)], work, env))
+    summary = json.loads(series.runs[-1].stdout)["summary"]
+    return {"objects": 10_000, "files": 100, "first_s": round(first.seconds, 3), **series.as_json(),
+            "summary": summary}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", ""),
+                        help=f"fleet sizes, comma-separated (default {','.join(map(str, DEFAULT_SIZES))}; "
+                             f"--full: {','.join(map(str, FULL_SIZES))}; $BENCH_SIZES)")
+    parser.add_argument("--full", action="store_true", help="every size up to 1,000 clusters")
+    parser.add_argument("--quick", action="store_true", help=f"sizes {','.join(map(str, QUICK_SIZES))}, one run each")
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
+    parser.add_argument("--cold-runs", type=int, default=None, help="cold runs per size (default: --runs)")
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--no-lint", action="store_true", help="skip gen lint output/")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    args = parser.parse_args()
+    sizes = ([int(s) for s in args.sizes.split(",") if s.strip()] if args.sizes else
+             list(QUICK_SIZES if args.quick else FULL_SIZES if args.full else DEFAULT_SIZES))
+    if args.quick:
+        args.runs = 1
+    args.cold_runs = args.cold_runs or args.runs
+    started = time.time()
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "load_at_start": round(os.getloadavg()[0], 2)},
+        "settings": {"sizes": sizes, "runs": args.runs, "cold_runs": args.cold_runs, "seed": args.seed},
+        "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
+    }
+    with tempfile.TemporaryDirectory(prefix="gen-bench-") as tmp:
+        work = Path(tmp)
+        per_size = [measure_size(n, args, work) for n in sizes]
+        log("floors: kubectl kustomize, helm template, check-jsonschema")
+        results["floors"] = measure_floors(per_size[-1], args, work)
+        log("gen lint on 10,000 objects")
+        results["lint_10k"] = measure_lint_10k(args, work)
+    for size in per_size:
+        size.pop("_repo")
+        size.pop("_cache")
+    results["sizes"] = per_size
+    results["fleet"] = fleet_gen.describe(fleet_gen.fleet(max(sizes), args.seed))
+    results["machine"]["load_at_end"] = round(os.getloadavg()[0], 2)
+    results["seconds"] = round(time.time() - started)
+    results["targets"] = report.targets(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    markdown = report.markdown(results)
+    (args.out / "results.md").write_text(markdown)
+    (args.out / "fleet-time.svg").write_text(report.svg(results))
+    print(markdown)
+    print(f"bench: wrote {args.out}/results.json, results.md, fleet-time.svg in {results['seconds']} s",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

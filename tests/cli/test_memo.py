@@ -1,0 +1,141 @@
+"""A no-op run reads unchanged clusters back from output/ instead of rendering, building and checking them again
+(generator.memo); anything that changes their inputs or their files gets them rendered again, and the run says
+exactly what a full run says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator import memo
+from generator.cli import commands
+from generator.yamlio import cached
+from tests.conftest import run_gen, write_spec
+
+
+@pytest.fixture
+def rendered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[list[str]]:
+    """The clusters each in-process check_clusters call renders (a cache of this test's own)."""
+    monkeypatch.setenv("GEN_CACHE_DIR", str(tmp_path / "cache"))
+    calls: list[list[str]] = []
+    real = commands.check_clusters
+
+    def spy(repo: Path, clusters: list[Any], *args: Any, **kwargs: Any) -> Any:
+        calls.append([c.name for c in clusters])
+        return real(repo, clusters, *args, **kwargs)
+
+    monkeypatch.setattr(commands, "check_clusters", spy)
+    return calls
+
+
+def _fleet(repo: Path) -> None:
+    write_spec(repo, name="a", version="v25.4.0")  # end of life: a warning on every run
+    write_spec(repo, name="b", mode="ipoib", version="v26.4.1")
+    write_spec(repo, name="c", mode="shared", version="v26.1.2")
+
+
+def _run(repo: Path, capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> tuple[str, str]:
+    mirror = None
+    commands._noted.clear()  # the chart note is said once per process: as in a fresh one
+    if args[0] == "bundle":
+        result = commands.bundle(repo, [], True, prune=False, force=False, mirror=mirror)
+    else:
+        result = commands.check(repo, [], all_clusters=True, mirror=mirror)
+    assert result == code
+    out, err = capsys.readouterr()
+    return out, err
+
+
+@pytest.mark.kustomize
+def test_a_no_op_run_renders_nothing_and_says_the_same(gitops_repo: Path, rendered: list[list[str]],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    _fleet(gitops_repo)
+    _, first = _run(gitops_repo, capsys, "bundle")
+    assert rendered == [["a", "b", "c"]]
+    out, again = _run(gitops_repo, capsys, "bundle")
+    _, check = _run(gitops_repo, capsys, "check")
+    assert rendered == [["a", "b", "c"]]  # neither run rendered anything
+    assert "0 files written" in out.splitlines()[-1]
+    assert first == again == check and "end of life" in first
+
+
+@pytest.mark.kustomize
+def test_a_changed_spec_renders_that_cluster_only(gitops_repo: Path, rendered: list[list[str]],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    _fleet(gitops_repo)
+    _run(gitops_repo, capsys, "bundle")
+    write_spec(gitops_repo, name="b", mode="ipoib", version="v26.1.2")
+    out, _ = _run(gitops_repo, capsys, "check", code=1)
+    assert rendered[-1] == ["b"] and "output/b/" in out
+    _run(gitops_repo, capsys, "bundle")
+    assert rendered[-1] == ["b"]
+    _run(gitops_repo, capsys, "check")
+    assert len(rendered) == 3  # up to date again: nothing rendered
+
+
+@pytest.mark.kustomize
+def test_an_edited_output_file_or_a_corrupt_record_gets_the_cluster_rendered(
+        gitops_repo: Path, rendered: list[list[str]], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    _fleet(gitops_repo)
+    _run(gitops_repo, capsys, "bundle")
+    policy = gitops_repo / "output" / "c" / "base" / "nicclusterpolicy.yaml"
+    policy.write_text(policy.read_text() + "# edited\n")
+    out, _ = _run(gitops_repo, capsys, "check", code=1)
+    assert rendered[-1] == ["c"] and "output/c/base/nicclusterpolicy.yaml: changed" in out
+    _run(gitops_repo, capsys, "bundle")
+    assert "# edited" not in policy.read_text()
+    for entry in (tmp_path / "cache" / "checked").rglob("*"):
+        if entry.is_file():
+            entry.write_bytes(entry.read_bytes()[:-3] + b"xx}")
+    _run(gitops_repo, capsys, "check")
+    assert rendered[-1] == ["a", "b", "c"]  # no record could be trusted: everything checked again
+
+
+@pytest.mark.kustomize
+def test_a_new_cluster_is_checked_and_errors_are_never_recorded(gitops_repo: Path, capsys: pytest.CaptureFixture[str],
+                                                                rendered: list[list[str]]) -> None:
+    _fleet(gitops_repo)
+    _run(gitops_repo, capsys, "bundle")
+    (gitops_repo / "overlays" / "a").mkdir(parents=True)
+    (gitops_repo / "overlays" / "a" / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n- missing.yaml\n")
+    for _ in range(2):
+        with pytest.raises(Exception, match="validation failed"):
+            _run(gitops_repo, capsys, "check")
+        assert rendered[-1] == ["a"]
+
+
+def test_the_environment_covers_gen_the_programs_and_the_charts() -> None:
+    base = memo.environment(["kubectl", "kustomize"], ["helm"], [("v25.4.0", "")], False)
+    assert base == memo.environment(["kubectl", "kustomize"], ["helm"], [("v25.4.0", "")], False)
+    assert base != memo.environment(["kustomize", "build"], ["helm"], [("v25.4.0", "")], False)
+    assert base != memo.environment(["kubectl", "kustomize"], None, [("v25.4.0", "")], False)
+    assert base != memo.environment(["kubectl", "kustomize"], ["helm"], [("v25.4.0", "ab")], False)
+    assert base != memo.environment(["kubectl", "kustomize"], ["helm"], [("v25.4.0", "")], True)
+
+
+def test_run_twice_through_the_cli_is_byte_identical(gitops_repo: Path) -> None:
+    _fleet(gitops_repo)
+    first = run_gen("bundle", "--all", cwd=gitops_repo, check=True)
+    files = {p: p.read_bytes() for p in (gitops_repo / "output").rglob("*") if p.is_file() and p.name != ".gen.lock"}
+    second = run_gen("bundle", "--all", cwd=gitops_repo, check=True)
+    assert first.stderr == second.stderr
+    assert files == {p: p.read_bytes() for p in (gitops_repo / "output").rglob("*")
+                     if p.is_file() and p.name != ".gen.lock"}
+
+
+def test_trusted_yaml_is_parsed_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GEN_CACHE_DIR", str(tmp_path))
+    text = "a: 1\nb: [x, 2.5, null, true]\n---\nc: {d: e}\n"
+    first = cached.load_all(text)
+    assert first == [{"a": 1, "b": ["x", 2.5, None, True]}, {"c": {"d": "e"}}]
+    assert cached.load_all(text) == first and len(list((tmp_path / "parsed-yaml").rglob("*"))) == 3
+    dated = "when: 2024-01-01\n"  # a date: JSON cannot hold it, so it is never cached
+    assert str(cached.load(dated)["when"]) == "2024-01-01" and str(cached.load(dated)["when"]) == "2024-01-01"
+    assert len([p for p in (tmp_path / "parsed-yaml").rglob("*") if p.is_file()]) == 1
+    for entry in (tmp_path / "parsed-yaml").rglob("*"):
+        if entry.is_file():
+            entry.write_bytes(entry.read_bytes().replace(b'"x"', b'"y"'))  # a corrupt entry is a miss
+    assert cached.load_all(text) == first

@@ -120,6 +120,15 @@ class NewerUpstream:
 
 
 @dataclass(frozen=True)
+class IpamBackend:
+    """What deploys an IPAM back-end: a NicClusterPolicy field (``nvIpam``), or a workload running its image."""
+
+    name: str  # whereabouts | nv-ipam (the ``type`` of a network's ipam)
+    policy_field: str  # dotted, under the NicClusterPolicy's spec
+    image: str  # the image name (last path segment) of its workloads
+
+
+@dataclass(frozen=True)
 class VmSize:
     name: str
     description: str
@@ -161,6 +170,7 @@ class Catalog:
     driver_digests_since: str  # the first release whose operator takes ofedDriver.version: sha256:...
     policy: Policy  # NVIDIA's release lifecycle
     newer_upstream: NewerUpstream | None
+    ipam_backends: dict[str, IpamBackend]  # by name (IPAM_BACKENDS)
 
     def published(self, repository: str) -> str:
         """The published location of an image repository (itself when it is not a staging one)."""
@@ -261,6 +271,8 @@ def load() -> Catalog:
         driver_digests_since=str(releases_raw["driverDigestsSince"]),
         policy=_policy(life),
         newer_upstream=NewerUpstream(**life["newerUpstream"]) if life.get("newerUpstream") else None,
+        ipam_backends={name: IpamBackend(name, raw["policyField"], raw["image"])
+                       for name, raw in releases_raw["ipamBackends"].items()},
         builtin_scopes={**{_group_kind(k): True for k in kinds["cluster"]},
                         **{_group_kind(k): False for k in kinds["namespaced"]}},
     )

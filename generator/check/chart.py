@@ -19,7 +19,6 @@ from generator.check.objects import (
     pod_templates,
 )
 from generator.check.rules import define
-from generator.check.webhook import IMAGE_COMPONENTS, SECONDARY_IMAGE_COMPONENTS
 from generator.cluster.model import Images
 from generator.render.images import driver_image, matching_prefix, operator_image, parse, rewrite
 from generator.report.finding import Finding
@@ -85,6 +84,13 @@ def image_references(obj: dict[str, Any]) -> list[tuple[Path, str]]:
         if repository:
             out.append(((*path, "repository"), repository))
     return out
+
+
+# the image components of a NicClusterPolicy or NicNodePolicy (spec.<name> / spec.secondaryNetwork.<name>; ipamPlugin:
+# releases up to v25.7.0)
+IMAGE_COMPONENTS = ("ofedDriver", "rdmaSharedDevicePlugin", "sriovDevicePlugin", "ibKubernetes", "nvIpam",
+                    "nicFeatureDiscovery", "docaTelemetryService")
+SECONDARY_IMAGE_COMPONENTS = ("cniPlugins", "ipoib", "multus", "ipamPlugin")
 
 
 def _components(obj: dict[str, Any]) -> list[tuple[Path, str, dict[str, Any]]]:

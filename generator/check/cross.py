@@ -96,6 +96,9 @@ class Context:
     shared: dict[str, int | None] = field(default_factory=dict)
     policies: int = 0
     pools: set[str] = field(default_factory=set)
+    cluster_policies: list[dict[str, Any]] = field(default_factory=list)  # the NicClusterPolicy objects
+    node_policies: list[dict[str, Any]] = field(default_factory=list)  # the NicNodePolicy objects
+    workload_images: set[str] = field(default_factory=set)  # image names (last path segment) the workloads run
 
     @classmethod
     def build(cls, objs: list[dict[str, Any]]) -> Context:
@@ -122,9 +125,21 @@ class Context:
                 ctx.policies += 1
                 ctx.resources |= exposed_resources(spec)
                 ctx.shared.update(shared_capacity(spec))
+                (ctx.cluster_policies if kind == "NicClusterPolicy" else ctx.node_policies).append(obj)
             elif group == "nv-ipam.nvidia.com" and kind in ("IPPool", "CIDRPool"):
                 ctx.pools.add(name_of(obj))
+            elif group in ("apps", ""):
+                for _path, template in pod_templates(obj):
+                    for _cpath, container in containers(template):
+                        ctx.workload_images.add(image_name(as_str(container.get("image"))))
         return ctx
+
+
+def image_name(ref: str) -> str:
+    """The last path segment of an image reference, without tag or digest: ``whereabouts`` of
+    ``ghcr.io/k8snetworkplumbingwg/whereabouts:v0.7.0``."""
+    name = ref.partition("@")[0].rsplit("/", 1)[-1]
+    return name.partition(":")[0]
 
 
 def exposed_resources(spec: dict[str, Any]) -> set[str]:
@@ -345,8 +360,13 @@ def _extended(index: int, base: Path, key: str, requests: dict[str, Any], limits
 
 
 def check_pool_refs(refs: list[tuple[int, Path, str]], ctx: Context) -> list[Finding]:
+    """nv-ipam pools no IPPool/CIDRPool defines: an error when a NicClusterPolicy is checked with them (the set is the
+    deployment), else a warning (the pools may be in files not checked)."""
+    complete = bool(ctx.cluster_policies)
+    hint = ("pods attached to it get no address" if complete else
+            "check that it is created with this network, or lint them together")
     return [IPAM_POOL_REF.at(path, f"nv-ipam pool {name!r} is not defined by any IPPool or CIDRPool "
-                  "(nv-ipam.nvidia.com) linted with it", index)
+                  f"(nv-ipam.nvidia.com) checked with it; {hint}", index, None if complete else "warning")
             for index, path, name in refs if name not in ctx.pools]
 
 

@@ -8,14 +8,16 @@ files), the cross-object rules. ``gen bundle`` and ``gen lint`` both run it; onl
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from generator.catalog.webhook import webhook_facts
 from generator.check import cross
 from generator.check.chart import check_images
-from generator.check.ipam import check_ipam
-from generator.check.objects import Path, object_label
+from generator.check.ipam import check_deployed, check_ipam
+from generator.check.nodepolicy import check_node_policies
+from generator.check.objects import Path, group_kind, object_label
 from generator.check.schema import UNKNOWN_KIND, check_schema
 from generator.check.schemas.kinds import Schemas, schemas_for
 from generator.check.schemas.store import SchemaStore
@@ -98,19 +100,28 @@ class Checker:
         """Per-object checks on every item, then the cross-object rules per unit; located."""
         return locate(items, self.findings(items, units, vm_nics=vm_nics), strict=strict)
 
-    def findings(self, items: list[Item], units: Iterable[Unit], *, vm_nics: int | None = None) -> list[Finding]:
-        """Per-object checks on every item, then the cross-object rules per unit; not located yet."""
+    def findings(self, items: list[Item], units: Iterable[Unit], *, vm_nics: int | None = None,
+                 only: Collection[int] | None = None) -> list[Finding]:
+        """Per-object checks on every item (``only``: on these), then the cross-object rules per unit; not located
+        yet."""
         found: list[Finding] = []
         refs: dict[int, list[tuple[int, Path, str]]] = {}
         for index, item in enumerate(items):
+            if only is not None and index not in only:
+                refs[index] = []
+                continue
             per_object, refs[index] = self.object_findings(index, item)
             found += per_object
+        patches = [item.obj for item in items if item.patch and isinstance(item.obj, dict)
+                   and group_kind(item.obj) == ("mellanox.com", "NicClusterPolicy")]
         for unit, context in units:
             ctx = cross.Context.build([items[i].obj for i in context if _whole(items[i])])
             members = [(i, items[i].obj) for i in unit if _whole(items[i])]
             found += cross.check_unit(members, ctx, vm_nics)
             found += cross.check_duplicates(members, [item.file for item in items])
             found += cross.check_pool_refs([r for i in unit for r in refs[i]], ctx)
+            found += check_deployed(members, self.release, ctx.cluster_policies, ctx.workload_images, patches)
+            found += check_node_policies(members, self.webhook.facts, ctx.cluster_policies, ctx.node_policies)
         return found
 
 
@@ -139,7 +150,7 @@ def locate(items: list[Item], found: list[Finding], *, strict: bool = False) -> 
 
 @functools.cache
 def _checker(schemas: Schemas, release: str, store: SchemaStore | None) -> Checker:
-    return Checker(schemas, WebhookRules(webhook_schemas_for(release, store)), release)
+    return Checker(schemas, WebhookRules(webhook_schemas_for(release, store), webhook_facts(release)), release)
 
 
 def checker_for(release: str, argocd: str | None = None, store: SchemaStore | None = None) -> Checker:

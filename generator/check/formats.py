@@ -78,12 +78,6 @@ def parse_quantity(value: object) -> Fraction | None:
 FQDN = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z]{2,})+$")
 SRIOV_RESOURCE_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 RDMA_RESOURCE_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-OFED_VERSION = re.compile(
-    r"^(sha256:[a-fA-F0-9]{64}"
-    r"|doca\d+\.\d+(\.\d+)?-\d+\.\d+-(\d+\.\d+\.\d+\.\d+-\d+|\d{6,})(-[\w\.\-]+)*"
-    r"|\d+\.\d+-\d+(\.\d+)*(-\d+)?(-[\w\.\-]+)*)$",
-    re.ASCII,  # Go's \d and \w are ASCII-only
-)
 PKEY_GUID = re.compile(r"^([0-9A-Fa-f]{2}:){7}([0-9A-Fa-f]{2})$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 

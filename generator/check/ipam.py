@@ -11,9 +11,11 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from generator.check.objects import Path, as_dict, as_list, as_str, group_kind
+from generator import catalog
+from generator.check.objects import Path, as_dict, as_list, as_str, get_in, group_kind, name_of
 from generator.check.rules import Rule, define
 from generator.report.finding import Finding
 
@@ -34,10 +36,17 @@ IPAM_EXCLUDE = define(
     "an IPAM exclude or range start/end is not inside the range/subnet",
     "ipam")
 IPAM_POOL_REF = define(
-    "ipam-pool-ref", "warning",
-    "an nv-ipam poolName names no IPPool/CIDRPool among the linted objects",
+    "ipam-pool-ref", "error",
+    "an nv-ipam poolName names no IPPool/CIDRPool among the checked objects (a warning when no NicClusterPolicy is "
+    "checked with it)",
     "ipam")
 
+IPAM_NOT_DEPLOYED = define(
+    "ipam-not-deployed", "error",
+    "a network's ipam names a plugin nothing deploys, so its pods get no address: whereabouts from v25.10.0 on (or up "
+    "to v25.7.0 without the NicClusterPolicy's secondaryNetwork.ipamPlugin), nv-ipam without its spec.nvIpam (unless a "
+    "workload checked with it runs the plugin)",
+    "ipam")
 IPAM_BLOCK_SIZE = define(
     "ipam-block-size", "error",
     "an nv-ipam IPPool's perNodeBlockSize is below 2, or more than its subnet holds (nv-ipam refuses the pool), or "
@@ -92,7 +101,10 @@ def block_size_problem(net: Network, block: int, exclusions: list[tuple[int, int
     return ""
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_NETWORK_KINDS = {"IPoIBNetwork", "MacvlanNetwork", "HostDeviceNetwork"}
+# networks whose spec.ipam string is a CNI ipam config (the network operator's, and the SR-IOV network operator's)
+NETWORK_KINDS = {("mellanox.com", "IPoIBNetwork"), ("mellanox.com", "MacvlanNetwork"),
+                 ("mellanox.com", "HostDeviceNetwork"), ("sriovnetwork.openshift.io", "SriovNetwork"),
+                 ("sriovnetwork.openshift.io", "SriovIBNetwork"), ("sriovnetwork.openshift.io", "OVSNetwork")}
 
 
 class _Checker:
@@ -229,7 +241,7 @@ def check_ipam(obj: dict[str, Any], index: int) -> tuple[list[Finding], list[tup
     group, kind = group_kind(obj)
     spec = as_dict(obj.get("spec"))
     checker: _Checker | None = None
-    if group == "mellanox.com" and kind in _NETWORK_KINDS and isinstance(spec.get("ipam"), str) \
+    if (group, kind) in NETWORK_KINDS and isinstance(spec.get("ipam"), str) \
             and spec["ipam"].strip():
         checker = _Checker(index, ("spec", "ipam"))
         ipam = _json_object(checker, spec["ipam"], "spec.ipam")
@@ -257,3 +269,91 @@ def check_ipam(obj: dict[str, Any], index: int) -> tuple[list[Finding], list[tup
     if checker is None:
         return [], []
     return checker.issues, checker.pool_refs
+
+
+# -- what deploys the plugin a network names ---------------------------------------------------------------------
+
+
+def ipam_configs(obj: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
+    """(path, ipam config) of each IPAM a network or NetworkAttachmentDefinition names; what does not parse is left
+    out (``check_ipam`` reports it)."""
+    group, kind = group_kind(obj)
+    spec = as_dict(obj.get("spec"))
+    if (group, kind) in NETWORK_KINDS and isinstance(spec.get("ipam"), str):
+        try:
+            ipam = json.loads(spec["ipam"]) if spec["ipam"].strip() else None
+        except ValueError:
+            return []
+        return [(("spec", "ipam"), ipam)] if isinstance(ipam, dict) else []
+    if group == "k8s.cni.cncf.io" and kind == "NetworkAttachmentDefinition" and isinstance(spec.get("config"), str):
+        try:
+            config = json.loads(spec["config"])
+        except ValueError:
+            return []
+        plugins = [as_dict(config), *[as_dict(p) for p in as_list(as_dict(config).get("plugins"))]]
+        return [(("spec", "config"), p["ipam"]) for p in plugins if isinstance(p.get("ipam"), dict)]
+    return []
+
+
+def _releases_with(backend: str) -> list[catalog.Release]:
+    return [r for r in catalog.load().releases.values() if backend in r.ipam]
+
+
+def check_deployed(members: list[tuple[int, dict[str, Any]]], release: str, policies: list[dict[str, Any]],
+                   workload_images: set[str], patches: Sequence[dict[str, Any]] = ()) -> list[Finding]:
+    """Networks whose IPAM plugin neither the release nor the NicClusterPolicy (``policies``: those checked with them)
+    nor a checked workload deploys. Without a NicClusterPolicy only what the release cannot deploy is known.
+    ``patches``: NicClusterPolicy patches checked in the same run; a field one of them sets counts as set (a base
+    policy linted file by file is completed by an overlay's patch)."""
+    cat = catalog.load()
+    this = cat.releases.get(release)
+    policy_names = ", ".join(repr(name_of(p)) for p in policies[:3]) + (
+        f" and {len(policies) - 3} more" if len(policies) > 3 else "")
+    unset: set[str] = set()  # the backends no policy (or policy patch) deploys; only known with a policy checked
+    if policies:
+        unset = {name for name, backend in cat.ipam_backends.items()
+                 if not any(get_in(as_dict(p.get("spec")), tuple(backend.policy_field.split(".")))
+                            for p in [*policies, *patches])}
+    out: list[Finding] = []
+    for index, obj in members:
+        for path, ipam in ipam_configs(obj):
+            backend = cat.ipam_backends.get(as_str(ipam.get("type")))
+            if backend is None or backend.image in workload_images:
+                continue
+            what = f"ipam type {backend.name!r}"
+            network = f"{group_kind(obj)[1]} {name_of(obj)!r}"
+            nobody = f"no workload checked with it runs it: pods attached to {network} get no IP address"
+            if this is not None and backend.name not in this.ipam:
+                out.append(IPAM_NOT_DEPLOYED.at(path, f"{what}: network-operator {release} does not deploy "
+                                                f"{backend.name}{_gone(backend, this)}, and {nobody}; "
+                                                f"{_instead(backend.name, this)}", index))
+            elif backend.name in unset:
+                instead = f", or {_instead(backend.name, this)}" if backend.name != "nv-ipam" else ""
+                out.append(IPAM_NOT_DEPLOYED.at(
+                    path, f"{what}, but the NicClusterPolicy {policy_names} sets no spec.{backend.policy_field}, so "
+                    f"the operator deploys no {backend.name}, and {nobody}; add spec.{backend.policy_field} to the "
+                    f"NicClusterPolicy{instead}", index))
+    return out
+
+
+def _gone(backend: catalog.IpamBackend, release: catalog.Release) -> str:
+    """`` (its spec.secondaryNetwork.ipamPlugin is gone since v25.10.0; v25.7.0 was the last release with it)``."""
+    older = [r for r in _releases_with(backend.name) if r.key < release.key]
+    if not older:
+        return ""
+    last = older[-1]
+    since = next(r for r in catalog.load().releases.values() if r.key > last.key)
+    return (f" (the NicClusterPolicy's spec.{backend.policy_field} is gone since {since.tag}; {last.tag} was the last "
+            "release with it)")
+
+
+def _instead(backend: str, release: catalog.Release | None) -> str:
+    """How to move to nv-ipam."""
+    if backend == "nv-ipam":
+        return ""
+    image = ""
+    if release is not None and "nvIpam" in release.images:
+        nv = release.images["nvIpam"]
+        image = f" ({nv.repository}/{nv.image}:{nv.version})"
+    return (f"use nv-ipam: spec.nvIpam{image} in the NicClusterPolicy, an IPPool (nv-ipam.nvidia.com), and ipam "
+            '{"type": "nv-ipam", "poolName": "<the pool>"}')

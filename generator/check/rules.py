@@ -23,6 +23,7 @@ RULE_MODULES = (
     "generator.check.webhook",
     "generator.check.cross",
     "generator.check.ipam",
+    "generator.check.nodepolicy",
     "generator.check.project",
     "generator.check.chart",
     "generator.check.invariants",

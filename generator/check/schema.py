@@ -3,8 +3,11 @@ CRD or a Kubernetes core kind), unknown fields rejected as the API server's stri
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from generator import catalog
+from generator.catalog.charts import chart_facts
 from generator.check.messages import error_messages, non_json_path
 from generator.check.rules import define
 from generator.check.schemas.kinds import Schemas
@@ -13,7 +16,8 @@ from generator.report.finding import Finding, dotted
 SCHEMA = define("schema", "error", "the object violates the strict schema of its apiVersion/kind (CRD of the release, "
                 "Argo CD CRD or Kubernetes core schema): unknown field, type, pattern, enum, required", "schema")
 UNKNOWN_KIND = define("unknown-kind", "warning", "no schema for the apiVersion/kind in this release (an error with "
-                      "--strict)", "schema")
+                      "--strict, or for a network-operator kind of other releases: NicNodePolicy before v26.4)",
+                      "schema")
 
 
 def check_schema(obj: Any, schemas: Schemas, index: int = -1, *, partial: bool = False) -> list[Finding]:
@@ -33,6 +37,11 @@ def check_schema(obj: Any, schemas: Schemas, index: int = -1, *, partial: bool =
         if served:
             return [SCHEMA.at(("apiVersion",), f"{kind} is not served as {api_version!r}; use "
                               + " or ".join(repr(v) for v in sorted(set(served))) + f" ({schemas.describe()})", index)]
+        elsewhere = _releases_with(api_version.rpartition("/")[0], kind)
+        if elsewhere and schemas.release not in elsewhere:  # the operator's own kind, of other releases
+            return [UNKNOWN_KIND.at((), f"{kind} is not a kind of network-operator {schemas.release}: its CRD comes "
+                                        f"with {_span(elsewhere)}, so the API server has no such kind; upgrade, or "
+                                        "remove the object", index, "error")]
         return [UNKNOWN_KIND.at((), f"no schema for {api_version} {kind} ({schemas.describe()}, Kubernetes "
                                     f"{schemas.kube_version}); not validated", index)]
     try:
@@ -46,3 +55,19 @@ def check_schema(obj: Any, schemas: Schemas, index: int = -1, *, partial: bool =
                           index)]
     problems = {(p.path, p.message) for error in errors for p in error_messages(error) if not (partial and p.missing)}
     return [SCHEMA.at(path, message, index) for path, message in sorted(problems, key=lambda p: (dotted(p[0]), p[1]))]
+
+
+@functools.cache
+def _releases_with(group: str, kind: str) -> tuple[str, ...]:
+    """The catalog releases whose chart installs the network operator's own CRD of this kind (mellanox.com)."""
+    if group != "mellanox.com":
+        return ()
+    return tuple(tag for tag in catalog.load().release_tags
+                 if any(c.group == group and c.kind == kind for c in chart_facts(tag).crds))
+
+
+def _span(tags: tuple[str, ...]) -> str:
+    everything = catalog.load().release_tags
+    if tags[-1] == everything[-1]:
+        return f"{tags[0]} and later"
+    return tags[0] if len(tags) == 1 else f"{tags[0]} to {tags[-1]}"

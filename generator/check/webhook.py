@@ -1,10 +1,12 @@
-"""The network-operator admission webhook's checks, offline.
+"""The network-operator admission webhook's checks, offline, as each release's own webhook makes them.
 
-Mirrors Mellanox/network-operator ``api/v1alpha1/validator/nicpolicy_webhook.go`` (validateNicClusterPolicy,
-validateNicNodePolicy) and ``hostdevicenetwork_webhook.go`` at main (22d44381), including their order:
-a config that fails its top-level schema gets no per-resource checks; an SR-IOV resource with a bad name gets
-no prefix or selector check. Not mirrored: containerResources ``name`` against the rendered manifests' container
-names (needs the operator's templates) and the NicNodePolicy/NicClusterPolicy overlap checks (need the cluster).
+A function of the object and the release's webhook facts (``generator/catalog/webhook.yaml``: the driver version
+pattern, the components whose image repository and container resources it checks, the container names of each
+component's workloads, NicNodePolicy's name limit), mirroring Mellanox/network-operator
+``api/v1alpha1/validator/nicclusterpolicy_webhook.go`` (``nicpolicy_webhook.go`` from v26.4.0) and
+``hostdevicenetwork_webhook.go`` at that tag, including their order: a config that fails its top-level schema gets
+no per-resource checks; an SR-IOV resource with a bad name gets no prefix or selector check. The checks that need
+other objects (a NicNodePolicy against the NicClusterPolicy and other NicNodePolicies) are in ``nodepolicy.py``.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from generator import catalog
+from generator.catalog.webhook import WebhookFacts, all_webhook_facts
 from generator.check.formats import (
     DNS1123_SUBDOMAIN,
     FQDN,
-    OFED_VERSION,
     PKEY_GUID,
     RDMA_RESOURCE_NAME,
     SRIOV_RESOURCE_NAME,
@@ -51,7 +54,8 @@ WEBHOOK_RESOURCE_PREFIX = define(
     "webhook")
 WEBHOOK_DRIVER_VERSION = define(
     "webhook-driver-version", "error",
-    f"{_WH}: ofedDriver.version must be an OFED, DOCA or sha256 version (isValidOFEDVersion)",
+    f"{_WH}: ofedDriver.version must be a version the release's webhook takes: OFED-style up to v25.4.0, DOCA "
+    "from v25.7.0, precompiled (kernel-suffixed) and sha256 from v25.10.0 (isValidOFEDVersion)",
     "webhook")
 WEBHOOK_SAFE_LOAD = define(
     "webhook-safe-load", "error",
@@ -59,12 +63,17 @@ WEBHOOK_SAFE_LOAD = define(
     "webhook")
 WEBHOOK_IMAGE_REPOSITORY = define(
     "webhook-image-repository", "error",
-    f"{_WH}: an image repository (or spec.global.repository) must parse as a container image name "
+    f"{_WH}: an image repository (or, from v26.4.0, spec.global.repository) must parse as a container image name "
     "(reference.ParseNormalizedNamed; validateRepositories)",
     "webhook")
 WEBHOOK_CONTAINER_RESOURCES = define(
     "webhook-container-resources", "error",
     f"{_WH}: containerResources may set only cpu and memory (validateResources)",
+    "webhook")
+WEBHOOK_CONTAINER_NAME = define(
+    "webhook-container-name", "error",
+    f"{_WH}: a containerResources name is not a container of the component's workloads at this release (e.g. "
+    "mofed-container for ofedDriver; validateResourceRequirements)",
     "webhook")
 WEBHOOK_RESOURCE_ZERO = define(
     "webhook-resource-zero", "error",
@@ -86,27 +95,27 @@ WEBHOOK_TELEMETRY_CONFIGMAP = define(
     "webhook")
 WEBHOOK_NICNODEPOLICY_NAME = define(
     "webhook-nicnodepolicy-name", "error",
-    f"{_WH}: a NicNodePolicy name is at most 30 characters (validateNicNodePolicy)",
+    f"{_WH}: a NicNodePolicy name is at most 30 characters (v26.4.0 on; validateNicNodePolicy)",
     "webhook")
 
-# components whose image repository validateRepositories checks (spec.<name> / spec.secondaryNetwork.<name>)
-IMAGE_COMPONENTS = ("ofedDriver", "rdmaSharedDevicePlugin", "sriovDevicePlugin", "ibKubernetes", "nvIpam",
-                    "nicFeatureDiscovery", "docaTelemetryService")
-SECONDARY_IMAGE_COMPONENTS = ("cniPlugins", "ipoib", "multus", "ipamPlugin")  # ipamPlugin: releases up to v25.7
-# components whose containerResources validateContainerResources checks (no docaTelemetryService)
-_RES_TOP = ("ofedDriver", "rdmaSharedDevicePlugin", "sriovDevicePlugin", "ibKubernetes", "nvIpam",
-            "nicFeatureDiscovery")
 _SELECTOR_SCHEMAS = {"accelerator": "accelerator_selector.json", "auxNetDevice": "aux_net_device.json"}
-_NNP_NAME_MAX = 30  # maxNicNodePolicyNameLength
+
+
+def _places(spec: dict[str, Any], components: Any) -> list[tuple[Path, Any]]:
+    """(path, value) of each dotted component path under spec (``secondaryNetwork.multus``)."""
+    return [(("spec", *name.split(".")), get_in(spec, tuple(name.split(".")))) for name in components]
 
 
 class WebhookRules:
-    def __init__(self, schemas: WebhookSchemas):
+    """The webhook of one release: its facts, and the JSON Schemas it checks device-plugin configs against."""
+
+    def __init__(self, schemas: WebhookSchemas, facts: WebhookFacts):
         self.schemas = schemas
+        self.facts = facts
 
     def check(self, obj: dict[str, Any], index: int) -> list[Finding]:
         group, kind = group_kind(obj)
-        if group != "mellanox.com":
+        if group != "mellanox.com" or kind not in self.facts.kinds:
             return []
         spec = as_dict(obj.get("spec"))
         out: list[Finding] = []
@@ -124,41 +133,50 @@ class WebhookRules:
             self._sriov_config(spec, add)
         if kind == "NicClusterPolicy":
             self._telemetry(spec, add)
-        if kind == "NicNodePolicy" and len(name_of(obj)) > _NNP_NAME_MAX:
+        nnp = self.facts.node_policy
+        if kind == "NicNodePolicy" and nnp is not None and len(name_of(obj)) > nnp.name_max:
             add(WEBHOOK_NICNODEPOLICY_NAME, ("metadata", "name"),
-                f"NicNodePolicy name {name_of(obj)!r} is {len(name_of(obj))} characters; at most {_NNP_NAME_MAX} "
-                "(the operator derives DaemonSet names and label values from it)")
-        if kind == "HostDeviceNetwork" and "resourceName" in spec:
+                f"NicNodePolicy name {name_of(obj)!r} is {len(name_of(obj))} characters; the webhook of "
+                f"network-operator {self.facts.tag} takes at most {nnp.name_max} (the operator derives DaemonSet "
+                "names and label values from it)")
+        if kind == "HostDeviceNetwork":  # always checked: a missing or empty resourceName is refused too
             name = as_str(spec.get("resourceName"))
             if not go_match(RDMA_RESOURCE_NAME, name):
-                add(WEBHOOK_RESOURCE_NAME, ("spec", "resourceName"), _bad_name(name, RDMA_RESOURCE_NAME.pattern))
+                add(WEBHOOK_RESOURCE_NAME, ("spec", "resourceName") if "resourceName" in spec else ("spec",),
+                    _bad_name(name, RDMA_RESOURCE_NAME.pattern) if name else
+                    "spec.resourceName is missing or empty; the webhook requires a resource name (the device "
+                    "plugin resource the network's pods request)")
         return out
 
     # -- images and resources ----------------------------------------------------------------
 
     def _repositories(self, spec: dict[str, Any], add: Any) -> None:
-        global_repo = as_str(get_in(spec, ("global", "repository")))
-        places: list[tuple[Path, Any]] = [(("spec", n), spec.get(n)) for n in IMAGE_COMPONENTS]
-        secondary = as_dict(spec.get("secondaryNetwork"))
-        places += [(("spec", "secondaryNetwork", n), secondary.get(n)) for n in SECONDARY_IMAGE_COMPONENTS]
-        for path, component in places:
+        global_repo = as_str(get_in(spec, ("global", "repository"))) if self.facts.global_repository else ""
+        for path, component in _places(spec, self.facts.repositories):
             if not isinstance(component, dict):
                 continue
             repo = as_str(component.get("repository")) or global_repo
             problem = image_reference_error(repo)
             if problem:
-                where = "repository" if component.get("repository") else "(spec.global.repository)"
+                where = "" if component.get("repository") or not self.facts.global_repository \
+                    else " (from spec.global.repository)"
+                said = ""
+                if path == ("spec", "ofedDriver") and self.facts.ofed_repository_reported_as:
+                    said = (f"; the webhook of {self.facts.tag} reports it at "
+                            f"{self.facts.ofed_repository_reported_as}")
                 add(WEBHOOK_IMAGE_REPOSITORY, (*path, "repository"),
-                    f"invalid container image repository {repo!r} {where}: {problem}")
+                    f"invalid container image repository {repo!r}{where}: {problem}{said}")
 
     def _container_resources(self, spec: dict[str, Any], add: Any) -> None:
-        secondary = as_dict(spec.get("secondaryNetwork"))
-        places: list[tuple[Path, Any]] = [(("spec", n), spec.get(n)) for n in _RES_TOP]
-        places += [(("spec", "secondaryNetwork", n), secondary.get(n)) for n in SECONDARY_IMAGE_COMPONENTS]
-        for path, component in places:
-            for i, reqs in enumerate(as_list(as_dict(component).get("containerResources"))):
+        for name, containers in self.facts.containers.items():
+            path: Path = ("spec", *name.split("."))
+            component = as_dict(get_in(spec, tuple(name.split("."))))
+            unrendered = self._unrendered(component, containers.unrendered_when)
+            for i, reqs in enumerate(as_list(component.get("containerResources"))):
                 reqs = as_dict(reqs)
-                base = (*path, "containerResources", i)
+                base: Path = (*path, "containerResources", i)
+                self._container_name(name, containers.names, unrendered, as_str(reqs.get("name")),
+                                     (*base, "name") if "name" in reqs else base, add)
                 requests = as_dict(reqs.get("requests"))
                 for kind_name in ("requests", "limits"):
                     for resource, raw in as_dict(reqs.get(kind_name)).items():
@@ -175,6 +193,28 @@ class WebhookRules:
                                 add(WEBHOOK_REQUEST_ABOVE_LIMIT, (*base, "requests", resource),
                                     f"resource request for {resource} ({requests[resource]}) is greater than the "
                                     f"limit ({raw})")
+
+    def _unrendered(self, component: dict[str, Any], field: str) -> str:
+        """Why the webhook cannot render the component's workloads ("" when it can): ``forcePrecompiled`` finds no
+        precompiled driver in the webhook's test render, unless the version is a digest the release takes."""
+        if not field or component.get(field) is not True:
+            return ""
+        cat = catalog.load()
+        release = cat.releases.get(self.facts.tag)
+        if as_str(component.get("version")).startswith("sha256:") and release and cat.takes_driver_digest(release):
+            return ""
+        return (f"with {field}: true the webhook of network-operator {self.facts.tag} cannot render the component "
+                "(its test render has no precompiled driver image), so it refuses every containerResources entry")
+
+    def _container_name(self, component: str, names: tuple[str, ...], unrendered: str, name: str, path: Path,
+                        add: Any) -> None:
+        if unrendered:
+            add(WEBHOOK_CONTAINER_NAME, path, f"{component}.containerResources name {name!r}: {unrendered}")
+        elif name not in names:
+            add(WEBHOOK_CONTAINER_NAME, path,
+                f"{component}.containerResources name {name!r} is not a container of its workloads at "
+                f"network-operator {self.facts.tag}; supported values: " + ", ".join(f'"{n}"' for n in names)
+                + " (the resources of an unknown name are applied to nothing)")
 
     def _ib_kubernetes(self, spec: dict[str, Any], add: Any) -> None:
         ibk = spec.get("ibKubernetes")
@@ -196,14 +236,24 @@ class WebhookRules:
         if not isinstance(ofed, dict):
             return
         version = as_str(ofed.get("version"))
-        if not go_match(OFED_VERSION, version):
+        if not self.facts.takes_driver(version):
             add(WEBHOOK_DRIVER_VERSION, ("spec", "ofedDriver", "version"),
-                f"invalid OFED version {version!r}; supported formats: \"24.01-0.3.3.1-0\", "
-                "\"doca3.1.0-25.07-0.9.7.0-0\", \"doca3.6.0-26.10-016000-ubuntu24.04-amd64\", \"sha256:<64 hex>\"")
+                f"invalid OFED version {version!r}: the webhook of network-operator {self.facts.tag} takes "
+                f"{self.facts.driver_takes}{self._taken_later(version)}")
         policy = as_dict(ofed.get("upgradePolicy"))
         if policy.get("safeLoad") is True and policy.get("autoUpgrade") is not True:
             add(WEBHOOK_SAFE_LOAD, ("spec", "ofedDriver", "upgradePolicy", "safeLoad"),
                 "safeLoad requires spec.ofedDriver.upgradePolicy.autoUpgrade to be true")
+
+    def _taken_later(self, version: str) -> str:
+        """``; network-operator v25.7.0 and later take it`` when a newer release's webhook takes the version."""
+        mine = catalog.version_key(self.facts.tag)
+        later = [f.tag for f in all_webhook_facts().values()
+                 if catalog.version_key(f.tag) > mine and f.takes_driver(version)]
+        if not later:
+            return ""
+        first = min(later, key=catalog.version_key)
+        return f"; network-operator {first} and later take it (use the driver of this release, or upgrade)"
 
     def _telemetry(self, spec: dict[str, Any], add: Any) -> None:
         config = get_in(spec, ("docaTelemetryService", "config"))

@@ -5,18 +5,24 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from generator import layout
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
+
+if TYPE_CHECKING:
+    from generator.check.engine import Checker
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                    help="YAML files and directories (kustomize directories are built with kustomize)")
     p.add_argument("--release", default=None, metavar="TAG",
-                   help="network-operator release whose CRDs and webhook rules apply (default: the cluster spec's, "
-                        "else the catalog default)")
+                   help="network-operator release whose CRDs and webhook rules apply (default: for output/NAME/ and "
+                        "overlays/NAME/, the release of clusters/NAME.yaml; for other files, the one their "
+                        "NicClusterPolicy's image versions name, else the catalog default)")
     p.add_argument("--cluster", default=None, metavar="NAME",
                    help="take the release and VM size from clusters/NAME.yaml")
     nics = p.add_mutually_exclusive_group()
@@ -29,19 +35,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--list-rules", action="store_true", help="print every rule id with its one-line doc and exit")
 
 
-def _auto_cluster(repo: Path, paths: list[Path]) -> str | None:
-    """clusters/<name>.yaml when every path lies under output/<name>/ of the repo."""
-    names = set()
-    for path in paths:
+def _cluster_of(repo: Path, path: Path) -> str | None:
+    """The cluster whose files ``path`` is among: output/<name>/... or overlays/<name>/... of the repo, when
+    clusters/<name>.yaml exists."""
+    for top in (layout.OUTPUT_DIR, layout.OVERLAYS_DIR):
         try:
-            rel = Path(os.path.realpath(path)).relative_to(repo / layout.OUTPUT_DIR)  # a link loop stays as it is
+            rel = Path(os.path.realpath(path)).relative_to(os.path.realpath(repo / top))  # a link loop stays
         except ValueError:
-            return None
-        if not rel.parts:
-            return None
-        names.add(rel.parts[0])
-    if len(names) == 1 and (repo / layout.spec_file(next(iter(names)))).is_file():
-        return next(iter(names))
+            continue
+        if rel.parts and (repo / layout.spec_file(rel.parts[0])).is_file():
+            return rel.parts[0]
     return None
 
 
@@ -55,6 +58,7 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         raise InputError("give at least one PATH (a YAML file or a directory)")
     from generator import catalog
     from generator.check.engine import checker_for
+    from generator.check.infer import infer_release
     from generator.check.schemas.store import open_store
     from generator.cluster.load import load_cluster
     from generator.manifests.collect import lint_paths
@@ -62,14 +66,12 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
 
     cat = catalog.load()
     release, vm_nics = args.release, args.vm_nics
-    cluster = args.cluster or (None if args.release else _auto_cluster(repo, args.paths))
-    if cluster:
-        model = load_cluster(repo, cluster)
+    if args.cluster:
+        model = load_cluster(repo, args.cluster)
         release = release or model.release.tag
         if vm_nics is None and args.vm_size is None:
             vm_nics = model.vm_size.nics
-    release = release or cat.default_release
-    if release not in cat.releases:
+    if release is not None and release not in cat.releases:
         raise InputError(f"unknown release {release!r}; known: {', '.join(cat.release_tags)}")
     if args.vm_size:
         size = cat.vm_sizes.get(args.vm_size)
@@ -79,15 +81,38 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     if vm_nics is not None and vm_nics < 1:
         raise InputError("--vm-nics must be at least 1")
     store = open_store(mirror)
-    result = lint_paths(args.paths, checker_for(release, store=store), base=Path.cwd(), strict=args.strict,
-                        vm_nics=vm_nics, build=not args.no_kustomize)
+    inferred: list[str] = []
+    clusters: dict[str, tuple[Checker, int | None]] = {}
+
+    def choose(objects: list[Any]) -> Checker:
+        """The release the policies' image versions name, else the catalog default."""
+        found = infer_release(objects)
+        if found is not None:
+            inferred.append(f"network-operator {found[0]} ({found[1]}; --release to choose)")
+        return checker_for(found[0] if found else cat.default_release, store=store)
+
+    def per_file(path: Path) -> tuple[Checker, int | None] | None:
+        """A cluster's files (output/<name>/, overlays/<name>/): its spec's release and VM size."""
+        name = _cluster_of(repo, path)
+        if name is None:
+            return None
+        if name not in clusters:
+            model = load_cluster(repo, name)
+            nics = vm_nics if vm_nics is not None else model.vm_size.nics
+            clusters[name] = (checker_for(model.release.tag, store=store), nics)
+        return clusters[name]
+
+    explicit = bool(release)
+    chosen: Checker | Callable[[list[Any]], Checker] = checker_for(release, store=store) if explicit else choose
+    result = lint_paths(args.paths, chosen, base=Path.cwd(), strict=args.strict, vm_nics=vm_nics,
+                        build=not args.no_kustomize, per_file=None if explicit else per_file)
     files_with = len({f.file for f in result.findings})
     verdict = "ok" if not result.errors else "failed"
     found = (f"{result.errors} error(s), {result.warnings} warning(s) in {files_with} file(s)" if result.findings
              else "nothing found")
     summary = Summary(
         f"gen lint: {verdict}: {found}; checked {result.files} file(s), {result.objects} object(s), "
-        f"{result.builds} kustomize build(s)",
+        f"{result.builds} kustomize build(s)" + "".join(f"; against {how}" for how in inferred),
         {"files": result.files, "objects": result.objects, "builds": result.builds})
     sys.stdout.write(report(result.findings, args.format, summary))
     return EXIT_FAILED if result.errors else EXIT_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -41,6 +42,7 @@ class LintResult:
     objects: int = 0
     builds: int = 0
     notes: list[str] = field(default_factory=list)
+    checker: Checker | None = None  # what checked them (its release)
 
     @property
     def errors(self) -> int:
@@ -131,9 +133,16 @@ class _Collector:
         return out
 
 
-def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: bool = False,
-               vm_nics: int | None = None, build: bool = True) -> LintResult:
-    """Lint files and directories; raises InputError for paths that do not exist."""
+PerFile = Callable[[FsPath], "tuple[Checker, int | None] | None"]
+
+
+def lint_paths(paths: list[FsPath], checker: Checker | Callable[[list[Any]], Checker], *, base: FsPath,
+               strict: bool = False, vm_nics: int | None = None, build: bool = True,
+               per_file: PerFile | None = None) -> LintResult:
+    """Lint files and directories; raises InputError for paths that do not exist. ``checker``: the Checker, or what
+    chooses it from the objects it is to check (sources, patches and what kustomize built). ``per_file``: the Checker
+    and NIC count for the objects of one file or kustomize directory (real path), when they are not the default
+    ones (a cluster's output, with its own release)."""
     c = _Collector(base)
     explicit: list[FsPath] = []
     kustomize_dirs: list[FsPath] = []
@@ -169,6 +178,7 @@ def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: b
     for _directory, resources, _patches in buildable:
         for f in resources:
             c.items_of(c.load(f))
+    origin: dict[int, FsPath] = {i: key for key, indices in c.by_file.items() for i in indices}
     units: list[Unit] = []
     result = LintResult([])
     if build and buildable:
@@ -183,13 +193,57 @@ def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: b
                 continue
             sources = [i for f in [*resources, *patches] for i in c.by_file.get(real_path(f), [])]
             members = c.built_items(built, sources)
+            origin.update((i, directory) for i in members)
             units.append((members, members))
             result.builds += 1
     everything = [i for i, item in enumerate(c.items) if not item.patch]
     if loose:
         units.insert(0, (loose, everything))
-    found = locate(c.items, checker.findings(c.items, units, vm_nics=vm_nics), strict=strict)
-    result.findings = sorted(set(found) | set(c.findings), key=Finding.sort_key)
+    found: list[Finding] = []
+    for chosen, nics, group_units, only in _groups(c.items, units, origin, checker, per_file, vm_nics):
+        if chosen is None:
+            result.checker = chosen = checker if isinstance(checker, Checker) else checker(
+                [c.items[i].obj for i in only])
+        found += chosen.findings(c.items, group_units, vm_nics=nics, only=only)
+    result.findings = sorted(set(locate(c.items, found, strict=strict)) | set(c.findings), key=Finding.sort_key)
     result.files = len(c.files)
     result.objects = sum(1 for item in c.items if item.doc is not None)
     return result
+
+
+Group = tuple["Checker | None", "int | None", list[Unit], set[int]]
+
+
+def _groups(items: list[Item], units: list[Unit], origin: dict[int, FsPath], checker: Any, per_file: PerFile | None,
+            vm_nics: int | None) -> list[Group]:
+    """The items split by the Checker that checks them: (Checker or None for the default one, NIC count, units,
+    indices). A kustomize build is checked whole by its directory's; loose files each by their own, against the
+    objects of every loose file."""
+    if per_file is None:
+        return [(checker if isinstance(checker, Checker) else None, vm_nics, units, set(range(len(items))))]
+    keys: dict[FsPath, tuple[Checker, int | None] | None] = {}
+
+    def key_of(index: int) -> tuple[Checker, int | None] | None:
+        path = origin.get(index)
+        if path is None:
+            return None
+        if path not in keys:
+            keys[path] = per_file(path)
+        return keys[path]
+
+    groups: dict[tuple[Checker, int | None] | None, Group] = {}
+
+    def group(key: tuple[Checker, int | None] | None) -> Group:
+        if key not in groups:
+            groups[key] = (None, vm_nics, [], set()) if key is None else (key[0], key[1], [], set())
+        return groups[key]
+
+    for index in range(len(items)):
+        group(key_of(index))[3].add(index)
+    for members, context in units:
+        by_key: dict[tuple[Checker, int | None] | None, list[int]] = {}
+        for index in members:
+            by_key.setdefault(key_of(index), []).append(index)
+        for key, part in by_key.items():
+            group(key)[2].append((part, context))
+    return list(groups.values())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_gen
+from tests.conftest import REFERENCE, REPO, run_gen, write_spec
 
 EXAMPLE_OUTPUT = REPO / "output" / "prod"
 
@@ -104,3 +104,42 @@ def test_kustomize_directories_are_built_and_mapped_to_their_inputs(tmp_path: Pa
     kz.write_text(kz.read_text().replace("../../base", "../../nowhere"))
     proc = run_gen("lint", "--release", "v25.4.0", "output/prod", cwd=repo)
     assert "kustomize-build" in proc.stdout
+
+
+GUIDE_IPOIB = REFERENCE / "configs" / "nicclusterpolicy" / "ipoib"
+
+
+@pytest.mark.kustomize
+def test_the_guides_ipoib_layout_deploys_no_ipam(tmp_path: Path):
+    """The guide's own IPoIB config: whereabouts in the IPoIBNetwork, v25.10 images in the NicClusterPolicy. No
+    --release: the release is the one its image versions name, and v25.10.0 deploys no whereabouts."""
+    proc = run_gen("lint", "--format", "json", str(GUIDE_IPOIB), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    errors = [f for f in json.loads(proc.stdout)["findings"] if f["severity"] == "error"]
+    [hit] = errors
+    assert hit["rule"] == "ipam-not-deployed" and hit["file"].endswith("ipoib/ipoib-network.yaml")
+    assert hit["path"] == "spec.ipam" and hit["line"] > 1
+    assert "network-operator v25.10.0 does not deploy whereabouts" in hit["message"]
+    assert "IPoIBNetwork 'aks-infiniband' get no IP address" in hit["message"] and "nv-ipam" in hit["message"]
+    text = run_gen("lint", str(GUIDE_IPOIB), cwd=tmp_path).stdout
+    assert text.splitlines()[-1].endswith("against network-operator v25.10.0 (from the image versions of "
+                                          "NicClusterPolicy 'nic-cluster-policy'; --release to choose)")
+    # the same layout for a release that still has whereabouts: the policy does not deploy it
+    old = run_gen("lint", "--release", "v25.7.0", "--format", "json", str(GUIDE_IPOIB), cwd=tmp_path)
+    [hit] = [f for f in json.loads(old.stdout)["findings"] if f["rule"] == "ipam-not-deployed"]
+    assert "sets no spec.secondaryNetwork.ipamPlugin" in hit["message"]
+
+
+@pytest.mark.kustomize
+def test_each_clusters_output_is_linted_against_its_own_release(gitops_repo: Path):
+    """gen lint output/ (the CI workflow's) on a fleet of two releases: each cluster's files with its spec's release
+    (the v26.4.1 DOCA driver would be refused by v25.4.0's webhook)."""
+    write_spec(gitops_repo, "prod", mode="ipoib")
+    write_spec(gitops_repo, "newer", mode="ipoib", version="v26.4.1")
+    run_gen("bundle", "--all", cwd=gitops_repo, check=True)
+    proc = run_gen("lint", "output/", cwd=gitops_repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith("gen lint: ok: nothing found")
+    proc = run_gen("lint", "--release", "v25.4.0", "--format", "json", "output/newer", cwd=gitops_repo)
+    assert {f["rule"] for f in json.loads(proc.stdout)["findings"] if f["severity"] == "error"} >= {
+        "webhook-driver-version"}

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from generator.catalog.webhook import webhook_facts
 from generator.check.schemas.store import SchemaStore
 from generator.check.schemas.webhook import WebhookSchemas, webhook_schemas_for
 from generator.check.webhook import WebhookRules
@@ -27,7 +28,7 @@ def problems(hooks: WebhookSchemas, kind: str, config: str) -> list[tuple[str, s
     policy: dict[str, Any] = {"apiVersion": "mellanox.com/v1alpha1", "kind": "NicClusterPolicy",
                               "metadata": {"name": "nic-cluster-policy"},
                               "spec": {PLUGINS[kind]: {"config": config}}}
-    return [(f.rule, f.message) for f in WebhookRules(hooks).check(policy, 0)
+    return [(f.rule, f.message) for f in WebhookRules(hooks, webhook_facts("v25.10.0")).check(policy, 0)
             if f.rule.startswith("webhook-config")]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from generator.cluster.load import Fleet, load_fleet, parse_cluster, select
 from generator.cluster.model import Cluster
 from generator.cluster.overlay import has_user_overlay
 from generator.errors import EXIT_FAILED, EXIT_OK, BuildFailed, ChecksFailed, InputError, printable
+from generator.kube import Obj
 from generator.render import Rendered, rdma_chart, render
 from generator.render.chart import release_dir
 from generator.render.chart_values import VALUES_FILE as CHART_VALUES_FILE
@@ -122,10 +124,12 @@ def wants_chart(repo: Path, clusters: list[Cluster]) -> bool:
 
 
 def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: list[Cluster], mirror: Path | None,
-                   with_chart: bool = False) -> Checked:
+                   with_chart: bool = False, previous: Callable[[str], Sequence[Obj] | None] | None = None,
+                   ) -> Checked:
     """Render ``clusters`` (and the bootstrap of ``fleet_members``, and with ``with_chart`` the rdma-infiniband
-    chart), build every mode overlay with kustomize, render their charts where at hand, and check everything. Nothing
-    is printed but the chart notes; nothing is written."""
+    chart), build every mode overlay with kustomize, render their charts where at hand, and check everything.
+    ``previous``: what Argo CD applied before, by cluster name (the objects' CEL rules then run as on an update).
+    Nothing is printed but the chart notes; nothing is written."""
     overlays = _user_overlays(repo, clusters)
     charts = _charts(clusters, mirror)
     objects = {name: r.objects for name, r in charts.items() if not r.error}
@@ -134,7 +138,7 @@ def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: list[Clus
     builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters])
     chart_renders = _chart_renders(clusters) if with_chart and clusters else {}
     store = schema_store.open_store(mirror)
-    findings = check_bundles(repo, rendered.clusters, rendered.fleet, builds, store, charts, chart_renders)
+    findings = check_bundles(repo, rendered.clusters, rendered.fleet, builds, store, charts, chart_renders, previous)
     return Checked(rendered, charts, builds, findings, chart_renders)
 
 
@@ -157,13 +161,22 @@ def render_clusters(repo: Path, names: list[str], mirror: Path | None = None, *,
     return rendered, charts, fleet
 
 
-def _checked(repo: Path, names: list[str], mirror: Path | None, with_chart: bool = False) -> tuple[Rendered, Fleet]:
+def _checked(repo: Path, names: list[str], mirror: Path | None, with_chart: bool = False,
+             against: str | None = None, updates: bool = False) -> tuple[Rendered, Fleet]:
     """Render and build every named cluster (and the rdma-infiniband chart when asked, or when it is part of the
-    output), check everything; ChecksFailed (after printing) on any error."""
+    output), check everything; ChecksFailed (after printing) on any error. ``updates``: check them as updates of
+    the output committed at ``against`` (None: the default revision, skipped with a note outside git)."""
     fleet = load_fleet(repo, names)
     _warn_notes(fleet.selected)
     with_chart = with_chart or wants_chart(repo, [*fleet.selected, *fleet.others])
-    checked = check_clusters(repo, fleet.selected, fleet.everyone or [], mirror, with_chart)
+    previous = None
+    if updates:
+        from generator.manifests.previous import CommittedOutput
+
+        previous = CommittedOutput(repo, against)
+    checked = check_clusters(repo, fleet.selected, fleet.everyone or [], mirror, with_chart, previous)
+    for note in previous.notes if previous is not None else []:
+        print(f"gen check: note: {note}", file=sys.stderr)
     sys.stderr.write(text(checked.findings))
     if checked.errors:
         raise ChecksFailed(f"validation failed: {checked.errors} error(s); nothing written")
@@ -230,8 +243,8 @@ def chart(repo: Path, names: list[str], *, force: bool, mirror: Path | None) -> 
     return code
 
 
-def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | None) -> int:
-    rendered, _ = _checked(repo, select(repo, names, all_clusters), mirror)
+def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | None, against: str | None = None) -> int:
+    rendered, _ = _checked(repo, select(repo, names, all_clusters), mirror, against=against, updates=True)
     drift = write.check(repo, rendered.bundles(with_fleet=all_clusters), all_clusters=all_clusters)
     if not drift:
         print(f"gen check: output/ is up to date with {len(rendered.clusters)} cluster spec(s)")

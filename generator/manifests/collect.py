@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -131,9 +132,22 @@ class _Collector:
         return out
 
 
-def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: bool = False,
-               vm_nics: int | None = None, build: bool = True) -> LintResult:
-    """Lint files and directories; raises InputError for paths that do not exist."""
+@dataclass
+class Collected:
+    """What ``gen lint`` checks: every object (loose, kustomize inputs, built) with how to locate it, the units
+    checked together, and what was found about files before any check ran."""
+
+    items: list[Item]
+    units: list[Unit]
+    findings: list[Finding]
+    files: int
+    builds: int
+    kustomize_dirs: list[FsPath]  # every kustomization directory read, with the bases and components it includes
+
+
+def collect(paths: list[FsPath], *, base: FsPath, build: bool = True, missing_ok: bool = False) -> Collected:
+    """Collect files and directories, building kustomize directories; raises InputError for paths that do not exist
+    (``missing_ok``: they are left out)."""
     c = _Collector(base)
     explicit: list[FsPath] = []
     kustomize_dirs: list[FsPath] = []
@@ -144,7 +158,7 @@ def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: b
             kustomize_dirs += kdirs
         elif os.path.lexists(path):
             explicit.append(path)  # reading it says what is wrong with it (a FIFO, a device, a link loop)
-        else:
+        elif not missing_ok:
             raise InputError(f"{path}: no such file or directory")
     # kustomize inputs (possibly outside the given paths) and their roles
     inputs: set[FsPath] = set()
@@ -170,7 +184,7 @@ def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: b
         for f in resources:
             c.items_of(c.load(f))
     units: list[Unit] = []
-    result = LintResult([])
+    builds = 0
     if build and buildable:
         results = kustomize.build_many([d for d, _, _ in buildable])
         for (directory, resources, patches), built in zip(buildable, results, strict=True):
@@ -184,12 +198,25 @@ def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: b
             sources = [i for f in [*resources, *patches] for i in c.by_file.get(real_path(f), [])]
             members = c.built_items(built, sources)
             units.append((members, members))
-            result.builds += 1
+            builds += 1
     everything = [i for i, item in enumerate(c.items) if not item.patch]
     if loose:
         units.insert(0, (loose, everything))
-    found = locate(c.items, checker.findings(c.items, units, vm_nics=vm_nics), strict=strict)
-    result.findings = sorted(set(found) | set(c.findings), key=Finding.sort_key)
-    result.files = len(c.files)
-    result.objects = sum(1 for item in c.items if item.doc is not None)
+    return Collected(c.items, units, c.findings, len(c.files), builds,
+                     [d for d, k in c.cache.items() if k is not None])
+
+
+def lint_paths(paths: list[FsPath], checker: Checker, *, base: FsPath, strict: bool = False,
+               vm_nics: int | None = None, build: bool = True,
+               against: Callable[[Collected], list[str]] | None = None) -> LintResult:
+    """Lint files and directories; raises InputError for paths that do not exist. ``against`` gives the objects
+    their previous versions (``Item.old``) before they are checked, and returns notes to print."""
+    collected = collect(paths, base=base, build=build)
+    result = LintResult([], files=collected.files, builds=collected.builds)
+    if against is not None:
+        result.notes += against(collected)
+    items = collected.items
+    found = locate(items, checker.findings(items, collected.units, vm_nics=vm_nics), strict=strict)
+    result.findings = sorted(set(found) | set(collected.findings), key=Finding.sort_key)
+    result.objects = sum(1 for item in items if item.doc is not None)
     return result

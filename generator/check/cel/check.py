@@ -43,9 +43,13 @@ def validator_for(schemas: Schemas, api_version: Any, kind: Any) -> Any:
     return found[1]
 
 
-def has_rules(obj: Any, schemas: Schemas) -> bool:
-    """Whether the object's kind has CEL rules (so its previous version is worth looking up)."""
-    return isinstance(obj, dict) and validator_for(schemas, obj.get("apiVersion"), obj.get("kind")) is not None
+def needs_previous(obj: Any, schemas: Schemas) -> bool:
+    """Whether the object's previous version could change its findings (so it is worth looking up): it has a value
+    a transition rule sits on, or it fails a CEL rule (an unchanged value would be ratcheted)."""
+    if not isinstance(obj, dict):
+        return False
+    validator = validator_for(schemas, obj.get("apiVersion"), obj.get("kind"))
+    return validator is not None and bool(validator.wants_old(obj))
 
 
 def message_of(failure: Failure) -> str:

@@ -138,6 +138,25 @@ class CrdValidator:
             self._walk(self._root, obj, old if update else MISSING, (), out, (obj, old) if update else None)
         return out
 
+    def wants_old(self, obj: Any) -> bool:
+        """Whether checking ``obj`` as an update could differ from checking it as a create: it has a value a
+        transition rule sits on, or it fails a rule (which an unchanged old value would ratchet)."""
+        return self._root is not None and (self._reaches_transition(self._root, obj) or bool(self.validate(obj)))
+
+    def _reaches_transition(self, node: _Node, value: Any) -> bool:
+        if value is None or value is MISSING:
+            return False
+        if any(r.transition for r in node.rules) or any(self._reaches_transition(s, value) for s in node.all_of):
+            return True
+        if isinstance(value, dict):
+            props = node.props.items()
+            if any(self._reaches_transition(child, self._child(value, key, child)) for key, child in props):
+                return True
+            return node.additional is not None and any(self._reaches_transition(node.additional, v)
+                                                       for v in value.values())
+        return isinstance(value, list) and node.items is not None and any(
+            self._reaches_transition(node.items, item) for item in value)
+
     def _child(self, container: Mapping[str, Any], key: str, child: _Node) -> Any:
         """A property's value, defaulted as the API server does; MISSING when absent (or null: not validated)."""
         value = container.get(key)

@@ -9,12 +9,15 @@ locked CRD files (``generator.check.schemas.kinds``); kinds without rules cost o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.check.cel.validations import Failure
 from generator.check.rules import define
 from generator.check.schemas.kinds import Schemas
 from generator.report.finding import Finding
+
+if TYPE_CHECKING:
+    from generator.check.cel.validator import CrdValidator
 
 CEL = define("cel", "error", "an x-kubernetes-validations (CEL) rule of the object's CRD fails as the API server "
              "evaluates it: on create, and on update against the object's version at a git ref (gen lint --against, "
@@ -25,10 +28,10 @@ CEL = define("cel", "error", "an x-kubernetes-validations (CEL) rule of the obje
 _REASONS = {"FieldValueForbidden": "Forbidden", "FieldValueRequired": "Required value",
             "FieldValueDuplicate": "Duplicate value"}
 
-_VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}  # id(raw schema) -> (raw schema, CrdValidator)
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], CrdValidator]] = {}  # id(raw schema) -> (it, its validator)
 
 
-def validator_for(schemas: Schemas, api_version: Any, kind: Any) -> Any:
+def validator_for(schemas: Schemas, api_version: Any, kind: Any) -> CrdValidator | None:
     """The compiled ``CrdValidator`` of a custom kind with CEL rules; None for every other kind."""
     if not isinstance(api_version, str) or not isinstance(kind, str):
         return None
@@ -49,7 +52,7 @@ def needs_previous(obj: Any, schemas: Schemas) -> bool:
     if not isinstance(obj, dict):
         return False
     validator = validator_for(schemas, obj.get("apiVersion"), obj.get("kind"))
-    return validator is not None and bool(validator.wants_old(obj))
+    return validator is not None and validator.wants_old(obj)
 
 
 def message_of(failure: Failure) -> str:

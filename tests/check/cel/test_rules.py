@@ -140,3 +140,20 @@ def test_kinds_without_rules_compile_nothing() -> None:
     assert validator_for(schemas, "v1", "Pod") is None
     assert validator_for(_schemas("v26.4.1"), "mellanox.com/v1alpha1", "NicClusterPolicy") is \
         validator_for(_schemas("v26.4.1"), "mellanox.com/v1alpha1", "NicClusterPolicy")  # compiled once
+
+
+def test_no_rule_runs_on_an_object_with_a_blocking_schema_error() -> None:
+    """As the API server: a type (required, enum, size) error stops CEL; a pattern error does not."""
+    from generator.check.engine import Item, checker_for
+
+    checker = checker_for("v26.4.1", store=open_store(UPSTREAM))
+    [variant] = cases.case_pool_exclusions("v26.4.1", "IPPool").failing
+
+    def rules(obj: dict[str, Any]) -> set[str]:
+        return {f.rule for f in checker.run([Item(obj, "pool.yaml")], [([0], [0])])}
+
+    assert "cel" in rules(variant.obj)
+    wrong_type = {**variant.obj, "spec": {**variant.obj["spec"], "perNodeBlockSize": "many"}}
+    assert "schema" in rules(wrong_type) and "cel" not in rules(wrong_type)
+    bad_name = {**variant.obj, "metadata": {**variant.obj["metadata"], "name": "Pool_A"}}
+    assert {"schema", "cel"} <= rules(bad_name)

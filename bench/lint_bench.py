@@ -2,7 +2,8 @@
 
 Usage: .venv/bin/python bench/lint_bench.py [--objects 10000] [--files 100] [--runs 3]
 The objects cycle through Pod (RDMA, IPoIB-attached), ConfigMap, IPoIBNetwork (nv-ipam), Namespace, NicClusterPolicy
-(SR-IOV device plugin), NodeFeatureRule and IPPool, each with a unique name. Prints the median and min of the runs.
+(SR-IOV device plugin), NodeFeatureRule and IPPool (with per-node exclusions, so its CRD's CEL rule is evaluated), each
+with a unique name. Prints the median and min of the runs.
 """
 
 from __future__ import annotations
@@ -104,6 +105,11 @@ spec:
   subnet: 192.168.0.0/24
   perNodeBlockSize: 100
   gateway: 192.168.0.1
+  perNodeExclusions:
+  - startIndex: 0
+    endIndex: 4
+  - startIndex: 90
+    endIndex: 99
 """,
 ]
 

@@ -29,7 +29,7 @@ from generator.manifests.files import files_read
 from generator.render.output import Bundle
 from generator.report.finding import Finding
 
-MEMO_VERSION = 1
+MEMO_VERSION = 2
 PACKAGE = Path(__file__).resolve().parent
 LIBRARIES = ("PyYAML", "jsonschema-rs", "kubernetes-validate", "ruamel.yaml", "cel-expr-python")
 MAX_BYTES = 16 * 1024 * 1024

@@ -44,7 +44,8 @@ def _git(repo: Path, *args: str, stdin: bytes | None = None) -> subprocess.Compl
         return subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True, env=env,
                               timeout=TIMEOUT_SECONDS, check=False)
     except FileNotFoundError:
-        raise GitError("git is not installed (gen diff compares with a git commit); install git") from None
+        raise GitError("git is not installed (gen diff, and gen lint --against, compare with a git commit); install "
+                       "git") from None
     except subprocess.TimeoutExpired:
         raise GitError(f"git {args[0]} did not finish in {TIMEOUT_SECONDS} s in {repo}") from None
 
@@ -67,6 +68,16 @@ def checkout(repo: Path) -> str:
         raise GitError(f"{repo}: not a git checkout ({why}); gen diff compares the working tree with a commit: "
                        "run it in a clone of the GitOps repository")
     return lines[1] if len(lines) > 1 else ""
+
+
+def toplevel(path: Path) -> Path:
+    """The top of the git work tree ``path`` lies in; GitError when it lies in none."""
+    proc = _git(path, "rev-parse", "--show-toplevel")
+    if proc.returncode != 0 or not _out(proc):
+        why = _said(proc) if proc.returncode != 0 else "inside a .git directory or a bare repository"
+        raise GitError(f"{path}: not a git checkout ({why}); --against compares with a git commit: run it in a clone "
+                       "of the GitOps repository")
+    return Path(_out(proc))
 
 
 def _commit(repo: Path, ref: str) -> str | None:
@@ -122,6 +133,19 @@ def default_revision(repo: Path) -> Revision:
     if base.returncode != 0 or not _out(base):
         return Revision(head, "HEAD", f"HEAD has no merge base with {name}")
     return Revision(_out(base), f"the merge base of HEAD and {name}")
+
+
+def changed_paths(repo: Path, commit: str, paths: Sequence[str]) -> list[str]:
+    """The files under ``paths`` (relative to ``repo``) that differ between ``commit`` and the working tree: changed,
+    deleted, or there and not committed (untracked, ignored ones too)."""
+    found: list[str] = []
+    for args in (("diff", "--no-renames", "--name-only", "-z", commit, "--"),
+                 ("ls-files", "--others", "-z", "--")):
+        proc = _git(repo, *args, *paths)
+        if proc.returncode != 0:
+            raise GitError(f"git {args[0]} failed: {_said(proc)}")
+        found += [p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p]
+    return found
 
 
 def read_tree(repo: Path, commit: str, paths: Sequence[str], dest: Path) -> int:

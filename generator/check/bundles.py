@@ -18,6 +18,7 @@ from generator.build.helm import ChartRender, FilesRender
 from generator.build.kustomize import KUSTOMIZE_BUILD
 from generator.build.overlays import OverlayBuild, user_overlay_files
 from generator.catalog.charts import chart_facts
+from generator.check.cel.check import needs_previous
 from generator.check.chart import (
     CHART_RENDER,
     CHART_VALUES,
@@ -38,6 +39,7 @@ from generator.check.equivalence import check_equivalence
 from generator.check.formats import image_reference_error
 from generator.check.invariants import check_invariants
 from generator.check.objects import as_dict, as_str
+from generator.check.previous import attach
 from generator.check.project import check_project
 from generator.check.rules import parse_directives
 from generator.check.schema import check_schema
@@ -46,7 +48,7 @@ from generator.check.schemas.store import SchemaStore
 from generator.cluster.model import MODES, Cluster
 from generator.cluster.values import values_problems
 from generator.fs import read_regular
-from generator.kube import KUSTOMIZATION_NAMES
+from generator.kube import KUSTOMIZATION_NAMES, Obj
 from generator.render.argocd import PROJECT_FILE
 from generator.render.chart_values import VALUES_FILE as CHART_VALUES_FILE
 from generator.render.output import Bundle
@@ -55,6 +57,7 @@ from generator.report.finding import Finding, JsonPath
 from generator.yamlio.load import Document, YamlInputError, load_documents
 
 EXAMPLE_FILE = "examples/pod.yaml"
+Previous = Callable[[str], Sequence[Obj] | None]  # cluster name -> what Argo CD applied before (None: unknown)
 MAX_SOURCE_BYTES = 16 * 1024 * 1024
 VALUES_FILE = "helm/values.yaml"
 
@@ -137,7 +140,7 @@ def _chart_items(cluster: Cluster, chart: ChartRender | None) -> list[Item]:
 
 
 def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: OverlayBuild, chart: ChartRender | None,
-                      store: SchemaStore | None) -> list[Finding]:
+                      store: SchemaStore | None, previous: Previous | None = None) -> list[Finding]:
     if build.error:
         return [KUSTOMIZE_BUILD.in_file(build.directory, f"kustomize build failed: {build.error}")]
     checker = checker_for(cluster.release.tag, store=store)
@@ -148,6 +151,11 @@ def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: Overl
     if mine:  # the example pods must fit the policy Argo CD applies
         objects += [(obj, example) for obj in bundle.objects[EXAMPLE_FILE]]
     items = [Item(obj, file) for obj, file in objects] + chart_items
+    if mine and previous is not None:  # what Argo CD applied before: the CEL rules run as on an update
+        wanted = [item for item in items[: len(build.objects)] if needs_previous(item.obj, checker.schemas)]
+        before = previous(cluster.name) if wanted else None
+        if before is not None:
+            attach(wanted, before)
     everything = list(range(len(items)))
     found = checker.findings(items, [(everything, everything)], vm_nics=cluster.vm_size.nics)
     found += check_mirrored([(i, item.obj) for i, item in enumerate(items)], cluster.images, cluster.release.tag)
@@ -228,18 +236,19 @@ def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet:
                   builds: dict[tuple[str, str], OverlayBuild], store: SchemaStore | None = None,
                   charts: Mapping[str, ChartRender] | None = None,
                   chart_renders: Mapping[str, FilesRender] | None = None,
-                  done: Callable[[], None] | None = None) -> list[Finding]:
+                  previous: Previous | None = None, done: Callable[[], None] | None = None) -> list[Finding]:
     """Every finding about the rendered bundles, sorted. ``charts``: the network-operator chart renders by cluster
     name (absent: the chart was not at hand, and its facts stand in). ``chart_renders``: the rdma-infiniband chart
-    rendered with each cluster's values, when the chart is part of the output. ``done`` is called after each
-    cluster."""
+    rendered with each cluster's values, when the chart is part of the output. ``previous``: the objects Argo CD
+    applied before, by cluster name, asked for only when an object's CEL rules need them (``gen check``: the
+    committed output at a git commit). ``done`` is called after each cluster."""
     charts = charts or {}
     chart_renders = chart_renders or {}
     found: list[Finding] = []
     for cluster, bundle in rendered:
         chart = charts.get(cluster.name)
         for mode in MODES:
-            found += _overlay_findings(repo, cluster, bundle, builds[(cluster.name, mode)], chart, store)
+            found += _overlay_findings(repo, cluster, bundle, builds[(cluster.name, mode)], chart, store, previous)
         found += _chart_findings(cluster, bundle, chart)
         found += _argocd_findings(cluster, bundle, store)
         if cluster.name in chart_renders:

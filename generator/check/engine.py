@@ -14,11 +14,12 @@ from typing import Any
 
 from generator.catalog.webhook import webhook_facts
 from generator.check import cross
+from generator.check.cel.check import check_cel
 from generator.check.chart import check_images
 from generator.check.ipam import check_deployed, check_ipam
 from generator.check.nodepolicy import check_node_policies
 from generator.check.objects import Path, group_kind, object_label
-from generator.check.schema import UNKNOWN_KIND, check_schema
+from generator.check.schema import UNKNOWN_KIND, schema_findings
 from generator.check.schemas.kinds import Schemas, schemas_for
 from generator.check.schemas.store import SchemaStore
 from generator.check.schemas.webhook import webhook_schemas_for
@@ -40,6 +41,7 @@ class Item:
     patch: bool = False  # a kustomize patch: partial, so only unknown fields, types and values are checked
     disabled: frozenset[str] = field(default_factory=frozenset)
     doc: Document | None = None  # the parsed document, when it came from a file
+    old: Any = None  # its previous version (gen lint --against, gen check): CEL rules run as on an update
 
     def where(self, path: Path) -> Location:
         if self.locate is None:
@@ -87,9 +89,11 @@ class Checker:
 
     def object_findings(self, index: int, item: Item) -> tuple[list[Finding], list[tuple[int, Path, str]]]:
         """Findings about one object alone, and the nv-ipam pools it references (index, path, pool name)."""
-        found = check_schema(item.obj, self.schemas, index, partial=item.patch)
+        found, blocking = schema_findings(item.obj, self.schemas, index, partial=item.patch)
         if item.patch or not isinstance(item.obj, dict):
             return found, []
+        if not blocking:  # as the API server: no CEL rule runs on an object of the wrong shape
+            found += check_cel(item.obj, self.schemas, index, item.old)
         found += self.webhook.check(item.obj, index)
         found += check_images([(index, item.obj)], self.release)
         ipam_found, refs = check_ipam(item.obj, index)

@@ -20,6 +20,7 @@ RULE_MODULES = (
     "generator.manifests.files",
     "generator.build.kustomize",
     "generator.check.schema",
+    "generator.check.cel.check",
     "generator.check.webhook",
     "generator.check.cross",
     "generator.check.ipam",

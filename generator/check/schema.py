@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import jsonschema_rs
+
 from generator import catalog
 from generator.catalog.charts import chart_facts
 from generator.check.messages import error_messages, non_json_path
@@ -20,41 +22,56 @@ UNKNOWN_KIND = define("unknown-kind", "warning", "no schema for the apiVersion/k
                       "schema")
 
 
+# What the API server calls blocking errors: with one of them it does not evaluate the CEL rules (the object does not
+# have the shape they were written for). Type, required, enum, maxLength, maxItems/maxProperties; an int-or-string.
+_BLOCKING = tuple(getattr(jsonschema_rs.ValidationErrorKind, name) for name in
+                  ("Type", "Required", "Enum", "MaxLength", "MaxItems", "MaxProperties", "AnyOf"))
+
+
 def check_schema(obj: Any, schemas: Schemas, index: int = -1, *, partial: bool = False) -> list[Finding]:
     """Findings for one object; [] when it is valid. ``partial``: a kustomize patch, which may leave out
     required fields (only unknown fields, types and values are checked)."""
+    return schema_findings(obj, schemas, index, partial=partial)[0]
+
+
+def schema_findings(obj: Any, schemas: Schemas, index: int = -1, *,
+                    partial: bool = False) -> tuple[list[Finding], bool]:
+    """``check_schema``'s findings, and whether one of them keeps the API server from evaluating CEL rules."""
     if not isinstance(obj, dict):
-        return [SCHEMA.at((), f"a Kubernetes object must be a mapping, got {type(obj).__name__}", index)]
+        return [SCHEMA.at((), f"a Kubernetes object must be a mapping, got {type(obj).__name__}", index)], True
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
     missing = [name for name, value in (("apiVersion", api_version), ("kind", kind))
                if not isinstance(value, str) or not value]
     if missing:
-        return [SCHEMA.at((name,), f"missing or empty '{name}'", index) for name in missing]
+        return [SCHEMA.at((name,), f"missing or empty '{name}'", index) for name in missing], True
     assert isinstance(api_version, str) and isinstance(kind, str)
     validator = schemas.validator(api_version, kind)
     if validator is None:
         served = schemas.served.get(kind)
         if served:
             return [SCHEMA.at(("apiVersion",), f"{kind} is not served as {api_version!r}; use "
-                              + " or ".join(repr(v) for v in sorted(set(served))) + f" ({schemas.describe()})", index)]
+                              + " or ".join(repr(v) for v in sorted(set(served))) + f" ({schemas.describe()})",
+                              index)], True
         elsewhere = _releases_with(api_version.rpartition("/")[0], kind)
         if elsewhere and schemas.release not in elsewhere:  # the operator's own kind, of other releases
             return [UNKNOWN_KIND.at((), f"{kind} is not a kind of network-operator {schemas.release}: its CRD comes "
                                         f"with {_span(elsewhere)}, so the API server has no such kind; upgrade, or "
-                                        "remove the object", index, "error")]
+                                        "remove the object", index, "error")], True
         return [UNKNOWN_KIND.at((), f"no schema for {api_version} {kind} ({schemas.describe()}, Kubernetes "
-                                    f"{schemas.kube_version}); not validated", index)]
+                                    f"{schemas.kube_version}); not validated", index)], True
     try:
         if validator.is_valid(obj):
-            return []
+            return [], False
         errors = list(validator.iter_errors(obj))
     except ValueError as exc:
         where = non_json_path(obj)
         what = f"a {where[1]}" if where else "a value"
         return [SCHEMA.at(where[0] if where else (), f"{what} cannot be represented in JSON (quote it in YAML?): {exc}",
-                          index)]
+                          index)], True
     problems = {(p.path, p.message) for error in errors for p in error_messages(error) if not (partial and p.missing)}
-    return [SCHEMA.at(path, message, index) for path, message in sorted(problems, key=lambda p: (dotted(p[0]), p[1]))]
+    blocking = any(isinstance(error.kind, _BLOCKING) for error in errors)
+    return [SCHEMA.at(path, message, index)
+            for path, message in sorted(problems, key=lambda p: (dotted(p[0]), p[1]))], blocking
 
 
 @functools.cache

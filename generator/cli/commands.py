@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from generator.cluster.load import Fleet, discover, load_fleet, parse_cluster, s
 from generator.cluster.model import Cluster
 from generator.cluster.overlay import has_user_overlay
 from generator.errors import EXIT_FAILED, EXIT_OK, BuildFailed, ChecksFailed, InputError, printable
+from generator.kube import Obj
 from generator.progress import QUIET, Progress, for_stderr
 from generator.render import Rendered, rdma_chart, render
 from generator.render.chart import release_dir
@@ -135,10 +137,12 @@ def wants_chart(repo: Path, clusters: list[Cluster]) -> bool:
 
 
 def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: list[Cluster], mirror: Path | None,
-                   with_chart: bool = False, progress: Progress = QUIET, fleet_release: str | None = None) -> Checked:
+                   with_chart: bool = False, progress: Progress = QUIET, fleet_release: str | None = None,
+                   previous: Callable[[str], Sequence[Obj] | None] | None = None) -> Checked:
     """Render ``clusters`` (and the bootstrap of ``fleet_members``, and with ``with_chart`` the rdma-infiniband
     chart), build every mode overlay with kustomize, render their charts where at hand, and check everything (the
-    bootstrap with the schemas of ``fleet_release``, by default the first cluster's release). Nothing is printed but
+    bootstrap with the schemas of ``fleet_release``, by default the first cluster's release). ``previous``: what
+    Argo CD applied before, by cluster name (the objects' CEL rules then run as on an update). Nothing is printed but
     the chart notes; nothing is written."""
     overlays = _user_overlays(repo, clusters)
     charts = _charts(clusters, mirror)
@@ -151,7 +155,7 @@ def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: list[Clus
     progress.phase("clusters checked", len(rendered.clusters))
     by_cluster = {}
     for pair in rendered.clusters:
-        by_cluster[pair[0].name] = check_bundles(repo, [pair], None, builds, store, charts, chart_renders)
+        by_cluster[pair[0].name] = check_bundles(repo, [pair], None, builds, store, charts, chart_renders, previous)
         progress.advance()
     progress.done()
     release = fleet_release or (rendered.clusters[0][0].release.tag if rendered.clusters else None)
@@ -191,6 +195,7 @@ class Outcome:
     everyone: list[str] | None  # every cluster of the repo; None when a spec does not load
     broken: list[str]  # the specs that do not load (others than the selected)
     release_dirs: set[str]  # output/ directories of releases' CRDs the fleet's rendered delivery needs
+    asks_previous: bool = False  # an object of a selected cluster has an update rule (oldSelf): gen check's note
 
     def all_bundles(self, *, with_fleet: bool = False) -> list[Bundle]:
         """As ``Rendered.bundles``: the clusters', the shared ones they read, the chart, and the fleet when asked."""
@@ -256,7 +261,8 @@ def _from_memo(repo: Path, names: list[str], mirror: Path | None, with_chart: bo
     sys.stderr.write(text(_all_findings([entries[n] for n in names],
                                         [memo.finding_from(f) for f in fleet_entry["findings"]])))
     return Outcome([b for b in bundles if b is not None], fleet, chart, everyone, [],
-                   {d for e in entries.values() if (d := e["release_dir"])})
+                   {d for e in entries.values() if (d := e["release_dir"])},
+                   any(entries[n].get("asks_previous") for n in names))
 
 
 def _environment_charts(mirror: Path | None) -> list[tuple[str, str]]:
@@ -272,12 +278,26 @@ def _environment_charts(mirror: Path | None) -> list[tuple[str, str]]:
 
 
 def _checked(repo: Path, names: list[str], mirror: Path | None, with_chart: bool = False,
-             progress: Progress = QUIET) -> Outcome:
+             progress: Progress = QUIET, against: str | None = None, updates: bool = False) -> Outcome:
     """Render and build every named cluster (and the rdma-infiniband chart when asked, or when it is part of the
     output), check everything; ChecksFailed (after printing) on any error. Clusters (and the fleet) whose inputs are
-    unchanged since a run recorded them come from output/ (generator.memo)."""
-    fast = _from_memo(repo, names, mirror, with_chart)
+    unchanged since a run recorded them come from output/ (generator.memo). ``updates``: check them as updates of
+    the output committed at ``against`` (None: the default revision, skipped with a note outside git); a cluster
+    whose output differs from that commit is checked again, whatever the records say (they hold create checks)."""
+    previous = None
+    changed: set[str] = set()
+    if updates:
+        from generator.manifests.previous import CommittedOutput
+
+        previous = CommittedOutput(repo, against)
+        differ = previous.changed_clusters()
+        changed = set(names) | set(discover(repo)) if differ is None else differ
+    fast = None if changed & set(names) else _from_memo(repo, names, mirror, with_chart)
     if fast is not None:
+        if previous is not None:
+            skipped = previous.revision is None and fast.asks_previous
+            for note in [previous.skipped] if skipped else previous.unchanged_note():
+                print(f"gen check: note: {note}", file=sys.stderr)
         return fast
     fleet = load_fleet(repo, names)
     _warn_notes(fleet.selected)
@@ -289,12 +309,21 @@ def _checked(repo: Path, names: list[str], mirror: Path | None, with_chart: bool
         key = keys[cluster.name]
         entry = memory.get(key) if key else None
         bundle = memo.bundle_from_disk(repo, entry["bundle"]) if entry else None
-        if entry is not None and bundle is not None:
+        if entry is not None and bundle is not None and cluster.name not in changed:
             recorded[cluster.name] = (entry, bundle)
     todo = [c for c in fleet.selected if c.name not in recorded]
     _note_charts({c.release.tag for c in fleet.selected}, mirror)  # in one line, as a full run says it
     release = fleet.selected[0].release.tag if fleet.selected else None
-    checked = check_clusters(repo, todo, fleet.everyone or [], mirror, with_chart, progress, release)
+    asked: set[str] = set()
+
+    def ask(name: str) -> Sequence[Obj] | None:
+        """What Argo CD applied before (when comparing), and which clusters have objects with update rules."""
+        asked.add(name)
+        return previous(name) if previous is not None else None
+
+    checked = check_clusters(repo, todo, fleet.everyone or [], mirror, with_chart, progress, release, ask)
+    for note in previous.notes if previous is not None else []:
+        print(f"gen check: note: {note}", file=sys.stderr)
     findings = _all_findings([e for e, _ in recorded.values()], checked.findings)
     sys.stderr.write(text(findings))
     errors = counts(findings)[0]
@@ -304,7 +333,8 @@ def _checked(repo: Path, names: list[str], mirror: Path | None, with_chart: bool
     for cluster, bundle in checked.rendered.clusters:
         key = keys[cluster.name]
         if key is not None:
-            memory.record(key, _cluster_entry(cluster, bundle, checked.by_cluster[cluster.name]))
+            memory.record(key, _cluster_entry(cluster, bundle, checked.by_cluster[cluster.name],
+                                              cluster.name in asked))
     if fleet.everyone is not None and all(keys.values()) and checked.rendered.fleet is not None:
         memory.record(memory.fleet_key({n: k for n, k in keys.items() if k}, names, with_chart), {
             "fleet": memo.bundle_record(checked.rendered.fleet),
@@ -318,8 +348,9 @@ def _checked(repo: Path, names: list[str], mirror: Path | None, with_chart: bool
                    [e.file for e in fleet.broken], release_dirs)
 
 
-def _cluster_entry(cluster: Cluster, bundle: Bundle, findings: list[Finding]) -> dict[str, Any]:
+def _cluster_entry(cluster: Cluster, bundle: Bundle, findings: list[Finding], asks_previous: bool) -> dict[str, Any]:
     return {"bundle": memo.bundle_record(bundle), "notes": list(cluster.notes), "release": cluster.release.tag,
+            "asks_previous": asks_previous,
             "source": cluster.argocd.source,
             "release_dir": release_dir(cluster.release.tag) if cluster.argocd.delivery == "rendered" else "",
             "findings": [memo.finding_json(f) for f in findings]}
@@ -398,9 +429,10 @@ def summary_line(command: str, clusters: int, written: int, unchanged: int, seco
             f"{'' if written == 1 else 's'} written, {unchanged:,} unchanged, {seconds:.1f} s")
 
 
-def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | None) -> int:
+def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | None, against: str | None = None) -> int:
     started = time.monotonic()
-    outcome = _checked(repo, select(repo, names, all_clusters), mirror, progress=for_stderr())
+    outcome = _checked(repo, select(repo, names, all_clusters), mirror, progress=for_stderr(), against=against,
+                       updates=True)
     bundles = outcome.all_bundles(with_fleet=all_clusters)
     drift = write.check(repo, bundles, all_clusters=all_clusters)
     if not drift:

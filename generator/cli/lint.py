@@ -32,6 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="unknown kinds are errors, not warnings")
     p.add_argument("--format", choices=["text", "json", "github"], default="text", help="output format")
     p.add_argument("--no-kustomize", action="store_true", help="do not build kustomize directories")
+    p.add_argument("--against", nargs="?", const="", default=None, metavar="REF",
+                   help="check updates too: evaluate the CRDs' CEL rules with oldSelf against each object's version at "
+                        "the git commit REF (default: the merge base of HEAD and the default branch, else HEAD; "
+                        "outside git, or before the first commit, skipped with a note); put it after the paths or "
+                        "end it with --: gen lint --against -- PATH...")
     p.add_argument("--list-rules", action="store_true", help="print every rule id with its one-line doc and exit")
 
 
@@ -104,8 +109,18 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
 
     explicit = bool(release)
     chosen: Checker | Callable[[list[Any]], Checker] = checker_for(release, store=store) if explicit else choose
+    against = None
+    if args.against is not None:
+        from generator.manifests.previous import LintAgainst
+
+        # which objects need their previous version: by the chosen release's CRDs, else by the newest (update
+        # rules are only ever added); each object is then checked with its own release's
+        schemas = checker_for(release if explicit else cat.release_tags[-1], store=store).schemas
+        against = LintAgainst(args.against or None, Path.cwd(), args.paths, not args.no_kustomize, schemas)
     result = lint_paths(args.paths, chosen, base=Path.cwd(), strict=args.strict, vm_nics=vm_nics,
-                        build=not args.no_kustomize, per_file=None if explicit else per_file)
+                        build=not args.no_kustomize, per_file=None if explicit else per_file, against=against)
+    for note in result.notes:
+        print(f"gen lint: note: {note}", file=sys.stderr)
     files_with = len({f.file for f in result.findings})
     verdict = "ok" if not result.errors else "failed"
     found = (f"{result.errors} error(s), {result.warnings} warning(s) in {files_with} file(s)" if result.findings

@@ -68,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
 
     check = command("check", help="exit 1 if committed output/ differs from what the specs generate")
     selection(check, required=False)
+    check.add_argument("--against", metavar="REF", default=None,
+                       help="check the objects as updates of the output committed at REF (CEL rules on oldSelf, such "
+                            "as immutable fields; default: the merge base of HEAD and the default branch, else HEAD; "
+                            "outside git, skipped with a note)")
     schema_source(check)
 
     schemas = command("schemas", help="manage the CRD schema cache")
@@ -135,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "chart":
         return commands.chart(repo, args.cluster, force=args.force, mirror=mirror)
     if args.command == "check":
-        return commands.check(repo, args.cluster, all_clusters=not args.cluster, mirror=mirror)
+        return commands.check(repo, args.cluster, all_clusters=not args.cluster, mirror=mirror, against=args.against)
     if args.command == "schemas":
         return commands.schemas_pull(mirror)
     if args.command == "plan":

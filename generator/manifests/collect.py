@@ -136,13 +136,23 @@ class _Collector:
 PerFile = Callable[[FsPath], "tuple[Checker, int | None] | None"]
 
 
-def lint_paths(paths: list[FsPath], checker: Checker | Callable[[list[Any]], Checker], *, base: FsPath,
-               strict: bool = False, vm_nics: int | None = None, build: bool = True,
-               per_file: PerFile | None = None) -> LintResult:
-    """Lint files and directories; raises InputError for paths that do not exist. ``checker``: the Checker, or what
-    chooses it from the objects it is to check (sources, patches and what kustomize built). ``per_file``: the Checker
-    and NIC count for the objects of one file or kustomize directory (real path), when they are not the default
-    ones (a cluster's output, with its own release)."""
+@dataclass
+class Collected:
+    """What ``gen lint`` checks: every object (loose, kustomize inputs, built) with how to locate it, the units
+    checked together, and what was found about files before any check ran."""
+
+    items: list[Item]
+    units: list[Unit]
+    findings: list[Finding]
+    files: int
+    builds: int
+    kustomize_dirs: list[FsPath]  # every kustomization directory read, with the bases and components it includes
+    origin: dict[int, FsPath]  # item index -> the file or kustomize directory it comes from (real path)
+
+
+def collect(paths: list[FsPath], *, base: FsPath, build: bool = True, missing_ok: bool = False) -> Collected:
+    """Collect files and directories, building kustomize directories; raises InputError for paths that do not exist
+    (``missing_ok``: they are left out)."""
     c = _Collector(base)
     explicit: list[FsPath] = []
     kustomize_dirs: list[FsPath] = []
@@ -153,7 +163,7 @@ def lint_paths(paths: list[FsPath], checker: Checker | Callable[[list[Any]], Che
             kustomize_dirs += kdirs
         elif os.path.lexists(path):
             explicit.append(path)  # reading it says what is wrong with it (a FIFO, a device, a link loop)
-        else:
+        elif not missing_ok:
             raise InputError(f"{path}: no such file or directory")
     # kustomize inputs (possibly outside the given paths) and their roles
     inputs: set[FsPath] = set()
@@ -180,7 +190,7 @@ def lint_paths(paths: list[FsPath], checker: Checker | Callable[[list[Any]], Che
             c.items_of(c.load(f))
     origin: dict[int, FsPath] = {i: key for key, indices in c.by_file.items() for i in indices}
     units: list[Unit] = []
-    result = LintResult([])
+    builds = 0
     if build and buildable:
         results = kustomize.build_many_cached([d for d, _, _ in buildable])
         for (directory, resources, patches), built in zip(buildable, results, strict=True):
@@ -195,19 +205,37 @@ def lint_paths(paths: list[FsPath], checker: Checker | Callable[[list[Any]], Che
             members = c.built_items(built, sources)
             origin.update((i, directory) for i in members)
             units.append((members, members))
-            result.builds += 1
+            builds += 1
     everything = [i for i, item in enumerate(c.items) if not item.patch]
     if loose:
         units.insert(0, (loose, everything))
+    return Collected(c.items, units, c.findings, len(c.files), builds,
+                     [d for d, k in c.cache.items() if k is not None], origin)
+
+
+def lint_paths(paths: list[FsPath], checker: Checker | Callable[[list[Any]], Checker], *, base: FsPath,
+               strict: bool = False, vm_nics: int | None = None, build: bool = True,
+               per_file: PerFile | None = None,
+               against: Callable[[Collected], list[str]] | None = None) -> LintResult:
+    """Lint files and directories; raises InputError for paths that do not exist. ``checker``: the Checker, or what
+    chooses it from the objects it is to check (sources, patches and what kustomize built). ``per_file``: the Checker
+    and NIC count for the objects of one file or kustomize directory (real path), when they are not the default
+    ones (a cluster's output, with its own release). ``against`` gives the objects their previous versions
+    (``Item.old``) before they are checked, and returns notes to print."""
+    collected = collect(paths, base=base, build=build)
+    result = LintResult([], files=collected.files, builds=collected.builds)
+    if against is not None:
+        result.notes += against(collected)
+    items = collected.items
     found: list[Finding] = []
-    for chosen, nics, group_units, only in _groups(c.items, units, origin, checker, per_file, vm_nics):
+    for chosen, nics, group_units, only in _groups(items, collected.units, collected.origin, checker, per_file,
+                                                   vm_nics):
         if chosen is None:
             result.checker = chosen = checker if isinstance(checker, Checker) else checker(
-                [c.items[i].obj for i in only])
-        found += chosen.findings(c.items, group_units, vm_nics=nics, only=only)
-    result.findings = sorted(set(locate(c.items, found, strict=strict)) | set(c.findings), key=Finding.sort_key)
-    result.files = len(c.files)
-    result.objects = sum(1 for item in c.items if item.doc is not None)
+                [items[i].obj for i in only])
+        found += chosen.findings(items, group_units, vm_nics=nics, only=only)
+    result.findings = sorted(set(locate(items, found, strict=strict)) | set(collected.findings), key=Finding.sort_key)
+    result.objects = sum(1 for item in items if item.doc is not None)
     return result
 
 

@@ -25,7 +25,7 @@ def _git(repo: Path, *args: str) -> None:
 def test_hooks_file_exposes_gen_lint_and_gen_check():
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
     assert set(hooks) == {"gen-lint", "gen-check"}
-    assert hooks["gen-lint"]["entry"] == "gen lint" and hooks["gen-lint"]["types"] == ["yaml"]
+    assert hooks["gen-lint"]["entry"] == "gen lint --against --" and hooks["gen-lint"]["types"] == ["yaml"]
     assert hooks["gen-check"]["pass_filenames"] is False
     own = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
     assert {"gen-lint", "gen-check"} <= {h["id"] for r in own["repos"] for h in r["hooks"]}

@@ -11,7 +11,8 @@ fields. A raw ``openAPIV3Schema`` used as JSON Schema accepts them, so this modu
   replaced by a strict ObjectMeta schema;
 - ``x-kubernetes-int-or-string`` -> ``anyOf: [integer, string]``; ``nullable`` -> null allowed;
 - ``x-kubernetes-embedded-resource`` -> ``apiVersion``/``kind``/``metadata`` allowed;
-- ``x-kubernetes-validations`` (CEL) are dropped and counted: they cannot be checked offline;
+- ``x-kubernetes-validations`` (CEL) are dropped and counted: ``generator.check.cel`` evaluates them, on the raw
+  ``openAPIV3Schema`` that ``ConvertedSchema.openapi`` keeps;
 - descriptions are dropped (smaller schemas, faster compiles).
 
 Everything here is a pure function of its input; the input is never mutated.
@@ -20,7 +21,7 @@ Everything here is a pure function of its input; the input is never mutated.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -105,6 +106,7 @@ class ConvertedSchema:
     schema: dict[str, Any]
     cel_rules_dropped: int
     closed_objects: int  # nodes that got additionalProperties: false
+    openapi: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the raw schema (CEL rules, defaults)
 
     @property
     def api_version(self) -> str:
@@ -194,7 +196,7 @@ def strict_schema(openapi: Mapping[str, Any], group: str, version: str, kind: st
     root["required"] = ["apiVersion", "kind", "metadata", *required]
     root.pop("x-kubernetes-preserve-unknown-fields", None)
     schema = {"$schema": DRAFT, **root}
-    return ConvertedSchema(group, version, kind, schema, stats.cel, stats.closed)
+    return ConvertedSchema(group, version, kind, schema, stats.cel, stats.closed, openapi)
 
 
 def convert_crd(crd: Mapping[str, Any]) -> list[ConvertedSchema]:

@@ -6,7 +6,8 @@ process (``schemas_for``)."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema_rs
@@ -24,7 +25,8 @@ class CustomKind:
     kind: str
     scope: str  # Namespaced | Cluster
     schema: dict[str, Any]
-    cel_rules_dropped: int
+    cel_rules_dropped: int  # x-kubernetes-validations rules: evaluated by generator.check.cel on ``openapi``
+    openapi: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the CRD's raw openAPIV3Schema
 
 
 @functools.cache
@@ -38,7 +40,7 @@ def _converted(store: SchemaStore, entry: LockedFile) -> tuple[CustomKind, ...]:
     for doc in cached_yaml.load_all(text):  # trusted, digest-checked upstream data
         if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
             scope = str((doc.get("spec") or {}).get("scope", "Namespaced"))
-            kinds += [CustomKind(c.api_version, c.kind, scope, c.schema, c.cel_rules_dropped)
+            kinds += [CustomKind(c.api_version, c.kind, scope, c.schema, c.cel_rules_dropped, c.openapi)
                       for c in convert_crd(doc)]
     return tuple(kinds)
 

@@ -140,6 +140,6 @@ def bundle_from_disk(repo: Path, record: dict[str, Any]) -> Bundle | None:
             if bundle is None:
                 return None
             reads.append(bundle)
-        return Bundle(record["cluster"], record["spec_file"], files, {}, tuple(reads))
+        return Bundle(record["cluster"], record["spec_file"], files, {}, tuple(reads), read_from_output=True)
     except (OSError, KeyError, TypeError, AttributeError):
         return None

@@ -28,7 +28,7 @@ from generator.cluster.overlay import has_user_overlay
 from generator.errors import EXIT_FAILED, EXIT_OK, BuildFailed, ChecksFailed, InputError, printable
 from generator.kube import Obj
 from generator.progress import QUIET, Progress, for_stderr
-from generator.render import Rendered, rdma_chart, render
+from generator.render import Rendered, output_bundles, rdma_chart, render
 from generator.render.chart import release_dir
 from generator.render.chart_values import VALUES_FILE as CHART_VALUES_FILE
 from generator.render.chart_values import chart_values
@@ -199,14 +199,7 @@ class Outcome:
 
     def all_bundles(self, *, with_fleet: bool = False) -> list[Bundle]:
         """As ``Rendered.bundles``: the clusters', the shared ones they read, the chart, and the fleet when asked."""
-        out = list(self.bundles)
-        shared = {read.cluster: read for bundle in out for read in bundle.reads}
-        out += [shared[name] for name in sorted(shared)]
-        if self.chart is not None:
-            out.append(self.chart)
-        if with_fleet and self.fleet is not None:
-            out.append(self.fleet)
-        return out
+        return output_bundles(self.bundles, self.chart, self.fleet if with_fleet else None)
 
 
 def _environment(mirror: Path | None, with_chart: bool) -> str:
@@ -226,9 +219,11 @@ def _note_charts(tags: set[str], mirror: Path | None) -> None:
     _chart_note({tag for tag in tags if command is None or not shas.get(tag)}, command)
 
 
-def _from_memo(repo: Path, names: list[str], mirror: Path | None, with_chart: bool) -> Outcome | None:
+def _from_memo(repo: Path, names: list[str], mirror: Path | None, with_chart: bool,
+               read: dict[str, tuple[dict[str, Any], Bundle | None]]) -> Outcome | None:
     """The outcome without rendering anything, when every spec of the repo and the fleet have a record of their
-    current inputs and output/ holds exactly the recorded files; else None."""
+    current inputs and output/ holds exactly the recorded files; else None. ``read``: the clusters' records and
+    their bundles read back from output/ (None: not as recorded), kept for the run that renders the others."""
     everyone = discover(repo)
     written = (repo / layout.output_dir(layout.CHARTS) / write.MANIFEST_NAME).is_file()
     chart_wanted = with_chart or written
@@ -246,7 +241,13 @@ def _from_memo(repo: Path, names: list[str], mirror: Path | None, with_chart: bo
     fleet_entry = memory.get(memory.fleet_key(keys, names, chart_wanted))
     if fleet_entry is None:
         return None
-    bundles = [memo.bundle_from_disk(repo, entries[name]["bundle"]) for name in names]
+    bundles = []
+    for name in names:
+        bundle = memo.bundle_from_disk(repo, entries[name]["bundle"])
+        read[name] = (entries[name]["bundle"], bundle)
+        if bundle is None:
+            return None
+        bundles.append(bundle)
     fleet = memo.bundle_from_disk(repo, fleet_entry["fleet"]) if fleet_entry["fleet"] else None
     chart = memo.bundle_from_disk(repo, fleet_entry["chart"]) if fleet_entry["chart"] else None
     if any(b is None for b in bundles) or (fleet_entry["fleet"] and fleet is None) or \
@@ -292,7 +293,8 @@ def _checked(repo: Path, names: list[str], mirror: Path | None, with_chart: bool
         previous = CommittedOutput(repo, against)
         differ = previous.changed_clusters()
         changed = set(names) | set(discover(repo)) if differ is None else differ
-    fast = None if changed & set(names) else _from_memo(repo, names, mirror, with_chart)
+    read: dict[str, tuple[dict[str, Any], Bundle | None]] = {}
+    fast = None if changed & set(names) else _from_memo(repo, names, mirror, with_chart, read)
     if fast is not None:
         if previous is not None:
             skipped = previous.revision is None and fast.asks_previous
@@ -308,7 +310,11 @@ def _checked(repo: Path, names: list[str], mirror: Path | None, with_chart: bool
     for cluster in fleet.selected:
         key = keys[cluster.name]
         entry = memory.get(key) if key else None
-        bundle = memo.bundle_from_disk(repo, entry["bundle"]) if entry else None
+        bundle = None
+        if entry is not None:
+            record, bundle = read.get(cluster.name, (None, None))
+            if record != entry["bundle"]:  # not read yet (or another record)
+                bundle = memo.bundle_from_disk(repo, entry["bundle"])
         if entry is not None and bundle is not None and cluster.name not in changed:
             recorded[cluster.name] = (entry, bundle)
     todo = [c for c in fleet.selected if c.name not in recorded]

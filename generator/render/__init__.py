@@ -25,14 +25,16 @@ class Rendered:
     def bundles(self, *, with_fleet: bool = False) -> list[Bundle]:
         """What to write: the clusters' bundles, the shared ones they read (a release's CRDs), the chart, and
         output/fleet/ when asked and known (it needs every spec of the repo)."""
-        out = [bundle for _, bundle in self.clusters]
-        shared = {read.cluster: read for bundle in out for read in bundle.reads}
-        out += [shared[name] for name in sorted(shared)]
-        if self.chart is not None:
-            out.append(self.chart)
-        if with_fleet and self.fleet is not None:
-            out.append(self.fleet)
-        return out
+        return output_bundles([bundle for _, bundle in self.clusters], self.chart, self.fleet if with_fleet else None)
+
+
+def output_bundles(clusters: Sequence[Bundle], chart: Bundle | None, fleet: Bundle | None) -> list[Bundle]:
+    """The clusters' bundles, then the shared ones they read (each once, by name), the chart and the fleet."""
+    out = list(clusters)
+    shared = {read.cluster: read for bundle in out for read in bundle.reads}
+    out += [shared[name] for name in sorted(shared)]
+    out += [b for b in (chart, fleet) if b is not None]
+    return out
 
 
 def render(clusters: Sequence[Cluster], user_overlays: Collection[str] = (),

@@ -19,6 +19,9 @@ class Bundle:
     files: dict[str, bytes]
     objects: dict[str, list[Obj]] = field(default_factory=dict)
     reads: tuple[Bundle, ...] = ()  # other bundles its kustomizations include (a release's shared CRDs)
+    # the files are the bytes output/ held a moment ago, each read and matched with its recorded sha256 (a cluster
+    # unchanged since it was checked: generator.memo); gen check need not read them again
+    read_from_output: bool = field(default=False, compare=False)
 
 
 def kustomization(resources: Sequence[str], patches: Sequence[str] = (), components: Sequence[str] = ()) -> Obj:

@@ -75,6 +75,18 @@ def write_spec(repo: Path, name: str = "prod", **kwargs: str) -> Path:
     return path
 
 
+def write_user_overlay(repo: Path, patches: dict[str, str], name: str = "prod") -> Path:
+    """``overlays/<name>/``: a kustomize Component that applies ``patches`` (file name -> text), in that order."""
+    overlay = repo / "overlays" / name
+    overlay.mkdir(parents=True)
+    listed = "".join(f"- path: {file}\n" for file in patches)
+    (overlay / "kustomization.yaml").write_text(
+        f"apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n{listed}")
+    for file, text in patches.items():
+        (overlay / file).write_text(text)
+    return overlay
+
+
 def run_gen(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
             check: bool = False) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess (as a user would)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_gen, snapshot, write_spec
+from tests.conftest import run_gen, snapshot, write_spec, write_user_overlay
 
 pytestmark = pytest.mark.kustomize
 
@@ -152,13 +152,9 @@ def test_user_overlay_must_be_a_component(gitops_repo: Path) -> None:
 
 def test_validation_failure_exits_1_and_writes_nothing(gitops_repo: Path) -> None:
     write_spec(gitops_repo)
-    directory = gitops_repo / "overlays" / "prod"
-    directory.mkdir(parents=True)
-    (directory / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- path: bad.yaml\n")
-    (directory / "bad.yaml").write_text(
+    write_user_overlay(gitops_repo, {"bad.yaml": (
         "apiVersion: mellanox.com/v1alpha1\nkind: NicClusterPolicy\nmetadata:\n"
-        "  name: nic-cluster-policy\nspec:\n  ofedDriver:\n    forcePrecompield: true\n")
+        "  name: nic-cluster-policy\nspec:\n  ofedDriver:\n    forcePrecompield: true\n")})
     proc = run_gen("bundle", "--all", cwd=gitops_repo)
     assert proc.returncode == 1
     assert "spec.ofedDriver.forcePrecompield" in proc.stderr

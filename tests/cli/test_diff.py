@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GIT_ENV, commit_all, git, run_gen, write_spec
+from tests.conftest import GIT_ENV, commit_all, git, run_gen, write_spec, write_user_overlay
 
 pytestmark = pytest.mark.kustomize
 
@@ -142,12 +142,8 @@ def test_added_and_removed_clusters(repo: Path) -> None:
 
 
 def test_user_overlay_change_is_built_on_both_sides(repo: Path) -> None:
-    overlay = repo / "overlays/prod"
-    overlay.mkdir(parents=True)
-    (overlay / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- path: label.yaml\n")
-    (overlay / "label.yaml").write_text("apiVersion: mellanox.com/v1alpha1\nkind: NicClusterPolicy\n"
-                                        "metadata:\n  name: nic-cluster-policy\n  labels:\n    team: a\n")
+    overlay = write_user_overlay(repo, {"label.yaml": "apiVersion: mellanox.com/v1alpha1\nkind: NicClusterPolicy\n"
+                                                     "metadata:\n  name: nic-cluster-policy\n  labels:\n    team: a\n"})
     added = fields(as_json(repo))[("NicClusterPolicy", "nic-cluster-policy")]
     assert added == [{"path": "metadata.labels", "new": {"team": "a"}}]
     bundle(repo)

@@ -11,7 +11,7 @@ import pytest
 from generator.check.chart import IMAGE_MIRROR, check_mirrored, pulled_images
 from generator.render import render
 from generator.render.values import public_values
-from tests.conftest import run_gen, write_spec
+from tests.conftest import run_gen, write_spec, write_user_overlay
 from tests.helpers import bundle_findings, make_cluster
 
 MIRRORS = ("imageRegistry:\n  nvcr.io/nvidia: myacr.azurecr.io/nvidia\n  ghcr.io: myacr.azurecr.io/ghcr\n"
@@ -87,13 +87,9 @@ def test_an_unused_prefix_is_a_warning_on_every_command(gitops_repo: Path) -> No
 @pytest.mark.kustomize
 def test_an_overlay_patch_back_to_a_public_registry_fails_the_bundle(gitops_repo: Path) -> None:
     write_spec(gitops_repo, extra=MIRRORS)
-    directory = gitops_repo / "overlays" / "prod"
-    directory.mkdir(parents=True)
-    (directory / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- path: plugin.yaml\n")
-    (directory / "plugin.yaml").write_text(
+    write_user_overlay(gitops_repo, {"plugin.yaml": (
         "apiVersion: mellanox.com/v1alpha1\nkind: NicClusterPolicy\nmetadata:\n  name: nic-cluster-policy\nspec:\n"
-        "  docaTelemetryService:\n    repository: nvcr.io/nvidia/doca\n")
+        "  docaTelemetryService:\n    repository: nvcr.io/nvidia/doca\n")})
     proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo)
     assert proc.returncode == 1
     assert "overlays/prod/plugin.yaml:7:5: error image-mirror: NicClusterPolicy/nic-cluster-policy: " \

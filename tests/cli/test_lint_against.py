@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GIT_ENV, commit_all, git, run_gen, write_spec
+from tests.conftest import GIT_ENV, commit_all, git, run_gen, write_spec, write_user_overlay
 
 STORAGE_RULE = ("availableStorageSize is immutable once set. nicFirmwareStorage should be deleted and created again "
                 "with a new value.")
@@ -176,11 +176,7 @@ def test_gen_check_refuses_an_immutable_change_in_a_user_overlay(tmp_path: Path)
     repo = tmp_path / "gitops"
     (repo / "clusters").mkdir(parents=True)
     write_spec(repo)
-    overlay = repo / "overlays" / "prod"
-    overlay.mkdir(parents=True)
-    (overlay / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- path: firmware.yaml\n")
-    (overlay / "firmware.yaml").write_text(NCP)
+    overlay = write_user_overlay(repo, {"firmware.yaml": NCP})
     run_gen("bundle", "--all", cwd=repo, env=env(repo), check=True)
     proc = run_gen("check", cwd=repo, env=env(repo))
     assert proc.returncode == 0 and "gen check: note: update rules (oldSelf) not checked:" in proc.stderr

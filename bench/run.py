@@ -157,10 +157,10 @@ def floor_venv_tool() -> tuple[str | None, str]:
 
 
 def measure_floors(size: dict[str, Any], args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from generator.check.schemas.kinds import schemas_for
-    from generator.check.schemas.store import open_store
+    from generator.check.validators.kinds import schemas_for
     from generator.cli.commands import chart_defaults
     from generator.render import rdma_chart
+    from generator.sources.schema_store import open_store
 
     repo, env = Path(size["_repo"]), base_env(Path(size["_cache"]))
     floors: dict[str, Any] = {}

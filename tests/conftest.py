@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from generator import catalog
-from generator.check.schemas.kinds import Schemas, schemas_for
-from generator.check.schemas.store import open_store
-from generator.cluster.load import parse_cluster
+from generator.check.validators.kinds import Schemas, schemas_for
 from generator.cluster.model import MODES, Cluster
+from generator.cluster.parse import parse_cluster
+from generator.sources.schema_store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GEN_SHARED_DIR", REPO.parent / "shared")).resolve()
@@ -147,7 +147,7 @@ FIXTURE_VERSIONS = {"v25.4.0": "25.4.0", "v25.10.0": "25.10.0"}  # 25.10.0's NFD
 
 
 def _helm() -> list[str]:
-    from generator.build.helm import helm_command
+    from generator.programs.helm import helm_command
 
     command = helm_command()
     if command is None:

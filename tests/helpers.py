@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from generator.build.overlays import build_overlays
 from generator.check.bundles import check_bundles
 from generator.check.schema import check_schema
-from generator.check.schemas.kinds import schemas_for
-from generator.check.schemas.store import open_store
-from generator.cluster.load import parse_cluster
+from generator.check.validators.kinds import schemas_for
 from generator.cluster.model import Cluster
+from generator.cluster.parse import parse_cluster
+from generator.core.finding import Finding
+from generator.programs.overlays import build_overlays
 from generator.render import Rendered
-from generator.report.finding import Finding
+from generator.sources.schema_store import open_store
 from tests.conftest import UPSTREAM, spec_text
 
 

@@ -13,12 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from generator import catalog, layout
-from generator.build.helm import ChartRender, FilesRender
-from generator.build.kustomize import KUSTOMIZE_BUILD
-from generator.build.overlays import OverlayBuild, user_overlay_files
+from generator import catalog
 from generator.catalog.charts import chart_facts
-from generator.check.cel.check import needs_previous
+from generator.check.cel.rule import needs_previous
 from generator.check.chart import (
     CHART_RENDER,
     CHART_VALUES,
@@ -36,24 +33,28 @@ from generator.check.chart import (
 )
 from generator.check.engine import Item, Location, built_locator, checker_for, locate
 from generator.check.equivalence import check_equivalence
-from generator.check.formats import image_reference_error
 from generator.check.invariants import check_invariants
-from generator.check.objects import as_dict, as_str
 from generator.check.previous import attach
 from generator.check.project import check_project
-from generator.check.rules import parse_directives
 from generator.check.schema import check_schema
-from generator.check.schemas.kinds import schemas_for
-from generator.check.schemas.store import SchemaStore
+from generator.check.validators.kinds import schemas_for
 from generator.cluster.model import MODES, Cluster
 from generator.cluster.values import values_problems
-from generator.fs import read_regular
-from generator.kube import KUSTOMIZATION_NAMES, Obj
+from generator.core import layout
+from generator.core.finding import Finding, JsonPath
+from generator.core.formats import image_reference_error
+from generator.core.fs import read_regular
+from generator.core.kube import KUSTOMIZATION_NAMES, Obj
+from generator.core.objects import as_dict, as_str
+from generator.core.rules import parse_directives
+from generator.programs.helm import ChartRender, FilesRender
+from generator.programs.kustomize import KUSTOMIZE_BUILD
+from generator.programs.overlays import OverlayBuild, user_overlay_files
 from generator.render.argocd import PROJECT_FILE
-from generator.render.chart_values import VALUES_FILE as CHART_VALUES_FILE
+from generator.render.operator_values import NFD_WORKER_TOLERATIONS, nfd_worker_tolerations
 from generator.render.output import Bundle
-from generator.render.values import NFD_WORKER_TOLERATIONS, nfd_worker_tolerations
-from generator.report.finding import Finding, JsonPath
+from generator.render.rdma_values import VALUES_FILE as CHART_VALUES_FILE
+from generator.sources.schema_store import SchemaStore
 from generator.yamlio.load import Document, YamlInputError, load_documents
 
 EXAMPLE_FILE = "examples/pod.yaml"

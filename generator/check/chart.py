@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from generator import catalog
-from generator.check.formats import image_reference_error
-from generator.check.objects import (
+from generator.cluster.model import Images
+from generator.core.finding import Finding
+from generator.core.formats import image_reference_error
+from generator.core.objects import (
     Path,
     as_dict,
     as_list,
@@ -18,10 +20,8 @@ from generator.check.objects import (
     object_label,
     pod_templates,
 )
-from generator.check.rules import define
-from generator.cluster.model import Images
-from generator.render.images import driver_image, matching_prefix, operator_image, parse, rewrite
-from generator.report.finding import Finding
+from generator.core.rules import define
+from generator.render.image_refs import driver_image, matching_prefix, operator_image, parse, rewrite
 
 CHART_RENDER = define(
     "chart-render", "error",

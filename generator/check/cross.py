@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.check.formats import parse_quantity
 from generator.check.ipam import IPAM_POOL_REF
-from generator.check.objects import (
+from generator.core.finding import Finding
+from generator.core.formats import parse_quantity
+from generator.core.kube import NETWORKS_ANNOTATION, NFD_PREFIX, PSA_ENFORCE
+from generator.core.objects import (
     Path,
     as_dict,
     as_list,
@@ -25,9 +27,7 @@ from generator.check.objects import (
     namespace_of,
     pod_templates,
 )
-from generator.check.rules import define
-from generator.kube import NETWORKS_ANNOTATION, NFD_PREFIX, PSA_ENFORCE
-from generator.report.finding import Finding
+from generator.core.rules import define
 
 DUPLICATE_OBJECT = define(
     "duplicate-object", "error",

@@ -12,19 +12,19 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from generator.catalog.webhook import webhook_facts
+from generator.catalog.webhook_facts import webhook_facts
 from generator.check import cross
-from generator.check.cel.check import check_cel
+from generator.check.cel.rule import check_cel
 from generator.check.chart import check_images
 from generator.check.ipam import check_deployed, check_ipam
 from generator.check.nodepolicy import check_node_policies
-from generator.check.objects import Path, group_kind, object_label
 from generator.check.schema import UNKNOWN_KIND, schema_findings
-from generator.check.schemas.kinds import Schemas, schemas_for
-from generator.check.schemas.store import SchemaStore
-from generator.check.schemas.webhook import webhook_schemas_for
+from generator.check.validators.kinds import Schemas, schemas_for
+from generator.check.validators.webhook_configs import webhook_schemas_for
 from generator.check.webhook import WebhookRules
-from generator.report.finding import Finding
+from generator.core.finding import Finding
+from generator.core.objects import Path, group_kind, object_label
+from generator.sources.schema_store import SchemaStore
 from generator.yamlio.load import Document
 
 Location = tuple[str, int, int, frozenset[str]]  # file, line, column, rules disabled there

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.check.objects import as_dict, as_str
-from generator.check.rules import define
-from generator.report.finding import Finding
+from generator.core.finding import Finding
+from generator.core.objects import as_dict, as_str
+from generator.core.rules import define
 
 CHART_EQUIVALENCE = define(
     "chart-equivalence", "error",

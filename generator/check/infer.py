@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 from generator import catalog
-from generator.check.objects import as_dict, as_str, group_kind, name_of
+from generator.core.objects import as_dict, as_str, group_kind, name_of
 
 # components tagged by the release itself (v25.7.0 on: nvcr.io/nvidia/mellanox/<image>:network-operator-v25.7.0)
 _RELEASE_TAG = re.compile(r"^network-operator-(v\d+\.\d+\.\d+)$")

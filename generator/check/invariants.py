@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.check.objects import group_kind, name_of
-from generator.check.rules import define
-from generator.kube import POLICY_NAME
-from generator.report.finding import Finding
+from generator.core.finding import Finding
+from generator.core.kube import POLICY_NAME
+from generator.core.objects import group_kind, name_of
+from generator.core.rules import define
 
 BUNDLE_INVARIANT = define(
     "bundle-invariant", "error",

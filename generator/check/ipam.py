@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from generator import catalog
-from generator.check.objects import Path, as_dict, as_list, as_str, get_in, group_kind, name_of
-from generator.check.rules import Rule, define
-from generator.report.finding import Finding
+from generator.core.finding import Finding
+from generator.core.objects import Path, as_dict, as_list, as_str, get_in, group_kind, name_of
+from generator.core.rules import Rule, define
 
 IPAM_JSON = define(
     "ipam-json", "error",

@@ -8,8 +8,14 @@ from typing import Any, NamedTuple
 
 import jsonschema_rs
 
-from generator.check.schemas.crd import DNS1123_LABEL, DNS1123_SUBDOMAIN, LABEL_VALUE, QUALIFIED_NAME, QUANTITY_PATTERN
-from generator.report.finding import JsonPath
+from generator.check.validators.crd import (
+    DNS1123_LABEL,
+    DNS1123_SUBDOMAIN,
+    LABEL_VALUE,
+    QUALIFIED_NAME,
+    QUANTITY_PATTERN,
+)
+from generator.core.finding import JsonPath
 
 _MAX_VALUE_CHARS = 60
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Literal
 
-from generator.catalog.webhook import WebhookFacts
-from generator.check.objects import as_dict, as_list, as_str, get_in, group_kind, name_of
-from generator.check.rules import define
-from generator.report.finding import Finding
+from generator.catalog.webhook_facts import WebhookFacts
+from generator.core.finding import Finding
+from generator.core.objects import as_dict, as_list, as_str, get_in, group_kind, name_of
+from generator.core.rules import define
 
 WEBHOOK_SECTION_CONFLICT = define(
     "webhook-section-conflict", "error",

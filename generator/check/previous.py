@@ -1,5 +1,5 @@
 """Matching objects with their previous versions (``Item.old``), as the API server names them: apiVersion group,
-kind, namespace and name. Where the previous versions come from (a git commit) is ``generator.manifests.previous``."""
+kind, namespace and name. Where the previous versions come from (a git commit) is ``generator.manifests.committed``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from generator.check.engine import Item
-from generator.check.objects import as_str, group_kind, name_of, namespace_of
-from generator.kube import Obj
+from generator.core.kube import Obj
+from generator.core.objects import as_str, group_kind, name_of, namespace_of
 
 Key = tuple[str, str, str, str]  # (API group, kind, namespace, name)
 

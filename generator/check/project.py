@@ -8,10 +8,10 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from generator import catalog
-from generator.check.objects import as_dict, as_str, group_kind, name_of
-from generator.check.rules import define
-from generator.check.schemas.kinds import Schemas
-from generator.report.finding import Finding
+from generator.check.validators.kinds import Schemas
+from generator.core.finding import Finding
+from generator.core.objects import as_dict, as_str, group_kind, name_of
+from generator.core.rules import define
 
 ARGOCD_PROJECT = define(
     "argocd-project", "error",

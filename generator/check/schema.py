@@ -11,9 +11,9 @@ import jsonschema_rs
 from generator import catalog
 from generator.catalog.charts import chart_facts
 from generator.check.messages import error_messages, non_json_path
-from generator.check.rules import define
-from generator.check.schemas.kinds import Schemas
-from generator.report.finding import Finding, dotted
+from generator.check.validators.kinds import Schemas
+from generator.core.finding import Finding, dotted
+from generator.core.rules import define
 
 SCHEMA = define("schema", "error", "the object violates the strict schema of its apiVersion/kind (CRD of the release, "
                 "Argo CD CRD or Kubernetes core schema): unknown field, type, pattern, enum, required", "schema")

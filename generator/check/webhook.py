@@ -15,8 +15,10 @@ import json
 from typing import Any
 
 from generator import catalog
-from generator.catalog.webhook import WebhookFacts, all_webhook_facts
-from generator.check.formats import (
+from generator.catalog.webhook_facts import WebhookFacts, all_webhook_facts
+from generator.check.validators.webhook_configs import WebhookSchemas
+from generator.core.finding import Finding
+from generator.core.formats import (
     DNS1123_SUBDOMAIN,
     FQDN,
     PKEY_GUID,
@@ -26,10 +28,8 @@ from generator.check.formats import (
     image_reference_error,
     parse_quantity,
 )
-from generator.check.objects import Path, as_dict, as_list, as_str, get_in, group_kind, name_of
-from generator.check.rules import Rule, define
-from generator.check.schemas.webhook import WebhookSchemas
-from generator.report.finding import Finding
+from generator.core.objects import Path, as_dict, as_list, as_str, get_in, group_kind, name_of
+from generator.core.rules import Rule, define
 
 _WH = "network-operator webhook"
 WEBHOOK_CONFIG_JSON = define(

@@ -14,29 +14,38 @@ from pathlib import Path
 from typing import Any
 
 from generator import catalog as catalog_data
-from generator import layout, memo, project_version, write
-from generator.build.charts import Chart, ChartSourceError, copy_chart, fetch_chart, find_chart
-from generator.build.helm import ChartRender, FilesRender, HelmMissing, helm_command, render_chart, render_chart_files
-from generator.build.kustomize import kustomize_command
-from generator.build.overlays import OverlayBuild, build_overlays
-from generator.cache import CACHE_ENV, cache_root
+from generator import project_version, write
 from generator.check.bundles import check_bundles, check_fleet
-from generator.check.schemas import store as schema_store
-from generator.cluster.load import Fleet, discover, load_fleet, parse_cluster, select
 from generator.cluster.model import Cluster
 from generator.cluster.overlay import has_user_overlay
-from generator.errors import EXIT_FAILED, EXIT_OK, BuildFailed, ChecksFailed, InputError, printable
-from generator.kube import Obj
-from generator.progress import QUIET, Progress, for_stderr
+from generator.cluster.parse import Fleet, discover, load_fleet, parse_cluster, select
+from generator.core import layout
+from generator.core.cache import CACHE_ENV, cache_root
+from generator.core.errors import EXIT_FAILED, EXIT_OK, BuildFailed, ChecksFailed, InputError, printable
+from generator.core.finding import Finding
+from generator.core.kube import Obj
+from generator.core.progress import QUIET, Progress, for_stderr
+from generator.pipeline import records as memo
+from generator.programs.helm import (
+    ChartRender,
+    FilesRender,
+    HelmMissing,
+    helm_command,
+    render_chart,
+    render_chart_files,
+)
+from generator.programs.kustomize import kustomize_command
+from generator.programs.overlays import OverlayBuild, build_overlays
 from generator.render import Rendered, output_bundles, rdma_chart, render
-from generator.render.chart import release_dir
-from generator.render.chart_values import VALUES_FILE as CHART_VALUES_FILE
-from generator.render.chart_values import chart_values
+from generator.render.operator_values import helm_values
 from generator.render.output import Bundle
-from generator.render.values import helm_values
+from generator.render.rdma_values import VALUES_FILE as CHART_VALUES_FILE
+from generator.render.rdma_values import chart_values
+from generator.render.rendered_chart import release_dir
 from generator.report import sync_plan
-from generator.report.finding import Finding
 from generator.report.reporter import counts, text
+from generator.sources import schema_store
+from generator.sources.chart_store import Chart, ChartSourceError, copy_chart, fetch_chart, find_chart
 
 
 def chart_roots(mirror: Path | None) -> list[Path]:
@@ -282,13 +291,13 @@ def _checked(repo: Path, names: list[str], mirror: Path | None, with_chart: bool
              progress: Progress = QUIET, against: str | None = None, updates: bool = False) -> Outcome:
     """Render and build every named cluster (and the rdma-infiniband chart when asked, or when it is part of the
     output), check everything; ChecksFailed (after printing) on any error. Clusters (and the fleet) whose inputs are
-    unchanged since a run recorded them come from output/ (generator.memo). ``updates``: check them as updates of
+    unchanged since a run recorded them come from output/ (generator.pipeline.records). ``updates``: check them as updates of
     the output committed at ``against`` (None: the default revision, skipped with a note outside git); a cluster
     whose output differs from that commit is checked again, whatever the records say (they hold create checks)."""
     previous = None
     changed: set[str] = set()
     if updates:
-        from generator.manifests.previous import CommittedOutput
+        from generator.manifests.committed import CommittedOutput
 
         previous = CommittedOutput(repo, against)
         differ = previous.changed_clusters()

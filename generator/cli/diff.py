@@ -7,12 +7,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from generator import layout
-from generator.build import applied, git
-from generator.build.overlays import build_overlays
 from generator.cli.commands import chart_roots, render_clusters
-from generator.cluster.load import discover
-from generator.errors import EXIT_OK, InputError
+from generator.cluster.parse import discover
+from generator.core import layout
+from generator.core.errors import EXIT_OK, InputError
+from generator.programs import applied, git
+from generator.programs.overlays import build_overlays
 from generator.report.diff_report import DiffReport, compare, render
 
 FORMATS = ("text", "json", "markdown")

@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from generator.cluster.load import load_clusters, select
-from generator.errors import EXIT_OK
+from generator.cluster.parse import load_clusters, select
+from generator.core.errors import EXIT_OK
 from generator.render.inventory import cluster_images
 
 

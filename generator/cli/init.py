@@ -24,13 +24,13 @@ import sys
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from generator import layout
 from generator.cli import commands
-from generator.cluster.load import MAX_SPEC_BYTES
 from generator.cluster.model import MODES
 from generator.cluster.overlay import check_overlays_tree
-from generator.errors import EXIT_OK, GenError, InputError, printable
-from generator.fs import atomic_write, read_regular
+from generator.cluster.parse import MAX_SPEC_BYTES
+from generator.core import layout
+from generator.core.errors import EXIT_OK, GenError, InputError, printable
+from generator.core.fs import atomic_write, read_regular
 
 LOCK = f"{layout.OUTPUT_DIR}/.gen.lock"
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator import layout
-from generator.errors import EXIT_FAILED, EXIT_OK, InputError
+from generator.core import layout
+from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError
 
 if TYPE_CHECKING:
     from generator.check.engine import Checker
@@ -54,7 +54,7 @@ def _cluster_of(repo: Path, path: Path) -> str | None:
 
 
 def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
-    from generator.check.rules import list_rules
+    from generator.core.rules import list_rules
 
     if args.list_rules:
         print(list_rules(), end="")
@@ -64,10 +64,10 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     from generator import catalog
     from generator.check.engine import checker_for
     from generator.check.infer import infer_release
-    from generator.check.schemas.store import open_store
-    from generator.cluster.load import load_cluster
+    from generator.cluster.parse import load_cluster
     from generator.manifests.collect import lint_paths
     from generator.report.reporter import Summary, report
+    from generator.sources.schema_store import open_store
 
     cat = catalog.load()
     release, vm_nics = args.release, args.vm_nics
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     chosen: Checker | Callable[[list[Any]], Checker] = checker_for(release, store=store) if explicit else choose
     against = None
     if args.against is not None:
-        from generator.manifests.previous import LintAgainst
+        from generator.manifests.committed import LintAgainst
 
         # which objects need their previous version: by the chosen release's CRDs, else by the newest (update
         # rules are only ever added); each object is then checked with its own release's

@@ -1,6 +1,6 @@
 """gen: cluster specs -> validated GitOps bundles for RDMA over InfiniBand on AKS.
 
-The one place errors are caught and exit codes chosen (the codes are documented in ``generator.errors``).
+The one place errors are caught and exit codes chosen (the codes are documented in ``generator.core.errors``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from generator.cli import init as init_cli
 from generator.cli import lint as lint_cli  # light; the checks are imported when `gen lint` runs
 from generator.cli import releases as releases_cli
 from generator.cli import upgrade as upgrade_cli
-from generator.errors import EXIT_INTERRUPTED, EXIT_PIPE, GenError, os_failure
+from generator.core.errors import EXIT_INTERRUPTED, EXIT_PIPE, GenError, os_failure
 
 
 def _parser() -> argparse.ArgumentParser:

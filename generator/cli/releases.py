@@ -9,7 +9,7 @@ from typing import Any
 from generator import catalog
 from generator.catalog.charts import chart_facts
 from generator.cluster.model import MODES
-from generator.errors import EXIT_OK
+from generator.core.errors import EXIT_OK
 
 # The chart's own images, by the values key that sets their repository
 CHART_IMAGES = {

@@ -10,18 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import catalog, layout
-from generator.check.schemas.kinds import schemas_for
-from generator.check.schemas.store import open_store
+from generator import catalog
+from generator.check.validators.kinds import schemas_for
 from generator.cli import commands
-from generator.cluster.load import MAX_SPEC_BYTES, load_fleet, parse_cluster, select
 from generator.cluster.model import Cluster
-from generator.errors import EXIT_FAILED, EXIT_OK, InputError, os_failure
-from generator.fs import atomic_write, read_regular
-from generator.upgrade import report
+from generator.cluster.parse import MAX_SPEC_BYTES, load_fleet, parse_cluster, select
+from generator.core import layout
+from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError, os_failure
+from generator.core.fs import atomic_write, read_regular
+from generator.sources.schema_store import open_store
+from generator.upgrade import plan_text as report
 from generator.upgrade.migrations import step_edits
-from generator.upgrade.plan import Built, Plan, plan_step
 from generator.upgrade.spec_edit import apply_edits, changed_lines
+from generator.upgrade.steps import Built, Plan, plan_step
 from generator.yamlio.load import YamlInputError, load_single
 
 

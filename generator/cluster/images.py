@@ -8,8 +8,8 @@ import re
 
 from generator import catalog
 from generator.cluster.model import Cluster
-from generator.render.images import matching_prefix, mirrored_name
-from generator.report.finding import JsonPath
+from generator.core.finding import JsonPath
+from generator.render.image_refs import matching_prefix, mirrored_name
 
 # github.com/distribution/reference: a registry host (a name with a dot, or with a port, or localhost), lower-case
 # here, then path components

@@ -1,5 +1,5 @@
 """A cluster as the rest of gen sees it: its spec file validated, every default applied, every fact resolved
-from the catalog. Built by ``generator.cluster.load``; everything after it reads only this."""
+from the catalog. Built by ``generator.cluster.parse``; everything after it reads only this."""
 
 from __future__ import annotations
 

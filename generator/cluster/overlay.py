@@ -11,10 +11,10 @@ import os
 import stat
 from pathlib import Path
 
-from generator import layout
-from generator.errors import InputError
-from generator.fs import read_regular
-from generator.kube import KUSTOMIZATION_NAMES
+from generator.core import layout
+from generator.core.errors import InputError
+from generator.core.fs import read_regular
+from generator.core.kube import KUSTOMIZATION_NAMES
 from generator.yamlio.load import YamlInputError, load_documents
 
 MAX_BYTES = 16 * 1024 * 1024

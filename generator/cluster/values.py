@@ -13,8 +13,8 @@ from typing import Any
 
 from generator.catalog.charts import ChartFacts
 from generator.check.messages import error_messages
-from generator.check.schemas.core import core_schemas
-from generator.report.finding import JsonPath
+from generator.check.validators.kube_core import core_schemas
+from generator.core.finding import JsonPath
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

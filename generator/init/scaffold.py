@@ -28,12 +28,13 @@ from typing import Any
 
 import yaml
 
-from generator import catalog, layout
-from generator.cluster import schema
-from generator.cluster.load import SpecError, parse_cluster
+from generator import catalog
+from generator.cluster import spec_schema as schema
 from generator.cluster.model import MODES
-from generator.errors import InputError
-from generator.fs import read_regular
+from generator.cluster.parse import SpecError, parse_cluster
+from generator.core import layout
+from generator.core.errors import InputError
+from generator.core.fs import read_regular
 from generator.yamlio.load import YamlInputError, load_single
 
 # the questions, in the order they are asked, and the option of `gen init` that answers each

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
-from generator.build import kustomize
 from generator.check.engine import Checker, Item, Unit, built_locator, locate
-from generator.check.objects import as_dict, as_str
-from generator.check.rules import Rule
-from generator.errors import InputError
+from generator.core.errors import InputError
+from generator.core.finding import Finding, JsonPath
+from generator.core.objects import as_dict, as_str
+from generator.core.rules import Rule
 from generator.manifests.files import (
     LINT_DIRECTIVE,
     NOT_AN_OBJECT,
@@ -29,7 +29,7 @@ from generator.manifests.files import (
     real_path,
     walk,
 )
-from generator.report.finding import Finding, JsonPath
+from generator.programs import kustomize
 from generator.yamlio.load import Document
 
 _YAML_RULES = {"syntax": YAML_SYNTAX, "duplicate-key": YAML_DUPLICATE_KEY, "too-large": YAML_TOO_LARGE}

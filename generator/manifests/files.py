@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
-from generator.check.rules import define, parse_directives
-from generator.errors import InputError
-from generator.fs import read_regular
-from generator.kube import KUSTOMIZATION_NAMES
+from generator.core.errors import InputError
+from generator.core.fs import read_regular
+from generator.core.kube import KUSTOMIZATION_NAMES
+from generator.core.rules import define, parse_directives
 from generator.yamlio.load import Document, YamlInputError, load_documents
 
 YAML_SYNTAX = define(

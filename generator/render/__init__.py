@@ -6,8 +6,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from generator.cluster.model import Cluster
-from generator.kube import Obj
-from generator.render.bundle import render_bundle
+from generator.core.kube import Obj
+from generator.render.cluster_bundle import render_bundle
 from generator.render.fleet import fleet_bundle
 from generator.render.output import Bundle
 from generator.render.rdma_chart import chart_bundle

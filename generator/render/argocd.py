@@ -4,15 +4,16 @@ kustomization that lists what `kubectl apply -k` installs."""
 
 from __future__ import annotations
 
-from generator import catalog, layout
+from generator import catalog
 from generator.catalog.charts import chart_facts
 from generator.cluster.model import Cluster
-from generator.kube import PART_OF, Obj
-from generator.render.chart_values import chart_values
+from generator.core import layout
+from generator.core.kube import PART_OF, Obj
+from generator.render.bundle_objects import synced_objects
 from generator.render.data import TEMPLATES, template
-from generator.render.objects import synced_objects
+from generator.render.operator_values import helm_values
 from generator.render.rdma_chart import CHART_NAME, chart_path
-from generator.render.values import helm_values
+from generator.render.rdma_values import chart_values
 
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
 ARGOCD_API = "argoproj.io/v1alpha1"

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from generator import catalog, layout
+from generator import catalog
 from generator.cluster.model import Cluster
-from generator.kube import PART_OF, Obj
+from generator.core import layout
+from generator.core.kube import PART_OF, Obj
 from generator.render.argocd import (
     ARGOCD_API,
     FINALIZER,

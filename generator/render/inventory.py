@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from generator import catalog
 from generator.catalog.charts import chart_facts
 from generator.cluster.model import Cluster
-from generator.kube import POLICY_NAME
-from generator.render.images import (
+from generator.core.kube import POLICY_NAME
+from generator.render.bundle_objects import DRIVER, policy_components
+from generator.render.image_refs import (
     Reference,
     driver_image,
     mirrored_name,
@@ -25,8 +26,7 @@ from generator.render.images import (
     policy_image,
     rewrite,
 )
-from generator.render.objects import DRIVER, policy_components
-from generator.render.values import helm_values, public_values
+from generator.render.operator_values import helm_values, public_values
 from generator.render.verify import VERIFY_NAME
 
 # where each catalog component sits in the NicClusterPolicy

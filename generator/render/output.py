@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from generator.kube import KUSTOMIZE_API, Obj
+from generator.core.kube import KUSTOMIZE_API, Obj
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Bundle:
     objects: dict[str, list[Obj]] = field(default_factory=dict)
     reads: tuple[Bundle, ...] = ()  # other bundles its kustomizations include (a release's shared CRDs)
     # the files are the bytes output/ held a moment ago, each read and matched with its recorded sha256 (a cluster
-    # unchanged since it was checked: generator.memo); gen check need not read them again
+    # unchanged since it was checked: generator.pipeline.records); gen check need not read them again
     read_from_output: bool = field(default=False, compare=False)
 
 

@@ -16,12 +16,13 @@ import re
 import textwrap
 from pathlib import Path
 
-from generator import layout, project_version
+from generator import project_version
 from generator.cluster.model import Cluster
-from generator.kube import Obj
-from generator.render.chart_values import chart_values
+from generator.core import layout
+from generator.core.kube import Obj
 from generator.render.data import text
 from generator.render.output import Bundle
+from generator.render.rdma_values import chart_values
 from generator.yamlio.dump import dump_document
 
 CHART_NAME = "rdma-infiniband"

@@ -8,9 +8,9 @@ floor fails the Job, and so the sync.
 from __future__ import annotations
 
 from generator.cluster.model import Cluster
-from generator.kube import HOOK, HOOK_DELETE_POLICY, NETWORKS_ANNOTATION, PART_OF, Obj, nfd_node_selector_terms
+from generator.core.kube import HOOK, HOOK_DELETE_POLICY, NETWORKS_ANNOTATION, PART_OF, Obj, nfd_node_selector_terms
 from generator.render import data
-from generator.render.images import rewrite
+from generator.render.image_refs import rewrite
 
 VERIFY_FILE = "verify.yaml"  # in overlays/<mode>/ when cluster.verify.enabled
 VERIFY_NAME = "rdma-verify"

@@ -1,6 +1,6 @@
 """``gen diff``: what changes in what Argo CD applies for each cluster, and its text, JSON and Markdown forms.
 
-Pure: the two sides (``generator.build.applied.Applied``, built by the command) go in, a report comes out.
+Pure: the two sides (``generator.programs.applied.Applied``, built by the command) go in, a report comes out.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from generator.build.applied import Applied, chart_objects
-from generator.errors import printable
+from generator.core.errors import printable
+from generator.programs.applied import Applied, chart_objects
 from generator.report.object_diff import ABSENT, FORMAT_NOTE, ORDER_NOTE, FieldChange, ObjectChange, count, diff_objects
 from generator.yamlio.dump import dump_document
 

@@ -7,8 +7,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from generator.errors import printable
-from generator.report.finding import Finding
+from generator.core.errors import printable
+from generator.core.finding import Finding
 
 FORMATS = ("text", "json", "github")
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from generator.catalog.charts import chart_facts
 from generator.cluster.model import Cluster
-from generator.kube import HELM_HOOK, HELM_HOOK_WEIGHT, HOOK, SYNC_OPTIONS, WAVE
-from generator.render.values import helm_values
+from generator.core.kube import HELM_HOOK, HELM_HOOK_WEIGHT, HOOK, SYNC_OPTIONS, WAVE
+from generator.render.operator_values import helm_values
 
 PHASES = ("PreSync", "Sync", "PostSync")
 CHART_KIND = "helm"

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from generator.kube import Obj
+from generator.core.kube import Obj
 from generator.upgrade.migrations import component_effect
 
 SECONDARY = ("multus", "cniPlugins", "ipoib", "ipamPlugin")

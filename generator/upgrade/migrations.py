@@ -15,7 +15,7 @@ import yaml
 from generator import catalog
 from generator.catalog.charts import chart_facts
 from generator.cluster.model import Cluster
-from generator.render.images import parse
+from generator.render.image_refs import parse
 from generator.render.inventory import cluster_images
 from generator.upgrade.spec_edit import Edit
 from generator.upgrade.values_changes import RETIRED, set_keys, value_changes

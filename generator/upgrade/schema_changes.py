@@ -8,10 +8,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from generator.check.schemas.kinds import Schemas
-from generator.check.schemas.store import NETWORK_OPERATOR, SchemaStore
-from generator.kube import Obj
-from generator.report.finding import JsonPath, dotted
+from generator.check.validators.kinds import Schemas
+from generator.core.finding import JsonPath, dotted
+from generator.core.kube import Obj
+from generator.sources.schema_store import NETWORK_OPERATOR, SchemaStore
 
 REMOVED, TYPE, ENUM, REQUIRED, ADDED = "removed", "type changed", "accepted values changed", "now required", "added"
 

@@ -15,7 +15,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import ScalarString
 
-from generator.errors import InputError
+from generator.core.errors import InputError
 
 # (mapping indent, sequence indent, dash offset) styles tried in turn: the first that reproduces the file is its own
 _STYLES = [(m, s, o) for m in (2, 4) for s, o in ((2, 0), (4, 2), (3, 1), (4, 0), (6, 4))]

@@ -24,15 +24,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from generator import layout
+from generator.core import layout
 from generator.render.output import Bundle
-from generator.write.bundles import validate_bundles
-from generator.write.errors import WriteRefused
+from generator.write.changes import ClusterPlan, plan_bundle, plan_prune
 from generator.write.fsops import DirTree
 from generator.write.lock import DEFAULT_TIMEOUT, gen_lock
 from generator.write.paths import MANIFEST_NAME, OUTPUT_DIR, TOP_LEVEL_FILES, lstat_kind
-from generator.write.plan import ClusterPlan, plan_bundle, plan_prune
-from generator.write.report import WriteReport
+from generator.write.refusals import WriteRefused
+from generator.write.summary import WriteReport
+from generator.write.validate import validate_bundles
 
 
 def apply(

@@ -2,7 +2,7 @@
 
 Every directory is opened component by component with ``O_NOFOLLOW``, so nothing can be written
 or deleted through a symlink even if one appears after planning.  Files are written with
-``generator.fs.write_atomic_at`` (temp file, fsync, rename); directories are fsynced before the
+``generator.core.fs.write_atomic_at`` (temp file, fsync, rename); directories are fsynced before the
 next stage relies on them.
 """
 
@@ -12,9 +12,9 @@ import errno
 import os
 from pathlib import Path
 
-from generator.errors import os_failure
-from generator.fs import write_atomic_at
-from generator.write.errors import UnsafePath
+from generator.core.errors import os_failure
+from generator.core.fs import write_atomic_at
+from generator.write.refusals import UnsafePath
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 

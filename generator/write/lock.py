@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from generator.errors import os_failure
-from generator.write.errors import LockTimeout, UnsafePath, WriteError
+from generator.core.errors import os_failure
 from generator.write.fsops import open_dir
 from generator.write.paths import LOCK_NAME, OUTPUT_DIR, check_output_root
+from generator.write.refusals import LockTimeout, UnsafePath, WriteError
 
 DEFAULT_TIMEOUT = 30.0
 _POLL = 0.05

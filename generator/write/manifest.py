@@ -22,8 +22,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from generator.write.errors import CorruptManifest, InvalidBundle
 from generator.write.paths import check_rel_path
+from generator.write.refusals import CorruptManifest, InvalidBundle
 
 VERSION = 1
 GENERATOR = "rdma-gitops/gen"

@@ -8,9 +8,9 @@ import stat
 from pathlib import Path
 from typing import Literal
 
-from generator.fs import TEMP_MARK, is_temp_name
-from generator.layout import OUTPUT_DIR
-from generator.write.errors import InvalidBundle, UnsafePath
+from generator.core.fs import TEMP_MARK, is_temp_name
+from generator.core.layout import OUTPUT_DIR
+from generator.write.refusals import InvalidBundle, UnsafePath
 
 MANIFEST_NAME = ".gen-manifest.json"
 LOCK_NAME = ".gen.lock"  # lives at output/.gen.lock

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from generator.cache import DiskCache, cache_root, digest
+from generator.core.cache import DiskCache, cache_root, digest
 
 CACHE_VERSION = 1
 

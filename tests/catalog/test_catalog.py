@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from generator import catalog
-from generator.cluster.schema import cluster_schema
+from generator.cluster.spec_schema import cluster_schema
 from tests.conftest import UPSTREAM
 
 CAT = catalog.load()

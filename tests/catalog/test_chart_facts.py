@@ -13,7 +13,7 @@ from generator.catalog import chart_facts as derive
 from generator.catalog.charts import chart_facts
 from generator.check.chart import image_references
 from generator.check.project import is_cluster_scoped
-from generator.check.schemas.kinds import Schemas
+from generator.check.validators.kinds import Schemas
 from generator.yamlio.load import load_documents
 from tests.conftest import UPSTREAM
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from generator.check.schemas.kinds import Schemas, schemas_for
-from generator.check.schemas.store import SchemaStore, open_store
+from generator.check.validators.kinds import Schemas, schemas_for
+from generator.sources.schema_store import SchemaStore, open_store
 from tests.conftest import UPSTREAM
 
 MIRROR = UPSTREAM

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from generator.check.engine import Item, checker_for
-from generator.check.rules import all_rules
+from generator.core.rules import all_rules
 from generator.manifests.collect import lint_paths
 from generator.report.reporter import format_line
 from tests.conftest import UPSTREAM

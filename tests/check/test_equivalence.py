@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from generator.check.equivalence import check_equivalence, differences
-from generator.render.objects import synced_objects
+from generator.render.bundle_objects import synced_objects
 from tests.helpers import make_cluster
 
 

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 
 from generator import catalog
-from generator.build.overlays import build_overlays
-from generator.check.objects import group_kind
 from generator.check.project import is_cluster_scoped, project_allows
-from generator.check.schemas.kinds import Schemas
+from generator.check.validators.kinds import Schemas
 from generator.cluster.model import MODES, Cluster
+from generator.core.objects import group_kind
+from generator.programs.overlays import build_overlays
 from generator.render.argocd import app_project, application
-from generator.render.bundle import render_bundle
+from generator.render.cluster_bundle import render_bundle
 from generator.yamlio.load import load_documents
 from tests.conftest import UPSTREAM, run_gen, write_spec
 from tests.helpers import make_cluster

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.check.rules import GROUPS, RULE_MODULES, all_rules, define, parse_directives
+from generator.core.rules import GROUPS, RULE_MODULES, all_rules, define, parse_directives
 from tests.conftest import REPO
 
 

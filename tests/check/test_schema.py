@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from generator.cache import DiskCache, cache_root, digest
 from generator.check.schema import check_schema
-from generator.check.schemas.kinds import Schemas
-from generator.check.schemas.store import SchemaStore
-from generator.report.finding import Finding, dotted
+from generator.check.validators.kinds import Schemas
+from generator.core.cache import DiskCache, cache_root, digest
+from generator.core.finding import Finding, dotted
+from generator.sources.schema_store import SchemaStore
 from generator.yamlio.load import load_documents
 from tests.conftest import SHARED
 

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 
 from generator import catalog
-from generator.catalog.webhook import all_webhook_facts, webhook_facts
+from generator.catalog.webhook_facts import all_webhook_facts, webhook_facts
 from generator.check.engine import Item, checker_for
 from generator.check.infer import infer_release
 from generator.check.nodepolicy import policy_overlap, selector_overlap
-from generator.check.schemas.store import SchemaStore
-from generator.check.schemas.webhook import webhook_schemas_for
+from generator.check.validators.webhook_configs import webhook_schemas_for
 from generator.check.webhook import WebhookRules
-from generator.report.finding import Finding
+from generator.core.finding import Finding
+from generator.sources.schema_store import SchemaStore
 
 RELEASES = ("v25.1.0", "v25.4.0", "v25.7.0", "v25.10.0", "v26.1.2", "v26.4.1")
 SHA = "sha256:" + "0" * 64

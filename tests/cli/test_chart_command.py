@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from generator.build.helm import helm_command
-from generator.build.kustomize import kustomize_command
 from generator.check.project import check_project
-from generator.check.schemas.kinds import schemas_for
-from generator.check.schemas.store import open_store
+from generator.check.validators.kinds import schemas_for
 from generator.cli.commands import chart_defaults
+from generator.programs.helm import helm_command
+from generator.programs.kustomize import kustomize_command
 from generator.render.rdma_chart import chart_files
+from generator.sources.schema_store import open_store
 from generator.yamlio.load import load_documents
 from tests.conftest import UPSTREAM, run_gen, write_spec
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.build.kustomize import kustomize_command
+from generator.programs.kustomize import kustomize_command
 from generator.yamlio.load import load_documents
 from tests.conftest import run_gen, serve, snapshot, write_spec
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import cache as cache_module
-from generator import fs
 from generator.cli import main as cli_main
+from generator.core import cache as cache_module
+from generator.core import fs
 from generator.write import fsops
 from tests.conftest import run_gen, snapshot, write_spec
 

@@ -1,4 +1,4 @@
-"""Every exit code generator/errors.py documents, from the command line, each for its reason."""
+"""Every exit code generator/core/errors.py documents, from the command line, each for its reason."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import errors
 from generator.cli import main as cli_main
+from generator.core import errors
 from tests.conftest import run_gen, write_spec
 
 COMPONENT = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"

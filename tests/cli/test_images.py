@@ -10,7 +10,7 @@ import pytest
 
 from generator.check.chart import IMAGE_MIRROR, check_mirrored, pulled_images
 from generator.render import render
-from generator.render.values import public_values
+from generator.render.operator_values import public_values
 from tests.conftest import run_gen, write_spec, write_user_overlay
 from tests.helpers import bundle_findings, make_cluster
 

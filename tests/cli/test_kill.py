@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.cluster.load import load_cluster
 from generator.cluster.model import MODES
-from generator.render.bundle import render_bundle
+from generator.cluster.parse import load_cluster
+from generator.render.cluster_bundle import render_bundle
 from generator.render.fleet import fleet_bundle
 from tests.conftest import run_gen, write_spec
 

@@ -78,7 +78,7 @@ def test_usage_errors_exit_2(tmp_path: Path):
 
 
 def test_list_rules_documents_every_rule():
-    from generator.check.rules import all_rules
+    from generator.core.rules import all_rules
 
     RULES = all_rules()
     proc = run_gen("lint", "--list-rules")

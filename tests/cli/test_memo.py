@@ -1,5 +1,5 @@
 """A no-op run reads unchanged clusters back from output/ instead of rendering, building and checking them again
-(generator.memo); anything that changes their inputs or their files gets them rendered again, and the run says
+(generator.pipeline.records); anything that changes their inputs or their files gets them rendered again, and the run says
 exactly what a full run says."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from generator import memo
 from generator.cli import commands
+from generator.pipeline import records as memo
 from generator.yamlio import cached
 from tests.conftest import run_gen, write_spec
 

@@ -7,8 +7,8 @@ import io
 import re
 from pathlib import Path
 
-from generator import progress
 from generator.cli.commands import summary_line
+from generator.core import progress
 from tests.conftest import run_gen, write_spec
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.cluster.load import SpecError, parse_cluster
+from generator.cluster.parse import SpecError, parse_cluster
 from tests.conftest import spec_text
 
 REPO_URL = "https://github.com/example/aks-gitops.git"

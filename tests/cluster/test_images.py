@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from generator.cluster.load import SpecError, parse_cluster
 from generator.cluster.model import Images
+from generator.cluster.parse import SpecError, parse_cluster
 from tests.conftest import spec_text
 
 FILE = "clusters/prod.yaml"

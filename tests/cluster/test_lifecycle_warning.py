@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from generator import catalog
-from generator.cluster.load import parse_cluster
+from generator.cluster.parse import parse_cluster
 from tests.conftest import REPO, run_gen, spec_text, write_spec
 
 CAT = catalog.load()

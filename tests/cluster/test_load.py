@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from generator.cluster.load import SpecError, parse_cluster
+from generator.cluster.parse import SpecError, parse_cluster
 from tests.conftest import REPO, spec_text
 
 FILE = "clusters/prod.yaml"

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from generator import write
 from generator.cli.main import main
-from generator.cluster.load import SpecError, load_clusters, parse_cluster
+from generator.cluster.parse import SpecError, load_clusters, parse_cluster
 from generator.render import render
 from generator.report.reporter import format_line
 from tests.cluster.strategies import TRAPS, broken_spec, to_yaml, valid_spec

@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 
 from generator import catalog
-from generator.build.helm import helm_command
-from generator.build.kustomize import build_many
 from generator.check.equivalence import differences
 from generator.cli.commands import chart_defaults
-from generator.cluster.load import parse_cluster
 from generator.cluster.model import MODES, Cluster
-from generator.render.bundle import render_bundle
-from generator.render.chart_values import VALUES_FILE
+from generator.cluster.parse import parse_cluster
+from generator.programs.helm import helm_command
+from generator.programs.kustomize import build_many
+from generator.render.cluster_bundle import render_bundle
 from generator.render.rdma_chart import CHART_NAME, chart_files
+from generator.render.rdma_values import VALUES_FILE
 from generator.yamlio.load import load_documents
 from tests.conftest import spec_text
 

@@ -109,7 +109,7 @@ data:
 @pytest.mark.kustomize
 def test_readme_cluster_commands_work_offline(tmp_path: Path) -> None:
     """The README's kubectl commands need a cluster; their offline forms must succeed on the committed output."""
-    from generator.build.kustomize import kustomize_command
+    from generator.programs.kustomize import kustomize_command
 
     text = README.read_text()
     patch = ("kubectl -n argocd patch configmap argocd-cm --type merge "

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from generator.build.kustomize import kustomize_command
+from generator.programs.kustomize import kustomize_command
 from generator.yamlio.load import load_documents
 from tests.conftest import REFERENCE, run_gen, write_spec
 

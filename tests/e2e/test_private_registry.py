@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from generator import catalog
-from generator.build.helm import helm_command
-from generator.build.kustomize import kustomize_command
 from generator.catalog.charts import chart_facts
 from generator.cluster.model import MODES
+from generator.programs.helm import helm_command
+from generator.programs.kustomize import kustomize_command
 from generator.yamlio.load import load_documents
 from tests.conftest import FIXTURE_CHARTS, run_gen, write_spec
 
@@ -176,8 +176,8 @@ def test_rendered_delivery_with_a_real_helm_render(gitops_repo: Path, chart_mirr
 def test_the_fixture_chart_reads_the_keys_gen_sets(tmp_path: Path) -> None:
     """The fixture chart's templates take the operator's and NFD's images from the same values keys as the real
     chart: rendered with the mirrored values by real helm, it names only the mirror."""
-    from generator.cluster.load import parse_cluster
-    from generator.render.values import helm_values
+    from generator.cluster.parse import parse_cluster
+    from generator.render.operator_values import helm_values
     from tests.conftest import spec_text
 
     cluster = parse_cluster(spec_text(extra=MIRRORS).encode(), "clusters/prod.yaml", "prod")

@@ -13,7 +13,7 @@ import yaml
 
 from generator import catalog
 from generator.cluster.model import MODES
-from generator.errors import InputError
+from generator.core.errors import InputError
 from generator.init import scaffold
 from tests.conftest import REPO
 

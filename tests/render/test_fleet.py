@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from generator.check.schema import check_schema
-from generator.check.schemas.kinds import Schemas
-from generator.cluster.load import parse_cluster
+from generator.check.validators.kinds import Schemas
 from generator.cluster.model import MODES, Cluster
+from generator.cluster.parse import parse_cluster
 from generator.render.argocd import (
     APPLICATION_FILE,
     HEALTH_FILE,
@@ -21,7 +21,7 @@ from generator.render.argocd import (
     PROJECT_FILE,
     application,
 )
-from generator.render.bundle import render_bundle
+from generator.render.cluster_bundle import render_bundle
 from generator.render.fleet import application_set, bootstrap
 from tests.conftest import spec_text
 from tests.helpers import make_cluster

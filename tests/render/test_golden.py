@@ -11,8 +11,8 @@ import shutil
 
 import pytest
 
-from generator.cluster.load import parse_cluster
-from generator.render.bundle import render_bundle
+from generator.cluster.parse import parse_cluster
+from generator.render.cluster_bundle import render_bundle
 from tests.conftest import REPO, spec_text
 
 GOLDEN = REPO / "tests" / "render" / "golden"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from generator.render.argocd import HEALTH_CHECKS, HEALTH_FILE, health_patch
-from generator.render.bundle import render_bundle
+from generator.render.cluster_bundle import render_bundle
 from generator.render.data import TEMPLATES
 from tests.conftest import UPSTREAM
 from tests.helpers import make_cluster

@@ -7,12 +7,12 @@ import pytest
 
 from generator import catalog
 from generator.catalog.charts import chart_facts
-from generator.check.formats import image_reference_error
-from generator.cluster.load import parse_cluster
 from generator.cluster.model import MODES, Cluster, Images
+from generator.cluster.parse import parse_cluster
 from generator.cluster.values import values_problems
-from generator.render.bundle import render_bundle
-from generator.render.images import (
+from generator.core.formats import image_reference_error
+from generator.render.cluster_bundle import render_bundle
+from generator.render.image_refs import (
     driver_image,
     matching_prefix,
     mirrored_name,
@@ -22,7 +22,7 @@ from generator.render.images import (
     rewrite,
 )
 from generator.render.inventory import source_names
-from generator.render.values import helm_values
+from generator.render.operator_values import helm_values
 from tests.conftest import spec_text
 from tests.helpers import make_cluster
 

@@ -14,15 +14,15 @@ import yaml
 
 from generator import catalog, project_version
 from generator.check.schema import check_schema
-from generator.check.schemas.kinds import Schemas
+from generator.check.validators.kinds import Schemas
 from generator.cli.commands import chart_defaults
-from generator.cluster.load import SpecError, parse_cluster
 from generator.cluster.model import MODES
+from generator.cluster.parse import SpecError, parse_cluster
 from generator.render.argocd import APPLICATION_FILE, application
-from generator.render.bundle import render_bundle
-from generator.render.chart_values import VALUES_FILE, chart_values
+from generator.render.cluster_bundle import render_bundle
 from generator.render.data import text
 from generator.render.rdma_chart import CHART_NAME, chart_bundle, chart_files, default_values, values_schema
+from generator.render.rdma_values import VALUES_FILE, chart_values
 from tests.conftest import REPO, spec_text
 from tests.helpers import make_cluster
 

@@ -10,7 +10,7 @@ from generator.catalog.charts import chart_facts
 from generator.check.chart import is_staging
 from generator.cluster.model import MODES
 from generator.cluster.values import merge, values_problems
-from generator.render.values import generated_values, helm_values
+from generator.render.operator_values import generated_values, helm_values
 from tests.helpers import make_cluster
 
 RELEASES = catalog.load().release_tags

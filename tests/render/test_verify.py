@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from generator.check.schema import check_schema
-from generator.check.schemas.kinds import Schemas
+from generator.check.validators.kinds import Schemas
 from generator.cluster.model import MODES, Cluster
-from generator.render.bundle import render_bundle
+from generator.render.cluster_bundle import render_bundle
 from generator.render.data import TEMPLATES
 from generator.render.verify import VERIFY_FILE, bandwidth_floor, verify_objects
 from tests.helpers import make_cluster

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.build.applied import Applied, ChartSide
+from generator.programs.applied import Applied, ChartSide
 from generator.report import diff_report
 from generator.report.diff_report import DiffReport, code, compare, markdown, text
 

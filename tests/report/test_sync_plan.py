@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from generator.build.overlays import build_overlays
 from generator.check.project import is_cluster_scoped
 from generator.cluster.model import MODES
+from generator.programs.overlays import build_overlays
 from generator.render.argocd import HEALTH_FILE, KUSTOMIZATION_FILE, application
-from generator.render.bundle import render_bundle
+from generator.render.cluster_bundle import render_bundle
 from generator.report.sync_plan import CHART_KIND, plan, render
 from tests.conftest import run_gen, write_spec
 from tests.helpers import make_cluster

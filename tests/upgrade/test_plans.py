@@ -14,12 +14,12 @@ import pytest
 
 from generator import catalog
 from generator.check.schema import check_schema
-from generator.check.schemas.kinds import schemas_for
-from generator.check.schemas.store import open_store
+from generator.check.validators.kinds import schemas_for
 from generator.cli.upgrade import _built, plan_upgrade
-from generator.cluster.load import load_cluster
 from generator.cluster.model import MODES
-from generator.upgrade import report
+from generator.cluster.parse import load_cluster
+from generator.sources.schema_store import open_store
+from generator.upgrade import plan_text as report
 from generator.upgrade.schema_changes import REMOVED
 from tests.conftest import UPSTREAM, write_spec
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.errors import EnvironmentFailure
+from generator.core.errors import EnvironmentFailure
 from generator.render.output import Bundle
 from generator.write import CorruptManifest, InvalidBundle, UnsafePath, apply, check
 from generator.write.fsops import DirTree, open_dir

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.check.cel.engine import CelError, Engine, default_engine
+from generator.check.cel.runtime import CelError, Engine, default_engine
 from generator.check.cel.validations import (
     DEFAULT_REASON,
     Failure,

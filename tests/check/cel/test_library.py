@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.check.cel.engine import CelError, default_engine
+from generator.check.cel.runtime import CelError, default_engine
 
 TRUE_EXPRESSIONS = [
     # standard library and macros

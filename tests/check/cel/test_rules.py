@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from generator import catalog
-from generator.check.cel.check import check_cel, validator_for
+from generator.check.cel.rule import check_cel, validator_for
 from generator.check.cel.validations import collect_rules
 from generator.check.cel.values import MISSING
-from generator.check.schemas.kinds import Schemas, schemas_for
-from generator.check.schemas.store import open_store
+from generator.check.validators.kinds import Schemas, schemas_for
+from generator.sources.schema_store import open_store
 from tests.check.cel import cases
 from tests.conftest import UPSTREAM
 

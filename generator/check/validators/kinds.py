@@ -1,0 +1,95 @@
+"""The strict schema of every kind an object may have, for one network-operator release, one Argo CD
+release and one Kubernetes version: custom kinds converted from the pinned CRDs, core kinds from
+kubernetes-validate's strict schemas. Compiled on first use; one ``Schemas`` per (release, Argo CD) per
+process (``schemas_for``)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema_rs
+
+from generator import catalog
+from generator.check.validators.crd import convert_crd
+from generator.check.validators.kube_core import CoreSchemas, core_schemas
+from generator.sources.schema_store import ARGO_CD, NETWORK_OPERATOR, LockedFile, SchemaStore, open_store
+from generator.yamlio import cached as cached_yaml
+
+
+@dataclass(frozen=True)
+class CustomKind:
+    api_version: str
+    kind: str
+    scope: str  # Namespaced | Cluster
+    schema: dict[str, Any]
+    cel_rules_dropped: int  # x-kubernetes-validations rules: evaluated by generator.check.cel on ``openapi``
+    openapi: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the CRD's raw openAPIV3Schema
+
+
+@functools.cache
+def _converted(store: SchemaStore, entry: LockedFile) -> tuple[CustomKind, ...]:
+    """Every served version of every CRD in one locked file, converted from the digest-checked file.
+
+    Kept per process, never on disk: a converted schema is derived data that nothing could verify when read
+    back (a cached ``{}`` would let every field pass), and converting every CRD of a release takes ~40 ms."""
+    text = store.read(entry.path).decode("utf-8")
+    kinds: list[CustomKind] = []
+    for doc in cached_yaml.load_all(text):  # trusted, digest-checked upstream data
+        if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+            scope = str((doc.get("spec") or {}).get("scope", "Namespaced"))
+            kinds += [CustomKind(c.api_version, c.kind, scope, c.schema, c.cel_rules_dropped, c.openapi)
+                      for c in convert_crd(doc)]
+    return tuple(kinds)
+
+
+class Schemas:
+    """Validators by (apiVersion, kind) for one network-operator release and one Argo CD release."""
+
+    def __init__(self, release: str, argocd: str, store: SchemaStore, kube_version: str):
+        self.release, self.argocd, self.kube_version = release, argocd, kube_version
+        self._core: CoreSchemas = core_schemas(kube_version)
+        self._custom: dict[tuple[str, str], CustomKind] = {}
+        self.served: dict[str, list[str]] = {}  # kind -> apiVersions served (custom kinds)
+        sources = [*store.files(NETWORK_OPERATOR, release, "crds"),
+                   *store.files(NETWORK_OPERATOR, release, "operand-crds"),
+                   *store.files(ARGO_CD, argocd, "crds")]
+        for entry in sources:
+            for custom in _converted(store, entry):
+                self._custom.setdefault((custom.api_version, custom.kind), custom)
+                self.served.setdefault(custom.kind, []).append(custom.api_version)
+        self._compiled: dict[tuple[str, str], Any] = {}
+
+    def describe(self) -> str:
+        return f"network-operator {self.release}, Argo CD {self.argocd}"
+
+    def custom_kinds(self) -> list[tuple[str, str]]:
+        """(apiVersion, kind) of every custom kind known."""
+        return sorted(self._custom)
+
+    def custom(self, api_version: str, kind: str) -> CustomKind | None:
+        return self._custom.get((api_version, kind))
+
+    def validator(self, api_version: str, kind: str) -> Any:
+        """A compiled strict validator, or None when no schema of this kind is known."""
+        key = (api_version, kind)
+        if key not in self._compiled:
+            custom = self._custom.get(key)
+            if custom is not None:
+                self._compiled[key] = jsonschema_rs.Draft202012Validator(custom.schema, validate_formats=True)
+            else:
+                self._compiled[key] = self._core.validator(api_version, kind)
+        return self._compiled[key]
+
+
+@functools.cache
+def _schemas(release: str, argocd: str, store: SchemaStore, kube_version: str) -> Schemas:
+    return Schemas(release, argocd, store, kube_version)
+
+
+def schemas_for(release: str, argocd: str | None = None, store: SchemaStore | None = None) -> Schemas:
+    """The Schemas of a release (default: the catalog's default Argo CD and Kubernetes versions), kept per process."""
+    cat = catalog.load()
+    return _schemas(release, argocd or cat.default_argocd, store or open_store(), cat.kubernetes_version)

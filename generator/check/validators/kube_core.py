@@ -1,0 +1,82 @@
+"""Strict schemas of Kubernetes core kinds, read from the files ``kubernetes-validate`` ships (its
+``v<minor>.0-local-strict`` folders) and compiled with jsonschema_rs; ``kubernetes_validate`` itself is never
+imported (it re-reads its definitions on every call)."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+
+from generator.core.errors import ToolMissing
+
+_K8S_BASE = "https://kubernetes.io/api/"
+
+
+def schema_dir(kube_version: str) -> Path:
+    spec = importlib.util.find_spec("kubernetes_validate")  # finds it without importing it (~150 ms)
+    if spec is None or not spec.submodule_search_locations:
+        raise ToolMissing("kubernetes-validate is not installed (it ships the core-kind schemas); run scripts/setup.sh")
+    major_minor = ".".join(kube_version.lstrip("v").split(".")[:2])
+    folder = Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+    folder = folder / f"v{major_minor}.0-local-strict"
+    if not folder.is_dir():
+        raise ValueError(f"Kubernetes {kube_version}: no strict schemas in kubernetes-validate ({folder})")
+    return folder
+
+
+class CoreSchemas:
+    """Core-kind validators of one Kubernetes version, sharing one registry of definitions."""
+
+    def __init__(self, kube_version: str):
+        self.folder = schema_dir(kube_version)
+        self._registry: Any = None
+
+    @functools.cache  # noqa: B019 - one instance per Kubernetes version (core_schemas), kept for the process
+    def validator(self, api_version: str, kind: str) -> Any:
+        """A compiled validator, or None when this Kubernetes version has no such kind."""
+        group, _, version = api_version.rpartition("/")
+        stem = f"{kind.lower()}-{group.split('.')[0]}-{version}" if group else f"{kind.lower()}-{version}"
+        file = self.folder / f"{stem}.json"
+        if not (file.is_file() and "/" not in kind and kind[:1].isupper()):
+            return None
+        schema = json.loads(file.read_text(encoding="utf-8"))
+        props = schema.get("properties", {})
+        if api_version not in props.get("apiVersion", {}).get("enum", []) \
+                or kind not in props.get("kind", {}).get("enum", []):
+            return None
+        self._definitions()
+        return jsonschema_rs.Draft202012Validator(schema, registry=self._registry, base_uri=_K8S_BASE + file.name,
+                                                  validate_formats=True)
+
+    @functools.cache  # noqa: B019 - as above
+    def type_validator(self, type_name: str) -> Any:
+        """A validator of a Kubernetes type by its OpenAPI name (``io.k8s.api.core.v1.Toleration``; ``X[]`` for a
+        list of X; ``map[string]string``, ``map[string]bool``, ``string[]``), or None for a type it does not know."""
+        plain = {"map[string]string": {"type": "object", "additionalProperties": {"type": "string"}},
+                 "map[string]bool": {"type": "object", "additionalProperties": {"type": "boolean"}},
+                 "string[]": {"type": "array", "items": {"type": "string"}}}
+        if type_name in plain:
+            return jsonschema_rs.Draft202012Validator(plain[type_name])
+        is_list = type_name.endswith("[]")
+        name = type_name.removesuffix("[]")
+        if not name.startswith("io.k8s."):
+            return None
+        self._definitions()
+        ref: dict[str, Any] = {"$ref": f"{_K8S_BASE}_definitions.json#/$defs/{name}"}
+        schema = {"type": "array", "items": ref} if is_list else ref
+        return jsonschema_rs.Draft202012Validator(schema, registry=self._registry, validate_formats=True)
+
+    def _definitions(self) -> None:
+        if self._registry is None:
+            definitions = json.loads((self.folder / "_definitions.json").read_text(encoding="utf-8"))
+            self._registry = jsonschema_rs.Registry([(_K8S_BASE + "_definitions.json", definitions)])
+
+
+@functools.cache
+def core_schemas(kube_version: str) -> CoreSchemas:
+    return CoreSchemas(kube_version)

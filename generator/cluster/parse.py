@@ -1,0 +1,420 @@
+"""clusters/<name>.yaml -> Cluster, or a SpecError naming the file, line, field and the fix.
+
+Order: YAML (strict loader) -> the cluster JSON Schema -> schema defaults -> what the schema cannot say
+(names, catalog facts, addresses) -> the Cluster model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from generator import catalog
+from generator.catalog.charts import chart_facts
+from generator.check.ipam import block_size_problem, excluded_count, overlapping, pool_capacity
+from generator.cluster import spec_schema as schema
+from generator.cluster.images import image_problems
+from generator.cluster.model import ArgoCD, Cluster, Images, Ipoib, Verify
+from generator.cluster.values import values_problems
+from generator.core import layout
+from generator.core.errors import InputError, printable
+from generator.core.finding import JsonPath, dotted
+from generator.core.formats import image_reference_error
+from generator.core.fs import read_regular
+from generator.render.inventory import source_names
+from generator.yamlio.load import Document, YamlInputError, load_single
+
+MAX_SPEC_BYTES = 256 * 1024
+CLUSTER_FILE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.yaml$")
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
+# user:password@ in any URL, or a bare token@ in an http(s) one
+_CREDENTIALS = re.compile(r"^(?:[a-z+]+://[^/@\s]*:[^/@\s]*@|https?://[^/@\s]+@)")
+RESERVED_NAMES = {layout.FLEET: f"{layout.output_dir(layout.FLEET)}/ (the Argo CD bootstrap of all clusters)",
+                  layout.CHARTS: f"{layout.output_dir(layout.CHARTS)}/ (the rdma-infiniband Helm chart)"}
+
+
+class SpecError(InputError):
+    """A mistake in one cluster spec: ``file:line:column: field 'x': message``."""
+
+    def __init__(self, file: str, message: str, line: int | None = None, column: int | None = None,
+                 field: str = ""):
+        self.file, self.line, self.column, self.field, self.message = file, line, column, field, message
+        where = file + (f":{line}:{column or 1}" if line else "")
+        subject = f"field '{field}': " if field else ""
+        super().__init__(f"{where}: {subject}{message}")
+
+
+class SpecErrors(InputError):
+    """Every invalid spec of a run, reported together."""
+
+    def __init__(self, errors: list[SpecError]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} cluster spec(s) invalid; nothing written")
+
+    def lines(self) -> list[str]:
+        return [*(f"gen: error: {printable(str(e))}" for e in self.errors), f"gen: {self}"]
+
+
+class _Spec:
+    """A parsed spec document: raises SpecErrors that point at the node of a path."""
+
+    def __init__(self, doc: Document, file: str):
+        self.doc, self.file = doc, file
+
+    def given(self, path: JsonPath) -> bool:
+        """Whether the file sets the field at ``path`` (not a default)."""
+        return path in self.doc.positions
+
+    def error(self, path: JsonPath, message: str) -> SpecError:
+        line, column = self.doc.position(path)
+        return SpecError(self.file, message, line, column, dotted(path))
+
+
+# -- discovery ----------------------------------------------------------------------------------------
+
+
+def discover(repo: Path) -> list[str]:
+    """The cluster names of ``repo/clusters/*.yaml``, sorted."""
+    clusters = repo / layout.CLUSTERS_DIR
+    if not clusters.is_dir():
+        raise InputError(f"{repo}: no clusters/ directory; run gen from the GitOps repo root or pass --repo DIR")
+    names = []
+    for path in sorted(clusters.iterdir()):
+        # not only regular files: a FIFO or a dangling link named like a spec is reported when it is read
+        if path.suffix in (".yaml", ".yml") and not path.is_dir():
+            if path.suffix == ".yml" or not CLUSTER_FILE.match(path.name):
+                raise InputError(f"clusters/{path.name}: cluster files are named <dns-1123-label>.yaml "
+                                 "(lower-case letters, digits and '-'); rename it")
+            names.append(path.stem)
+    return names
+
+
+def select(repo: Path, names: list[str], all_clusters: bool) -> list[str]:
+    """The clusters a command works on: every spec, or the named ones (each must exist)."""
+    known = discover(repo)
+    if all_clusters:
+        return known
+    for name in names:
+        if name not in known:
+            hint = f"known: {', '.join(known)}" if known else "clusters/ has no specs yet"
+            raise InputError(f"clusters/{name}.yaml: no such cluster spec ({hint}); create it from clusters/prod.yaml")
+    return list(dict.fromkeys(names))
+
+
+def load_clusters(repo: Path, names: list[str]) -> list[Cluster]:
+    """Every named spec, loaded; all their errors together in one SpecErrors."""
+    clusters, errors = [], []
+    for name in names:
+        try:
+            clusters.append(load_cluster(repo, name))
+        except SpecError as exc:
+            errors.append(exc)
+    if errors:
+        raise SpecErrors(errors)
+    return clusters
+
+
+@dataclasses.dataclass(frozen=True)
+class Fleet:
+    """The clusters a command works on, and every other spec of the repo (for the fleet bootstrap and the checks
+    that span clusters). ``broken`` are the other specs that do not load: without them the fleet is unknown."""
+
+    selected: list[Cluster]
+    others: list[Cluster]
+    broken: list[SpecError]
+
+    @property
+    def everyone(self) -> list[Cluster] | None:
+        """Every cluster of the repo, by name; None when some spec does not load."""
+        return None if self.broken else sorted([*self.selected, *self.others], key=lambda c: c.name)
+
+
+def load_fleet(repo: Path, names: list[str]) -> Fleet:
+    """The named specs (their errors raised together, as ``load_clusters``) and the rest of ``clusters/``
+    (their errors kept); raises ``SpecErrors`` when a named cluster shares its Argo CD destination with another."""
+    selected = load_clusters(repo, names)
+    others, broken = [], []
+    for name in discover(repo):
+        if name not in names:
+            try:
+                others.append(load_cluster(repo, name))
+            except SpecError as exc:
+                broken.append(exc)
+    conflicts = destination_conflicts(selected, others)
+    if conflicts:
+        raise SpecErrors(conflicts)
+    return Fleet(selected, others, broken)
+
+
+IN_CLUSTER = ("name", "in-cluster"), ("server", "https://kubernetes.default.svc")
+
+
+def _destination_key(cluster: Cluster) -> tuple[str, str, str]:
+    """Which cluster an Application lands in, as one Argo CD (its namespace) knows it; `in-cluster` and the
+    in-cluster server are the same cluster."""
+    argocd = cluster.argocd
+    dest = ("name", argocd.destination_name) if argocd.destination_name else ("server", argocd.destination_server or "")
+    if dest[1].rstrip("/") in (IN_CLUSTER[0][1], IN_CLUSTER[1][1]):
+        dest = IN_CLUSTER[1]
+    return (argocd.namespace, *dest)
+
+
+def destination_conflicts(selected: list[Cluster], others: list[Cluster]) -> list[SpecError]:
+    """One error per selected cluster whose Applications would land in the same Kubernetes cluster as another
+    spec's: the NicClusterPolicy (``nic-cluster-policy``) and the NodeFeatureRule are cluster-scoped singletons,
+    so two Applications would overwrite each other's on every sync, whatever their namespaces."""
+    first: dict[tuple[str, str, str], Cluster] = {}
+    for cluster in sorted([*selected, *others], key=lambda c: c.name):
+        first.setdefault(_destination_key(cluster), cluster)
+    errors = []
+    for cluster in selected:
+        owner = first[_destination_key(cluster)]
+        if owner is not cluster:
+            _, how, where = _destination_key(cluster)
+            errors.append(SpecError(
+                cluster.spec_file,
+                f"cluster {owner.name!r} ({owner.spec_file}) already targets the same cluster ({how} {where!r}"
+                f"{' by default' if how == 'server' and where == IN_CLUSTER[1][1] else ''}, Argo CD in "
+                f"{cluster.argocd.namespace!r}): their Applications would fight over the cluster-scoped "
+                "nic-cluster-policy on every sync; give each spec its own argocd.destination (name or server)",
+                field="argocd.destination"))
+    return errors
+
+
+def load_cluster(repo: Path, name: str) -> Cluster:
+    rel = layout.spec_file(name)
+    path = repo / rel
+    if not os.path.lexists(path):
+        raise SpecError(rel, f"no such cluster spec; create {rel} (see clusters/prod.yaml)")
+    try:
+        data = read_regular(path, MAX_SPEC_BYTES, rel)
+    except InputError as exc:  # a FIFO, a device, a link loop, no permission: one line, reported with the others
+        raise SpecError(rel, str(exc).removeprefix(f"{rel}: ")) from None
+    return parse_cluster(data, rel, expected_name=name)
+
+
+# -- one spec -----------------------------------------------------------------------------------------
+
+
+def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> Cluster:
+    """Validate a spec file's bytes. ``file`` is the repo-relative path used in messages."""
+    try:
+        doc = load_single(data, file, max_bytes=MAX_SPEC_BYTES)
+    except YamlInputError as exc:
+        raise SpecError(file, exc.message, exc.line, exc.column) from None
+    if not isinstance(doc.value, dict):
+        raise SpecError(file, "must be a YAML mapping (name, mode, vmSize, argocd, ...)", doc.line)
+    spec = _Spec(doc, file)
+    problem = schema.first_error(doc.value)
+    if problem is not None:
+        raise spec.error(*problem)
+    value = schema.with_defaults(doc.value)
+    name = value["name"]
+    if name in RESERVED_NAMES:
+        raise spec.error(("name",), f"{name!r} is reserved for {RESERVED_NAMES[name]}; pick another name")
+    if expected_name is not None and name != expected_name:
+        raise spec.error(("name",), f"name {name!r} must equal the file name {expected_name!r}")
+    cat = catalog.load()
+    operator = value["networkOperator"]
+    release = cat.release(operator["version"])  # the schema's enum checked it
+    if operator["namespace"] in SYSTEM_NAMESPACES:
+        raise spec.error(("networkOperator", "namespace"), f"{operator['namespace']!r} is a Kubernetes system "
+                         "namespace; the operator needs one of its own (labelled privileged), e.g. network-operator")
+    notes = [*_lifecycle_checks(release, name, cat, spec), *_argocd_checks(value["argocd"], spec)]
+    image = value["verify"]["image"]
+    if image_reference_error(image):
+        raise spec.error(("verify", "image"), f"{image!r} is not an image reference: {image_reference_error(image)}")
+    vm = _vm_size(value, cat, spec)
+    # Match every Azure InfiniBand VF ID the catalog knows (as the guide's rule does), plus this size's own:
+    # a node pool of another IB size added later is labelled without a regeneration.
+    device_ids = set(vm.device_ids).union(*(size.device_ids for size in cat.vm_sizes.values()))
+    chart_values = operator.get("values", {})
+    for path, message in values_problems(chart_values, chart_facts(release.tag), cat.kubernetes_version):
+        raise spec.error(("networkOperator", "values", *path), message)
+    cluster = Cluster(
+        name=name,
+        spec_file=file,
+        mode=value["mode"],
+        vm_size=vm,
+        device_ids=tuple(sorted(device_ids)),
+        release=release,
+        namespace=operator["namespace"],
+        image_pull_secrets=tuple(operator.get("imagePullSecrets", ())),
+        rdma_hca_max=value["shared"]["rdmaHcaMax"],
+        ipoib=_ipoib(value["ipoib"], release, vm.ipoib_interface, spec),
+        argocd=_argocd(value["argocd"], spec),
+        verify=Verify(
+            enabled=value["verify"]["enabled"],
+            image=value["verify"]["image"],
+            bandwidth_floor_gbps=value["verify"].get("bandwidthFloorGbps"),
+        ),
+        tolerations=tuple(value.get("tolerations", ())),
+        taints=tuple(value.get("taints", ())),
+        chart_values=chart_values,
+        images=Images(mirrors=tuple(value.get("imageRegistry", {}).items()),
+                      digests=tuple(value.get("imageDigests", {}).items())),
+    )
+    notes += _image_checks(cluster, spec)
+    return dataclasses.replace(cluster, notes=tuple(notes))
+
+
+def _image_checks(cluster: Cluster, spec: _Spec) -> list[str]:
+    """Mirrors and digests against the images the cluster uses; the first error raised, warnings as notes."""
+    if not cluster.images.mirrors and not cluster.images.digests:
+        return []
+    errors, warnings = image_problems(cluster, source_names(cluster))
+    for path, message in errors:
+        raise spec.error(path, message)
+    return [f"{spec.file}:{':'.join(map(str, spec.doc.position(path)))}: field '{dotted(path)}': {message}"
+            for path, message in warnings]
+
+
+def _vm_size(value: dict[str, Any], cat: catalog.Catalog, spec: _Spec) -> catalog.VmSize:
+    name = value["vmSize"]
+    override = value.get("nic", {})
+    known = cat.vm_sizes.get(name)
+    if known is None:
+        if "count" not in override or "deviceIds" not in override:
+            raise spec.error(("vmSize",), f"unknown VM size {name!r}; known sizes: {', '.join(cat.vm_sizes)}. "
+                                          "For another size, give nic.count and nic.deviceIds")
+        known = catalog.VmSize(name=name, description="user-described", gpus=0, nics=override["count"],
+                               link="unknown", nic_family="unknown", device_ids=tuple(override["deviceIds"]),
+                               ipoib_interface="ibP257p0s0", bandwidth_floor_gbps=0)
+    return dataclasses.replace(
+        known,
+        nics=override.get("count", known.nics),
+        device_ids=tuple(override.get("deviceIds", known.device_ids)),
+        ipoib_interface=override.get("ipoibInterface", known.ipoib_interface),
+    )
+
+
+def _network(value: str, spec: _Spec, path: JsonPath) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise spec.error(path, f"{value!r} is not an IPv4 CIDR with its host bits zero ({exc}); "
+                               "e.g. 192.168.0.0/16") from None
+    if not isinstance(net, ipaddress.IPv4Network):
+        raise spec.error(path, f"{value!r} is IPv6; IPoIB ranges here are IPv4")
+    return net
+
+
+def _pod_range(value: str, spec: _Spec, path: JsonPath) -> ipaddress.IPv4Network:
+    """A range pods can take addresses from: not the whole Internet, not loopback, link-local or multicast."""
+    net = _network(value, spec, path)
+    if net.prefixlen < 8:
+        raise spec.error(path, f"{net} is wider than a /8; give the IPoIB network a range of its own, e.g. "
+                               "192.168.0.0/16")
+    if net.prefixlen > 30:
+        raise spec.error(path, f"{net} holds no address to hand out beside the network, gateway and broadcast "
+                               "addresses; give a /30 or wider")
+    if net.is_loopback or net.is_link_local or net.is_multicast or net.is_reserved or net.subnet_of(_THIS_NETWORK):
+        raise spec.error(path, f"{net} is a loopback, link-local, multicast or reserved range; pods cannot use it")
+    return net
+
+
+def _ipoib(raw: dict[str, Any], release: catalog.Release, interface: str, spec: _Spec) -> Ipoib:
+    rng = _pod_range(raw["range"], spec, ("ipoib", "range"))
+    gateway_text = raw.get("gateway", str(rng.network_address + 1))
+    try:
+        gateway = ipaddress.IPv4Address(gateway_text)
+    except ValueError:
+        raise spec.error(("ipoib", "gateway"), f"{gateway_text!r} is not an IPv4 address") from None
+    if gateway not in rng or gateway in (rng.network_address, rng.broadcast_address):
+        raise spec.error(("ipoib", "gateway"), f"gateway {gateway} is not a usable address of range {rng}")
+    if "exclude" in raw:
+        exclude = []
+        for i, text in enumerate(raw["exclude"]):
+            net = _network(text, spec, ("ipoib", "exclude", i))
+            if not net.subnet_of(rng):
+                raise spec.error(("ipoib", "exclude", i), f"exclude {net} is outside range {rng}")
+            exclude.append(net)
+    else:
+        exclude = [ipaddress.IPv4Network(f"{rng.network_address}/32"),
+                   ipaddress.IPv4Network(f"{rng.broadcast_address}/32")]
+    ranges = [(int(n.network_address), int(n.broadcast_address)) for n in exclude]
+    if overlapping(ranges):
+        raise spec.error(("ipoib", "exclude"), "the exclude ranges overlap; list each address once (nv-ipam refuses "
+                                               "overlapping exclusions)")
+    if excluded_count(rng, ranges) >= pool_capacity(rng):
+        raise spec.error(("ipoib", "exclude"), f"the exclude ranges leave no address of {rng} to hand out")
+    ipam = raw.get("ipam", release.ipam[0])
+    if ipam not in release.ipam:
+        raise spec.error(("ipoib", "ipam"), f"network-operator {release.tag} does not deploy {ipam}; it supports: "
+                                            f"{', '.join(release.ipam)}")
+    block = raw["perNodeBlockSize"]
+    problem = block_size_problem(rng, block, ranges) if ipam == "nv-ipam" else ""
+    if problem:
+        given = spec.given(("ipoib", "perNodeBlockSize"))
+        room = pool_capacity(rng) - excluded_count(rng, ranges)
+        if not given:
+            problem = f"the default {problem}"
+        raise spec.error(("ipoib", "perNodeBlockSize" if given else "range"),
+                         f"{problem}; set ipoib.perNodeBlockSize to at most {room}")
+    return Ipoib(
+        network_name=raw["networkName"],
+        namespace=raw["namespace"],
+        master=raw.get("master", interface),
+        range=rng,
+        gateway=gateway,
+        exclude=tuple(exclude),
+        ipam=ipam,
+        per_node_block_size=block,
+    )
+
+
+def _lifecycle_checks(release: catalog.Release, name: str, cat: catalog.Catalog, spec: _Spec) -> list[str]:
+    """A release at end of life (NVIDIA's lifecycle notes, as of the newest release) is a warning naming the fix."""
+    since = release.end_of_life_since
+    if since is None:
+        return []
+    path = ("networkOperator", "version")
+    line, column = spec.doc.position(path)
+    default = "" if spec.given(path) else " (the default)"
+    basis = "notes" if since.basis == "documented" else "policy"
+    return [f"{spec.file}:{line}:{column}: field 'networkOperator.version': {release.tag}{default} is end of life "
+            f"since {since.per} per NVIDIA's lifecycle {basis} ('{release.status.word}' in the {release.status.per} "
+            f"notes); upgrade one release at a time: gen upgrade --cluster {name} --to {_next(release, cat)} "
+            f"(then on to {cat.latest.tag})"]
+
+
+def _next(release: catalog.Release, cat: catalog.Catalog) -> str:
+    return next(t for t in cat.release_tags if catalog.version_key(t) > release.key)
+
+
+def _argocd_checks(raw: dict[str, Any], spec: _Spec) -> list[str]:
+    """What the schema's patterns cannot say about the repository URL; warnings come back as notes."""
+    url = raw["repoURL"]
+    if _CREDENTIALS.match(url):
+        raise spec.error(("argocd", "repoURL"), "holds credentials, which would be committed in four files; give the "
+                         "URL without them (Argo CD keeps credentials in repository Secrets)")
+    if url.startswith("http://"):
+        line, column = spec.doc.position(("argocd", "repoURL"))
+        return [f"{spec.file}:{line}:{column}: field 'argocd.repoURL': plain http:// sends the repository (and any "
+                "credentials Argo CD holds for it) unencrypted; use https://"]
+    return []
+
+
+def _argocd(raw: dict[str, Any], spec: _Spec) -> ArgoCD:
+    destination = raw["destination"]
+    if "name" in destination and "server" in destination:
+        raise spec.error(("argocd", "destination"), "give the destination's name or its server, not both")
+    if raw["source"] == "chart" and raw["delivery"] == "rendered":
+        raise spec.error(("argocd", "source"), "'chart' delivers the network-operator chart as a Helm source too; "
+                         "'rendered' delivery commits it into the overlay, which the chart source does not apply: "
+                         "set argocd.delivery to helm, or argocd.source to overlay")
+    return ArgoCD(
+        repo_url=raw["repoURL"],
+        target_revision=raw["targetRevision"],
+        namespace=raw["namespace"],
+        destination_name=destination.get("name"),
+        destination_server=destination.get("server"),
+        automated=raw["automated"],
+        delivery=raw["delivery"],
+        source=raw["source"],
+    )

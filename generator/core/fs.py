@@ -1,0 +1,112 @@
+"""Filesystem primitives every stage shares: one atomic write, relative to a directory fd.
+
+A file is written to a temporary name in its own directory (``O_EXCL | O_NOFOLLOW``), fsynced, then renamed
+over the target, so a reader sees the old bytes or the new ones, never a mix, and a killed run leaves at
+most a temporary file that ``write`` recognises by its name and removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import stat
+from pathlib import Path
+
+from generator.core.errors import InputError
+
+TEMP_MARK = ".gen-tmp-"
+_TEMP_RE = re.compile(r"^\..*\.gen-tmp-[0-9a-f]{16}$")
+
+
+def temp_name(name: str) -> str:
+    """A fresh temporary name for ``name`` in the same directory."""
+    return f".{name[:100]}{TEMP_MARK}{os.urandom(8).hex()}"
+
+
+def is_temp_name(name: str) -> bool:
+    """True for a name made by :func:`temp_name` (basename only)."""
+    return bool(_TEMP_RE.match(name))
+
+
+def write_atomic_at(dir_fd: int, name: str, data: bytes) -> None:
+    """Replace ``name`` in the directory ``dir_fd`` with ``data``: temp file, fsync, rename."""
+    tmp = temp_name(name)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dir_fd)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
+        raise
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace the file ``path`` with ``data`` atomically, creating its directory if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        write_atomic_at(dir_fd, path.name, data)
+    finally:
+        os.close(dir_fd)
+
+
+def read_regular(path: Path, limit: int, shown: str, *, over_limit_ok: bool = False) -> bytes:
+    """The bytes of the regular file at ``path`` (links followed), at most ``limit`` of them.
+
+    Never blocks on a FIFO, never reads a device or a directory, never reads past ``limit``: each is an InputError
+    naming ``shown`` and what to do, as is any OS error (permissions, a link loop, an I/O error). With
+    ``over_limit_ok``, a larger file gives its first ``limit + 1`` bytes instead (the caller reports it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InputError(f"{shown}: cannot open it: {_reason(exc)}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{shown}: is {_kind(mode)}, not a regular file; replace it with a file or remove it")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise InputError(f"{shown}: cannot read it: {_reason(exc)}") from None
+    finally:
+        os.close(fd)
+    if size > limit and not over_limit_ok:
+        raise InputError(f"{shown}: larger than the limit of {limit:,} bytes; is it the right file?")
+    return b"".join(chunks)
+
+
+def _reason(exc: OSError) -> str:
+    """Why, and what to do."""
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link loop; point the link at a file"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied; make it readable (chmod u+r) or run gen as its owner"
+    if exc.errno == errno.ENOENT:
+        return "no such file (a link to nothing?); restore the file or remove the link"
+    return f"{exc.strerror or exc}; replace it with a regular file"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"

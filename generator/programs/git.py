@@ -1,0 +1,198 @@
+"""The real git, read-only: which commit a ref names, the default branch's merge base, and the files of a commit.
+
+gen never changes the checkout, the index or a ref: it runs only ``rev-parse``, ``symbolic-ref``, ``show-ref``,
+``merge-base``, ``ls-tree`` and ``cat-file`` (with ``GIT_OPTIONAL_LOCKS=0``, so not even the index's stat cache is
+refreshed). A commit's files are read as git stores them (``cat-file``), not through ``git archive``, so no
+``.gitattributes`` of that commit (``export-ignore``, ``export-subst``, filters) changes what is compared.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from generator.core.errors import InputError, printable
+
+TIMEOUT_SECONDS = 120
+MAX_TREE_BYTES = 512 * 1024 * 1024  # what one commit's output/ and overlays/ may hold, all files together
+DEFAULT_BRANCHES = ("main", "master")
+
+
+class GitError(InputError):
+    """Not a git checkout, an unknown ref, or git missing (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Revision:
+    """The commit to compare with, and how it was chosen (for the report's heading)."""
+
+    commit: str
+    ref: str  # "HEAD", "v1.2", "the merge base of HEAD and origin/main"
+    why: str = ""  # why the default is this one ("HEAD is on the default branch main")
+
+    @property
+    def short(self) -> str:
+        return self.commit[:12]
+
+
+def _git(repo: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        return subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True, env=env,
+                              timeout=TIMEOUT_SECONDS, check=False)
+    except FileNotFoundError:
+        raise GitError("git is not installed (gen diff, and gen lint --against, compare with a git commit); install "
+                       "git") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} did not finish in {TIMEOUT_SECONDS} s in {repo}") from None
+
+
+def _said(proc: subprocess.CompletedProcess[bytes]) -> str:
+    lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    return printable(lines[-1]) if lines else f"git exited {proc.returncode}"
+
+
+def _out(proc: subprocess.CompletedProcess[bytes]) -> str:
+    return proc.stdout.decode("utf-8", "surrogateescape").strip()
+
+
+def checkout(repo: Path) -> str:
+    """The repo's path inside its git work tree ("" at the top); GitError when it is not in one."""
+    proc = _git(repo, "rev-parse", "--is-inside-work-tree", "--show-prefix")
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 or not lines or lines[0] != "true":
+        why = _said(proc) if proc.returncode != 0 else "inside a .git directory or a bare repository"
+        raise GitError(f"{repo}: not a git checkout ({why}); gen diff compares the working tree with a commit: "
+                       "run it in a clone of the GitOps repository")
+    return lines[1] if len(lines) > 1 else ""
+
+
+def toplevel(path: Path) -> Path:
+    """The top of the git work tree ``path`` lies in; GitError when it lies in none."""
+    proc = _git(path, "rev-parse", "--show-toplevel")
+    if proc.returncode != 0 or not _out(proc):
+        why = _said(proc) if proc.returncode != 0 else "inside a .git directory or a bare repository"
+        raise GitError(f"{path}: not a git checkout ({why}); --against compares with a git commit: run it in a clone "
+                       "of the GitOps repository")
+    return Path(_out(proc))
+
+
+def _commit(repo: Path, ref: str) -> str | None:
+    proc = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    return _out(proc) if proc.returncode == 0 and _out(proc) else None
+
+
+def resolve(repo: Path, ref: str) -> Revision:
+    """The commit ``ref`` names (a branch, a tag, a commit, ``HEAD~2``); GitError when it names none."""
+    commit = _commit(repo, ref) if ref and not ref.startswith("-") else None
+    if commit is None:
+        raise GitError(f"--against {printable(ref)!r}: not a commit in {repo} (git rev-parse knows no such ref); give "
+                       "a branch, a tag or a commit, e.g. --against HEAD or --against origin/main")
+    return Revision(commit, ref)
+
+
+def default_branch(repo: Path) -> str | None:
+    """The default branch: the one ``origin/HEAD`` points at, else a local ``main``, else ``master``, else (a CI
+    checkout of a pull request, with no local branch) ``origin/main`` or ``origin/master``."""
+    proc = _git(repo, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")
+    if proc.returncode == 0 and _out(proc).startswith("refs/remotes/"):
+        return _out(proc)
+    candidates = [f"refs/heads/{b}" for b in DEFAULT_BRANCHES] + [f"refs/remotes/origin/{b}" for b in DEFAULT_BRANCHES]
+    for ref in candidates:
+        if _git(repo, "show-ref", "--verify", "--quiet", ref).returncode == 0:
+            return ref
+    return None
+
+
+def _short(ref: str) -> str:
+    for prefix in ("refs/heads/", "refs/remotes/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix):]
+    return ref
+
+
+def default_revision(repo: Path) -> Revision:
+    """The merge base of HEAD with the default branch; HEAD itself when HEAD is on that branch, or there is no
+    default branch or no merge base (each said in the label)."""
+    head = _commit(repo, "HEAD")
+    if head is None:
+        raise GitError(f"{repo}: the git repository has no commit yet; commit the GitOps repo first, or pass "
+                       "--against REF")
+    branch = default_branch(repo)
+    if branch is None:
+        return Revision(head, "HEAD", "no origin/HEAD, main or master branch to take the merge base with")
+    current = _git(repo, "symbolic-ref", "--quiet", "HEAD")
+    on = _out(current).removeprefix("refs/heads/") if current.returncode == 0 else None
+    name = _short(branch)
+    if on is not None and on in (name, name.partition("/")[2]):
+        return Revision(head, "HEAD", f"HEAD is on the default branch {name}")
+    base = _git(repo, "merge-base", head, branch)
+    if base.returncode != 0 or not _out(base):
+        return Revision(head, "HEAD", f"HEAD has no merge base with {name}")
+    return Revision(_out(base), f"the merge base of HEAD and {name}")
+
+
+def changed_paths(repo: Path, commit: str, paths: Sequence[str]) -> list[str]:
+    """The files under ``paths`` (relative to ``repo``) that differ between ``commit`` and the working tree: changed,
+    deleted, or there and not committed (untracked, ignored ones too)."""
+    found: list[str] = []
+    for args in (("diff", "--no-renames", "--name-only", "-z", commit, "--"),
+                 ("ls-files", "--others", "-z", "--")):
+        proc = _git(repo, *args, *paths)
+        if proc.returncode != 0:
+            raise GitError(f"git {args[0]} failed: {_said(proc)}")
+        found += [p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p]
+    return found
+
+
+def read_tree(repo: Path, commit: str, paths: Sequence[str], dest: Path) -> int:
+    """Write the files under ``paths`` (relative to ``repo``) as they are in ``commit`` into ``dest``, laid out as in
+    ``repo``; links stay links. Returns the number of files written. Submodules are not followed (Argo CD
+    applies nothing from them for a path in this repository)."""
+    listing = _git(repo, "ls-tree", "-r", "-z", commit, "--", *paths)
+    if listing.returncode != 0:
+        raise GitError(f"git ls-tree {commit[:12]} failed: {_said(listing)}")
+    entries: list[tuple[str, str, str]] = []  # (mode, blob, path)
+    for record in listing.stdout.split(b"\0"):
+        if not record:
+            continue
+        meta, _, raw = record.partition(b"\t")
+        mode, kind, blob = meta.decode().split()
+        if kind != "blob":
+            continue
+        path = raw.decode("utf-8", "surrogateescape")
+        parts = PurePosixPath(path).parts
+        if not parts or path.startswith("/") or ".." in parts:
+            raise GitError(f"{printable(path)} in {commit[:12]}: not a path inside the repository")
+        entries.append((mode, blob, path))
+    if not entries:
+        return 0
+    batch = _git(repo, "cat-file", "--batch", stdin=b"".join(f"{blob}\n".encode() for _, blob, _ in entries))
+    if batch.returncode != 0:
+        raise GitError(f"git cat-file {commit[:12]} failed: {_said(batch)}")
+    data, at, total = batch.stdout, 0, 0
+    inside = os.path.realpath(dest)
+    for mode, blob, path in entries:
+        end = data.index(b"\n", at)
+        header = data[at:end].decode().split()
+        if len(header) != 3 or header[0] != blob:
+            raise GitError(f"git cat-file {blob}: unexpected answer {printable(' '.join(header))}")
+        size = int(header[2])
+        total += size
+        if total > MAX_TREE_BYTES:
+            raise GitError(f"{', '.join(paths)} in {commit[:12]}: more than {MAX_TREE_BYTES:,} bytes; not a GitOps "
+                           "bundle")
+        content = data[end + 1:end + 1 + size]
+        at = end + 1 + size + 1
+        target = dest / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.commonpath([inside, os.path.realpath(target.parent)]) != inside:  # through a link of the commit
+            raise GitError(f"{printable(path)} in {commit[:12]}: under a link that leaves the repository")
+        if mode == "120000":
+            target.symlink_to(os.fsdecode(content))
+        else:
+            target.write_bytes(content)
+    return len(entries)

@@ -1,0 +1,206 @@
+"""Build every mode overlay of every rendered bundle with the real kustomize, as Argo CD will.
+
+The bundles are laid out in a temporary directory that mirrors the repository: every top-level entry but
+``output/`` is a link to the repository's own, so a user overlay is read in place, with the same relative paths
+(``components: [../common]``) and the same load restrictor as in Argo CD's checkout. A build's result depends
+only on what kustomize reads (the bundle's bytes, the files of the user overlay and of the bases and components
+it includes, the kustomize command), so it is cached on disk by their digest: an unchanged cluster costs no
+kustomize call on the next run or in ``gen check``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.cluster.model import MODES
+from generator.core import layout
+from generator.core.cache import DiskCache, cache_root, digest, tool_key
+from generator.core.fs import read_regular
+from generator.core.kube import Obj
+from generator.core.progress import QUIET, Progress
+from generator.manifests.files import files_read
+from generator.programs import kustomize
+from generator.render.output import Bundle
+
+CACHE_VERSION = 3
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class OverlayBuild:
+    """``kustomize build output/<cluster>/overlays/<mode>``: its objects, or why it failed."""
+
+    cluster: str
+    mode: str
+    objects: list[Obj]
+    error: str  # "" when the build succeeded; paths in it are repo-relative
+
+    @property
+    def directory(self) -> str:
+        return layout.mode_overlay_dir(self.cluster, self.mode)
+
+
+def _stage(repo: Path, bundles: Sequence[Bundle], root: Path) -> None:
+    """Lay the bundles (and the shared ones they read) out under ``root/output/``, and link every other top-level
+    entry of the repository into ``root``."""
+    for entry in sorted(os.listdir(repo)) if repo.is_dir() else []:
+        if entry != layout.OUTPUT_DIR:
+            (root / entry).symlink_to(repo / entry)
+    shared = {read.cluster: read for bundle in bundles for read in bundle.reads}
+    for bundle in [*bundles, *shared.values()]:
+        out = root / layout.output_dir(bundle.cluster)
+        for rel, data in bundle.files.items():
+            target = out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+
+def user_overlay_files(repo: Path, name: str) -> list[Path]:
+    """The files kustomize reads for the user's overlay of ``name`` (none without one)."""
+    source = repo / layout.user_overlay_dir(name)
+    return files_read(source) if source.is_dir() else []
+
+
+def _strip_leading_comments(data: bytes) -> bytes:
+    """A YAML file without its leading comment lines (gen's header, which names the cluster): a comment before the
+    first document is never data, so kustomize builds the same objects from what remains."""
+    while data.startswith(b"#"):
+        end = data.find(b"\n")
+        data = b"" if end < 0 else data[end + 1:]
+    return data
+
+
+_KUSTOMIZATION_KEYS = {"apiVersion", "kind", "resources", "patches", "components"}
+
+
+def _reads_in_bundle(bundle: Bundle, mode: str) -> list[str] | None:
+    """The bundle's files that kustomize reads to build the mode overlay (its kustomization and what it includes,
+    followed through the bundle's own directories), or None when a kustomization uses more than resources, patches
+    and components (then every file of the bundle counts). Paths leaving the bundle (the user's overlay, a release's
+    CRDs) are not followed: those inputs are keyed whole."""
+    todo, seen, files = [layout.mode_overlay(mode)], set(), set()
+    while todo:
+        directory = todo.pop()
+        if directory in seen:
+            continue
+        seen.add(directory)
+        file = f"{directory}/kustomization.yaml"
+        docs = bundle.objects.get(file)
+        if file not in bundle.files or not docs or len(docs) != 1 or not isinstance(docs[0], dict) \
+                or set(docs[0]) - _KUSTOMIZATION_KEYS:
+            return None
+        files.add(file)
+        doc = docs[0]
+        entries = [*(doc.get("resources") or []), *(doc.get("components") or [])]
+        patches = doc.get("patches") or []
+        if not isinstance(entries, list) or not isinstance(patches, list):
+            return None
+        for patch in patches:
+            if not isinstance(patch, dict) or not isinstance(patch.get("path", ""), str):
+                return None
+            entries += [patch["path"]] if "path" in patch else []
+        for entry in entries:
+            if not isinstance(entry, str):
+                return None
+            target = posixpath.normpath(posixpath.join(directory, entry))
+            if target.startswith("../") or target == "..":
+                continue  # outside the bundle: keyed whole (see _mode_digest)
+            if f"{target}/kustomization.yaml" in bundle.files:
+                todo.append(target)
+            elif target in bundle.files:
+                files.add(target)
+            else:
+                return None  # kustomize will say what is missing; key every file
+    return sorted(files)
+
+
+def _mode_digest(repo: Path, bundle: Bundle, mode: str, command: list[str]) -> str:
+    """Digest of everything one mode overlay's build reads: the command, the bundle's files it includes (paths
+    relative to the bundle, leading comments dropped: the cluster's name is not an input), the shared bundles the
+    cluster reads and the user overlay's files (with the bases and components it includes), whole. Two clusters
+    whose overlays read the same bytes share one build."""
+    parts: list[bytes | str] = [tool_key(command), "\0mode", mode]
+    files = _reads_in_bundle(bundle, mode)
+    for rel in sorted(bundle.files) if files is None else files:
+        parts += [rel, _strip_leading_comments(bundle.files[rel])]
+    for each in bundle.reads:
+        for rel, data in sorted(each.files.items()):
+            parts += [f"{layout.output_dir(each.cluster)}/{rel}", data]
+    for path in user_overlay_files(repo, bundle.cluster):
+        shown = os.path.relpath(path, repo)
+        parts += [shown, read_regular(path, MAX_INPUT_BYTES, shown)]
+    return digest(*parts)
+
+
+def build_overlays(repo: Path, bundles: Sequence[Bundle], progress: Progress = QUIET,
+                   ) -> dict[tuple[str, str], OverlayBuild]:
+    """Every mode overlay of every cluster's bundle, built; keyed by (cluster, mode).
+
+    Builds are shared: overlays whose inputs have the same digest (``_mode_digest``) are built once, and cached on
+    disk by it. A failed build is not shared (its message names the cluster's own paths) and not cached."""
+    command = kustomize.kustomize_command()
+    cache = DiskCache(cache_root(), "kustomize", CACHE_VERSION)
+    results: dict[tuple[str, str], OverlayBuild] = {}
+    wanted: dict[str, list[tuple[Bundle, str]]] = {}  # digest -> the (bundle, mode) overlays that read it
+    for bundle in bundles:
+        for mode in MODES:
+            wanted.setdefault(_mode_digest(repo, bundle, mode, command), []).append((bundle, mode))
+    todo: dict[str, list[tuple[Bundle, str]]] = {}
+    for key, members in wanted.items():
+        payload = cache.get(key)
+        if payload is None or not _share(payload, members, results):
+            todo[key] = members
+    if todo:
+        progress.phase("kustomize builds", len(todo))
+        firsts = _build(repo, [members[0] for members in todo.values()], command, progress.advance)
+        progress.done()
+        failed: list[tuple[Bundle, str]] = []
+        for (key, members), result in zip(todo.items(), firsts, strict=True):
+            if result.error:
+                results[(members[0][0].cluster, members[0][1])] = result
+                failed += members[1:]
+                continue
+            payload = json.dumps(result.objects, separators=(",", ":")).encode("utf-8")
+            cache.put(key, payload)
+            _share(payload, members, results)
+        if failed:  # each gets its own build and message
+            for (bundle, mode), result in zip(failed, _build(repo, failed, command), strict=True):
+                results[(bundle.cluster, mode)] = result
+    return results
+
+
+def _share(payload: bytes, members: list[tuple[Bundle, str]], results: dict[tuple[str, str], OverlayBuild]) -> bool:
+    """Give every member the build's objects (each its own copy: checks may hold on to them); False when the
+    payload is not a cached build."""
+    try:
+        first = json.loads(payload)
+    except ValueError:
+        return False
+    if not isinstance(first, list):
+        return False
+    for index, (bundle, mode) in enumerate(members):
+        objects = first if index == 0 else json.loads(payload)
+        results[(bundle.cluster, mode)] = OverlayBuild(bundle.cluster, mode, objects, "")
+    return True
+
+
+def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
+           done: Callable[[], None] | None = None) -> list[OverlayBuild]:
+    """Build these overlays with kustomize, in a staged copy of the repository, in parallel."""
+    with tempfile.TemporaryDirectory(prefix="gen-stage-") as tmp:
+        root = Path(tmp)
+        staged = {bundle.cluster: bundle for bundle, _ in overlays}
+        _stage(repo, list(staged.values()), root)
+        dirs = [root / layout.mode_overlay_dir(bundle.cluster, mode) for bundle, mode in overlays]
+        out = []
+        for (bundle, mode), result in zip(overlays, kustomize.build_many(dirs, command, done),
+                                          strict=True):
+            error = result.error.replace(f"{root}/", "").replace(f"{os.path.realpath(repo)}/", "")
+            out.append(OverlayBuild(bundle.cluster, mode, result.objects, error))
+        return out

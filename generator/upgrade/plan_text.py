@@ -1,0 +1,113 @@
+"""The upgrade plan as text a reviewer reads top to bottom: one section per step, each answering what changes in the
+spec, the API (CRDs), the chart values, the nodes, and the sync, and what gen refuses."""
+
+from __future__ import annotations
+
+import textwrap
+from itertools import groupby
+
+from generator import catalog
+from generator.core.errors import printable
+from generator.upgrade.migrations import AUTOMATIC, CHECK, HUMAN, Migration
+from generator.upgrade.schema_changes import ADDED
+from generator.upgrade.steps import Plan, Step
+
+WIDTH = 100
+
+
+def _wrap(text: str, indent: int) -> list[str]:
+    return textwrap.wrap(" ".join(text.split()), WIDTH - indent, initial_indent=" " * indent,
+                         subsequent_indent=" " * indent, break_on_hyphens=False, break_long_words=False)
+
+
+def _header(plan: Plan) -> list[str]:
+    first, last = plan.steps[0].source, plan.steps[-1].target
+    path = " -> ".join([first.release.tag, *(s.target.release.tag for s in plan.steps)])
+    lines = [f"gen upgrade: {plan.cluster} ({first.mode}, {first.vm_size.name}) {first.release.tag} -> "
+             f"{last.release.tag}, {len(plan.steps)} step(s): {path}"]
+    status = last.release.status
+    if status.status != "latest":
+        lines += _wrap(f"Note: {last.release.tag} is {status.status.replace('-', ' ')} ('{status.word}' in the "
+                       f"{status.per} notes); the release to be on is {catalog.load().latest.tag}.", 0)
+    if len(plan.steps) > 1:
+        lines += _wrap("NVIDIA supports upgrading one release at a time: to sync each step before the next, run gen "
+                       f"upgrade --to {plan.steps[0].target.release.tag} first, commit, let Argo CD sync, then go on. "
+                       f"Without that, this run writes {last.release.tag} and Argo CD applies it in one sync; "
+                       "every step below is what that one sync crosses.", 0)
+    return lines
+
+
+def _migration(m: Migration) -> list[str]:
+    label = {AUTOMATIC: "applied", HUMAN: "needs a human", CHECK: "check"}[m.kind]
+    if m.kind == HUMAN:
+        label = "dropped with --accept-breaking" if m.accepted else "REFUSED, needs a human"
+    out = [f"  - {label}: {m.title}"]
+    out += _wrap(m.why, 6)
+    out += [f"      - {d}" for d in m.details]
+    if m.pods:
+        out += _wrap(f"Pods: {m.pods}", 6)
+    if m.order:
+        out.append("      Order that avoids an outage:")
+        for i, step in enumerate(m.order, 1):
+            wrapped = _wrap(step, 11)
+            out.append(f"        {i}. {wrapped[0].strip()}")
+            out += wrapped[1:]
+    return out
+
+
+def _step(step: Step, index: int, plan: Plan) -> list[str]:
+    old, new = step.source, step.target
+    out = ["", f"== Step {index}: {old.release.tag} -> {new.release.tag} (chart {old.release.chart_version} -> "
+               f"{new.release.chart_version})", "", f"Spec ({plan.spec_file})"]
+    out += [f"  {field}: {before} -> {after}" for field, before, after in step.spec]
+    out += ["", "CRD fields the cluster's objects use (old objects against the new CRDs)"]
+    used = [c for c in step.fields if c.change != ADDED]
+    added = [c for c in step.fields if c.change == ADDED]
+    if not step.fields:
+        out.append("  no change")
+    for (kind, name), changes in groupby(used, key=lambda c: (c.kind, c.name)):
+        out.append(f"  {kind} {name}")
+        for c in changes:
+            note = " (the API server would prune or refuse it)" if c.breaking else ""
+            detail = f": {c.detail}" if c.detail else ""
+            out.append(f"    {c.change:24} {c.path or '(the whole object)'}{detail}{note}")
+    if added:
+        out += _wrap("new fields the cluster does not set: " + ", ".join(f"{c.kind}.{c.path}" for c in added), 2)
+    out += ["", "CRDs"]
+    out += [f"  {c.change:8} {c.name} (installed by {c.installed_by})" for c in step.crds] or ["  no change"]
+    out += ["", f"Chart values the cluster sets (network-operator {old.release.chart_version} -> "
+                f"{new.release.chart_version})"]
+    out += [f"  {v.change:16} {v.key}: {v.detail}" for v in step.values] or ["  no change"]
+    if new.release.lifecycle.breaking:
+        out += ["", f"NVIDIA's notes for {new.release.tag} (what changed since the release before)"]
+        for note in new.release.lifecycle.breaking:
+            wrapped = _wrap(note, 4)
+            out += [f"  - {wrapped[0].strip()}", *wrapped[1:]]
+    out += ["", "Migrations"]
+    out += [line for m in step.migrations for line in _migration(m)] or ["  none"]
+    out += ["", "Nodes and pods"]
+    for d in step.disruptions:
+        out.append(f"  - {d.what}: {d.change}")
+        out += _wrap(d.effect, 6)
+        if d.what == "ofedDriver":
+            out += _wrap(step.driver_policy, 6)
+    if not step.disruptions:
+        out.append("  nothing restarts")
+    out += ["", "Argo CD sync (phase wave: objects)"]
+    for (phase, wave), rows in groupby(step.sync, key=lambda r: (r.phase, r.wave)):
+        names = ", ".join(f"{r.kind} {r.name}" for r in rows)
+        out += _wrap(f"{phase} {wave}: {names}", 2)
+    if step.errors:
+        out.append(f"  the sync would be refused or break: {len(step.errors)} error(s) in the new bundle:")
+        out += [f"    {f.file}{':' + str(f.line) if f.line else ''}: {f.rule}: {f.message}" for f in step.errors]
+    else:
+        out.append(f"  nothing would be refused: the bundle validates for {new.release.tag} ({step.objects} objects "
+                   f"in overlays/{new.mode})")
+    return out
+
+
+def render(plan: Plan) -> str:
+    lines = _header(plan)
+    for i, step in enumerate(plan.steps, 1):
+        lines += _step(step, i, plan)
+    return "".join(printable(line.rstrip()) + "\n" for line in lines)

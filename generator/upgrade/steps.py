@@ -1,0 +1,118 @@
+"""An upgrade plan: for each step between two releases, what changes in the spec, the CRDs, the chart values, the
+nodes and the sync, and what gen refuses. Assembled from what the caller rendered and built (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from generator.catalog.charts import chart_facts
+from generator.check.validators.kinds import Schemas
+from generator.cluster.model import Cluster
+from generator.core.finding import Finding
+from generator.core.kube import Obj
+from generator.render.operator_values import helm_values
+from generator.report import sync_plan
+from generator.report.sync_plan import Row
+from generator.sources.schema_store import SchemaStore
+from generator.upgrade.disruption import Disruption, disruptions, driver_policy
+from generator.upgrade.migrations import HUMAN, Migration, migration
+from generator.upgrade.schema_changes import CrdChange, FieldChange, crd_changes, field_changes
+from generator.upgrade.spec_edit import Edit
+from generator.upgrade.values_changes import ValueChange, set_keys, value_changes
+
+
+@dataclass(frozen=True)
+class Built:
+    """One cluster as gen would write it: the objects Argo CD applies for its mode (kustomize-built), the chart's
+    objects where helm rendered them, and the errors of the checks."""
+
+    cluster: Cluster
+    objects: list[Obj]
+    chart_objects: list[Obj] | None
+    errors: list[Finding]
+
+
+@dataclass(frozen=True)
+class Step:
+    source: Cluster
+    target: Cluster
+    spec: list[tuple[str, str, str]]  # (field, old, new) as written in the spec file
+    fields: list[FieldChange]
+    crds: list[CrdChange]
+    values: list[ValueChange]
+    migrations: list[Migration]
+    disruptions: list[Disruption]
+    driver_policy: str
+    sync: list[Row]
+    errors: list[Finding]
+    objects: int
+
+    @property
+    def refused(self) -> list[Migration]:
+        return [m for m in self.migrations if m.kind == HUMAN and not m.accepted]
+
+
+@dataclass
+class Plan:
+    cluster: str
+    spec_file: str
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def refused(self) -> list[Migration]:
+        return [m for step in self.steps for m in step.refused]
+
+
+def _values_keys(cluster: Cluster) -> list[str]:
+    return set_keys(helm_values(cluster), chart_facts(cluster.release.tag))
+
+
+def _value_changes(old: Cluster, new: Cluster) -> list[ValueChange]:
+    keys = sorted(set(_values_keys(old)) | set(_values_keys(new)))
+    return value_changes(keys, chart_facts(old.release.tag), chart_facts(new.release.tag))
+
+
+def _spec_lines(edits: list[Edit], old_raw: dict[str, object], old: Cluster) -> list[tuple[str, str, str]]:
+    out = []
+    for edit in edits:
+        node: object = old_raw
+        for key in edit.path:
+            node = node.get(key) if isinstance(node, dict) else None
+        before = str(node) if node is not None else ("(default: " + old.release.tag + ")"
+                                                     if edit.path == ("networkOperator", "version") else "(not set)")
+        after = "(removed)" if edit.delete else f"renamed {edit.rename_to}" if edit.rename_to else str(edit.value)
+        out.append((edit.dotted, before, after))
+    return out
+
+
+def plan_step(old: Built, new: Built, edits: list[Edit], old_raw: dict[str, object], migrations: list[Migration],
+              old_schemas: Schemas, new_schemas: Schemas, store: SchemaStore) -> Step:
+    """One step, from the cluster as built before and after it."""
+    source, target = old.cluster, new.cluster
+    found = list(migrations)
+    in_overlay = [f for f in new.errors if f.file.startswith("overlays/")]
+    if in_overlay:
+        found.append(migration("overlay-breaks", tuple(_finding_line(f) for f in in_overlay), name=target.name))
+    old_images = chart_facts(source.release.tag).images_with(helm_values(source))
+    new_images = chart_facts(target.release.tag).images_with(helm_values(target))
+    policy = next((o for o in new.objects if o.get("kind") == "NicClusterPolicy"), None)
+    return Step(
+        source=source,
+        target=target,
+        spec=_spec_lines(edits, old_raw, source),
+        fields=field_changes(old.objects, old_schemas, new_schemas),
+        crds=crd_changes(store, source.release.tag, target.release.tag),
+        values=_value_changes(source, target),
+        migrations=found,
+        disruptions=disruptions(old.objects, new.objects, old_images, new_images),
+        driver_policy=driver_policy(policy),
+        sync=sync_plan.plan(target, new.objects, new.chart_objects),
+        errors=new.errors,
+        objects=len(new.objects),
+    )
+
+
+def _finding_line(f: Finding) -> str:
+    where = f"{f.file}:{f.line}" if f.line else f.file
+    at = f" ({f.dotted_path})" if f.path else ""
+    return f"{where}: {f.rule}: {f.message}{at}"

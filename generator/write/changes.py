@@ -1,0 +1,171 @@
+"""Work out, read-only, what ``apply`` must do for one cluster directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.render.output import Bundle
+from generator.write import manifest as mf
+from generator.write.paths import (
+    MANIFEST_NAME,
+    OUTPUT_DIR,
+    Kind,
+    check_cluster_root,
+    is_temp_name,
+    walk,
+)
+from generator.write.refusals import CorruptManifest, UnsafePath
+
+
+@dataclass
+class ClusterPlan:
+    cluster: str
+    final_manifest: bytes | None  # None: prune (the manifest is deleted last)
+    current_manifest: bytes | None
+    intent_manifest: bytes | None = None  # written first when gen takes ownership of new paths
+    writes: dict[str, bytes] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)  # owned (or forced) files to remove
+    temps: list[str] = field(default_factory=list)  # leftover temp files
+    rmdirs: list[str] = field(default_factory=list)  # dirs to remove if they end up empty
+    refused: list[str] = field(default_factory=list)  # unowned files in the way (no --force)
+    kept: list[str] = field(default_factory=list)  # unowned files left alone (no --force)
+
+    @property
+    def noop(self) -> bool:
+        return (
+            not (self.writes or self.deletes or self.temps)
+            and self.final_manifest is not None
+            and self.final_manifest == self.current_manifest
+        )
+
+
+class _Tree:
+    def __init__(self, repo: Path, cluster: str) -> None:
+        self.cluster = cluster
+        self.root = check_cluster_root(repo, cluster)
+        self.inv: dict[str, Kind] = walk(self.root)
+
+    def show(self, rel: str) -> str:
+        return f"{OUTPUT_DIR}/{self.cluster}/{rel}"
+
+    def read(self, rel: str) -> bytes:
+        return (self.root / rel).read_bytes()
+
+    def unsafe(self, rel: str, what: str) -> UnsafePath:
+        return UnsafePath(
+            f"{self.show(rel)} is a {what}; gen never writes or deletes through it: "
+            f"replace it with a regular file/directory or remove it"
+        )
+
+    def manifest(self) -> tuple[bytes | None, mf.Manifest | None]:
+        kind = self.inv.get(MANIFEST_NAME)
+        if kind is None:
+            return None, None
+        if kind != "file":
+            raise CorruptManifest(f"{self.show(MANIFEST_NAME)} is a {kind}, not a file; remove it")
+        data = self.read(MANIFEST_NAME)
+        return data, mf.parse(data, self.show(MANIFEST_NAME))
+
+    def temps(self) -> list[str]:
+        return sorted(p for p, k in self.inv.items() if k != "dir" and is_temp_name(p.rsplit("/", 1)[-1]))
+
+    def under(self, rel: str) -> list[str]:
+        return [p for p in self.inv if p.startswith(rel + "/")]
+
+
+def _parents(rel: str) -> list[str]:
+    parts = rel.split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+
+
+def plan_bundle(repo: Path, bundle: Bundle, *, force: bool) -> ClusterPlan:
+    t = _Tree(repo, bundle.cluster)
+    current, old = t.manifest()
+    owned = set(old.files) if old else set()
+    new = bundle.files
+    final = mf.for_files(bundle.cluster, bundle.spec_file, new)
+    plan = ClusterPlan(bundle.cluster, final.to_bytes(), current, temps=t.temps())
+    blockers: set[str] = set()
+
+    def going(rel: str) -> bool:  # an owned file this run removes anyway
+        return rel in owned and rel not in new
+
+    for rel, data in sorted(new.items()):
+        for parent in reversed(_parents(rel)):
+            kind = t.inv.get(parent)
+            if kind is None:
+                break
+            if kind == "symlink" or kind == "other":
+                raise t.unsafe(parent, kind)
+            if kind == "file" and not going(parent):
+                blockers.add(parent)
+                break
+        kind = t.inv.get(rel)
+        if kind == "file":
+            if rel not in owned:
+                blockers.add(rel)
+            if t.read(rel) == data:
+                plan.unchanged.append(rel)
+                continue
+        elif kind == "dir":
+            inside = t.under(rel)
+            blockers.update(p for p in inside if t.inv[p] != "dir" and not going(p))
+            plan.rmdirs.extend(p for p in inside if t.inv[p] == "dir")
+            plan.rmdirs.append(rel)
+        elif kind is not None:
+            raise t.unsafe(rel, kind)
+        plan.writes[rel] = data
+
+    for rel in sorted(owned - set(new)):
+        kind = t.inv.get(rel)
+        if kind == "file":
+            plan.deletes.append(rel)
+        elif kind in ("symlink", "other"):
+            raise t.unsafe(rel, kind)
+
+    blockers -= set(plan.temps)
+    if blockers and not force:
+        plan.refused = sorted(t.show(p) for p in blockers)
+    strays = {p for p, k in t.inv.items() if k != "dir" and p != MANIFEST_NAME and p not in new and p not in owned
+              and p not in plan.temps and p not in blockers}
+    if force:
+        blockers |= strays  # --force: nothing but gen's files stays in the cluster's directory
+    else:
+        plan.kept = sorted(t.show(p) for p in strays)
+    forced = sorted(blockers - set(new))
+    plan.deletes.extend(forced)
+    taking = (set(new) | set(forced)) - owned
+    if taking:
+        files = dict(old.files) if old else {}
+        files.update(final.files)
+        files.update({p: mf.sha256(t.read(p)) if t.inv.get(p) == "file" else "" for p in forced})
+        plan.intent_manifest = mf.Manifest(bundle.cluster, bundle.spec_file, files, True).to_bytes()
+    needed = {d for rel in new for d in _parents(rel)}
+    for rel in plan.deletes + plan.temps:
+        plan.rmdirs.extend(d for d in _parents(rel) if d not in needed)
+    plan.rmdirs = sorted(set(plan.rmdirs) - needed, key=lambda d: (-d.count("/"), d))
+    return plan
+
+
+def plan_prune(repo: Path, cluster: str, *, force: bool = False) -> ClusterPlan:
+    """Remove an orphaned ``output/<cluster>/``: owned files, temp files, then the directories that leaves empty
+    (never one gen did not empty itself). With ``force``, files gen does not own go too, and every directory."""
+    t = _Tree(repo, cluster)
+    current, old = t.manifest()
+    owned = set(old.files) if old else set()
+    plan = ClusterPlan(cluster, None, current, temps=t.temps())
+    for rel, kind in sorted(t.inv.items()):
+        if kind == "dir" or rel == MANIFEST_NAME or rel in plan.temps:
+            continue
+        if kind != "file" and (rel in owned or force):
+            raise t.unsafe(rel, kind)
+        if rel in owned or force:
+            plan.deletes.append(rel)
+        else:
+            plan.kept.append(t.show(rel))
+    emptied = {d for rel in plan.deletes + plan.temps for d in _parents(rel)}
+    dirs = [p for p, k in t.inv.items() if k == "dir" and (force or p in emptied)]
+    plan.rmdirs = sorted(dirs, key=lambda d: (-d.count("/"), d))
+    return plan

@@ -20,7 +20,7 @@ check: setup
 	.venv/bin/gen check
 
 test: setup
-	.venv/bin/ruff check generator tests bench
+	.venv/bin/ruff check generator tests bench maint
 	.venv/bin/mypy
 	.venv/bin/python -m pytest -n auto --durations=10; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc

@@ -1,7 +1,7 @@
 """What gen knows of each release's ``network-operator`` Helm chart without the chart itself: its values keys and
 defaults, the Kubernetes types of its free-form values, retired and inert keys, the objects and hooks it renders,
 its CRDs and images, and the values that add or remove objects. Data in ``charts/<tag>.yaml`` (derived by the
-maintainer tool ``generator.catalog.chart_facts`` from ../shared); this module only reads it.
+maintainer tool ``maint/derive_chart_facts.py`` from ../shared); this module only reads it.
 """
 
 from __future__ import annotations

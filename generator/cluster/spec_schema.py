@@ -2,8 +2,8 @@
 defaults, and what editors complete from.
 
 The schema is the one place a spec field's default is written. The parts that restate the catalog (the
-release enum and default, the known VM sizes) are generated from it: ``python -m generator.cluster.spec_schema``
-rewrites them, and a test fails when the committed file is stale.
+release enum and default, the known VM sizes) are generated from it by a maintainer tool
+(``python -m maint.regenerate_cluster_schema``), and a test fails when the committed file is stale.
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 
-from generator import catalog
 from generator.core.finding import JsonPath
 
 REPO_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "cluster.schema.json"
@@ -134,40 +132,3 @@ def _fill(schema: dict[str, Any], value: Any) -> Any:
 def _has_defaults(schema: dict[str, Any]) -> bool:
     return any("default" in sub or (sub.get("type") == "object" and _has_defaults(sub))
                for sub in schema.get("properties", {}).values())
-
-
-# -- the parts of the schema file that restate the catalog ------------------------------------------------
-
-
-def regenerated(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` with the release and VM-size facts taken from the catalog."""
-    cat = catalog.load()
-    out = copy.deepcopy(schema)
-    version = out["properties"]["networkOperator"]["properties"]["version"]
-    version["enum"] = list(cat.release_tags)
-    version["default"] = cat.default_release
-    version["description"] = ("Release tag; sets the chart version and every component image. Known: "
-                              + ", ".join(cat.release_tags) + ".")
-    vm_size = out["properties"]["vmSize"]
-    vm_size["description"] = ("Azure VM size of the InfiniBand node pool. Known: " + ", ".join(cat.vm_sizes)
-                              + ". Any other size needs `nic`.")
-    vm_size["examples"] = list(cat.vm_sizes)
-    return out
-
-
-def dumps(schema: dict[str, Any]) -> str:
-    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-
-
-def main() -> int:
-    text = dumps(regenerated(json.loads(REPO_SCHEMA.read_text("utf-8"))))
-    if REPO_SCHEMA.read_text("utf-8") == text:
-        print(f"{REPO_SCHEMA.name}: up to date")
-        return 0
-    REPO_SCHEMA.write_text(text, "utf-8")
-    print(f"{REPO_SCHEMA.name}: rewritten from the catalog")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -17,12 +17,6 @@ from generator.sources import schema_store as st
 CAT = catalog.load()
 
 
-def test_lock_is_what_lock_from_dir_generates(mirror: Path) -> None:
-    assert st.LOCK_PATH.read_text(encoding="utf-8") == st.lock_from_dir(mirror), (
-        "lock.yaml is stale: python -m generator.sources.schema_store lock ../shared/upstream"
-    )
-
-
 def test_lock_covers_every_pinned_release_and_file(mirror: Path) -> None:
     lock = st.load_lock()
     assert lock.tags(st.NETWORK_OPERATOR) == sorted(CAT.release_tags)
@@ -38,21 +32,6 @@ def test_lock_covers_every_pinned_release_and_file(mirror: Path) -> None:
         assert entry.url.startswith("https://raw.githubusercontent.com/")
         assert f"/{entry.tag}/" in entry.url and entry.url.endswith(entry.path.rsplit("/", 1)[1])
         assert len(entry.sha256) == 64
-
-
-def test_lock_urls_follow_upstream_layout() -> None:
-    url, ok = st.upstream_url("network-operator/v25.4.0/crds/nfd-api-crds.yaml")
-    assert ok and url.endswith(
-        "/v25.4.0/deployment/network-operator/charts/node-feature-discovery/crds/nfd-api-crds.yaml"
-    )
-    url, ok = st.upstream_url("argo-cd/v3.5.1/crds/application-crd.yaml")
-    assert (
-        ok
-        and url
-        == "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/application-crd.yaml"
-    )
-    url, ok = st.upstream_url("network-operator/v26.4.1/operand-crds/005-nv-ipam.nvidia.com_ippools.yaml")
-    assert ok and "/manifests/state-nv-ipam-cni/" in url
 
 
 def test_every_file_the_validator_reads_is_locked(mirror: Path, tmp_path: Path, monkeypatch: Any) -> None:

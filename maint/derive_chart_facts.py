@@ -1,12 +1,17 @@
-"""Chart facts for the NVIDIA network-operator Helm chart, one file per release, for checks that run without the chart.
+"""Derive the chart facts of the NVIDIA network-operator Helm chart: ``generator/catalog/charts/<tag>.yaml``, one
+file per release of the window, for the checks gen runs without the chart.
 
-``derive(shared_root, tag, template_facts)`` is a pure function: it reads only the release directories under
-``shared_root`` (the default values, the NFD subchart's values and schema, Chart.yaml files, the default render and
-crds/) and the hand-written ``charts/template-facts.yaml`` (what only the chart templates show), and returns the facts
-of one release as plain data. A maintainer tool, like the schema lock: ``python -m generator.catalog.chart_facts``
-writes ``charts/<tag>.yaml`` for every release of the window (a test fails when they are stale);
-``--changes`` prints the key, object and image changes between adjacent releases (Markdown). gen itself only reads
-the data files (``generator.catalog.charts``).
+A maintainer tool (not installed with gen), run from the repository root::
+
+    .venv/bin/python -m maint.derive_chart_facts            # rewrite charts/<tag>.yaml for every release
+    .venv/bin/python -m maint.derive_chart_facts --changes  # key, object and image changes between adjacent
+                                                            # releases (Markdown, for NOTES.md)
+
+The derivation reads only the release directories under ``../shared/upstream/network-operator`` (the default values,
+the NFD subchart's values and schema, Chart.yaml files, the default render and crds/) and the hand-written
+``generator/catalog/charts/template-facts.yaml`` (what only the chart templates show). ``derive_all`` is pure: same
+inputs, same facts. A test fails when the committed files are stale (tests/maint). gen itself only reads the data
+files (``generator.catalog.charts``).
 
 Nothing from upstream is copied: the output restates facts in this project's own format.
 """
@@ -29,10 +34,10 @@ try:
 except ImportError:  # pragma: no cover - pure-Python PyYAML
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_SHARED = HERE.parents[2] / "shared" / "upstream" / "network-operator"
-DEFAULT_TEMPLATE_FACTS = HERE / "charts" / "template-facts.yaml"
-DEFAULT_OUT = HERE / "charts"
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SHARED = REPO.parent / "shared" / "upstream" / "network-operator"
+DEFAULT_OUT = REPO / "generator" / "catalog" / "charts"
+DEFAULT_TEMPLATE_FACTS = DEFAULT_OUT / "template-facts.yaml"
 
 STAGING_PREFIXES = ("nvcr.io/nvstaging/",)
 NFD = "node-feature-discovery"
@@ -158,6 +163,11 @@ def expand_braces(text: str) -> list[str]:
     return ["".join(c) for c in itertools.product(*choices)]
 
 
+def one_line(text: Any) -> str:
+    """Text from template-facts.yaml with its line breaks and runs of spaces folded."""
+    return " ".join(str(text).split())
+
+
 def join(prefix: str, key: object) -> str:
     """Dotted path; a dot inside a key is escaped as ``\\.`` (the ``helm --set`` convention)."""
     k = str(key).replace(".", "\\.")
@@ -239,46 +249,6 @@ def flatten(tree: Mapping[str, Any], stops: set[str], prefix: str = "") -> dict[
     return out
 
 
-def schema_freeform(schema: Mapping[str, Any]) -> dict[str, str]:
-    """Values paths (relative to the subchart) whose schema is a ``$ref`` to a Kubernetes definition, as type names."""
-    out: dict[str, str] = {}
-
-    def name_of(ref: str) -> str:
-        tail = ref.split("definitions/")[-1]
-        special = {
-            "PodSpec/properties/tolerations": T_TOLERATIONS,
-            "PodSpec/properties/nodeSelector": T_STRMAP,
-            "PodSpec/properties/imagePullSecrets": T_PULL_REFS,
-            "PodSpec/properties/initContainers": "io.k8s.api.core.v1.Container[]",
-            "Container/properties/args": T_ARGS,
-            "Container/properties/env": T_ENV,
-            "ObjectMeta/properties/annotations": T_STRMAP,
-            "ObjectMeta/properties/labels": T_STRMAP,
-        }
-        for suffix, typ in special.items():
-            if tail.endswith(suffix):
-                return typ
-        return tail
-
-    def walk(node: Any, path: str) -> None:
-        if not isinstance(node, Mapping):
-            return
-        if "$ref" in node:
-            typ = name_of(node["$ref"])
-            if path.endswith("[]"):
-                path, typ = path[:-2], typ + "[]"
-            if "enable" in (node.get("properties") or {}):
-                typ += "+enable"
-            out[path] = typ
-        for key, sub in (node.get("properties") or {}).items():
-            walk(sub, f"{path}.{key}" if path else key)
-        if isinstance(node.get("items"), Mapping):
-            walk(node["items"], path + "[]")
-
-    walk(schema, "")
-    return out
-
-
 def remote_refs(schema: Any) -> list[str]:
     found: set[str] = set()
 
@@ -310,18 +280,24 @@ def rendered_docs(text: str) -> list[tuple[str, dict[str, Any] | None]]:
     return docs
 
 
+def hook_record(phases: Iterable[str], weight: Any, delete_policy: Iterable[str]) -> dict[str, Any]:
+    """A Helm hook as facts: its phases, weight and delete policy, and the Argo CD hook phases they become."""
+    ordered = sorted(phases)
+    return {
+        "phases": ordered,
+        "weight": int(weight),
+        "deletePolicy": sorted(delete_policy),
+        "argocd": sorted({HELM_TO_ARGOCD.get(p, "unsupported") for p in ordered}),
+    }
+
+
 def hook_of(obj: Mapping[str, Any]) -> dict[str, Any] | None:
     ann = (obj.get("metadata") or {}).get("annotations") or {}
     if "helm.sh/hook" not in ann:
         return None
-    phases = sorted(p.strip() for p in str(ann["helm.sh/hook"]).split(","))
-    policy = sorted(p.strip() for p in str(ann.get("helm.sh/hook-delete-policy", "")).split(",") if p.strip())
-    return {
-        "phases": phases,
-        "weight": int(ann.get("helm.sh/hook-weight", 0)),
-        "deletePolicy": policy,
-        "argocd": sorted({HELM_TO_ARGOCD.get(p, "unsupported") for p in phases}),
-    }
+    phases = (p.strip() for p in str(ann["helm.sh/hook"]).split(","))
+    policy = (p.strip() for p in str(ann.get("helm.sh/hook-delete-policy", "")).split(",") if p.strip())
+    return hook_record(phases, ann.get("helm.sh/hook-weight", 0), policy)
 
 
 class Scopes:
@@ -409,20 +385,15 @@ def compose(path: str, d: Mapping[str, Any]) -> tuple[str, dict[str, str], str |
     return repo, keys, tag
 
 
-def derive_images(
-    docs: list[tuple[str, dict[str, Any] | None]],
-    values: Mapping[str, Any],
-    flat: Mapping[str, Any],
-    tag_defaults: Mapping[str, Any],
-    app_versions: Mapping[str, str],
-    subcharts: Mapping[str, Any],
-) -> list[dict[str, Any]]:
+ImageCandidate = tuple[str, Mapping[str, Any], str, dict[str, str], str | None]  # path, map, repository, keys, tag
+
+
+def image_uses(docs: list[tuple[str, dict[str, Any] | None]]) -> dict[str, list[str]]:
+    """Image reference -> where the default render uses it (``Kind/name:container/c`` or ``Kind/name:env/VAR``)."""
     uses: dict[str, list[str]] = {}
     for _source, obj in docs:
-        if obj is None:
-            continue
-        spec = pod_spec(obj)
-        if spec is None:
+        spec = pod_spec(obj) if obj is not None else None
+        if obj is None or spec is None:
             continue
         owner = f"{obj['kind']}/{obj['metadata']['name']}"
         for field in ("initContainers", "containers"):
@@ -431,60 +402,112 @@ def derive_images(
                 for env in ctr.get("env") or []:
                     if str(env.get("name", "")).endswith("_IMAGE") and isinstance(env.get("value"), str):
                         uses.setdefault(env["value"], []).append(f"{owner}:env/{env['name']}")
+    return uses
 
-    candidates = [(p, d, *compose(p, d)) for p, d in image_dicts(values)]
+
+def image_record(ref: str, rendered: bool) -> dict[str, Any]:
+    repo, tag = split_ref(ref)
+    rec: dict[str, Any] = {"ref": ref, "registry": ref.split("/", 1)[0], "repository": repo, "tag": tag}
+    rec["staging"] = ref.startswith(STAGING_PREFIXES)
+    rec["rendered"] = rendered
+    return rec
+
+
+def match_image_map(
+    rec: dict[str, Any],
+    candidates: list[ImageCandidate],
+    tag_defaults: Mapping[str, Any],
+    app_versions: Mapping[str, str],
+) -> str | None:
+    """The values path of the image map that gives ``rec``'s reference (its keys go into ``rec``), if any."""
+    repo, tag = rec["repository"], rec["tag"]
+    for path, _d, crepo, keys, ctag in candidates:
+        if crepo != repo:
+            continue
+        if ctag is None and path in tag_defaults:
+            fallback = tag_defaults[path]
+            if app_versions.get(fallback["from"]) != tag:
+                continue
+            keys = {**keys, "tag": fallback["key"]}
+            rec["tagDefault"] = fallback["from"]
+        elif ctag != tag:
+            continue
+        rec["keys"] = keys
+        return path
+    return None
+
+
+def match_image_value(rec: dict[str, Any], flat: Mapping[str, Any]) -> str | None:
+    """The values key whose default is ``rec``'s whole reference (it goes into ``rec``), if any."""
+    for path, value in flat.items():
+        if value == rec["ref"]:
+            rec["keys"] = {"ref": path}
+            return path
+    return None
+
+
+def rendered_images(
+    uses: Mapping[str, list[str]],
+    candidates: list[ImageCandidate],
+    flat: Mapping[str, Any],
+    tag_defaults: Mapping[str, Any],
+    app_versions: Mapping[str, str],
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """The images of the default render, with the values keys that set them; and those keys' paths."""
     out: list[dict[str, Any]] = []
     matched_paths: set[str] = set()
     for ref in sorted(uses):
-        repo, tag = split_ref(ref)
-        rec: dict[str, Any] = {"ref": ref, "registry": ref.split("/", 1)[0], "repository": repo, "tag": tag}
-        rec["staging"] = ref.startswith(STAGING_PREFIXES)
-        rec["rendered"] = True
-        for path, _d, crepo, keys, ctag in candidates:
-            if crepo != repo:
-                continue
-            if ctag is None and path in tag_defaults:
-                fallback = tag_defaults[path]
-                if app_versions.get(fallback["from"]) != tag:
-                    continue
-                keys = {**keys, "tag": fallback["key"]}
-                rec["tagDefault"] = fallback["from"]
-            elif ctag != tag:
-                continue
-            rec["keys"] = keys
+        rec = image_record(ref, rendered=True)
+        path = match_image_map(rec, candidates, tag_defaults, app_versions)
+        if path is None:
+            path = match_image_value(rec, flat)
+        if path is not None:
             matched_paths.add(path)
-            break
-        else:
-            for path, value in flat.items():
-                if value == ref:
-                    rec["keys"] = {"ref": path}
-                    matched_paths.add(path)
-                    break
         rec["usedBy"] = sorted(uses[ref])
         out.append(rec)
+    return out, matched_paths
 
-    # images the default values name but the default render does not use (their subchart or feature is off)
+
+def unrendered_images(
+    candidates: list[ImageCandidate],
+    flat: Mapping[str, Any],
+    matched_paths: set[str],
+    subcharts: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """Images the default values name but the default render does not use (their subchart or feature is off)."""
     toggle_of = {info["valuesKey"]: info.get("condition") for info in subcharts.values()}
-    extra: list[dict[str, Any]] = []
-    for path, _d, crepo, keys, ctag in candidates:
-        if path in matched_paths or ctag is None or not path:
-            continue
-        extra.append({"ref": f"{crepo}:{ctag}", "keys": keys, "path": path})
-    for path, value in flat.items():
-        if isinstance(value, str) and IMAGE_REF.match(value) and path not in matched_paths:
-            extra.append({"ref": value, "keys": {"ref": path}, "path": path})
+    extra: list[dict[str, Any]] = [
+        {"ref": f"{crepo}:{ctag}", "keys": keys, "path": path}
+        for path, _d, crepo, keys, ctag in candidates
+        if path not in matched_paths and ctag is not None and path
+    ]
+    extra += [
+        {"ref": value, "keys": {"ref": path}, "path": path}
+        for path, value in flat.items()
+        if isinstance(value, str) and IMAGE_REF.match(value) and path not in matched_paths
+    ]
+    out: list[dict[str, Any]] = []
     for item in sorted(extra, key=lambda e: (e["ref"], e["path"])):
-        ref = item["ref"]
-        repo, tag = split_ref(ref)
-        top = re.split(r"(?<!\\)\.", item["path"])[0]
-        rec = {"ref": ref, "registry": ref.split("/", 1)[0], "repository": repo, "tag": tag}
-        rec["staging"] = ref.startswith(STAGING_PREFIXES)
-        rec["rendered"] = False
+        rec = image_record(item["ref"], rendered=False)
         rec["keys"] = item["keys"]
+        top = re.split(r"(?<!\\)\.", item["path"])[0]
         if top in toggle_of:
             rec["enabledBy"] = toggle_of[top]
         out.append(rec)
     return out
+
+
+def derive_images(
+    docs: list[tuple[str, dict[str, Any] | None]],
+    values: Mapping[str, Any],
+    flat: Mapping[str, Any],
+    tag_defaults: Mapping[str, Any],
+    app_versions: Mapping[str, str],
+    subcharts: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    candidates: list[ImageCandidate] = [(p, d, *compose(p, d)) for p, d in image_dicts(values)]
+    out, matched_paths = rendered_images(image_uses(docs), candidates, flat, tag_defaults, app_versions)
+    return out + unrendered_images(candidates, flat, matched_paths, subcharts)
 
 
 # --- template facts --------------------------------------------------------------------------------------------------
@@ -495,86 +518,92 @@ def keyed_entries(section: Mapping[str, Any], tag: str) -> dict[str, dict[str, A
         if not in_range(entry, tag):
             continue
         for key in expand_braces(pattern):
-            out[key] = {"why": " ".join(str(entry["why"]).split())}
+            out[key] = {"why": one_line(entry["why"])}
     return dict(sorted(out.items()))
+
+
+def selected_objects(sel: Mapping[str, Any], objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rendered objects a toggle's selector picks: by source template (a ``dir/`` prefix takes a whole folder) and
+    optionally by name; without their ``source``."""
+    source = sel["source"]
+    return [
+        {k: v for k, v in o.items() if k != "source"}
+        for o in objects
+        if (o["source"] == source or (source.endswith("/") and o["source"].startswith(source)))
+        and ("name" not in sel or o["name"] == sel["name"])
+    ]
+
+
+def declared_object(o: Mapping[str, Any], scopes: Scopes) -> dict[str, Any]:
+    """An object template-facts.yaml names for a toggle (one the default render does not show), as an object fact."""
+    rec: dict[str, Any] = {
+        "apiVersion": o["apiVersion"],
+        "kind": o["kind"],
+        "name": o["name"],
+        "namespaced": scopes.namespaced(o["apiVersion"], o["kind"]),
+    }
+    if "hook" in o:
+        hook = o["hook"]
+        rec["hook"] = hook_record(hook["phases"], hook.get("weight", 0), hook.get("deletePolicy", []))
+    if "when" in o:
+        rec["when"] = o["when"]
+    return rec
+
+
+def add_toggle_entry(
+    tgl: dict[str, Any], name: str, entry: Mapping[str, Any], tag: str, objects: list[dict[str, Any]], scopes: Scopes
+) -> None:
+    """Merge one template-facts.yaml toggle entry into the toggle it belongs to."""
+    if entry.get("exists") is False:
+        tgl["exists"] = False
+    if "subchart" in entry:
+        tgl["subchart"] = entry["subchart"]
+    for sel in entry.get("select") or []:
+        hits = selected_objects(sel, objects)
+        if not hits:
+            raise ValueError(f"{tag}: toggle {name}: selector {sel} matches no rendered object")
+        tgl["objects"].extend(hits)
+    for field in ("objects", "objectsWhenOff"):
+        tgl[field].extend(declared_object(o, scopes) for o in entry.get(field) or [])
+    tgl["effects"].extend(one_line(e) for e in entry.get("effects") or [])
+
+
+def toggle_record(key: str, tgl: Mapping[str, Any], values: Mapping[str, Any], tag: str) -> dict[str, Any]:
+    rec: dict[str, Any] = {"exists": tgl["exists"]}
+    if tgl["exists"]:
+        found, default = lookup(values, key)
+        if not found:
+            raise ValueError(f"{tag}: toggle {key} is not a values key of this release")
+        rec["default"] = default
+    for field in ("subchart", "objects", "objectsWhenOff", "effects"):
+        if tgl.get(field):
+            rec[field] = tgl[field]
+    return rec
 
 
 def resolve_toggles(
     spec: Mapping[str, Any],
     tag: str,
-    flat: Mapping[str, Any],
     values: Mapping[str, Any],
     objects: list[dict[str, Any]],
     scopes: Scopes,
 ) -> dict[str, Any]:
+    """The toggles of template-facts.yaml in range for ``tag`` (entries ``key@...`` merge into ``key``)."""
     grouped: dict[str, dict[str, Any]] = {}
     for name, entry in spec.items():
         if not in_range(entry, tag):
             continue
         key = entry.get("key", name.split("@", 1)[0])
         tgl = grouped.setdefault(key, {"exists": True, "objects": [], "objectsWhenOff": [], "effects": []})
-        if entry.get("exists") is False:
-            tgl["exists"] = False
-        if "subchart" in entry:
-            tgl["subchart"] = entry["subchart"]
-        for sel in entry.get("select") or []:
-            hits = [
-                o
-                for o in objects
-                if (
-                    o["source"] == sel["source"]
-                    or (sel["source"].endswith("/") and o["source"].startswith(sel["source"]))
-                )
-                and ("name" not in sel or o["name"] == sel["name"])
-            ]
-            if not hits:
-                raise ValueError(f"{tag}: toggle {name}: selector {sel} matches no rendered object")
-            tgl["objects"].extend({k: v for k, v in o.items() if k != "source"} for o in hits)
-        for field in ("objects", "objectsWhenOff"):
-            for o in entry.get(field) or []:
-                orec: dict[str, Any] = {
-                    "apiVersion": o["apiVersion"],
-                    "kind": o["kind"],
-                    "name": o["name"],
-                    "namespaced": scopes.namespaced(o["apiVersion"], o["kind"]),
-                }
-                if "hook" in o:
-                    phases = sorted(o["hook"]["phases"])
-                    orec["hook"] = {
-                        "phases": phases,
-                        "weight": int(o["hook"].get("weight", 0)),
-                        "deletePolicy": sorted(o["hook"].get("deletePolicy", [])),
-                        "argocd": sorted({HELM_TO_ARGOCD.get(p, "unsupported") for p in phases}),
-                    }
-                if "when" in o:
-                    orec["when"] = o["when"]
-                tgl[field].append(orec)
-        tgl["effects"].extend(" ".join(str(e).split()) for e in entry.get("effects") or [])
-
-    out: dict[str, Any] = {}
-    for key in sorted(grouped):
-        tgl = grouped[key]
-        rec: dict[str, Any] = {"exists": tgl["exists"]}
-        if tgl["exists"]:
-            found, default = lookup(values, key)
-            if not found:
-                raise ValueError(f"{tag}: toggle {key} is not a values key of this release")
-            rec["default"] = default
-        for field in ("subchart", "objects", "objectsWhenOff", "effects"):
-            if tgl.get(field):
-                rec[field] = tgl[field]
-        out[key] = rec
-    return out
+        add_toggle_entry(tgl, name, entry, tag, objects, scopes)
+    return {key: toggle_record(key, grouped[key], values, tag) for key in sorted(grouped)}
 
 
 # --- retired keys ----------------------------------------------------------------------------------------------------
 def key_set(facts: Mapping[str, Any]) -> set[str]:
     """Every valid key path of a release: default values (with intermediate maps), extra keys."""
     keys: set[str] = set()
-    for path in facts["values"]:
-        parts = re.split(r"(?<!\\)\.", path)
-        keys.update(".".join(parts[: i + 1]) for i in range(len(parts)))
-    for path in facts["extraKeys"]:
+    for path in itertools.chain(facts["values"], facts["extraKeys"]):
         parts = re.split(r"(?<!\\)\.", path)
         keys.update(".".join(parts[: i + 1]) for i in range(len(parts)))
     return keys
@@ -586,41 +615,66 @@ def minimal(keys: Iterable[str]) -> list[str]:
     return [k for k in ks if not any(k.startswith(g + ".") for g in ks if g != k)]
 
 
-def derive_retired(
-    current: Mapping[str, Any], earlier: Sequence[tuple[str, Mapping[str, Any]]], tf: Mapping[str, Any]
-) -> dict[str, Any]:
+def declared_retired(tf: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``retired`` groups of template-facts.yaml: keys the chart dropped, with since, why and what to use."""
     out: dict[str, Any] = {}
     for group in tf.get("retired") or []:
         for key, use in group["keys"].items():
-            rec = {"since": group["since"], "why": " ".join(str(group["why"]).split())}
+            rec = {"since": group["since"], "why": one_line(group["why"])}
             if use:
                 rec["use"] = use
             out[key] = rec
+    return out
 
+
+def last_seen(earlier: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, str]:
+    """Key path -> the last of the earlier releases (oldest first) whose keys include it."""
+    seen: dict[str, str] = {}
+    for tag, facts in earlier:
+        for key in key_set(facts):
+            seen[key] = tag
+    return seen
+
+
+def hinted(rec: dict[str, str], key: str, hint: Mapping[str, Any]) -> None:
+    """A ``retiredHints`` entry's why (and use: a leading dot names a sibling key) in place of the default why."""
+    rec["why"] = one_line(hint["why"])
+    use = hint.get("use")
+    if use:
+        rec["use"] = key.rsplit(".", 1)[0] + use if use.startswith(".") else one_line(use)
+
+
+def inferred_retired(
+    current: Mapping[str, Any], earlier: Sequence[tuple[str, Mapping[str, Any]]], tf: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Keys of an earlier release's defaults that ``current`` no longer has (the topmost of each removed subtree)."""
     now = key_set(current)
     leaves = set(current["freeForm"])
     # keys under a subchart whose defaults are not known here: the parent only stopped overriding them
     opaque = {info["valuesKey"] for info in current["subcharts"].values() if not info["valuesKnown"]}
-    last_seen: dict[str, str] = {}
-    for tag, facts in earlier:  # oldest first
-        for key in key_set(facts):
-            last_seen[key] = tag
+    seen = last_seen(earlier)
     order = [t for t, _ in earlier] + [current["release"]]
     hints = {k: v for pattern, v in (tf.get("retiredHints") or {}).items() for k in expand_braces(pattern)}
-    for key in minimal(k for k in last_seen if k not in now and not under(k, leaves)):
+    out: dict[str, Any] = {}
+    for key in minimal(k for k in seen if k not in now and not under(k, leaves)):
         if re.split(r"(?<!\\)\.", key)[0] in opaque:
             continue
-        since = order[order.index(last_seen[key]) + 1]
         rec = {
-            "since": since,
-            "why": f"in the default values up to {last_seen[key]}; no template of this release reads it",
+            "since": order[order.index(seen[key]) + 1],
+            "why": f"in the default values up to {seen[key]}; no template of this release reads it",
         }
         if key in hints:
-            rec["why"] = " ".join(str(hints[key]["why"]).split())
-            use = hints[key].get("use")
-            if use:
-                rec["use"] = key.rsplit(".", 1)[0] + use if use.startswith(".") else " ".join(str(use).split())
+            hinted(rec, key, hints[key])
         out[key] = rec
+    return out
+
+
+def derive_retired(
+    current: Mapping[str, Any], earlier: Sequence[tuple[str, Mapping[str, Any]]], tf: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Retired keys of ``current``: declared in template-facts.yaml, and inferred from the earlier releases."""
+    out = declared_retired(tf)
+    out.update(inferred_retired(current, earlier, tf))
     return dict(sorted(out.items()))
 
 
@@ -650,60 +704,91 @@ def derive_crds(rel: Path) -> list[dict[str, Any]]:
 
 
 # --- one release -----------------------------------------------------------------------------------------------------
+def values_keys(
+    tag: str, tf: Mapping[str, Any], values: Mapping[str, Any], nfd_key: str
+) -> tuple[dict[str, Any], dict[str, str], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The default values flattened to leaves, the free-form keys, and template-facts.yaml's extra and inert keys
+    (checked against the defaults)."""
+    extra_keys = keyed_entries(tf.get("extraKeys") or {}, tag)
+    existing = set(all_paths(values)) | set(extra_keys)
+    freeform = {p: t for p, t in freeform_candidates(nfd_key).items() if p in existing}
+    flat = flatten(values, set(freeform))
+    for key in extra_keys:
+        if key in flat or (under(key, freeform) and key not in freeform):
+            raise ValueError(f"{tag}: extra key {key} is already a default values key")
+    inert = keyed_entries(tf.get("inert") or {}, tag)
+    for key in inert:
+        if key not in flat:
+            raise ValueError(f"{tag}: inert key {key} is not a default values leaf")
+    return flat, freeform, extra_keys, inert
+
+
+def condition_enabled(values: Mapping[str, Any], condition: str | None) -> bool:
+    """A dependency's ``condition``: the first of its comma-separated values paths that is set decides."""
+    for path in condition.split(",") if condition else []:
+        found, val = lookup(values, path.strip())
+        if found:
+            return bool(val)
+    return True
+
+
+def nfd_subchart_facts(nfd_chart: Mapping[str, Any], schema: Any) -> dict[str, Any]:
+    refs = remote_refs(schema) if schema is not None else []
+    info: dict[str, Any] = {
+        "appVersion": str(nfd_chart.get("appVersion")),
+        "valuesKnown": True,
+        "valuesSchema": schema is not None,
+        "schemaNeedsNetwork": bool(refs),
+    }
+    if refs:
+        info["schemaRemoteRefs"] = refs
+    return info
+
+
+def subchart_facts(
+    deps: list[dict[str, Any]],
+    values: Mapping[str, Any],
+    nfd_chart: Mapping[str, Any],
+    schema: Any,
+    no_schema: set[str],
+    tag: str,
+) -> dict[str, Any]:
+    """Chart.yaml's dependencies: values key, version, condition and whether it is on by default, and what is known
+    of their values (only the NFD subchart's defaults and schema are in ../shared)."""
+    subcharts: dict[str, Any] = {}
+    for dep in deps:
+        cond = dep.get("condition")
+        info: dict[str, Any] = {
+            "valuesKey": dep.get("alias") or dep["name"],
+            "version": str(dep["version"]),
+            "condition": cond,
+            "enabled": condition_enabled(values, cond),
+            "repository": dep.get("repository") or None,
+        }
+        if dep["name"] == NFD:
+            info.update(nfd_subchart_facts(nfd_chart, schema))
+        elif dep["name"] not in no_schema:
+            raise ValueError(f"{tag}: no schema fact for subchart {dep['name']}")
+        else:
+            info.update({"valuesKnown": False, "valuesSchema": False, "schemaNeedsNetwork": False})
+        subcharts[dep["name"]] = info
+    return subcharts
+
+
 def derive_base(shared_root: Path, tag: str, tf: Mapping[str, Any]) -> dict[str, Any]:
     """Everything but ``retired`` (which compares with earlier releases)."""
     rel = shared_root / tag
     chart = load_yaml(rel / "Chart.yaml")
     nfd_chart = load_yaml(rel / "nfd-Chart.yaml")
     deps = chart.get("dependencies") or []
-    nfd_dep = next(d for d in deps if d["name"] == NFD)
-    nfd_key = nfd_dep.get("alias") or NFD
+    nfd_key = next(d for d in deps if d["name"] == NFD).get("alias") or NFD
     values = merged_values(rel, nfd_key)
-
-    extra_keys = keyed_entries(tf.get("extraKeys") or {}, tag)
-    existing = set(all_paths(values)) | set(extra_keys)
-    freeform = {p: t for p, t in freeform_candidates(nfd_key).items() if p in existing}
-    flat = flatten(values, set(freeform))
-    for key in list(extra_keys):
-        if key in flat or (under(key, freeform) and key not in freeform):
-            raise ValueError(f"{tag}: extra key {key} is already a default values key")
-
-    inert = keyed_entries(tf.get("inert") or {}, tag)
-    for key in inert:
-        if key not in flat:
-            raise ValueError(f"{tag}: inert key {key} is not a default values leaf")
+    flat, freeform, extra_keys, inert = values_keys(tag, tf, values, nfd_key)
 
     schema_path = rel / "nfd-values.schema.json"
     schema = json.loads(schema_path.read_text(encoding="utf-8")) if schema_path.exists() else None
     no_schema = set(tf.get("noValuesSchema") or [])
-    subcharts: dict[str, Any] = {}
-    for dep in deps:
-        key = dep.get("alias") or dep["name"]
-        cond = dep.get("condition")
-        enabled = True
-        if cond:
-            for path in cond.split(","):
-                found, val = lookup(values, path.strip())
-                if found:
-                    enabled = bool(val)
-                    break
-        info: dict[str, Any] = {"valuesKey": key, "version": str(dep["version"]), "condition": cond, "enabled": enabled}
-        info["repository"] = dep.get("repository") or None
-        if dep["name"] == NFD:
-            info["appVersion"] = str(nfd_chart.get("appVersion"))
-            info["valuesKnown"] = True
-            info["valuesSchema"] = schema is not None
-            refs = remote_refs(schema) if schema is not None else []
-            info["schemaNeedsNetwork"] = bool(refs)
-            if refs:
-                info["schemaRemoteRefs"] = refs
-        else:
-            if dep["name"] not in no_schema:
-                raise ValueError(f"{tag}: no schema fact for subchart {dep['name']}")
-            info["valuesKnown"] = False
-            info["valuesSchema"] = False
-            info["schemaNeedsNetwork"] = False
-        subcharts[dep["name"]] = info
+    subcharts = subchart_facts(deps, values, nfd_chart, schema, no_schema, tag)
 
     crds = derive_crds(rel)
     scopes = Scopes(crds, tf.get("externalKinds") or {})
@@ -735,24 +820,12 @@ def derive_base(shared_root: Path, tag: str, tf: Mapping[str, Any]) -> dict[str,
         "objects": objects,
         "crds": crds,
         "images": images,
-        "toggles": resolve_toggles(tf.get("toggles") or {}, tag, flat, values, objects, scopes),
-        "_schemaFreeForm": {f"{nfd_key}.{p}": t for p, t in schema_freeform(schema).items()} if schema else None,
+        "toggles": resolve_toggles(tf.get("toggles") or {}, tag, values, objects, scopes),
     }
 
 
-def derive(shared_root: Path, tag: str, template_facts: Mapping[str, Any]) -> dict[str, Any]:
-    """The facts of one release (pure: same inputs, same result)."""
-    window = list(template_facts["window"])
-    if tag not in window:
-        raise ValueError(f"{tag} is not in the window {window}")
-    earlier = [(t, derive_base(shared_root, t, template_facts)) for t in window[: window.index(tag)]]
-    facts = derive_base(shared_root, tag, template_facts)
-    facts["retired"] = derive_retired(facts, earlier, template_facts)
-    return facts
-
-
 def derive_all(shared_root: Path, template_facts: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """All releases of the window (shares the per-release work that ``derive`` repeats)."""
+    """The facts of every release of the window (``retired`` compares each with the releases before it)."""
     out: dict[str, dict[str, Any]] = {}
     bases: list[tuple[str, dict[str, Any]]] = []
     for tag in template_facts["window"]:
@@ -849,8 +922,7 @@ def header(tag: str) -> str:
     return (
         f"# network-operator chart facts for {tag}: derived from shared/upstream/network-operator/{tag}/"
         " plus the hand-written template-facts.yaml (read from the chart templates at the tag).\n"
-        "# Generated by generator/catalog/chart_facts.py; do not edit."
-        " Regenerate: python -m generator.catalog.chart_facts\n"
+        "# Generated by maint/derive_chart_facts.py; do not edit. Regenerate: python -m maint.derive_chart_facts\n"
     )
 
 
@@ -896,7 +968,10 @@ def changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="python -m maint.derive_chart_facts",
+        description="Derive generator/catalog/charts/<tag>.yaml from ../shared and template-facts.yaml.",
+    )
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="upstream/network-operator directory")
     parser.add_argument("--template-facts", type=Path, default=DEFAULT_TEMPLATE_FACTS)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)

@@ -20,13 +20,13 @@ check: setup
 	.venv/bin/gen check
 
 test: setup
-	.venv/bin/ruff check generator tests bench
+	.venv/bin/ruff check generator tests bench maint
 	.venv/bin/mypy
 	.venv/bin/python -m pytest -n auto --durations=10; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # fleets of 10 to 500 clusters (BENCH_SIZES=10,100 and BENCH_RUNS=N to change), the floors, and gen lint on 10,000
-# objects (bench/lint_bench.py); writes bench/results/ (see README, "Benchmarks")
+# objects (bench/lint_bench.py); writes bench/results/ (see docs/benchmarks.md)
 bench: setup
 	.venv/bin/python bench/run.py
 

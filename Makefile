@@ -26,7 +26,7 @@ test: setup
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # fleets of 10 to 500 clusters (BENCH_SIZES=10,100 and BENCH_RUNS=N to change), the floors, and gen lint on 10,000
-# objects (bench/lint_bench.py); writes bench/results/ (see README, "Benchmarks")
+# objects (bench/lint_bench.py); writes bench/results/ (see docs/benchmarks.md)
 bench: setup
 	.venv/bin/python bench/run.py
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/soak.py [--valid N] [--broken N]
 
-Prints examples run, failures and wall time per suite; the README records the figures.
+Prints examples run, failures and wall time per suite; docs/benchmarks.md records the figures.
 """
 
 from __future__ import annotations

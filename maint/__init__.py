@@ -3,7 +3,7 @@ builds only ``generator``); run them from the repository root, and commit what t
 
     .venv/bin/python -m maint.derive_chart_facts          generator/catalog/charts/<tag>.yaml
     .venv/bin/python -m maint.regenerate_cluster_schema   the catalog's lists in schemas/cluster.schema.json
-    .venv/bin/python -m maint.write_schema_lock           generator/check/validators/lock.yaml
+    .venv/bin/python -m maint.write_schema_lock           generator/sources/lock.yaml
 
 tests/maint fails when the committed files are stale.
 """

@@ -1,4 +1,4 @@
-"""Write ``generator/check/validators/lock.yaml``: every CRD and webhook schema file gen reads, for every release in
+"""Write ``generator/sources/lock.yaml``: every CRD and webhook schema file gen reads, for every release in
 the catalog (network-operator and Argo CD), with its upstream URL at the release tag and its sha256.
 
 A maintainer tool (not installed with gen), run from the repository root after a catalog change::

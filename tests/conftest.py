@@ -19,7 +19,7 @@ import pytest
 from generator import catalog
 from generator.check.validators.kinds import Schemas, schemas_for
 from generator.cluster.model import MODES, Cluster
-from generator.cluster.parse import parse_cluster
+from generator.pipeline.clusters import checked_cluster
 from generator.sources.schema_store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -129,7 +129,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="session")
 def mode_specs() -> dict[str, Cluster]:
     """A cluster of every mode (release v25.4.0)."""
-    return {mode: parse_cluster(spec_text(name=f"c-{mode}", mode=mode).encode(), f"clusters/c-{mode}.yaml")
+    return {mode: checked_cluster(spec_text(name=f"c-{mode}", mode=mode).encode(), f"clusters/c-{mode}.yaml")
             for mode in MODES}
 
 

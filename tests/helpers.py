@@ -9,8 +9,8 @@ from generator.check.bundles import check_bundles
 from generator.check.schema import check_schema
 from generator.check.validators.kinds import schemas_for
 from generator.cluster.model import Cluster
-from generator.cluster.parse import parse_cluster
 from generator.core.finding import Finding
+from generator.pipeline.clusters import checked_cluster
 from generator.programs.overlays import build_overlays
 from generator.render import Rendered
 from generator.sources.schema_store import open_store
@@ -19,7 +19,7 @@ from tests.conftest import UPSTREAM, spec_text
 
 def make_cluster(name: str = "prod", mode: str = "sriov", extra: str = "", version: str = "v25.4.0",
                  vm_size: str = "Standard_ND96asr_v4") -> Cluster:
-    return parse_cluster(spec_text(name=name, mode=mode, version=version, vm_size=vm_size, extra=extra).encode(),
+    return checked_cluster(spec_text(name=name, mode=mode, version=version, vm_size=vm_size, extra=extra).encode(),
                          f"clusters/{name}.yaml", expected_name=name)
 
 

@@ -34,21 +34,20 @@ from generator.check.chart import (
 from generator.check.engine import Item, Location, built_locator, checker_for, locate
 from generator.check.equivalence import check_equivalence
 from generator.check.invariants import check_invariants
+from generator.check.operator_values import values_problems
 from generator.check.previous import attach
 from generator.check.project import check_project
 from generator.check.schema import check_schema
 from generator.check.validators.kinds import schemas_for
 from generator.cluster.model import MODES, Cluster
-from generator.cluster.values import values_problems
 from generator.core import layout
 from generator.core.finding import Finding, JsonPath
 from generator.core.formats import image_reference_error
-from generator.core.fs import read_regular
+from generator.core.fs import MAX_FILE_BYTES, read_regular
 from generator.core.kube import KUSTOMIZATION_NAMES, Obj
 from generator.core.objects import as_dict, as_str
-from generator.core.rules import parse_directives
+from generator.core.rules import define, parse_directives
 from generator.programs.helm import ChartRender, FilesRender
-from generator.programs.kustomize import KUSTOMIZE_BUILD
 from generator.programs.overlays import OverlayBuild, user_overlay_files
 from generator.render.argocd import PROJECT_FILE
 from generator.render.operator_values import NFD_WORKER_TOLERATIONS, nfd_worker_tolerations
@@ -59,8 +58,10 @@ from generator.yamlio.load import Document, YamlInputError, load_documents
 
 EXAMPLE_FILE = "examples/pod.yaml"
 Previous = Callable[[str], Sequence[Obj] | None]  # cluster name -> what Argo CD applied before (None: unknown)
-MAX_SOURCE_BYTES = 16 * 1024 * 1024
+MAX_SOURCE_BYTES = MAX_FILE_BYTES
 VALUES_FILE = "helm/values.yaml"
+
+KUSTOMIZE_BUILD = define("kustomize-build", "error", "`kustomize build` of a directory failed", "build")
 
 
 def _key(obj: Any) -> tuple[str, str]:

@@ -18,7 +18,8 @@ from generator import project_version, write
 from generator.check.bundles import check_bundles, check_fleet
 from generator.cluster.model import Cluster
 from generator.cluster.overlay import has_user_overlay
-from generator.cluster.parse import Fleet, discover, load_fleet, parse_cluster, select
+from generator.cluster.parse import parse_cluster
+from generator.cluster.repo import discover, select
 from generator.core import layout
 from generator.core.cache import CACHE_ENV, cache_root
 from generator.core.errors import EXIT_FAILED, EXIT_OK, BuildFailed, ChecksFailed, InputError, printable
@@ -26,6 +27,7 @@ from generator.core.finding import Finding
 from generator.core.kube import Obj
 from generator.core.progress import QUIET, Progress, for_stderr
 from generator.pipeline import records as memo
+from generator.pipeline.clusters import Fleet, load_fleet
 from generator.programs.helm import (
     ChartRender,
     FilesRender,

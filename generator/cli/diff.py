@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from generator.cli.commands import chart_roots, render_clusters
-from generator.cluster.parse import discover
+from generator.cluster.repo import discover
 from generator.core import layout
 from generator.core.errors import EXIT_OK, InputError
 from generator.programs import applied, git

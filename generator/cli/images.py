@@ -13,8 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-from generator.cluster.parse import load_clusters, select
+from generator.cluster.repo import select
 from generator.core.errors import EXIT_OK
+from generator.pipeline.clusters import load_clusters
 from generator.render.inventory import cluster_images
 
 

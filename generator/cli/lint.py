@@ -64,8 +64,8 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     from generator import catalog
     from generator.check.engine import checker_for
     from generator.check.infer import infer_release
-    from generator.cluster.parse import load_cluster
     from generator.manifests.collect import lint_paths
+    from generator.pipeline.clusters import load_cluster
     from generator.report.reporter import Summary, report
     from generator.sources.schema_store import open_store
 

@@ -14,10 +14,12 @@ from generator import catalog
 from generator.check.validators.kinds import schemas_for
 from generator.cli import commands
 from generator.cluster.model import Cluster
-from generator.cluster.parse import MAX_SPEC_BYTES, load_fleet, parse_cluster, select
+from generator.cluster.parse import MAX_SPEC_BYTES
+from generator.cluster.repo import select
 from generator.core import layout
 from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError, os_failure
 from generator.core.fs import atomic_write, read_regular
+from generator.pipeline.clusters import checked_cluster, load_fleet
 from generator.sources.schema_store import open_store
 from generator.upgrade import plan_text as report
 from generator.upgrade.migrations import step_edits
@@ -93,7 +95,7 @@ def plan_upgrade(repo: Path, name: str, to: str, *, accept_breaking: bool, mirro
         raw = _raw(text, file)
         step = step_edits(old.cluster, raw, cat.release(tag), accept_breaking=accept_breaking)
         new_text = apply_edits(text, step.edits, file)
-        new = _built(repo, parse_cluster(new_text.encode(), file, expected_name=name), mirror)
+        new = _built(repo, checked_cluster(new_text.encode(), file, expected_name=name), mirror)
         plan.steps.append(plan_step(old, new, step.edits, raw, step.migrations,
                                     schemas_for(old.cluster.release.tag, None, store),
                                     schemas_for(tag, None, store), store))

@@ -4,7 +4,7 @@ from the catalog. Built by ``generator.cluster.parse``; everything after it read
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from generator.catalog import Release, VmSize
@@ -72,7 +72,5 @@ class Cluster:
     chart_values: dict[str, Any]  # networkOperator.values: the user's, merged over the generated ones
     images: Images = Images()  # private registry mirrors and pinned digests, applied to every image gen writes
     notes: tuple[str, ...] = ()  # warnings about the spec, printed by the commands (file:line: field: why)
-
-    @property
-    def uses_shared_plugin(self) -> bool:
-        return self.mode in ("shared", "ipoib")
+    # where each field is in the spec file (generator.cluster.parse.SpecSource), for checks that point at a field
+    source: object = field(default=None, compare=False, repr=False)

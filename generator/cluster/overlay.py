@@ -13,11 +13,11 @@ from pathlib import Path
 
 from generator.core import layout
 from generator.core.errors import InputError
-from generator.core.fs import read_regular
+from generator.core.fs import MAX_FILE_BYTES, read_regular
 from generator.core.kube import KUSTOMIZATION_NAMES
 from generator.yamlio.load import YamlInputError, load_documents
 
-MAX_BYTES = 16 * 1024 * 1024
+MAX_BYTES = MAX_FILE_BYTES
 
 
 def check_overlays_tree(repo: Path) -> None:

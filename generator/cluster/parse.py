@@ -1,35 +1,29 @@
-"""clusters/<name>.yaml -> Cluster, or a SpecError naming the file, line, field and the fix.
+"""A cluster spec's bytes -> Cluster, or a SpecError naming the file, line, field and the fix. Pure: nothing is
+read, rendered or checked beyond the spec itself and the catalog.
 
 Order: YAML (strict loader) -> the cluster JSON Schema -> schema defaults -> what the schema cannot say
-(names, catalog facts, addresses) -> the Cluster model.
+(names, catalog facts, addresses) -> the Cluster model, which keeps its ``SpecSource`` so that the checks that need
+more than the spec (``generator.check.spec``: chart values, mirrors and digests) can point at a field too.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import os
 import re
-from pathlib import Path
 from typing import Any
 
 from generator import catalog
-from generator.catalog.charts import chart_facts
-from generator.check.ipam import block_size_problem, excluded_count, overlapping, pool_capacity
 from generator.cluster import spec_schema as schema
-from generator.cluster.images import image_problems
 from generator.cluster.model import ArgoCD, Cluster, Images, Ipoib, Verify
-from generator.cluster.values import values_problems
 from generator.core import layout
 from generator.core.errors import InputError, printable
 from generator.core.finding import JsonPath, dotted
 from generator.core.formats import image_reference_error
-from generator.core.fs import read_regular
-from generator.render.inventory import source_names
+from generator.core.ipmath import block_size_problem, excluded_count, overlapping, pool_capacity
 from generator.yamlio.load import Document, YamlInputError, load_single
 
 MAX_SPEC_BYTES = 256 * 1024
-CLUSTER_FILE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.yaml$")
 SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 _THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
 # user:password@ in any URL, or a bare token@ in an http(s) one
@@ -60,8 +54,8 @@ class SpecErrors(InputError):
         return [*(f"gen: error: {printable(str(e))}" for e in self.errors), f"gen: {self}"]
 
 
-class _Spec:
-    """A parsed spec document: raises SpecErrors that point at the node of a path."""
+class SpecSource:
+    """A parsed spec document: where each field is, for errors and warnings that point at it."""
 
     def __init__(self, doc: Document, file: str):
         self.doc, self.file = doc, file
@@ -74,128 +68,10 @@ class _Spec:
         line, column = self.doc.position(path)
         return SpecError(self.file, message, line, column, dotted(path))
 
-
-# -- discovery ----------------------------------------------------------------------------------------
-
-
-def discover(repo: Path) -> list[str]:
-    """The cluster names of ``repo/clusters/*.yaml``, sorted."""
-    clusters = repo / layout.CLUSTERS_DIR
-    if not clusters.is_dir():
-        raise InputError(f"{repo}: no clusters/ directory; run gen from the GitOps repo root or pass --repo DIR")
-    names = []
-    for path in sorted(clusters.iterdir()):
-        # not only regular files: a FIFO or a dangling link named like a spec is reported when it is read
-        if path.suffix in (".yaml", ".yml") and not path.is_dir():
-            if path.suffix == ".yml" or not CLUSTER_FILE.match(path.name):
-                raise InputError(f"clusters/{path.name}: cluster files are named <dns-1123-label>.yaml "
-                                 "(lower-case letters, digits and '-'); rename it")
-            names.append(path.stem)
-    return names
-
-
-def select(repo: Path, names: list[str], all_clusters: bool) -> list[str]:
-    """The clusters a command works on: every spec, or the named ones (each must exist)."""
-    known = discover(repo)
-    if all_clusters:
-        return known
-    for name in names:
-        if name not in known:
-            hint = f"known: {', '.join(known)}" if known else "clusters/ has no specs yet"
-            raise InputError(f"clusters/{name}.yaml: no such cluster spec ({hint}); create it from clusters/prod.yaml")
-    return list(dict.fromkeys(names))
-
-
-def load_clusters(repo: Path, names: list[str]) -> list[Cluster]:
-    """Every named spec, loaded; all their errors together in one SpecErrors."""
-    clusters, errors = [], []
-    for name in names:
-        try:
-            clusters.append(load_cluster(repo, name))
-        except SpecError as exc:
-            errors.append(exc)
-    if errors:
-        raise SpecErrors(errors)
-    return clusters
-
-
-@dataclasses.dataclass(frozen=True)
-class Fleet:
-    """The clusters a command works on, and every other spec of the repo (for the fleet bootstrap and the checks
-    that span clusters). ``broken`` are the other specs that do not load: without them the fleet is unknown."""
-
-    selected: list[Cluster]
-    others: list[Cluster]
-    broken: list[SpecError]
-
-    @property
-    def everyone(self) -> list[Cluster] | None:
-        """Every cluster of the repo, by name; None when some spec does not load."""
-        return None if self.broken else sorted([*self.selected, *self.others], key=lambda c: c.name)
-
-
-def load_fleet(repo: Path, names: list[str]) -> Fleet:
-    """The named specs (their errors raised together, as ``load_clusters``) and the rest of ``clusters/``
-    (their errors kept); raises ``SpecErrors`` when a named cluster shares its Argo CD destination with another."""
-    selected = load_clusters(repo, names)
-    others, broken = [], []
-    for name in discover(repo):
-        if name not in names:
-            try:
-                others.append(load_cluster(repo, name))
-            except SpecError as exc:
-                broken.append(exc)
-    conflicts = destination_conflicts(selected, others)
-    if conflicts:
-        raise SpecErrors(conflicts)
-    return Fleet(selected, others, broken)
-
-
-IN_CLUSTER = ("name", "in-cluster"), ("server", "https://kubernetes.default.svc")
-
-
-def _destination_key(cluster: Cluster) -> tuple[str, str, str]:
-    """Which cluster an Application lands in, as one Argo CD (its namespace) knows it; `in-cluster` and the
-    in-cluster server are the same cluster."""
-    argocd = cluster.argocd
-    dest = ("name", argocd.destination_name) if argocd.destination_name else ("server", argocd.destination_server or "")
-    if dest[1].rstrip("/") in (IN_CLUSTER[0][1], IN_CLUSTER[1][1]):
-        dest = IN_CLUSTER[1]
-    return (argocd.namespace, *dest)
-
-
-def destination_conflicts(selected: list[Cluster], others: list[Cluster]) -> list[SpecError]:
-    """One error per selected cluster whose Applications would land in the same Kubernetes cluster as another
-    spec's: the NicClusterPolicy (``nic-cluster-policy``) and the NodeFeatureRule are cluster-scoped singletons,
-    so two Applications would overwrite each other's on every sync, whatever their namespaces."""
-    first: dict[tuple[str, str, str], Cluster] = {}
-    for cluster in sorted([*selected, *others], key=lambda c: c.name):
-        first.setdefault(_destination_key(cluster), cluster)
-    errors = []
-    for cluster in selected:
-        owner = first[_destination_key(cluster)]
-        if owner is not cluster:
-            _, how, where = _destination_key(cluster)
-            errors.append(SpecError(
-                cluster.spec_file,
-                f"cluster {owner.name!r} ({owner.spec_file}) already targets the same cluster ({how} {where!r}"
-                f"{' by default' if how == 'server' and where == IN_CLUSTER[1][1] else ''}, Argo CD in "
-                f"{cluster.argocd.namespace!r}): their Applications would fight over the cluster-scoped "
-                "nic-cluster-policy on every sync; give each spec its own argocd.destination (name or server)",
-                field="argocd.destination"))
-    return errors
-
-
-def load_cluster(repo: Path, name: str) -> Cluster:
-    rel = layout.spec_file(name)
-    path = repo / rel
-    if not os.path.lexists(path):
-        raise SpecError(rel, f"no such cluster spec; create {rel} (see clusters/prod.yaml)")
-    try:
-        data = read_regular(path, MAX_SPEC_BYTES, rel)
-    except InputError as exc:  # a FIFO, a device, a link loop, no permission: one line, reported with the others
-        raise SpecError(rel, str(exc).removeprefix(f"{rel}: ")) from None
-    return parse_cluster(data, rel, expected_name=name)
+    def note(self, path: JsonPath, message: str) -> str:
+        """A warning about the field at ``path``: ``file:line:column: field 'x': message``."""
+        line, column = self.doc.position(path)
+        return f"{self.file}:{line}:{column}: field '{dotted(path)}': {message}"
 
 
 # -- one spec -----------------------------------------------------------------------------------------
@@ -209,7 +85,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         raise SpecError(file, exc.message, exc.line, exc.column) from None
     if not isinstance(doc.value, dict):
         raise SpecError(file, "must be a YAML mapping (name, mode, vmSize, argocd, ...)", doc.line)
-    spec = _Spec(doc, file)
+    spec = SpecSource(doc, file)
     problem = schema.first_error(doc.value)
     if problem is not None:
         raise spec.error(*problem)
@@ -234,8 +110,6 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     # a node pool of another IB size added later is labelled without a regeneration.
     device_ids = set(vm.device_ids).union(*(size.device_ids for size in cat.vm_sizes.values()))
     chart_values = operator.get("values", {})
-    for path, message in values_problems(chart_values, chart_facts(release.tag), cat.kubernetes_version):
-        raise spec.error(("networkOperator", "values", *path), message)
     cluster = Cluster(
         name=name,
         spec_file=file,
@@ -259,22 +133,10 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         images=Images(mirrors=tuple(value.get("imageRegistry", {}).items()),
                       digests=tuple(value.get("imageDigests", {}).items())),
     )
-    notes += _image_checks(cluster, spec)
-    return dataclasses.replace(cluster, notes=tuple(notes))
+    return dataclasses.replace(cluster, notes=tuple(notes), source=spec)
 
 
-def _image_checks(cluster: Cluster, spec: _Spec) -> list[str]:
-    """Mirrors and digests against the images the cluster uses; the first error raised, warnings as notes."""
-    if not cluster.images.mirrors and not cluster.images.digests:
-        return []
-    errors, warnings = image_problems(cluster, source_names(cluster))
-    for path, message in errors:
-        raise spec.error(path, message)
-    return [f"{spec.file}:{':'.join(map(str, spec.doc.position(path)))}: field '{dotted(path)}': {message}"
-            for path, message in warnings]
-
-
-def _vm_size(value: dict[str, Any], cat: catalog.Catalog, spec: _Spec) -> catalog.VmSize:
+def _vm_size(value: dict[str, Any], cat: catalog.Catalog, spec: SpecSource) -> catalog.VmSize:
     name = value["vmSize"]
     override = value.get("nic", {})
     known = cat.vm_sizes.get(name)
@@ -293,7 +155,7 @@ def _vm_size(value: dict[str, Any], cat: catalog.Catalog, spec: _Spec) -> catalo
     )
 
 
-def _network(value: str, spec: _Spec, path: JsonPath) -> ipaddress.IPv4Network:
+def _network(value: str, spec: SpecSource, path: JsonPath) -> ipaddress.IPv4Network:
     try:
         net = ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
@@ -304,7 +166,7 @@ def _network(value: str, spec: _Spec, path: JsonPath) -> ipaddress.IPv4Network:
     return net
 
 
-def _pod_range(value: str, spec: _Spec, path: JsonPath) -> ipaddress.IPv4Network:
+def _pod_range(value: str, spec: SpecSource, path: JsonPath) -> ipaddress.IPv4Network:
     """A range pods can take addresses from: not the whole Internet, not loopback, link-local or multicast."""
     net = _network(value, spec, path)
     if net.prefixlen < 8:
@@ -318,7 +180,7 @@ def _pod_range(value: str, spec: _Spec, path: JsonPath) -> ipaddress.IPv4Network
     return net
 
 
-def _ipoib(raw: dict[str, Any], release: catalog.Release, interface: str, spec: _Spec) -> Ipoib:
+def _ipoib(raw: dict[str, Any], release: catalog.Release, interface: str, spec: SpecSource) -> Ipoib:
     rng = _pod_range(raw["range"], spec, ("ipoib", "range"))
     gateway_text = raw.get("gateway", str(rng.network_address + 1))
     try:
@@ -368,7 +230,7 @@ def _ipoib(raw: dict[str, Any], release: catalog.Release, interface: str, spec: 
     )
 
 
-def _lifecycle_checks(release: catalog.Release, name: str, cat: catalog.Catalog, spec: _Spec) -> list[str]:
+def _lifecycle_checks(release: catalog.Release, name: str, cat: catalog.Catalog, spec: SpecSource) -> list[str]:
     """A release at end of life (NVIDIA's lifecycle notes, as of the newest release) is a warning naming the fix."""
     since = release.end_of_life_since
     if since is None:
@@ -387,7 +249,7 @@ def _next(release: catalog.Release, cat: catalog.Catalog) -> str:
     return next(t for t in cat.release_tags if catalog.version_key(t) > release.key)
 
 
-def _argocd_checks(raw: dict[str, Any], spec: _Spec) -> list[str]:
+def _argocd_checks(raw: dict[str, Any], spec: SpecSource) -> list[str]:
     """What the schema's patterns cannot say about the repository URL; warnings come back as notes."""
     url = raw["repoURL"]
     if _CREDENTIALS.match(url):
@@ -400,7 +262,7 @@ def _argocd_checks(raw: dict[str, Any], spec: _Spec) -> list[str]:
     return []
 
 
-def _argocd(raw: dict[str, Any], spec: _Spec) -> ArgoCD:
+def _argocd(raw: dict[str, Any], spec: SpecSource) -> ArgoCD:
     destination = raw["destination"]
     if "name" in destination and "server" in destination:
         raise spec.error(("argocd", "destination"), "give the destination's name or its server, not both")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from generator.core.errors import InputError
 
+# the most gen reads of any one file it did not write: a spec's overlay, a manifest, a kustomize input, a record
+MAX_FILE_BYTES = 16 * 1024 * 1024
 TEMP_MARK = ".gen-tmp-"
 _TEMP_RE = re.compile(r"^\..*\.gen-tmp-[0-9a-f]{16}$")
 

@@ -18,7 +18,7 @@ from generator.core.finding import Finding, JsonPath, Severity
 # Every module that declares rules (a test checks that no other module calls define()).
 RULE_MODULES = (
     "generator.manifests.files",
-    "generator.programs.kustomize",
+    "generator.check.bundles",
     "generator.check.schema",
     "generator.check.cel.rule",
     "generator.check.webhook",

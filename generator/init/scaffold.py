@@ -31,10 +31,11 @@ import yaml
 from generator import catalog
 from generator.cluster import spec_schema as schema
 from generator.cluster.model import MODES
-from generator.cluster.parse import SpecError, parse_cluster
+from generator.cluster.parse import SpecError
 from generator.core import layout
 from generator.core.errors import InputError
 from generator.core.fs import read_regular
+from generator.pipeline.clusters import checked_cluster
 from generator.yamlio.load import YamlInputError, load_single
 
 # the questions, in the order they are asked, and the option of `gen init` that answers each
@@ -126,7 +127,7 @@ def problem(key: str, value: Any) -> str | None:
                "vm_size": next(iter(cat.vm_sizes)), key: value}
     data = yaml.safe_dump(spec_value(answers, cat.default_release), sort_keys=False).encode()
     try:
-        parse_cluster(data, layout.spec_file("answer"))
+        checked_cluster(data, layout.spec_file("answer"))
     except SpecError as exc:
         return exc.message
     return None

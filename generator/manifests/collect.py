@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
+from generator.check.bundles import KUSTOMIZE_BUILD
 from generator.check.engine import Checker, Item, Unit, built_locator, locate
 from generator.core.errors import InputError
 from generator.core.finding import Finding, JsonPath
@@ -19,17 +20,13 @@ from generator.manifests.files import (
     YAML_DUPLICATE_KEY,
     YAML_SYNTAX,
     YAML_TOO_LARGE,
-    Kustomization,
     LoadedFile,
     display_path,
-    inputs_of,
-    kustomization_file,
     load_file,
-    read_kustomization,
-    real_path,
     walk,
 )
 from generator.programs import kustomize
+from generator.programs.kustomization import Kustomization, inputs_of, kustomization_file, read_kustomization, real_path
 from generator.yamlio.load import Document
 
 _YAML_RULES = {"syntax": YAML_SYNTAX, "duplicate-key": YAML_DUPLICATE_KEY, "too-large": YAML_TOO_LARGE}
@@ -199,7 +196,7 @@ def collect(paths: list[FsPath], *, base: FsPath, build: bool = True, missing_ok
                 k_loaded = c.load(k_file) if k_file else None
                 message = f"kustomize build failed: {built.error}"
                 if k_loaded:
-                    c.add(_file_finding(k_loaded, kustomize.KUSTOMIZE_BUILD, message, 1, 1))
+                    c.add(_file_finding(k_loaded, KUSTOMIZE_BUILD, message, 1, 1))
                 continue
             sources = [i for f in [*resources, *patches] for i in c.by_file.get(real_path(f), [])]
             members = c.built_items(built, sources)

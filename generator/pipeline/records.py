@@ -25,14 +25,14 @@ from typing import Any
 from generator.core import layout
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
 from generator.core.finding import Finding
-from generator.core.fs import read_regular
-from generator.manifests.files import files_read
+from generator.core.fs import MAX_FILE_BYTES, read_regular
+from generator.programs.kustomization import files_read
 from generator.render.output import Bundle
 
 MEMO_VERSION = 2
 PACKAGE = Path(__file__).resolve().parent
 LIBRARIES = ("PyYAML", "jsonschema-rs", "kubernetes-validate", "ruamel.yaml", "cel-expr-python")
-MAX_BYTES = 16 * 1024 * 1024
+MAX_BYTES = MAX_FILE_BYTES
 
 
 @functools.cache

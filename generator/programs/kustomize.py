@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from generator.core.errors import ToolMissing, printable
-from generator.core.rules import define
+from generator.core.fs import MAX_FILE_BYTES
 from generator.yamlio.load import YamlInputError, load_documents
 
 TIMEOUT_SECONDS = 120
-KUSTOMIZE_BUILD = define("kustomize-build", "error", "`kustomize build` of a directory failed", "build")
 
 
 class KustomizeMissing(ToolMissing):
@@ -124,13 +123,13 @@ def inputs_key(directory: Path, command: Sequence[str]) -> str | None:
     from generator.core.cache import digest, tool_key
     from generator.core.fs import read_regular
     from generator.core.kube import KUSTOMIZATION_NAMES
-    from generator.manifests.files import files_read
+    from generator.programs.kustomization import files_read
 
     root = os.path.realpath(directory)
     parts: list[bytes | str] = [tool_key(list(command))]
     try:
         for path in files_read(directory):
-            data = read_regular(path, 16 * 1024 * 1024, str(path))
+            data = read_regular(path, MAX_FILE_BYTES, str(path))
             if path.name in KUSTOMIZATION_NAMES:
                 docs = load_documents(data, str(path))
                 doc = docs[0].value if docs else None

@@ -21,15 +21,15 @@ from pathlib import Path
 from generator.cluster.model import MODES
 from generator.core import layout
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
-from generator.core.fs import read_regular
+from generator.core.fs import MAX_FILE_BYTES, read_regular
 from generator.core.kube import Obj
 from generator.core.progress import QUIET, Progress
-from generator.manifests.files import files_read
 from generator.programs import kustomize
+from generator.programs.kustomization import files_read
 from generator.render.output import Bundle
 
 CACHE_VERSION = 3
-MAX_INPUT_BYTES = 16 * 1024 * 1024
+MAX_INPUT_BYTES = MAX_FILE_BYTES
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,26 @@ chart renders with those values moved to the spec's mirror and pinned to its dig
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from generator import catalog
 from generator.catalog.charts import ChartFacts, chart_facts, lookup
 from generator.cluster.model import Cluster, Images
-from generator.cluster.values import merge
 from generator.core.kube import Obj
 from generator.render.image_refs import rewrite
 
 NFD_WORKER_TOLERATIONS = "node-feature-discovery.worker.tolerations"
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` merged into a copy of ``base`` as Helm merges values files: maps merge, anything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
 
 
 def _set(values: Obj, dotted: str, value: object) -> None:

@@ -22,12 +22,14 @@ from typing import Any
 
 import yaml
 
+from generator.core.fs import MAX_FILE_BYTES
+
 try:  # libyaml's scanner and parser are ~10x faster; the pure one gives the same nodes
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - PyYAML without libyaml
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
-DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_BYTES = MAX_FILE_BYTES
 DEFAULT_MAX_NODES = 1_000_000
 
 JsonPath = tuple[str | int, ...]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from generator import catalog
-from generator.cluster.parse import load_fleet
+from generator.pipeline.clusters import load_fleet
 from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "bench"))

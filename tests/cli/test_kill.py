@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from generator.cluster.model import MODES
-from generator.cluster.parse import load_cluster
+from generator.pipeline.clusters import load_cluster
 from generator.render.cluster_bundle import render_bundle
 from generator.render.fleet import fleet_bundle
 from tests.conftest import run_gen, write_spec

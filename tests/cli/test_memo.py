@@ -1,6 +1,6 @@
 """A no-op run reads unchanged clusters back from output/ instead of rendering, building and checking them again
-(generator.pipeline.records); anything that changes their inputs or their files gets them rendered again, and the run says
-exactly what a full run says."""
+(generator.pipeline.records); anything that changes their inputs or their files gets them rendered again, and the run
+says exactly what a full run says."""
 
 from __future__ import annotations
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from generator.cluster.parse import SpecError, parse_cluster
+from generator.cluster.parse import SpecError
+from generator.pipeline.clusters import checked_cluster
 from tests.conftest import spec_text
 
 REPO_URL = "https://github.com/example/aks-gitops.git"
 
 
 def _parse(text: str):  # type: ignore[no-untyped-def]
-    return parse_cluster(text.encode(), "clusters/prod.yaml", expected_name="prod")
+    return checked_cluster(text.encode(), "clusters/prod.yaml", expected_name="prod")
 
 
 def _with(old: str, new: str) -> str:

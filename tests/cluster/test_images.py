@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from generator.cluster.model import Images
-from generator.cluster.parse import SpecError, parse_cluster
+from generator.cluster.parse import SpecError
+from generator.pipeline.clusters import checked_cluster
 from tests.conftest import spec_text
 
 FILE = "clusters/prod.yaml"
@@ -16,7 +17,7 @@ MIRRORS = ("imageRegistry:\n  nvcr.io/nvidia: myacr.azurecr.io/nvidia\n  ghcr.io
 
 
 def parse(extra: str, version: str = "v25.4.0"):  # type: ignore[no-untyped-def]
-    return parse_cluster(spec_text(version=version, extra=extra).encode(), FILE, expected_name="prod")
+    return checked_cluster(spec_text(version=version, extra=extra).encode(), FILE, expected_name="prod")
 
 
 def image_notes(cluster) -> list[str]:  # type: ignore[no-untyped-def]

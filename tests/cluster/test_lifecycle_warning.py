@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from generator import catalog
-from generator.cluster.parse import parse_cluster
+from generator.pipeline.clusters import checked_cluster
 from tests.conftest import REPO, run_gen, spec_text, write_spec
 
 CAT = catalog.load()
@@ -20,7 +20,7 @@ argocd:
 
 
 def _notes(text: str) -> tuple[str, ...]:
-    return parse_cluster(text.encode(), "clusters/prod.yaml", expected_name="prod").notes
+    return checked_cluster(text.encode(), "clusters/prod.yaml", expected_name="prod").notes
 
 
 def test_a_given_end_of_life_version_names_file_line_field_and_fix() -> None:

@@ -6,14 +6,15 @@ import ipaddress
 
 import pytest
 
-from generator.cluster.parse import SpecError, parse_cluster
+from generator.cluster.parse import SpecError
+from generator.pipeline.clusters import checked_cluster
 from tests.conftest import REPO, spec_text
 
 FILE = "clusters/prod.yaml"
 
 
 def parse(text: str, name: str = "prod"):  # type: ignore[no-untyped-def]
-    return parse_cluster(text.encode(), FILE, expected_name=name)
+    return checked_cluster(text.encode(), FILE, expected_name=name)
 
 
 def error(text: str) -> SpecError:
@@ -37,7 +38,7 @@ def test_issue_example_is_accepted_with_defaults() -> None:
 
 
 def test_committed_example_parses() -> None:
-    parse_cluster((REPO / "clusters" / "prod.yaml").read_bytes(), FILE, "prod")
+    checked_cluster((REPO / "clusters" / "prod.yaml").read_bytes(), FILE, "prod")
 
 
 def test_ipam_defaults_to_nv_ipam_where_whereabouts_is_gone() -> None:
@@ -76,7 +77,7 @@ def test_mistakes_name_line_field_and_fix(text: str, line: int, field: str, word
 
 def test_name_must_equal_file_name() -> None:
     with pytest.raises(SpecError, match="must equal the file name 'staging'"):
-        parse_cluster(spec_text().encode(), "clusters/staging.yaml", expected_name="staging")
+        checked_cluster(spec_text().encode(), "clusters/staging.yaml", expected_name="staging")
 
 
 def test_unknown_vm_size_with_explicit_nic_override() -> None:
@@ -94,7 +95,7 @@ def test_override_device_ids_join_the_nfd_rule() -> None:
                                   b"a: &x [*x]\n", b"x" * 300_000])
 def test_garbage_is_a_spec_error_not_a_crash(blob: bytes) -> None:
     with pytest.raises(SpecError):
-        parse_cluster(blob, FILE, "prod")
+        checked_cluster(blob, FILE, "prod")
 
 
 def test_yaml_11_words_stay_strings() -> None:

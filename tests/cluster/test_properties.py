@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from generator import write
 from generator.cli.main import main
-from generator.cluster.parse import SpecError, load_clusters, parse_cluster
+from generator.cluster.parse import SpecError
+from generator.pipeline.clusters import checked_cluster, load_clusters
 from generator.render import render
 from generator.report.reporter import format_line
 from tests.cluster.strategies import TRAPS, broken_spec, to_yaml, valid_spec
@@ -65,7 +66,7 @@ def test_valid_spec_bundles_validates_and_is_idempotent(spec: dict) -> None:  # 
 @given(data=broken_spec())
 def test_broken_spec_is_a_spec_error(data: bytes) -> None:
     try:
-        parse_cluster(data, "clusters/prod.yaml", expected_name="prod")
+        checked_cluster(data, "clusters/prod.yaml", expected_name="prod")
     except SpecError as exc:
         assert str(exc).startswith("clusters/prod.yaml")
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator.cluster import spec_schema as schema
-from generator.cluster.parse import parse_cluster
+from generator.pipeline.clusters import checked_cluster
 from tests.conftest import spec_text
 
 
@@ -28,7 +28,7 @@ def test_given_values_are_kept_and_the_input_is_not_mutated() -> None:
 
 
 def test_model_defaults_equal_schema_defaults() -> None:
-    cluster = parse_cluster(spec_text().replace("  targetRevision: main\n", "").encode(), "clusters/prod.yaml")
+    cluster = checked_cluster(spec_text().replace("  targetRevision: main\n", "").encode(), "clusters/prod.yaml")
     props = schema.cluster_schema()["properties"]
     assert cluster.argocd.target_revision == props["argocd"]["properties"]["targetRevision"]["default"]
     assert cluster.verify.image == props["verify"]["properties"]["image"]["default"]

@@ -18,7 +18,7 @@ from generator import catalog
 from generator.check.equivalence import differences
 from generator.cli.commands import chart_defaults
 from generator.cluster.model import MODES, Cluster
-from generator.cluster.parse import parse_cluster
+from generator.pipeline.clusters import checked_cluster
 from generator.programs.helm import helm_command
 from generator.programs.kustomize import build_many
 from generator.render.cluster_bundle import render_bundle
@@ -71,7 +71,7 @@ class Case:
         text = spec_text(name="eq", mode=self.mode, version=self.release, vm_size=self.vm_size, extra=extra)
         version = f"  version: {self.release}\n"
         text = text.replace(version, version + self.operator, 1)
-        return parse_cluster(text.encode(), "clusters/eq.yaml", expected_name="eq")
+        return checked_cluster(text.encode(), "clusters/eq.yaml", expected_name="eq")
 
 
 def cases() -> list[Case]:

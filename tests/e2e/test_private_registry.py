@@ -176,11 +176,11 @@ def test_rendered_delivery_with_a_real_helm_render(gitops_repo: Path, chart_mirr
 def test_the_fixture_chart_reads_the_keys_gen_sets(tmp_path: Path) -> None:
     """The fixture chart's templates take the operator's and NFD's images from the same values keys as the real
     chart: rendered with the mirrored values by real helm, it names only the mirror."""
-    from generator.cluster.parse import parse_cluster
+    from generator.pipeline.clusters import checked_cluster
     from generator.render.operator_values import helm_values
     from tests.conftest import spec_text
 
-    cluster = parse_cluster(spec_text(extra=MIRRORS).encode(), "clusters/prod.yaml", "prod")
+    cluster = checked_cluster(spec_text(extra=MIRRORS).encode(), "clusters/prod.yaml", "prod")
     command = helm_command()
     assert command is not None
     chart = tmp_path / "network-operator"

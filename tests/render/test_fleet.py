@@ -13,7 +13,7 @@ import yaml
 from generator.check.schema import check_schema
 from generator.check.validators.kinds import Schemas
 from generator.cluster.model import MODES, Cluster
-from generator.cluster.parse import parse_cluster
+from generator.pipeline.clusters import checked_cluster
 from generator.render.argocd import (
     APPLICATION_FILE,
     HEALTH_FILE,
@@ -33,7 +33,7 @@ def fleet() -> list[Cluster]:
         make_cluster("west", "sriov", extra="  destination:\n    name: gpu-west\n"),
         make_cluster("east", "ipoib", extra="  automated: false\n  destination:\n"
                                           "    server: https://east.example.com:443\n"),
-        parse_cluster(spec_text("lab", "shared", version="v26.4.1").replace(
+        checked_cluster(spec_text("lab", "shared", version="v26.4.1").replace(
             "  version: v26.4.1\n", "  version: v26.4.1\n  imagePullSecrets: [ngc]\n").encode(), "clusters/lab.yaml"),
         # the rdma-infiniband chart instead of the overlay
         make_cluster("helmy", "ipoib", extra="  source: chart\n  destination:\n    name: gpu-helmy\n"),

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from generator.cluster.parse import parse_cluster
+from generator.pipeline.clusters import checked_cluster
 from generator.render.cluster_bundle import render_bundle
 from tests.conftest import REPO, spec_text
 
@@ -58,7 +58,7 @@ CASES = {
 
 
 def rendered(case: str) -> dict[str, bytes]:
-    spec = parse_cluster(CASES[case].encode(), "clusters/prod.yaml", expected_name="prod")
+    spec = checked_cluster(CASES[case].encode(), "clusters/prod.yaml", expected_name="prod")
     return render_bundle(spec).files
 
 

@@ -7,10 +7,10 @@ import pytest
 
 from generator import catalog
 from generator.catalog.charts import chart_facts
+from generator.check.operator_values import values_problems
 from generator.cluster.model import MODES, Cluster, Images
-from generator.cluster.parse import parse_cluster
-from generator.cluster.values import values_problems
 from generator.core.formats import image_reference_error
+from generator.pipeline.clusters import checked_cluster
 from generator.render.cluster_bundle import render_bundle
 from generator.render.image_refs import (
     driver_image,
@@ -148,7 +148,7 @@ def test_every_image_is_mirrored_and_pinned(mode: str, release: str) -> None:
 def test_user_values_are_mirrored_too() -> None:
     text = spec_text(version="v26.4.1", extra=_yaml_map("imageRegistry", MIRRORS)).replace(
         "  version: v26.4.1\n", "  version: v26.4.1\n  values:\n    operator:\n      repository: ghcr.io/example\n")
-    cluster = parse_cluster(text.encode(), "clusters/prod.yaml", "prod")
+    cluster = checked_cluster(text.encode(), "clusters/prod.yaml", "prod")
     refs = chart_facts("v26.4.1").images_with(helm_values(cluster))
     assert "myacr.azurecr.io/ghcr/example/network-operator:v26.4.1" in refs
     assert not [ref for ref in refs if ref.startswith(PUBLIC)]

@@ -17,7 +17,8 @@ from generator.check.schema import check_schema
 from generator.check.validators.kinds import Schemas
 from generator.cli.commands import chart_defaults
 from generator.cluster.model import MODES
-from generator.cluster.parse import SpecError, parse_cluster
+from generator.cluster.parse import SpecError
+from generator.pipeline.clusters import checked_cluster
 from generator.render.argocd import APPLICATION_FILE, application
 from generator.render.cluster_bundle import render_bundle
 from generator.render.data import text
@@ -125,15 +126,15 @@ def test_the_chart_application_validates_for_every_argo_cd(validators: dict[str,
 def test_chart_source_with_rendered_delivery_is_refused() -> None:
     text_ = spec_text(extra="  delivery: rendered\n  source: chart\n")
     with pytest.raises(SpecError, match=r"field 'argocd.source': .*set argocd.delivery to helm"):
-        parse_cluster(text_.encode(), "clusters/prod.yaml")
+        checked_cluster(text_.encode(), "clusters/prod.yaml")
 
 
 def test_charts_is_not_a_cluster_name() -> None:
     with pytest.raises(SpecError, match=r"'charts' is reserved for output/charts/"):
-        parse_cluster(spec_text(name="charts").encode(), "clusters/charts.yaml")
+        checked_cluster(spec_text(name="charts").encode(), "clusters/charts.yaml")
 
 
 def test_an_unknown_source_is_a_spec_error() -> None:
     with pytest.raises(SpecError, match=r"field 'argocd.source': \"helm\" is not accepted; accepted values: overlay, "
                                         r"chart"):
-        parse_cluster(spec_text(extra="  source: helm\n").encode(), "clusters/prod.yaml")
+        checked_cluster(spec_text(extra="  source: helm\n").encode(), "clusters/prod.yaml")

@@ -17,7 +17,7 @@ from generator.check.schema import check_schema
 from generator.check.validators.kinds import schemas_for
 from generator.cli.upgrade import _built, plan_upgrade
 from generator.cluster.model import MODES
-from generator.cluster.parse import load_cluster
+from generator.pipeline.clusters import load_cluster
 from generator.sources.schema_store import open_store
 from generator.upgrade import plan_text as report
 from generator.upgrade.schema_changes import REMOVED

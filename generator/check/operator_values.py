@@ -1,4 +1,4 @@
-"""Values of the network-operator chart, checked against the chart of the cluster's release.
+"""``networkOperator.values`` (the network-operator chart's values), checked against the chart of the cluster's release.
 
 No chart of the supported releases ships a ``values.schema.json``, so Helm drops a misspelled or retired key
 silently. Here every key is checked against the release's chart facts: a key the chart reads passes; a key under a
@@ -8,24 +8,12 @@ inert key is refused with what the chart does instead; any other key is refused 
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from generator.catalog.charts import ChartFacts
 from generator.check.messages import error_messages
 from generator.check.validators.kube_core import core_schemas
 from generator.core.finding import JsonPath
-
-
-def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``over`` merged into a copy of ``base`` as Helm merges values files: maps merge, anything else replaces."""
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def values_problems(values: dict[str, Any], facts: ChartFacts, kube_version: str) -> list[tuple[JsonPath, str]]:

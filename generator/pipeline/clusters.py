@@ -1,0 +1,104 @@
+"""Stage 1, whole: the clusters a command works on, each spec read (``generator.cluster.repo``), parsed
+(``generator.cluster.parse``) and checked for what it means beyond its own fields (``generator.check.spec``); and the
+fleet they belong to, with the checks that span specs (one destination per cluster)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from generator.check.spec import check_spec
+from generator.cluster.model import Cluster
+from generator.cluster.parse import SpecError, SpecErrors, parse_cluster
+from generator.cluster.repo import discover, read_spec
+from generator.core import layout
+
+
+def checked_cluster(data: bytes, file: str, expected_name: str | None = None) -> Cluster:
+    """A spec's bytes as a Cluster, parsed and checked; the first mistake as a SpecError."""
+    return check_spec(parse_cluster(data, file, expected_name=expected_name))
+
+
+def load_cluster(repo: Path, name: str) -> Cluster:
+    """``clusters/<name>.yaml``, read, parsed and checked."""
+    return checked_cluster(read_spec(repo, name), layout.spec_file(name), expected_name=name)
+
+
+def load_clusters(repo: Path, names: list[str]) -> list[Cluster]:
+    """Every named spec, loaded; all their errors together in one SpecErrors."""
+    clusters, errors = [], []
+    for name in names:
+        try:
+            clusters.append(load_cluster(repo, name))
+        except SpecError as exc:
+            errors.append(exc)
+    if errors:
+        raise SpecErrors(errors)
+    return clusters
+
+
+@dataclasses.dataclass(frozen=True)
+class Fleet:
+    """The clusters a command works on, and every other spec of the repo (for the fleet bootstrap and the checks
+    that span clusters). ``broken`` are the other specs that do not load: without them the fleet is unknown."""
+
+    selected: list[Cluster]
+    others: list[Cluster]
+    broken: list[SpecError]
+
+    @property
+    def everyone(self) -> list[Cluster] | None:
+        """Every cluster of the repo, by name; None when some spec does not load."""
+        return None if self.broken else sorted([*self.selected, *self.others], key=lambda c: c.name)
+
+
+def load_fleet(repo: Path, names: list[str]) -> Fleet:
+    """The named specs (their errors raised together, as ``load_clusters``) and the rest of ``clusters/``
+    (their errors kept); raises ``SpecErrors`` when a named cluster shares its Argo CD destination with another."""
+    selected = load_clusters(repo, names)
+    others, broken = [], []
+    for name in discover(repo):
+        if name not in names:
+            try:
+                others.append(load_cluster(repo, name))
+            except SpecError as exc:
+                broken.append(exc)
+    conflicts = destination_conflicts(selected, others)
+    if conflicts:
+        raise SpecErrors(conflicts)
+    return Fleet(selected, others, broken)
+
+
+IN_CLUSTER = ("name", "in-cluster"), ("server", "https://kubernetes.default.svc")
+
+
+def _destination_key(cluster: Cluster) -> tuple[str, str, str]:
+    """Which cluster an Application lands in, as one Argo CD (its namespace) knows it; `in-cluster` and the
+    in-cluster server are the same cluster."""
+    argocd = cluster.argocd
+    dest = ("name", argocd.destination_name) if argocd.destination_name else ("server", argocd.destination_server or "")
+    if dest[1].rstrip("/") in (IN_CLUSTER[0][1], IN_CLUSTER[1][1]):
+        dest = IN_CLUSTER[1]
+    return (argocd.namespace, *dest)
+
+
+def destination_conflicts(selected: list[Cluster], others: list[Cluster]) -> list[SpecError]:
+    """One error per selected cluster whose Applications would land in the same Kubernetes cluster as another
+    spec's: the NicClusterPolicy (``nic-cluster-policy``) and the NodeFeatureRule are cluster-scoped singletons,
+    so two Applications would overwrite each other's on every sync, whatever their namespaces."""
+    first: dict[tuple[str, str, str], Cluster] = {}
+    for cluster in sorted([*selected, *others], key=lambda c: c.name):
+        first.setdefault(_destination_key(cluster), cluster)
+    errors = []
+    for cluster in selected:
+        owner = first[_destination_key(cluster)]
+        if owner is not cluster:
+            _, how, where = _destination_key(cluster)
+            errors.append(SpecError(
+                cluster.spec_file,
+                f"cluster {owner.name!r} ({owner.spec_file}) already targets the same cluster ({how} {where!r}"
+                f"{' by default' if how == 'server' and where == IN_CLUSTER[1][1] else ''}, Argo CD in "
+                f"{cluster.argocd.namespace!r}): their Applications would fight over the cluster-scoped "
+                "nic-cluster-policy on every sync; give each spec its own argocd.destination (name or server)",
+                field="argocd.destination"))
+    return errors

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -87,15 +88,25 @@ def write_user_overlay(repo: Path, patches: dict[str, str], name: str = "prod") 
     return overlay
 
 
-def run_gen(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            check: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI in a subprocess (as a user would)."""
+@dataclass(frozen=True)
+class Result:
+    """What a gen run gave: its exit code, stdout and stderr."""
+
+    code: int
+    out: str
+    err: str
+
+
+def run_gen_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+                    check: bool = False) -> Result:
+    """Run the real CLI in a subprocess (as a user would). Only for what needs a process of its own: the rest runs
+    gen in-process (tests.helpers.run_gen)."""
     gen = shutil.which("gen", path=str(Path(sys.executable).parent)) or "gen"
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run([gen, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
     if check and proc.returncode != 0:
         raise AssertionError(f"gen {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
+    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t",

@@ -16,8 +16,8 @@ from generator.programs.overlays import build_overlays
 from generator.render.argocd import app_project, application
 from generator.render.cluster_bundle import render_bundle
 from generator.yamlio.load import load_documents
-from tests.conftest import UPSTREAM, run_gen, write_spec
-from tests.helpers import make_cluster
+from tests.conftest import UPSTREAM, write_spec
+from tests.helpers import make_cluster, run_gen
 
 # What the network-operator chart renders with the bundle's values (nfd on, admission controller,
 # SR-IOV, maintenance and NIC configuration operators off): the operator and NFD workloads and RBAC,
@@ -202,11 +202,11 @@ def test_gen_bundle_refuses_a_user_overlay_the_project_does_not_admit(gitops_rep
                                                "  name: fast\nprovisioner: disk.csi.azure.com\n")
     (overlay / "configmap.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n"
                                             "  namespace: kube-system\n")
-    proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == 1, proc.stderr
+    proc = run_gen("bundle", "--cluster", "prod", repo=gitops_repo)
+    assert proc.code == 1, proc.err
     assert "overlays/prod/storageclass.yaml:1:1: error argocd-project: AppProject 'network-operator-prod' does not " \
            "admit it: storage.k8s.io/StorageClass fast: cluster-scoped kind not in clusterResourceWhitelist" \
-           in proc.stderr
-    assert "overlays/prod/configmap.yaml:1:1: error argocd-project:" in proc.stderr
-    assert "namespace 'kube-system' is not a destination of the project" in proc.stderr
+           in proc.err
+    assert "overlays/prod/configmap.yaml:1:1: error argocd-project:" in proc.err
+    assert "namespace 'kube-system' is not a destination of the project" in proc.err
     assert not (gitops_repo / "output").exists() or not any((gitops_repo / "output").rglob("*.yaml"))

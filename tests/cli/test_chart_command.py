@@ -21,7 +21,8 @@ from generator.programs.kustomize import kustomize_command
 from generator.render.rdma_chart import chart_files
 from generator.sources.schema_store import open_store
 from generator.yamlio.load import load_documents
-from tests.conftest import UPSTREAM, run_gen, write_spec
+from tests.conftest import UPSTREAM, write_spec
+from tests.helpers import run_gen
 
 CHART = "output/charts/rdma-infiniband"
 VALUES = "output/prod/helm/rdma-infiniband-values.yaml"
@@ -44,27 +45,27 @@ def _source_chart(repo: Path, mode: str = "ipoib", version: str = "v26.4.1") -> 
 @pytest.mark.kustomize
 def test_gen_chart_writes_the_chart_and_keeps_it_current(gitops_repo: Path) -> None:
     write_spec(gitops_repo, mode="sriov")
-    proc = run_gen("chart", cwd=gitops_repo)
-    assert proc.returncode == 0, proc.stderr
-    assert "output/charts: 12 written" in proc.stdout and f"gen chart: {CHART}/" in proc.stdout
+    proc = run_gen("chart", repo=gitops_repo)
+    assert proc.code == 0, proc.err
+    assert "output/charts: 12 written" in proc.out and f"gen chart: {CHART}/" in proc.out
     written = {p.relative_to(gitops_repo / CHART).as_posix(): p.read_bytes()
                for p in (gitops_repo / CHART).rglob("*") if p.is_file()}
     assert written == chart_files(chart_defaults())
     assert (gitops_repo / "output/charts/.gen-manifest.json").is_file()  # owned, like every output directory
     assert (gitops_repo / VALUES).is_file()
     # from now on gen bundle and gen check keep it current, and --prune keeps it
-    assert run_gen("check", cwd=gitops_repo).returncode == 0
-    proc = run_gen("bundle", "--all", "--prune", cwd=gitops_repo)
-    assert proc.returncode == 0 and "output/charts: 0 written, 12 unchanged" in proc.stdout, proc.stderr
-    assert "stale" not in proc.stderr
+    assert run_gen("check", repo=gitops_repo).code == 0
+    proc = run_gen("bundle", "--all", "--prune", repo=gitops_repo)
+    assert proc.code == 0 and "output/charts: 0 written, 12 unchanged" in proc.out, proc.err
+    assert "stale" not in proc.err
     template = gitops_repo / CHART / "templates/nicclusterpolicy.yaml"
     template.write_text(template.read_text().replace("nic-cluster-policy", "my-policy"))
-    proc = run_gen("check", cwd=gitops_repo)
-    assert proc.returncode == 1
-    assert f"{CHART}/templates/nicclusterpolicy.yaml: changed" in proc.stdout
-    assert "run: gen bundle --all" in proc.stderr
-    assert run_gen("bundle", "--all", cwd=gitops_repo).returncode == 0
-    assert run_gen("check", cwd=gitops_repo).returncode == 0
+    proc = run_gen("check", repo=gitops_repo)
+    assert proc.code == 1
+    assert f"{CHART}/templates/nicclusterpolicy.yaml: changed" in proc.out
+    assert "run: gen bundle --all" in proc.err
+    assert run_gen("bundle", "--all", repo=gitops_repo).code == 0
+    assert run_gen("check", repo=gitops_repo).code == 0
 
 
 def _helm_template(repo: Path) -> list[dict]:  # type: ignore[type-arg]
@@ -82,9 +83,9 @@ def _helm_template(repo: Path) -> list[dict]:  # type: ignore[type-arg]
 @pytest.mark.parametrize("mode", ["sriov", "ipoib"])
 def test_source_chart_delivers_the_chart_with_the_overlays_objects(gitops_repo: Path, mode: str) -> None:
     _source_chart(gitops_repo, mode)
-    proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo)  # checks the Application and the project
-    assert proc.returncode == 0, proc.stderr
-    assert "output/charts: 12 written" in proc.stdout  # no gen chart needed: the Application points at it
+    proc = run_gen("bundle", "--cluster", "prod", repo=gitops_repo)  # checks the Application and the project
+    assert proc.code == 0, proc.err
+    assert "output/charts: 12 written" in proc.out  # no gen chart needed: the Application points at it
     [app] = _docs((gitops_repo / "output/prod/argocd/application.yaml").read_bytes(), "app")
     chart_source = app["spec"]["sources"][1]
     assert chart_source["path"] == CHART and chart_source["helm"]["releaseName"] == "rdma-infiniband"
@@ -110,14 +111,14 @@ def test_a_user_overlay_cannot_apply_to_the_chart(gitops_repo: Path) -> None:
     (gitops_repo / "overlays/prod").mkdir(parents=True)
     (gitops_repo / "overlays/prod/kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n")
-    proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == 2 and not (gitops_repo / "output").exists()
+    proc = run_gen("bundle", "--cluster", "prod", repo=gitops_repo)
+    assert proc.code == 2 and not (gitops_repo / "output").exists()
     # the last line, after the chart note (this machine has no network-operator chart at hand)
-    assert proc.stderr.splitlines()[-1] == (
+    assert proc.err.splitlines()[-1] == (
         "gen: error: clusters/prod.yaml: field 'argocd.source': 'chart' makes Argo CD apply the rdma-infiniband chart, "
         "not the overlay, so overlays/prod/ would never apply; move what it changes into the spec, or set "
         "argocd.source: overlay")
-    assert "Traceback" not in proc.stderr and proc.stderr.count("gen: error:") == 1
+    assert "Traceback" not in proc.err and proc.err.count("gen: error:") == 1
 
 
 @pytest.mark.kustomize
@@ -129,8 +130,8 @@ def test_gen_bundle_requires_the_chart_to_give_the_overlays_objects(gitops_repo:
     wrapper = tmp_path / "helm"
     wrapper.write_text(f"#!/bin/sh\n{' '.join(command)} \"$@\" | sed 's/name: nic-cluster-policy/name: other/'\n")
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo, env={"GEN_HELM": str(wrapper)})
-    assert proc.returncode == 1, proc.stderr
+    proc = run_gen("bundle", "--cluster", "prod", repo=gitops_repo, env={"GEN_HELM": str(wrapper)})
+    assert proc.code == 1, proc.err
     assert (f"{VALUES}: error chart-equivalence: the rdma-infiniband chart with these values does not give "
-            "output/prod/overlays/shared: NicClusterPolicy nic-cluster-policy: only in the overlay") in proc.stderr
-    assert "nothing written" in proc.stderr and not (gitops_repo / "output").exists()
+            "output/prod/overlays/shared: NicClusterPolicy nic-cluster-policy: only in the overlay") in proc.err
+    assert "nothing written" in proc.err and not (gitops_repo / "output").exists()

@@ -10,7 +10,8 @@ import pytest
 
 from generator.programs.kustomize import kustomize_command
 from generator.yamlio.load import load_documents
-from tests.conftest import run_gen, serve, snapshot, write_spec
+from tests.conftest import serve, snapshot, write_spec
+from tests.helpers import run_gen
 
 TOLERATION = "{key: sku, operator: Equal, value: gpu, effect: NoSchedule}"
 POOL = f"tolerations:\n- {TOLERATION}\ntaints:\n- {{key: sku, value: gpu, effect: NoSchedule}}\n"
@@ -35,9 +36,9 @@ def _spec(repo: Path, delivery: str = "helm", extra: str = POOL, version: str = 
 @pytest.mark.kustomize
 def test_rendered_delivery_commits_what_was_checked(gitops_repo: Path, chart_mirror: Path) -> None:
     _spec(gitops_repo, "rendered")
-    proc = run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), cwd=gitops_repo)
-    assert proc.returncode == 0, proc.stderr
-    assert "not in the cache or mirror" not in proc.stderr  # the chart was at hand
+    proc = run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), repo=gitops_repo)
+    assert proc.code == 0, proc.err
+    assert "not in the cache or mirror" not in proc.err  # the chart was at hand
     [app] = _objects(gitops_repo / "output/prod/argocd/application.yaml")
     assert "sources" not in app["spec"] and app["spec"]["source"]["path"] == "output/prod/overlays/sriov"
     [project] = _objects(gitops_repo / "output/prod/argocd/project.yaml")
@@ -56,47 +57,47 @@ def test_rendered_delivery_commits_what_was_checked(gitops_repo: Path, chart_mir
     assert policy["spec"]["tolerations"] == [{"key": "sku", "operator": "Equal", "value": "gpu",
                                              "effect": "NoSchedule"}]
     # gen check catches an edit in the committed chart
-    assert run_gen("check", "--cluster", "prod", "--from", str(chart_mirror), cwd=gitops_repo).returncode == 0
+    assert run_gen("check", "--cluster", "prod", "--from", str(chart_mirror), repo=gitops_repo).code == 0
     deployment = gitops_repo / "output/prod/chart/deployment.yaml"
     deployment.write_text(deployment.read_text().replace("replicas: 1", "replicas: 2"))
-    proc = run_gen("check", "--cluster", "prod", "--from", str(chart_mirror), cwd=gitops_repo)
-    assert proc.returncode == 1 and "output/prod/chart/deployment.yaml: changed" in proc.stdout
+    proc = run_gen("check", "--cluster", "prod", "--from", str(chart_mirror), repo=gitops_repo)
+    assert proc.code == 1 and "output/prod/chart/deployment.yaml: changed" in proc.out
 
 
 def test_rendered_delivery_needs_the_chart(gitops_repo: Path) -> None:
     _spec(gitops_repo, "rendered")
-    proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == 2
-    assert "argocd.delivery is 'rendered', but the network-operator chart 25.4.0 is not at hand" in proc.stderr
+    proc = run_gen("bundle", "--cluster", "prod", repo=gitops_repo)
+    assert proc.code == 2
+    assert "argocd.delivery is 'rendered', but the network-operator chart 25.4.0 is not at hand" in proc.err
     assert not (gitops_repo / "output").exists()
 
 
 @pytest.mark.kustomize
 def test_helm_delivery_checks_the_real_render(gitops_repo: Path, chart_mirror: Path) -> None:
     _spec(gitops_repo)
-    assert run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), cwd=gitops_repo).returncode == 0
+    assert run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), repo=gitops_repo).code == 0
     # a value that brings the chart's staging default back: the rendered operator image is refused
     spec = gitops_repo / "clusters/prod.yaml"
     staging = "  values:\n    operator:\n      repository: nvcr.io/nvstaging/mellanox\n"
     spec.write_text(spec.read_text().replace("  version: v25.4.0\n", "  version: v25.4.0\n" + staging))
     before = snapshot(gitops_repo / "output")
-    proc = run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), cwd=gitops_repo)
-    assert proc.returncode == 1
+    proc = run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), repo=gitops_repo)
+    assert proc.code == 1
     assert "network-operator chart 25.4.0 (helm template): error image-published: " \
-           "'nvcr.io/nvstaging/mellanox/network-operator:v25.4.0' is in the staging registry" in proc.stderr
+           "'nvcr.io/nvstaging/mellanox/network-operator:v25.4.0' is in the staging registry" in proc.err
     assert snapshot(gitops_repo / "output") == before
 
 
 @pytest.mark.kustomize
 def test_pool_taints_are_checked_on_the_chart_and_the_bundle(gitops_repo: Path, chart_mirror: Path) -> None:
     _spec(gitops_repo, extra="taints:\n- {key: sku, value: gpu, effect: NoSchedule}\n")
-    proc = run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), cwd=gitops_repo)
-    assert proc.returncode == 1
-    assert "(helm template): error pool-taints: does not tolerate the pool's taint sku=gpu:NoSchedule" in proc.stderr
-    assert "output/prod/examples/pod.yaml" in proc.stderr and "error pool-taints" in proc.stderr
-    proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo)  # no chart at hand: from the values
-    assert proc.returncode == 1
-    assert "output/prod/helm/values.yaml: error pool-taints: the NFD worker does not tolerate" in proc.stderr
+    proc = run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), repo=gitops_repo)
+    assert proc.code == 1
+    assert "(helm template): error pool-taints: does not tolerate the pool's taint sku=gpu:NoSchedule" in proc.err
+    assert "output/prod/examples/pod.yaml" in proc.err and "error pool-taints" in proc.err
+    proc = run_gen("bundle", "--cluster", "prod", repo=gitops_repo)  # no chart at hand: from the values
+    assert proc.code == 1
+    assert "output/prod/helm/values.yaml: error pool-taints: the NFD worker does not tolerate" in proc.err
 
 
 @pytest.mark.parametrize(("extra", "field", "words"), [
@@ -107,13 +108,13 @@ def test_pool_taints_are_checked_on_the_chart_and_the_bundle(gitops_repo: Path, 
 ])
 def test_values_are_checked_against_the_chart(gitops_repo: Path, extra: str, field: str, words: str) -> None:
     write_spec(gitops_repo)
-    assert run_gen("bundle", "--cluster", "prod", cwd=gitops_repo).returncode == 0
+    assert run_gen("bundle", "--cluster", "prod", repo=gitops_repo).code == 0
     before = snapshot(gitops_repo / "output")
     spec = gitops_repo / "clusters/prod.yaml"
     spec.write_text(spec.read_text().replace("  version: v25.4.0\n", "  version: v25.4.0\n" + extra))
-    proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == 2, proc.stderr
-    assert "clusters/prod.yaml:" in proc.stderr and f"field '{field}'" in proc.stderr and words in proc.stderr
+    proc = run_gen("bundle", "--cluster", "prod", repo=gitops_repo)
+    assert proc.code == 2, proc.err
+    assert "clusters/prod.yaml:" in proc.err and f"field '{field}'" in proc.err and words in proc.err
     assert snapshot(gitops_repo / "output") == before
 
 
@@ -123,20 +124,20 @@ def test_values_are_checked_against_the_chart(gitops_repo: Path, extra: str, fie
 ])
 def test_nv_ipam_blocks(gitops_repo: Path, extra: str, field: str) -> None:
     write_spec(gitops_repo, mode="ipoib", version="v25.10.0", extra=extra)
-    proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == 2 and f"field '{field}'" in proc.stderr, proc.stderr
+    proc = run_gen("bundle", "--cluster", "prod", repo=gitops_repo)
+    assert proc.code == 2 and f"field '{field}'" in proc.err, proc.err
     assert not (gitops_repo / "output").exists()
 
 
 def test_schemas_pull_fetches_charts_from_a_helm_repository(chart_repo: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    assert run_gen("schemas", "pull", env={"GEN_SCHEMA_CACHE": str(cache)}).returncode == 0  # CRDs, from the mirror
+    assert run_gen("schemas", "pull", env={"GEN_SCHEMA_CACHE": str(cache)}).code == 0  # CRDs, from the mirror
     with serve(chart_repo) as url:  # then, without a mirror, the charts from the Helm repository
         proc = run_gen("schemas", "pull", env={"GEN_CHART_REPOSITORY": url, "GEN_SCHEMA_CACHE": str(cache),
                                                "GEN_SCHEMA_MIRROR": ""})
-    assert proc.returncode == 0, proc.stderr
-    assert "charts of 2 of 6 release(s)" in proc.stdout
-    assert "v26.4.1:" in proc.stderr and "has no network-operator 26.4.1" in proc.stderr
+    assert proc.code == 0, proc.err
+    assert "charts of 2 of 6 release(s)" in proc.out
+    assert "v26.4.1:" in proc.err and "has no network-operator 26.4.1" in proc.err
     assert (cache / "network-operator/v25.10.0/chart/network-operator-25.10.0.tgz").is_file()
 
 
@@ -148,7 +149,7 @@ def test_a_failing_chart_render_is_a_finding(gitops_repo: Path, chart_mirror: Pa
     spec.write_text(spec.read_text().replace("  version: v25.4.0\n", (
         "  version: v25.4.0\n  values:\n    node-feature-discovery:\n      worker:\n"
         "        tolerations: [{key: a, operator: Exists, effect: Sometimes}]\n")))
-    proc = run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), cwd=gitops_repo)
-    assert proc.returncode == 1
+    proc = run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), repo=gitops_repo)
+    assert proc.code == 1
     assert "output/prod/helm/values.yaml: error chart-render: helm template of network-operator 25.4.0 failed" \
-        in proc.stderr and "effect" in proc.stderr
+        in proc.err and "effect" in proc.err

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GIT_ENV, commit_all, git, run_gen, write_spec, write_user_overlay
+from tests.conftest import GIT_ENV, commit_all, git, write_spec, write_user_overlay
+from tests.helpers import run_gen
 
 pytestmark = pytest.mark.kustomize
 
@@ -30,13 +31,13 @@ def env(repo: Path) -> dict[str, str]:
 
 
 def bundle(repo: Path, *args: str) -> None:
-    run_gen("bundle", *(args or ("--all",)), cwd=repo, check=True, env=env(repo))
+    run_gen("bundle", *(args or ("--all",)), repo=repo, check=True, env=env(repo))
 
 
 def diff(repo: Path, *args: str, fmt: str = "text") -> str:
-    proc = run_gen("diff", *(args or ("--cluster", "prod")), "--format", fmt, cwd=repo, env=env(repo))
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    proc = run_gen("diff", *(args or ("--cluster", "prod")), "--format", fmt, repo=repo, env=env(repo))
+    assert proc.code == 0, proc.err
+    return proc.out
 
 
 def as_json(repo: Path, *args: str) -> dict[str, Any]:
@@ -186,12 +187,12 @@ def test_errors_are_one_line_and_exit_2(repo: Path, tmp_path_factory: pytest.Tem
         (plain, ["--cluster", "prod"], "not a git checkout"),
     ]
     for where, args, message in cases:
-        proc = run_gen("diff", *args, cwd=where, env={**env(where), "GIT_CEILING_DIRECTORIES": str(where.parent)})
-        assert proc.returncode == 2, proc.stderr
-        assert proc.stderr.startswith("gen: error: ") and message in proc.stderr, proc.stderr
-        assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr and proc.stdout == ""
-    proc = run_gen("diff", "--cluster", "prod", cwd=repo, env={**env(repo), "PATH": "/nonexistent"})
-    assert proc.returncode == 2 and "git is not installed" in proc.stderr
+        proc = run_gen("diff", *args, repo=where, env={**env(where), "GIT_CEILING_DIRECTORIES": str(where.parent)})
+        assert proc.code == 2, proc.err
+        assert proc.err.startswith("gen: error: ") and message in proc.err, proc.err
+        assert len(proc.err.splitlines()) == 1 and "Traceback" not in proc.err and proc.out == ""
+    proc = run_gen("diff", "--cluster", "prod", repo=repo, env={**env(repo), "PATH": "/nonexistent"})
+    assert proc.code == 2 and "git is not installed" in proc.err
 
 
 def _chart_spec(repo: Path, delivery: str) -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from generator.cli import main as cli_main
 from generator.core import errors
-from tests.conftest import run_gen, write_spec
+from tests.conftest import write_spec
+from tests.helpers import run_gen
 
 COMPONENT = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
 
@@ -24,35 +25,35 @@ def _overlay(repo: Path, kustomization: str, **files: str) -> None:
 
 def test_0_ok(gitops_repo: Path) -> None:
     write_spec(gitops_repo)
-    assert run_gen("catalog").returncode == errors.EXIT_OK
-    assert run_gen("bundle", "--all", cwd=gitops_repo).returncode == errors.EXIT_OK
-    assert run_gen("check", cwd=gitops_repo).returncode == errors.EXIT_OK
+    assert run_gen("catalog").code == errors.EXIT_OK
+    assert run_gen("bundle", "--all", repo=gitops_repo).code == errors.EXIT_OK
+    assert run_gen("check", repo=gitops_repo).code == errors.EXIT_OK
 
 
 def test_1_checks_failed(gitops_repo: Path) -> None:
     write_spec(gitops_repo)
-    assert run_gen("bundle", "--cluster", "prod", cwd=gitops_repo).returncode == 0
+    assert run_gen("bundle", "--cluster", "prod", repo=gitops_repo).code == 0
     # output out of date
     (gitops_repo / "output/prod/base/namespace.yaml").write_text("edited\n")
-    assert run_gen("check", cwd=gitops_repo).returncode == errors.EXIT_FAILED
+    assert run_gen("check", repo=gitops_repo).code == errors.EXIT_FAILED
     # a file gen does not own in the way
     (gitops_repo / "output/prod/base/namespace.yaml").unlink()
     manifest = gitops_repo / "output/prod/.gen-manifest.json"
     manifest.write_text(manifest.read_text().replace('"base/namespace.yaml"', '"base/other.yaml"'))
     (gitops_repo / "output/prod/base/namespace.yaml").write_text("mine\n")
-    proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == errors.EXIT_FAILED and "not owned by gen" in proc.stderr
+    proc = run_gen("bundle", "--cluster", "prod", repo=gitops_repo)
+    assert proc.code == errors.EXIT_FAILED and "not owned by gen" in proc.err
     # a validation error
     _overlay(gitops_repo, "patches:\n- path: p.yaml\n", **{"p.yaml": (
         "apiVersion: mellanox.com/v1alpha1\nkind: NicClusterPolicy\nmetadata:\n  name: nic-cluster-policy\n"
         "spec:\n  bogus: 1\n")})
-    proc = run_gen("bundle", "--cluster", "prod", "--force", cwd=gitops_repo)
-    assert proc.returncode == errors.EXIT_FAILED
-    assert "overlays/prod/p.yaml:6:10: error schema: unknown field 'bogus'" in proc.stderr
+    proc = run_gen("bundle", "--cluster", "prod", "--force", repo=gitops_repo)
+    assert proc.code == errors.EXIT_FAILED
+    assert "overlays/prod/p.yaml:6:10: error schema: unknown field 'bogus'" in proc.err
     # a kustomize build of the cluster's overlay that fails
     _overlay(gitops_repo, "patches:\n- path: missing.yaml\n")
-    proc = run_gen("plan", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == errors.EXIT_FAILED and "gen: error: kustomize build" in proc.stderr
+    proc = run_gen("plan", "--cluster", "prod", repo=gitops_repo)
+    assert proc.code == errors.EXIT_FAILED and "gen: error: kustomize build" in proc.err
 
 
 @pytest.mark.parametrize(("args", "setup", "words"), [
@@ -68,7 +69,7 @@ def test_1_checks_failed(gitops_repo: Path) -> None:
 ])
 def test_2_bad_input_or_usage(gitops_repo: Path, args: list[str], setup: str | None, words: str) -> None:
     write_spec(gitops_repo)
-    env = {}
+    env: dict[str, str | None] = {}
     if setup == "spec":
         spec = gitops_repo / "clusters/prod.yaml"
         spec.write_text(spec.read_text().replace("mode: sriov", "mode: sriovv"))
@@ -80,18 +81,18 @@ def test_2_bad_input_or_usage(gitops_repo: Path, args: list[str], setup: str | N
         (gitops_repo / "output").symlink_to(gitops_repo / "elsewhere")
     elif setup == "no-kustomize":
         env["GEN_KUSTOMIZE"] = str(gitops_repo / "no-such-kustomize")
-    proc = run_gen(*args, cwd=gitops_repo, env=env)
-    assert proc.returncode == errors.EXIT_INPUT, proc.stderr
-    assert words in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_gen(*args, repo=gitops_repo, cwd=gitops_repo, env=env)  # cwd: gen lint's paths
+    assert proc.code == errors.EXIT_INPUT, proc.err
+    assert words in proc.err and "Traceback" not in proc.err
 
 
-def test_130_interrupted(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_130_interrupted(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(*_: object, **__: object) -> int:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli_main.commands, "catalog", interrupted)
-    assert cli_main.main(["catalog"]) == errors.EXIT_INTERRUPTED
-    assert "interrupted" in capsys.readouterr().err
+    proc = run_gen("catalog")
+    assert proc.code == errors.EXIT_INTERRUPTED and "interrupted" in proc.err
 
 
 def test_every_error_class_has_a_documented_code() -> None:

@@ -11,8 +11,8 @@ import pytest
 from generator.check.chart import IMAGE_MIRROR, check_mirrored, pulled_images
 from generator.render import render
 from generator.render.operator_values import public_values
-from tests.conftest import run_gen, write_spec, write_user_overlay
-from tests.helpers import bundle_findings, make_cluster
+from tests.conftest import write_spec, write_user_overlay
+from tests.helpers import bundle_findings, make_cluster, run_gen
 
 MIRRORS = ("imageRegistry:\n  nvcr.io/nvidia: myacr.azurecr.io/nvidia\n  ghcr.io: myacr.azurecr.io/ghcr\n"
            "  registry.k8s.io: myacr.azurecr.io/k8s\n")
@@ -21,9 +21,9 @@ DIGEST = "sha256:" + "a1" * 32
 
 def test_without_a_mirror_each_image_is_its_own_mirror(gitops_repo: Path) -> None:
     write_spec(gitops_repo, version="v26.4.1")
-    proc = run_gen("images", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    lines = proc.stdout.splitlines()
+    proc = run_gen("images", "--cluster", "prod", repo=gitops_repo)
+    assert proc.code == 0 and proc.err == "", proc.err
+    lines = proc.out.splitlines()
     assert lines == sorted(lines) and len(lines) == 11  # 8 policy components (nv-ipam), operator, init container, NFD
     assert all(src == dst for src, dst in (line.split(" ") for line in lines))
     assert "nvcr.io/nvidia/mellanox/doca-driver:doca3.4.1-26.04-1.1.0.0-1-ubuntu22.04-amd64 " \
@@ -35,10 +35,10 @@ def test_several_clusters_list_each_image_once(gitops_repo: Path) -> None:
     write_spec(gitops_repo, name="eu-1", version="v25.4.0", extra=MIRRORS)
     write_spec(gitops_repo, name="us-2", version="v26.4.1", extra=MIRRORS.replace("  registry.k8s.io: "
                                                                                    "myacr.azurecr.io/k8s\n", ""))
-    one = run_gen("images", "--cluster", "prod", cwd=gitops_repo, check=True).stdout.splitlines()
-    both = run_gen("images", "--cluster", "prod", "--cluster", "eu-1", cwd=gitops_repo, check=True).stdout
+    one = run_gen("images", "--cluster", "prod", repo=gitops_repo, check=True).out.splitlines()
+    both = run_gen("images", "--cluster", "prod", "--cluster", "eu-1", repo=gitops_repo, check=True).out
     assert both.splitlines() == one
-    every = run_gen("images", "--all", cwd=gitops_repo, check=True).stdout.splitlines()
+    every = run_gen("images", "--all", repo=gitops_repo, check=True).out.splitlines()
     assert set(one) < set(every) and every == sorted(set(every))
 
 
@@ -46,8 +46,8 @@ def test_json_names_the_reference_digest_and_users(gitops_repo: Path) -> None:
     write_spec(gitops_repo, version="v25.10.0", extra=MIRRORS + (
         f"imageDigests:\n  nvcr.io/nvidia/mellanox/doca-driver: {DIGEST}\n"
         f"  nvcr.io/nvidia/cloud-native/network-operator: {DIGEST}\n"))
-    entries = json.loads(run_gen("images", "--cluster", "prod", "--format", "json", cwd=gitops_repo,
-                                 check=True).stdout)
+    entries = json.loads(run_gen("images", "--cluster", "prod", "--format", "json", repo=gitops_repo,
+                                 check=True).out)
     assert {tuple(sorted(e)) for e in entries} == {("cluster", "component", "digest", "mirror", "reference",
                                                      "source", "usedBy")}
     driver = next(e for e in entries if "doca-driver" in e["source"])
@@ -70,18 +70,18 @@ def test_json_names_the_reference_digest_and_users(gitops_repo: Path) -> None:
 
 def test_a_bad_spec_exits_2_and_prints_no_list(gitops_repo: Path) -> None:
     write_spec(gitops_repo, extra=f"imageDigests:\n  quay.io/nope: {DIGEST}\n")
-    proc = run_gen("images", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == 2 and proc.stdout == ""
+    proc = run_gen("images", "--cluster", "prod", repo=gitops_repo)
+    assert proc.code == 2 and proc.out == ""
     assert "clusters/prod.yaml:10:17: field 'imageDigests.quay.io/nope': 'quay.io/nope' is not an image the cluster " \
-           "uses; pin one of: " in proc.stderr
-    assert "usage" in run_gen("images", cwd=gitops_repo).stderr  # --cluster or --all
+           "uses; pin one of: " in proc.err
+    assert "usage" in run_gen("images", repo=gitops_repo).err  # --cluster or --all
 
 
 def test_an_unused_prefix_is_a_warning_on_every_command(gitops_repo: Path) -> None:
     write_spec(gitops_repo, extra="imageRegistry:\n  quay.io: myacr.azurecr.io/quay\n")
-    proc = run_gen("images", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == 0
-    assert "gen: warning: clusters/prod.yaml:10:12: field 'imageRegistry.quay.io': matches no image" in proc.stderr
+    proc = run_gen("images", "--cluster", "prod", repo=gitops_repo)
+    assert proc.code == 0
+    assert "gen: warning: clusters/prod.yaml:10:12: field 'imageRegistry.quay.io': matches no image" in proc.err
 
 
 @pytest.mark.kustomize
@@ -90,13 +90,13 @@ def test_an_overlay_patch_back_to_a_public_registry_fails_the_bundle(gitops_repo
     write_user_overlay(gitops_repo, {"plugin.yaml": (
         "apiVersion: mellanox.com/v1alpha1\nkind: NicClusterPolicy\nmetadata:\n  name: nic-cluster-policy\nspec:\n"
         "  docaTelemetryService:\n    repository: nvcr.io/nvidia/doca\n")})
-    proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == 1
+    proc = run_gen("bundle", "--cluster", "prod", repo=gitops_repo)
+    assert proc.code == 1
     assert "overlays/prod/plugin.yaml:7:5: error image-mirror: NicClusterPolicy/nic-cluster-policy: " \
            "'nvcr.io/nvidia/doca/doca_telemetry:1.16.5-doca2.6.0-host' is pulled from 'nvcr.io/nvidia', which " \
            "imageRegistry moves to 'myacr.azurecr.io/nvidia'; point it at " \
-           "'myacr.azurecr.io/nvidia/doca/doca_telemetry:1.16.5-doca2.6.0-host'" in proc.stderr, proc.stderr
-    assert "(or drop the override that sets it) (spec.docaTelemetryService)" in proc.stderr
+           "'myacr.azurecr.io/nvidia/doca/doca_telemetry:1.16.5-doca2.6.0-host'" in proc.err, proc.err
+    assert "(or drop the override that sets it) (spec.docaTelemetryService)" in proc.err
 
 
 @pytest.mark.kustomize

@@ -19,7 +19,8 @@ from generator.cluster.model import MODES
 from generator.pipeline.clusters import load_cluster
 from generator.render.cluster_bundle import render_bundle
 from generator.render.fleet import fleet_bundle
-from tests.conftest import run_gen, write_spec
+from tests.conftest import write_spec
+from tests.helpers import run_gen
 
 CLUSTERS = 20
 RUNS = 50
@@ -47,7 +48,7 @@ def test_sigkill_gen_bundle_all(gitops_repo: Path) -> None:
     names = [f"c{i:02d}" for i in range(CLUSTERS)]
     for i, name in enumerate(names):
         write_spec(gitops_repo, name=name, mode=MODES[i % 4], version=VERSIONS[i % 3])
-    run_gen("bundle", "--all", cwd=gitops_repo, check=True)
+    run_gen("bundle", "--all", repo=gitops_repo, check=True)
     seen: dict[str, set[bytes]] = defaultdict(set)
     for path, data in generated(gitops_repo, names).items():
         seen[path].add(data)
@@ -71,7 +72,7 @@ def test_sigkill_gen_bundle_all(gitops_repo: Path) -> None:
                 continue
             assert data in seen[path], f"{path} is neither an old nor a new generated content"
     # the next complete run converges
-    run_gen("bundle", "--all", cwd=gitops_repo, check=True)
+    run_gen("bundle", "--all", repo=gitops_repo, check=True)
     assert not [p for p in on_disk(gitops_repo) if ".gen-tmp-" in p]
-    assert run_gen("check", cwd=gitops_repo).returncode == 0
+    assert run_gen("check", repo=gitops_repo).code == 0
     print(f"{killed_mid_write} of {RUNS} kills left temporary files (landed mid-write)")

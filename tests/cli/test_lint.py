@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REFERENCE, REPO, run_gen, write_spec
+from tests.conftest import REFERENCE, REPO, write_spec
+from tests.helpers import run_gen
 
 EXAMPLE_OUTPUT = REPO / "output" / "prod"
 
@@ -35,9 +36,9 @@ def files(tmp_path: Path) -> Path:
 
 def test_no_traceback_for_any_input(files: Path):
     proc = run_gen("lint", "--release", "v26.4.1", "--format", "json", str(files), cwd=files)
-    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
-    assert proc.returncode == 1, proc.stderr
-    report = json.loads(proc.stdout)
+    assert "Traceback" not in proc.err and "Traceback" not in proc.out
+    assert proc.code == 1, proc.err
+    report = json.loads(proc.out)
     by_file = {}
     for f in report["findings"]:
         by_file.setdefault(f["file"], set()).add(f["rule"])
@@ -56,25 +57,25 @@ def test_text_output_is_grouped_with_summary_and_github_annotations(tmp_path: Pa
     bad.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: network-operator\n  labels:\n"
                    "    pod-security.kubernetes.io/enforce: baseline\n")
     proc = run_gen("lint", "--release", "v26.4.1", "ns.yaml", cwd=tmp_path)
-    assert proc.returncode == 1
-    first = proc.stdout.splitlines()[0]
+    assert proc.code == 1
+    first = proc.out.splitlines()[0]
     assert first.startswith("ns.yaml:6:41: error psa-privileged: ")
     assert first.endswith("(metadata.labels.pod-security.kubernetes.io/enforce)")
-    assert proc.stdout.splitlines()[-1].startswith("gen lint: failed: 1 error(s), 0 warning(s) in 1 file(s)")
+    assert proc.out.splitlines()[-1].startswith("gen lint: failed: 1 error(s), 0 warning(s) in 1 file(s)")
     gh = run_gen("lint", "--release", "v26.4.1", "--format", "github", "ns.yaml", cwd=tmp_path)
-    assert gh.stdout.startswith("::error file=ns.yaml,line=6,col=41,title=gen-lint psa-privileged::")
+    assert gh.out.startswith("::error file=ns.yaml,line=6,col=41,title=gen-lint psa-privileged::")
     bad.write_text("# gen-lint: disable=psa-privileged\n" + bad.read_text())
-    assert run_gen("lint", "--release", "v26.4.1", "ns.yaml", cwd=tmp_path).returncode == 0
+    assert run_gen("lint", "--release", "v26.4.1", "ns.yaml", cwd=tmp_path).code == 0
 
 
 def test_usage_errors_exit_2(tmp_path: Path):
-    assert run_gen("lint", "missing.yaml", cwd=tmp_path).returncode == 2
-    assert run_gen("lint", cwd=tmp_path).returncode == 2
+    assert run_gen("lint", "missing.yaml", cwd=tmp_path).code == 2
+    assert run_gen("lint", cwd=tmp_path).code == 2
     (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
     proc = run_gen("lint", "--release", "v9.9.9", "a.yaml", cwd=tmp_path)
-    assert proc.returncode == 2 and "unknown release" in proc.stderr
-    assert run_gen("lint", "--format", "xml", "a.yaml", cwd=tmp_path).returncode == 2
-    assert run_gen("lint", "--release", "v26.4.1", "a.yaml", cwd=tmp_path).returncode == 0
+    assert proc.code == 2 and "unknown release" in proc.err
+    assert run_gen("lint", "--format", "xml", "a.yaml", cwd=tmp_path).code == 2
+    assert run_gen("lint", "--release", "v26.4.1", "a.yaml", cwd=tmp_path).code == 0
 
 
 def test_list_rules_documents_every_rule():
@@ -82,9 +83,9 @@ def test_list_rules_documents_every_rule():
 
     RULES = all_rules()
     proc = run_gen("lint", "--list-rules")
-    assert proc.returncode == 0
-    assert len(proc.stdout.splitlines()) == len(RULES)
-    assert all(line.split()[0] in RULES for line in proc.stdout.splitlines())
+    assert proc.code == 0
+    assert len(proc.out.splitlines()) == len(RULES)
+    assert all(line.split()[0] in RULES for line in proc.out.splitlines())
 
 
 @pytest.mark.kustomize
@@ -95,15 +96,15 @@ def test_kustomize_directories_are_built_and_mapped_to_their_inputs(tmp_path: Pa
     policy = repo / "output" / "prod" / "base" / "nicclusterpolicy.yaml"
     policy.write_text(policy.read_text().replace("forcePrecompiled: false", "forcePrecompiled: false\n    bogus: 1"))
     proc = run_gen("lint", "--release", "v25.4.0", "--format", "json", "output/prod", cwd=repo)
-    assert proc.returncode == 1, proc.stderr
-    report = json.loads(proc.stdout)
+    assert proc.code == 1, proc.err
+    report = json.loads(proc.out)
     assert report["summary"]["builds"] >= 5
     bogus = [f for f in report["findings"] if f["path"] == "spec.ofedDriver.bogus"]
     assert len(bogus) == 1 and bogus[0]["file"] == "output/prod/base/nicclusterpolicy.yaml" and bogus[0]["line"] > 1
     kz = repo / "output" / "prod" / "overlays" / "sriov" / "kustomization.yaml"
     kz.write_text(kz.read_text().replace("../../base", "../../nowhere"))
     proc = run_gen("lint", "--release", "v25.4.0", "output/prod", cwd=repo)
-    assert "kustomize-build" in proc.stdout
+    assert "kustomize-build" in proc.out
 
 
 GUIDE_IPOIB = REFERENCE / "configs" / "nicclusterpolicy" / "ipoib"
@@ -114,19 +115,19 @@ def test_the_guides_ipoib_layout_deploys_no_ipam(tmp_path: Path):
     """The guide's own IPoIB config: whereabouts in the IPoIBNetwork, v25.10 images in the NicClusterPolicy. No
     --release: the release is the one its image versions name, and v25.10.0 deploys no whereabouts."""
     proc = run_gen("lint", "--format", "json", str(GUIDE_IPOIB), cwd=tmp_path)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    errors = [f for f in json.loads(proc.stdout)["findings"] if f["severity"] == "error"]
+    assert proc.code == 1, proc.out + proc.err
+    errors = [f for f in json.loads(proc.out)["findings"] if f["severity"] == "error"]
     [hit] = errors
     assert hit["rule"] == "ipam-not-deployed" and hit["file"].endswith("ipoib/ipoib-network.yaml")
     assert hit["path"] == "spec.ipam" and hit["line"] > 1
     assert "network-operator v25.10.0 does not deploy whereabouts" in hit["message"]
     assert "IPoIBNetwork 'aks-infiniband' get no IP address" in hit["message"] and "nv-ipam" in hit["message"]
-    text = run_gen("lint", str(GUIDE_IPOIB), cwd=tmp_path).stdout
+    text = run_gen("lint", str(GUIDE_IPOIB), cwd=tmp_path).out
     assert text.splitlines()[-1].endswith("against network-operator v25.10.0 (from the image versions of "
                                           "NicClusterPolicy 'nic-cluster-policy'; --release to choose)")
     # the same layout for a release that still has whereabouts: the policy does not deploy it
     old = run_gen("lint", "--release", "v25.7.0", "--format", "json", str(GUIDE_IPOIB), cwd=tmp_path)
-    [hit] = [f for f in json.loads(old.stdout)["findings"] if f["rule"] == "ipam-not-deployed"]
+    [hit] = [f for f in json.loads(old.out)["findings"] if f["rule"] == "ipam-not-deployed"]
     assert "sets no spec.secondaryNetwork.ipamPlugin" in hit["message"]
 
 
@@ -136,10 +137,10 @@ def test_each_clusters_output_is_linted_against_its_own_release(gitops_repo: Pat
     (the v26.4.1 DOCA driver would be refused by v25.4.0's webhook)."""
     write_spec(gitops_repo, "prod", mode="ipoib")
     write_spec(gitops_repo, "newer", mode="ipoib", version="v26.4.1")
-    run_gen("bundle", "--all", cwd=gitops_repo, check=True)
+    run_gen("bundle", "--all", repo=gitops_repo, check=True)
     proc = run_gen("lint", "output/", cwd=gitops_repo)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.splitlines()[-1].startswith("gen lint: ok: nothing found")
+    assert proc.code == 0, proc.out + proc.err
+    assert proc.out.splitlines()[-1].startswith("gen lint: ok: nothing found")
     proc = run_gen("lint", "--release", "v25.4.0", "--format", "json", "output/newer", cwd=gitops_repo)
-    assert {f["rule"] for f in json.loads(proc.stdout)["findings"] if f["severity"] == "error"} >= {
+    assert {f["rule"] for f in json.loads(proc.out)["findings"] if f["severity"] == "error"} >= {
         "webhook-driver-version"}

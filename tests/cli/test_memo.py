@@ -12,7 +12,8 @@ import pytest
 from generator.cli import commands
 from generator.pipeline import records as memo
 from generator.yamlio import cached
-from tests.conftest import run_gen, write_spec
+from tests.conftest import write_spec
+from tests.helpers import run_gen
 
 
 @pytest.fixture
@@ -118,10 +119,10 @@ def test_the_environment_covers_gen_the_programs_and_the_charts() -> None:
 
 def test_run_twice_through_the_cli_is_byte_identical(gitops_repo: Path) -> None:
     _fleet(gitops_repo)
-    first = run_gen("bundle", "--all", cwd=gitops_repo, check=True)
+    first = run_gen("bundle", "--all", repo=gitops_repo, check=True)
     files = {p: p.read_bytes() for p in (gitops_repo / "output").rglob("*") if p.is_file() and p.name != ".gen.lock"}
-    second = run_gen("bundle", "--all", cwd=gitops_repo, check=True)
-    assert first.stderr == second.stderr
+    second = run_gen("bundle", "--all", repo=gitops_repo, check=True)
+    assert first.err == second.err
     assert files == {p: p.read_bytes() for p in (gitops_repo / "output").rglob("*")
                      if p.is_file() and p.name != ".gen.lock"}
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from generator.cli.commands import summary_line
 from generator.core import progress
-from tests.conftest import run_gen, write_spec
+from tests.conftest import write_spec
+from tests.helpers import run_gen
 
 
 class Tty(io.StringIO):
@@ -76,15 +77,15 @@ def test_summary_line() -> None:
 def test_gen_bundle_and_check_say_what_they_did_and_no_bar_without_a_terminal(gitops_repo: Path) -> None:
     write_spec(gitops_repo, name="a")
     write_spec(gitops_repo, name="b", mode="ipoib")
-    first = run_gen("bundle", "--all", cwd=gitops_repo, check=True)
-    line = first.stdout.splitlines()[-1]
+    first = run_gen("bundle", "--all", repo=gitops_repo, check=True)
+    line = first.out.splitlines()[-1]
     assert re.fullmatch(r"gen bundle: 2 clusters, (\d+) files written, 0 unchanged, \d+\.\d s", line), line
     written = int(line.split(", ")[1].split()[0])
-    again = run_gen("bundle", "--all", cwd=gitops_repo, check=True)
+    again = run_gen("bundle", "--all", repo=gitops_repo, check=True)
     assert re.fullmatch(rf"gen bundle: 2 clusters, 0 files written, {written} unchanged, \d+\.\d s",
-                        again.stdout.splitlines()[-1])
-    check = run_gen("check", cwd=gitops_repo, check=True)
+                        again.out.splitlines()[-1])
+    check = run_gen("check", repo=gitops_repo, check=True)
     assert re.fullmatch(rf"gen check: output/ is up to date with 2 cluster spec\(s\) \({written} files, \d+\.\d s\)",
-                        check.stdout.strip())
+                        check.out.strip())
     for proc in (first, again, check):
-        assert "\r" not in proc.stderr and "[#" not in proc.stderr
+        assert "\r" not in proc.err and "[#" not in proc.err

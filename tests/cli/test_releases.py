@@ -14,7 +14,8 @@ from typing import Any
 from generator import catalog
 from generator.cli import releases
 from generator.cluster.model import MODES
-from tests.conftest import REPO, run_gen
+from tests.conftest import REPO
+from tests.helpers import run_gen
 
 GOLDEN = REPO / "tests" / "cli" / "golden" / "releases.txt"
 CAT = catalog.load()
@@ -25,7 +26,7 @@ CHART_IMAGES = {"networkOperator", "operatorInitContainer", "nodeFeatureDiscover
 
 
 def test_text_matches_the_golden_file() -> None:
-    out = run_gen("releases", check=True).stdout
+    out = run_gen("releases", check=True).out
     if os.environ.get("GEN_UPDATE_GOLDEN"):
         GOLDEN.write_text(out)
     assert out == GOLDEN.read_text(), "gen releases changed; rerun with GEN_UPDATE_GOLDEN=1 and review the diff"
@@ -43,7 +44,7 @@ def test_text_says_what_the_catalog_does_not_hold() -> None:
 
 def _json() -> dict[str, Any]:
     proc = run_gen("releases", "--format", "json", check=True)
-    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+    return json.loads(proc.out)  # type: ignore[no-any-return]
 
 
 def test_json_schema() -> None:
@@ -84,7 +85,7 @@ def test_json_content() -> None:
 
 
 def test_catalog_releases_is_the_short_form_with_the_same_status() -> None:
-    out = run_gen("catalog", "releases", check=True).stdout
+    out = run_gen("catalog", "releases", check=True).out
     assert "gen releases has the long form" in out.splitlines()[0]
     for release in CAT.releases.values():
         assert re.search(rf"^  {re.escape(release.tag)}\s+chart {re.escape(release.chart_version)}\s+"

@@ -7,7 +7,8 @@ import pytest
 
 from generator import catalog
 from generator.pipeline.clusters import checked_cluster
-from tests.conftest import REPO, run_gen, spec_text, write_spec
+from tests.conftest import REPO, spec_text, write_spec
+from tests.helpers import run_gen
 
 CAT = catalog.load()
 NO_VERSION = """\
@@ -58,8 +59,8 @@ def test_only_end_of_life_releases_warn(tag: str) -> None:
 def test_gen_bundle_prints_it_once_as_a_warning(gitops_repo) -> None:  # type: ignore[no-untyped-def]
     (gitops_repo / "clusters" / "prod.yaml").write_bytes((REPO / "clusters" / "prod.yaml").read_bytes())
     write_spec(gitops_repo, "eu-1", version="v26.4.1")
-    proc = run_gen("bundle", "--all", cwd=gitops_repo, check=True)
-    warnings = [line for line in proc.stderr.splitlines() if line.startswith("gen: warning:")]
+    proc = run_gen("bundle", "--all", repo=gitops_repo, check=True)
+    warnings = [line for line in proc.err.splitlines() if line.startswith("gen: warning:")]
     assert warnings == ["gen: warning: clusters/prod.yaml:8:12: field 'networkOperator.version': v25.4.0 is end of "
                         "life since v25.10.0 per NVIDIA's lifecycle notes ('End of Support' in the v26.4.1 notes); "
                         "upgrade one release at a time: gen upgrade --cluster prod --to v25.7.0 (then on to v26.4.1)"]

@@ -7,25 +7,23 @@ Examples are bounded here (CI); ``bench/soak.py`` runs 1,000+ of each.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator import write
-from generator.cli.main import main
 from generator.cluster.parse import SpecError
 from generator.pipeline.clusters import checked_cluster, load_clusters
 from generator.render import render
 from generator.report.reporter import format_line
 from tests.cluster.strategies import TRAPS, broken_spec, to_yaml, valid_spec
 from tests.conftest import snapshot
-from tests.helpers import bundle_findings
+from tests.helpers import bundle_findings, run_gen
 
 VALID_EXAMPLES = int(os.environ.get("GEN_PROPERTY_EXAMPLES_VALID", "12"))
 BROKEN_EXAMPLES = int(os.environ.get("GEN_PROPERTY_EXAMPLES_BROKEN", "150"))
@@ -33,13 +31,7 @@ CLI_EXAMPLES = int(os.environ.get("GEN_PROPERTY_EXAMPLES_CLI", "30"))
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}
 
 
-def _run(*args: str) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = main(list(args))
-    return code, err.getvalue()
-
-
+@pytest.mark.slow  # kustomize builds for every example: 5-13 s
 @settings(max_examples=VALID_EXAMPLES, **SETTINGS)
 @given(spec=valid_spec())
 def test_valid_spec_bundles_validates_and_is_idempotent(spec: dict) -> None:  # type: ignore[type-arg]
@@ -84,7 +76,7 @@ def test_broken_spec_exits_2_and_leaves_output_untouched(  # type: ignore[no-unt
     (repo / "clusters").mkdir()
     (repo / "clusters" / f"{name}.yaml").write_bytes(data)
     before = snapshot(repo / "output")
-    code, stderr = _run("--repo", str(repo), "bundle", "--all")
-    assert code == 2, stderr
-    assert "Traceback" not in stderr and "clusters/prod.yaml" in stderr
+    proc = run_gen("bundle", "--all", repo=repo)
+    assert proc.code == 2, proc.err
+    assert "Traceback" not in proc.err and "clusters/prod.yaml" in proc.err
     assert snapshot(repo / "output") == before

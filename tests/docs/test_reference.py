@@ -12,7 +12,8 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import REPO, run_gen
+from tests.conftest import REPO
+from tests.helpers import run_gen
 
 SCRIPT = REPO / "maint" / "docs_reference.py"
 REFERENCE = REPO / "docs" / "reference.md"
@@ -45,7 +46,7 @@ def test_reference_lists_every_spec_field(docs_reference: ModuleType) -> None:
 
 
 def test_reference_lists_every_lint_rule() -> None:
-    listed = run_gen("lint", "--list-rules", check=True).stdout.splitlines()
+    listed = run_gen("lint", "--list-rules", check=True).out.splitlines()
     assert len(listed) > 40
     page = REFERENCE.read_text()
     for line in listed:

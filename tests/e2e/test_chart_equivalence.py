@@ -27,6 +27,8 @@ from generator.render.rdma_values import VALUES_FILE
 from generator.yamlio.load import load_documents
 from tests.conftest import spec_text
 
+pytestmark = pytest.mark.slow  # whole-tool runs: not in make test-fast
+
 # Three catalog sizes with different NIC counts and device IDs, and a size the catalog does not know (its own
 # device ID and IPoIB interface).
 VM_SIZES = {

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GIT_ENV, REPO, SHARED, commit_all, git, run_gen
+from tests.conftest import GIT_ENV, REPO, SHARED, commit_all, git, run_gen_process
+
+pytestmark = pytest.mark.slow  # whole-tool runs: not in make test-fast
 
 README = REPO / "README.md"
 DOCS = REPO / "docs"
@@ -210,8 +212,8 @@ def test_docs_error_message_is_what_gen_prints(tmp_path: Path) -> None:
     (tmp_path / "clusters").mkdir()
     spec = (REPO / "clusters" / "prod.yaml").read_text()
     (tmp_path / "clusters" / "prod.yaml").write_text(spec.replace("mode: sriov ", "mode: sriovv", 1))
-    proc = run_gen("bundle", "--cluster", "prod", cwd=tmp_path)
-    assert proc.returncode == 2 and proc.stderr == shown.group(1)
+    proc = run_gen_process("bundle", "--cluster", "prod", cwd=tmp_path)
+    assert proc.code == 2 and proc.err == shown.group(1)
 
 
 ARGO_CM = """\

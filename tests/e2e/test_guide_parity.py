@@ -13,7 +13,10 @@ import pytest
 
 from generator.programs.kustomize import kustomize_command
 from generator.yamlio.load import load_documents
-from tests.conftest import REFERENCE, run_gen, write_spec
+from tests.conftest import REFERENCE, write_spec
+from tests.helpers import run_gen
+
+pytestmark = pytest.mark.slow  # whole-tool runs: not in make test-fast
 
 GUIDE_DIRS = {"base": "base", "sriov": "sriov-device-plugin", "shared": "rdma-shared-device-plugin",
               "ipoib": "ipoib"}
@@ -94,7 +97,7 @@ ALLOWED = {
 @pytest.mark.parametrize("mode", list(GUIDE_DIRS))
 def test_bundle_matches_guide(gitops_repo: Path, mode: str) -> None:
     write_spec(gitops_repo, mode=mode)
-    run_gen("bundle", "--cluster", "prod", cwd=gitops_repo, check=True)
+    run_gen("bundle", "--cluster", "prod", repo=gitops_repo, check=True)
     app = load_documents((gitops_repo / "output/prod/argocd/application.yaml").read_bytes(), "app")[0].value
     git_source = next(s for s in app["spec"]["sources"] if "path" in s)
     assert git_source["path"] == f"output/prod/overlays/{mode}"
@@ -114,7 +117,7 @@ def test_bundle_matches_guide(gitops_repo: Path, mode: str) -> None:
 @pytest.mark.parametrize("version", ["v25.1.0", "v25.4.0", "v25.7.0", "v25.10.0", "v26.1.2", "v26.4.1"])
 def test_ipoib_bundles_for_every_release(gitops_repo: Path, version: str) -> None:
     write_spec(gitops_repo, mode="ipoib", version=version)
-    run_gen("bundle", "--cluster", "prod", cwd=gitops_repo, check=True)
+    run_gen("bundle", "--cluster", "prod", repo=gitops_repo, check=True)
     objs = kustomize(gitops_repo / "output/prod/overlays/ipoib")
     kinds = sorted(o["kind"] for o in objs)
     network = next(o for o in objs if o["kind"] == "IPoIBNetwork")
@@ -134,7 +137,7 @@ def test_ipoib_bundles_for_every_release(gitops_repo: Path, version: str) -> Non
 @pytest.mark.kustomize
 def test_nv_ipam_chosen_where_both_work(gitops_repo: Path) -> None:
     write_spec(gitops_repo, mode="ipoib", version="v25.7.0", extra="ipoib:\n  ipam: nv-ipam\n")
-    run_gen("bundle", "--cluster", "prod", cwd=gitops_repo, check=True)
+    run_gen("bundle", "--cluster", "prod", repo=gitops_repo, check=True)
     objs = kustomize(gitops_repo / "output/prod/overlays/ipoib")
     assert any(o["kind"] == "IPPool" for o in objs)
     assert "ipamPlugin" not in next(o for o in objs if o["kind"] == "NicClusterPolicy")["spec"]["secondaryNetwork"]

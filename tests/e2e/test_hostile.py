@@ -1,17 +1,24 @@
 """Hostile repositories and files, through the real CLI: every case ends in one message and the documented exit
-code, never a traceback, a signal or a hang, and leaves output/ byte-equal (so `gen check` still passes)."""
+code, never a traceback, a signal or a hang, and leaves output/ byte-equal (so `gen check` still passes).
+
+Hostile files (a FIFO, /dev/zero, /proc/self/mem, a link loop, deep nesting) and the run lock are given to a real gen
+process (tests.conftest.run_gen_process): a hang, a crash in C or lock contention must end that process, not the test
+run, and /proc/self must be gen's own. Overlays that break the bundle's promises only need the exit code and the
+message: gen runs in-process (tests.helpers.run_gen)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_gen, snapshot, write_spec
+from tests.conftest import Result, git, run_gen_process, snapshot, write_spec
+from tests.helpers import run_gen
+
+pytestmark = pytest.mark.slow  # whole-tool runs: not in make test-fast
 
 DEEP = "name: " + "[" * 60_000 + "\n"  # libyaml's composer used to recurse in C on this and crash the process
 
@@ -22,8 +29,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("hostile") / "repo"
     (repo / "clusters").mkdir(parents=True)
     write_spec(repo)
-    run_gen("bundle", "--cluster", "prod", cwd=repo, check=True)
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    run_gen("bundle", "--cluster", "prod", repo=repo, check=True)
+    git(repo, "init", "-q")
     return repo
 
 
@@ -39,11 +46,11 @@ def _output(repo: Path) -> dict[str, bytes]:
     return {k: v for k, v in snapshot(repo / "output").items() if k != ".gen.lock"}
 
 
-def _one_message(proc: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
-    assert proc.returncode == code, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+def _one_message(proc: Result, code: int, *words: str) -> None:
+    assert proc.code == code, f"exit {proc.code}\n{proc.out}\n{proc.err}"
+    assert "Traceback" not in proc.err and "Traceback" not in proc.out
     for word in words:
-        assert word in proc.stderr + proc.stdout, proc.stderr
+        assert word in proc.err + proc.out, proc.err
 
 
 def _replace(path: Path, make: Callable[[Path], None]) -> None:
@@ -69,7 +76,7 @@ def test_hostile_spec_file(repo: Path, case: str) -> None:
     make, words = SPECIAL_FILES[case]
     before = _output(repo)
     _replace(repo / "clusters/prod.yaml", make)
-    proc = run_gen("bundle", "--cluster", "prod", cwd=repo)
+    proc = run_gen_process("bundle", "--cluster", "prod", cwd=repo)
     _one_message(proc, 2, "clusters/prod.yaml", words)
     assert _output(repo) == before
 
@@ -79,10 +86,10 @@ def test_a_hostile_neighbour_spec_does_not_block_another_cluster(repo: Path, cas
     """Another spec that cannot be read is named, the fleet file is left as it was, and prod is still bundled."""
     before = _output(repo)
     _replace(repo / "clusters/other.yaml", SPECIAL_FILES[case][0])
-    proc = run_gen("bundle", "--cluster", "prod", cwd=repo)
+    proc = run_gen_process("bundle", "--cluster", "prod", cwd=repo)
     _one_message(proc, 0, "output/fleet/ not updated", "clusters/other.yaml")
     assert _output(repo) == before
-    _one_message(run_gen("bundle", "--all", cwd=repo), 2, "clusters/other.yaml")
+    _one_message(run_gen_process("bundle", "--all", cwd=repo), 2, "clusters/other.yaml")
 
 
 COMPONENT = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
@@ -116,7 +123,7 @@ def test_hostile_overlay_file(repo: Path, tmp_path: Path, case: str) -> None:
     outside.write_text(PATCH)
     makers = {**{k: v[0] for k, v in SPECIAL_FILES.items()}, "outside": lambda p: p.symlink_to(outside)}
     _replace(folder / "p.yaml", makers[case])
-    proc = run_gen("bundle", "--cluster", "prod", cwd=repo, env={"GEN_CACHE_DIR": str(tmp_path / "cache")})
+    proc = run_gen_process("bundle", "--cluster", "prod", cwd=repo, env={"GEN_CACHE_DIR": str(tmp_path / "cache")})
     words = {"outside": "outside the repository", "dev-zero": "outside the repository", "link-loop": "link loop",
              "dangling-link": "link to nothing"}
     _one_message(proc, 2, "overlays/prod/p.yaml", words.get(case, "not a directory or a regular file"))
@@ -128,7 +135,7 @@ def test_hostile_overlay_file(repo: Path, tmp_path: Path, case: str) -> None:
 def test_deeply_nested_overlay_kustomization(repo: Path) -> None:
     before = _output(repo)
     _overlay(repo, DEEP)
-    _one_message(run_gen("bundle", "--cluster", "prod", cwd=repo), 2, "overlays/prod/kustomization.yaml",
+    _one_message(run_gen_process("bundle", "--cluster", "prod", cwd=repo), 2, "overlays/prod/kustomization.yaml",
                  "nesting deeper than 200 levels")
     assert _output(repo) == before
 
@@ -139,12 +146,12 @@ def test_overlay_component_of_a_sibling_builds_in_place_and_blames_the_patch_lin
     before = _output(repo)
     _overlay(repo, COMPONENT + "components:\n- ../common\n")
     _overlay(repo, COMPONENT + "patches:\n- path: p.yaml\n", {"p.yaml": PATCH}, where="common")
-    proc = run_gen("bundle", "--cluster", "prod", cwd=repo)
+    proc = run_gen("bundle", "--cluster", "prod", repo=repo)
     _one_message(proc, 1, "overlays/common/p.yaml:7:", "bogusField")
     assert _output(repo) == before
     (repo / "overlays/common/p.yaml").write_text(PATCH.replace("bogusField: 1", "forcePrecompiled: false"))
-    _one_message(run_gen("bundle", "--cluster", "prod", cwd=repo), 0)
-    _one_message(run_gen("check", cwd=repo), 0)
+    _one_message(run_gen("bundle", "--cluster", "prod", repo=repo), 0)
+    _one_message(run_gen("check", repo=repo), 0)
 
 
 DAEMONSET = """\
@@ -196,7 +203,7 @@ def test_overlay_that_breaks_the_bundles_promises(repo: Path, kustomization: str
                                                  words: list[str]) -> None:
     before = _output(repo)
     _overlay(repo, kustomization, files)
-    _one_message(run_gen("bundle", "--cluster", "prod", cwd=repo), 1, *words)
+    _one_message(run_gen("bundle", "--cluster", "prod", repo=repo), 1, *words)
     assert _output(repo) == before
 
 
@@ -205,15 +212,16 @@ def test_overlay_binding_cluster_admin_is_a_warning(repo: Path) -> None:
                "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n"
                "subjects:\n- {kind: ServiceAccount, name: default, namespace: network-operator}\n")
     _overlay(repo, COMPONENT + "resources: [crb.yaml]\n", {"crb.yaml": binding})
-    proc = run_gen("bundle", "--cluster", "prod", cwd=repo)
+    proc = run_gen("bundle", "--cluster", "prod", repo=repo)
     _one_message(proc, 0, "overlays/prod/crb.yaml:5:", "warning rbac-broad", "cluster-admin")
 
 
 # -- gen lint on hostile paths ----------------------------------------------------------------------------------
 
 
-def _lint(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run_gen("lint", "--no-kustomize", *args, cwd=cwd)
+def _lint(*args: str, cwd: Path) -> Result:
+    """gen lint of special files, in a process of its own (a hang or a crash ends it, not the test run)."""
+    return run_gen_process("lint", "--no-kustomize", *args, cwd=cwd)
 
 
 def test_lint_directory_skips_what_is_not_a_regular_file(tmp_path: Path) -> None:
@@ -245,9 +253,9 @@ def test_lint_never_reads_outside_a_kustomization_root(tmp_path: Path) -> None:
     folder = tmp_path / "k"
     folder.mkdir()
     (folder / "kustomization.yaml").write_text(f"patches:\n- path: {secret}\n- path: ../secret.yaml\n")
-    proc = _lint("k", cwd=tmp_path)
+    proc = run_gen("lint", "--no-kustomize", "k", cwd=tmp_path)
     _one_message(proc, 0)
-    assert "secret" not in proc.stdout
+    assert "secret" not in proc.out
 
 
 @pytest.mark.parametrize("fmt", ["text", "github"])
@@ -256,8 +264,8 @@ def test_a_newline_in_a_file_name_cannot_forge_a_line(tmp_path: Path, fmt: str) 
     (tmp_path / name).write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata: {x: 1}\n")
     proc = run_gen("lint", "--format", fmt, ".", cwd=tmp_path)
     _one_message(proc, 1)
-    assert not any(line.startswith("::error file=forged") for line in proc.stdout.splitlines())
-    assert all(line.count("::error") <= 1 for line in proc.stdout.splitlines())
+    assert not any(line.startswith("::error file=forged") for line in proc.out.splitlines())
+    assert all(line.count("::error") <= 1 for line in proc.out.splitlines())
 
 
 # -- the run lock ---------------------------------------------------------------------------------------------
@@ -274,7 +282,7 @@ def test_lock_file_that_is_not_a_file(repo: Path, tmp_path: Path, case: str) -> 
      "fifo": lambda: os.mkfifo(lock)}[case]()
     spec = repo / "clusters/prod.yaml"
     spec.write_text(spec.read_text().replace("mode: sriov", "mode: shared"))
-    proc = run_gen("bundle", "--cluster", "prod", cwd=repo)
+    proc = run_gen_process("bundle", "--cluster", "prod", cwd=repo)
     _one_message(proc, 2, "output/.gen.lock", "remove it")
     assert target.read_text() == "keep\n"
     assert _output(repo) == before
@@ -290,7 +298,7 @@ def test_a_held_lock_says_it_waits_and_exits_3(repo: Path) -> None:
         spec = repo / "clusters/prod.yaml"
         spec.write_text(spec.read_text().replace("mode: sriov", "mode: shared"))
         before = _output(repo)
-        proc = run_gen("bundle", "--cluster", "prod", cwd=repo, env={"GEN_LOCK_TIMEOUT": "2"})
+        proc = run_gen_process("bundle", "--cluster", "prod", cwd=repo, env={"GEN_LOCK_TIMEOUT": "2"})
         _one_message(proc, 3, "waiting for output/.gen.lock", "no longer runs")
         assert _output(repo) == before
     finally:

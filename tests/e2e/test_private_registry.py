@@ -24,9 +24,10 @@ from generator.cluster.model import MODES
 from generator.programs.helm import helm_command
 from generator.programs.kustomize import kustomize_command
 from generator.yamlio.load import load_documents
-from tests.conftest import FIXTURE_CHARTS, run_gen, write_spec
+from tests.conftest import FIXTURE_CHARTS, write_spec
+from tests.helpers import run_gen
 
-pytestmark = pytest.mark.kustomize
+pytestmark = [pytest.mark.kustomize, pytest.mark.slow]  # whole-tool runs: not in make test-fast
 
 RELEASES = catalog.load().release_tags
 PUBLIC = ("nvcr.io/", "ghcr.io/", "registry.k8s.io/")
@@ -107,18 +108,18 @@ def _built_images(repo: Path, release: str) -> set[str]:
 
 
 def _listed(repo: Path) -> list[dict[str, Any]]:
-    proc = run_gen("images", "--cluster", "prod", "--format", "json", cwd=repo)
-    assert proc.returncode == 0, proc.stderr
-    return list(json.loads(proc.stdout))
+    proc = run_gen("images", "--cluster", "prod", "--format", "json", repo=repo)
+    assert proc.code == 0, proc.err
+    return list(json.loads(proc.out))
 
 
 @pytest.mark.parametrize("release", RELEASES)
 def test_nothing_public_and_gen_images_lists_exactly_what_the_output_pulls(gitops_repo: Path, release: str) -> None:
     _spec(gitops_repo, release)
-    proc = run_gen("bundle", "--cluster", "prod", cwd=gitops_repo)
-    assert proc.returncode == 0, proc.stderr
+    proc = run_gen("bundle", "--cluster", "prod", repo=gitops_repo)
+    assert proc.code == 0, proc.err
     # from v25.7.0 NFD comes from nvcr.io: the registry.k8s.io mirror is unused, which is said
-    unused = {line.split("'")[1] for line in proc.stderr.splitlines() if "matches no image" in line}
+    unused = {line.split("'")[1] for line in proc.err.splitlines() if "matches no image" in line}
     assert unused == (set() if release in ("v25.1.0", "v25.4.0") else {"imageRegistry.registry.k8s.io"})
     built = _built_images(gitops_repo, release)
     [values] = _objects((gitops_repo / "output/prod/helm/values.yaml").read_bytes(), "values.yaml")
@@ -128,7 +129,7 @@ def test_nothing_public_and_gen_images_lists_exactly_what_the_output_pulls(gitop
     listed = _listed(gitops_repo)
     assert {entry["reference"] for entry in listed} == pulled
     # the text form: SOURCE MIRROR per image, sorted, public sources and their mirrors, digests where pinned
-    text = run_gen("images", "--cluster", "prod", cwd=gitops_repo, check=True).stdout.splitlines()
+    text = run_gen("images", "--cluster", "prod", repo=gitops_repo, check=True).out.splitlines()
     assert text == sorted(set(text)) and len(text) == len({(e["source"], e["mirror"]) for e in listed})
     for line in text:
         source, mirror = line.split(" ")
@@ -141,7 +142,7 @@ def test_nothing_public_and_gen_images_lists_exactly_what_the_output_pulls(gitop
 def test_a_copy_loop_consumes_the_text_form(gitops_repo: Path, tmp_path: Path) -> None:
     """``while read -r src dst; do crane copy "$src" "$dst"; done``, with a crane that records its arguments."""
     _spec(gitops_repo, "v26.4.1")
-    listing = run_gen("images", "--cluster", "prod", cwd=gitops_repo, check=True).stdout
+    listing = run_gen("images", "--cluster", "prod", repo=gitops_repo, check=True).out
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     crane = bin_dir / "crane"
@@ -160,9 +161,9 @@ def test_rendered_delivery_with_a_real_helm_render(gitops_repo: Path, chart_mirr
     """The fixture chart (the real chart's operator and NFD image keys) rendered by real helm in the loop and
     committed: nothing in any overlay is public, and each of its images is one gen images lists as a mirror."""
     _spec(gitops_repo, release, delivery="rendered")
-    proc = run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), cwd=gitops_repo)
-    assert proc.returncode == 0, proc.stderr
-    assert "not in the cache or mirror" not in proc.stderr
+    proc = run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), repo=gitops_repo)
+    assert proc.code == 0, proc.err
+    assert "not in the cache or mirror" not in proc.err
     chart_dir = gitops_repo / "output" / "prod" / "chart"
     chart = {ref for path in chart_dir.glob("*.yaml") for obj in _objects(path.read_bytes(), str(path))
              for ref in scan(obj, False)}

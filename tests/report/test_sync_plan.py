@@ -13,8 +13,8 @@ from generator.programs.overlays import build_overlays
 from generator.render.argocd import HEALTH_FILE, KUSTOMIZATION_FILE, application
 from generator.render.cluster_bundle import render_bundle
 from generator.report.sync_plan import CHART_KIND, plan, render
-from tests.conftest import run_gen, write_spec
-from tests.helpers import make_cluster
+from tests.conftest import write_spec
+from tests.helpers import make_cluster, run_gen
 
 CHART_GROUPS = {"mellanox.com", "nfd.k8s-sigs.io", "nv-ipam.nvidia.com"}  # CRDs the chart/operator installs
 
@@ -82,13 +82,13 @@ def test_render_and_cli(gitops_repo: Path) -> None:
     assert "network-operator 25.4.0 (CRDs first)" in text
     write_spec(gitops_repo, "prod", mode="ipoib")
     proc = run_gen("--repo", str(gitops_repo), "plan", "--cluster", "prod")
-    assert proc.returncode == 0, proc.stderr
-    lines = [line.split() for line in proc.stdout.splitlines()[2:]]
+    assert proc.code == 0, proc.err
+    lines = [line.split() for line in proc.out.splitlines()[2:]]
     # the chart is not at hand here: its hooks come from the chart facts (keep-ncp: PreSync, weights 0 and 1),
     # and the Namespace moves ahead of them, into PreSync, as gitops-engine's adjustDeps does
     assert [(line[0], line[1], line[2]) for line in lines] == [
         ("PreSync", "0", "Namespace"), ("PreSync", "0", "ServiceAccount"), ("PreSync", "0", "ClusterRole"),
         ("PreSync", "0", "ClusterRoleBinding"), ("PreSync", "1", "Job"), ("Sync", "0", "helm"),
         ("Sync", "1", "NodeFeatureRule"), ("Sync", "2", "NicClusterPolicy"), ("Sync", "3", "IPoIBNetwork")]
-    assert "not in the cache or mirror; checked against the catalog's chart facts" in proc.stderr
-    assert run_gen("--repo", str(gitops_repo), "plan", "--cluster", "nope").returncode == 2
+    assert "not in the cache or mirror; checked against the catalog's chart facts" in proc.err
+    assert run_gen("--repo", str(gitops_repo), "plan", "--cluster", "nope").code == 2

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_gen, snapshot, write_spec
+from tests.conftest import snapshot, write_spec
+from tests.helpers import run_gen
 
 SPEC = """\
 # The guide's IPoIB cluster
@@ -34,7 +35,7 @@ ipoib:
 @pytest.fixture
 def ipoib_repo(gitops_repo: Path) -> Path:
     (gitops_repo / "clusters/prod.yaml").write_text(SPEC)
-    run_gen("bundle", "--cluster", "prod", cwd=gitops_repo, check=True)
+    run_gen("bundle", "--cluster", "prod", repo=gitops_repo, check=True)
     return gitops_repo
 
 
@@ -44,9 +45,9 @@ def _changed(before: str, after: str) -> list[str]:
 
 @pytest.mark.kustomize
 def test_ipoib_v25_4_to_v25_10_migrates_to_nv_ipam(ipoib_repo: Path) -> None:
-    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", cwd=ipoib_repo)
-    assert proc.returncode == 0, proc.stderr
-    plan = proc.stdout
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", repo=ipoib_repo)
+    assert proc.code == 0, proc.err
+    plan = proc.out
     assert "2 step(s): v25.4.0 -> v25.7.0 -> v25.10.0" in plan
     assert "removed                  spec.secondaryNetwork.ipamPlugin (the API server would prune or refuse it)" in plan
     assert "applied: IPoIB addresses move from whereabouts to NVIDIA IPAM (nv-ipam)" in plan
@@ -65,15 +66,15 @@ def test_ipoib_v25_4_to_v25_10_migrates_to_nv_ipam(ipoib_repo: Path) -> None:
     assert "nvIpam:" in policy and "ipamPlugin" not in policy
     assert "kind: IPPool" in (ipoib_repo / "output/prod/overlays/ipoib/ipoib-network.yaml").read_text() or \
         any("kind: IPPool" in p.read_text() for p in (ipoib_repo / "output/prod/overlays/ipoib").iterdir())
-    assert run_gen("check", cwd=ipoib_repo).returncode == 0
-    assert run_gen("lint", "output/prod", cwd=ipoib_repo).returncode == 0
+    assert run_gen("check", repo=ipoib_repo).code == 0
+    assert run_gen("lint", "output/prod", cwd=ipoib_repo).code == 0
 
 
 def test_dry_run_writes_nothing(ipoib_repo: Path) -> None:
     before = snapshot(ipoib_repo)
-    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", "--dry-run", cwd=ipoib_repo)
-    assert proc.returncode == 0 and "dry run: clusters/prod.yaml would change (2 line(s)); nothing written" in \
-        proc.stdout
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", "--dry-run", repo=ipoib_repo)
+    assert proc.code == 0 and "dry run: clusters/prod.yaml would change (2 line(s)); nothing written" in \
+        proc.out
     assert {k: v for k, v in snapshot(ipoib_repo).items() if k != "output/.gen.lock"} == \
         {k: v for k, v in before.items() if k != "output/.gen.lock"}
 
@@ -85,20 +86,20 @@ def test_a_retired_value_without_replacement_needs_a_human(gitops_repo: Path) ->
         "networkOperator:\n  version: v25.7.0\n",
         "networkOperator:\n  version: v25.7.0\n  values:\n    node-feature-discovery:\n      master:\n"
         "        featureRulesController: true\n"))
-    run_gen("bundle", "--cluster", "prod", cwd=gitops_repo, check=True)
+    run_gen("bundle", "--cluster", "prod", repo=gitops_repo, check=True)
     before = snapshot(gitops_repo)
-    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", cwd=gitops_repo)
-    assert proc.returncode == 1, proc.stderr
-    assert "REFUSED, needs a human: a chart value the cluster sets is retired with no replacement" in proc.stdout
-    assert "networkOperator.values.node-feature-discovery.master.featureRulesController" in proc.stdout
-    assert "refused: 1 migration(s) need a human; nothing written" in proc.stderr
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", repo=gitops_repo)
+    assert proc.code == 1, proc.err
+    assert "REFUSED, needs a human: a chart value the cluster sets is retired with no replacement" in proc.out
+    assert "networkOperator.values.node-feature-discovery.master.featureRulesController" in proc.out
+    assert "refused: 1 migration(s) need a human; nothing written" in proc.err
     assert {k: v for k, v in snapshot(gitops_repo).items() if k != "output/.gen.lock"} == \
         {k: v for k, v in before.items() if k != "output/.gen.lock"}
-    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", "--accept-breaking", cwd=gitops_repo)
-    assert proc.returncode == 0, proc.stderr
-    assert "dropped with --accept-breaking" in proc.stdout
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", "--accept-breaking", repo=gitops_repo)
+    assert proc.code == 0, proc.err
+    assert "dropped with --accept-breaking" in proc.out
     assert "featureRulesController" not in spec.read_text() and "values:" not in spec.read_text()
-    assert run_gen("check", cwd=gitops_repo).returncode == 0
+    assert run_gen("check", repo=gitops_repo).code == 0
 
 
 def test_an_overlay_that_no_longer_fits_is_refused(ipoib_repo: Path) -> None:
@@ -109,12 +110,12 @@ def test_an_overlay_that_no_longer_fits_is_refused(ipoib_repo: Path) -> None:
     (overlay / "ipam.yaml").write_text("apiVersion: mellanox.com/v1alpha1\nkind: NicClusterPolicy\nmetadata:\n"
                                        "  name: nic-cluster-policy\nspec:\n  secondaryNetwork:\n    ipamPlugin:\n"
                                        "      imagePullSecrets: [mirror]\n")
-    run_gen("bundle", "--cluster", "prod", cwd=ipoib_repo, check=True)
+    run_gen("bundle", "--cluster", "prod", repo=ipoib_repo, check=True)
     before = snapshot(ipoib_repo)
-    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", cwd=ipoib_repo)
-    assert proc.returncode == 1
-    assert "REFUSED, needs a human: the cluster's own overlay does not fit the new release" in proc.stdout
-    assert "overlays/prod/ipam.yaml:" in proc.stdout and "ipamPlugin" in proc.stdout
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", repo=ipoib_repo)
+    assert proc.code == 1
+    assert "REFUSED, needs a human: the cluster's own overlay does not fit the new release" in proc.out
+    assert "overlays/prod/ipam.yaml:" in proc.out and "ipamPlugin" in proc.out
     assert {k: v for k, v in snapshot(ipoib_repo).items() if k != "output/.gen.lock"} == \
         {k: v for k, v in before.items() if k != "output/.gen.lock"}
 
@@ -125,8 +126,8 @@ def test_an_overlay_that_no_longer_fits_is_refused(ipoib_repo: Path) -> None:
     ("v99.1.0", 2, "not a release gen knows"),
 ])
 def test_targets_that_are_not_upgrades(ipoib_repo: Path, to: str, code: int, words: str) -> None:
-    proc = run_gen("upgrade", "--cluster", "prod", "--to", to, cwd=ipoib_repo)
-    assert proc.returncode == code and words in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", to, repo=ipoib_repo)
+    assert proc.code == code and words in proc.out + proc.err and "Traceback" not in proc.err
 
 
 def test_a_linked_spec_is_not_edited(ipoib_repo: Path, tmp_path: Path) -> None:
@@ -134,16 +135,16 @@ def test_a_linked_spec_is_not_edited(ipoib_repo: Path, tmp_path: Path) -> None:
     elsewhere.write_text(SPEC)
     (ipoib_repo / "clusters/prod.yaml").unlink()
     (ipoib_repo / "clusters/prod.yaml").symlink_to(elsewhere)
-    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", cwd=ipoib_repo)
-    assert proc.returncode == 2 and "symbolic link" in proc.stderr and elsewhere.read_text() == SPEC
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", repo=ipoib_repo)
+    assert proc.code == 2 and "symbolic link" in proc.err and elsewhere.read_text() == SPEC
 
 
 def test_a_layout_ruamel_cannot_keep_is_refused_not_reformatted(gitops_repo: Path) -> None:
     write_spec(gitops_repo)
     spec = gitops_repo / "clusters/prod.yaml"
     spec.write_text(spec.read_text().replace("mode: sriov", "mode:    sriov"))
-    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", "--dry-run", cwd=gitops_repo)
-    assert proc.returncode == 2 and "without reformatting" in proc.stderr
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", "--dry-run", repo=gitops_repo)
+    assert proc.code == 2 and "without reformatting" in proc.err
 
 
 def test_git_sees_only_the_changed_lines(ipoib_repo: Path) -> None:
@@ -151,7 +152,7 @@ def test_git_sees_only_the_changed_lines(ipoib_repo: Path) -> None:
     subprocess.run(["git", "add", "clusters"], cwd=ipoib_repo, check=True)
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "spec"], cwd=ipoib_repo,
                    check=True)
-    run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", cwd=ipoib_repo, check=True)
+    run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", repo=ipoib_repo, check=True)
     stat = subprocess.run(["git", "diff", "--numstat", "clusters/prod.yaml"], cwd=ipoib_repo, capture_output=True,
                           text=True, check=True).stdout
     assert stat.split()[:2] == ["2", "2"]  # version, and healthPort -> port (retired in v25.7.0)
@@ -160,13 +161,13 @@ def test_git_sees_only_the_changed_lines(ipoib_repo: Path) -> None:
 def test_a_digest_pinned_for_the_old_image_needs_a_human(gitops_repo: Path) -> None:
     write_spec(gitops_repo, mode="ipoib", version="v25.7.0",
                extra="imageDigests:\n  nvcr.io/nvidia/mellanox/multus-cni: sha256:" + "1" * 64 + "\n")
-    run_gen("bundle", "--cluster", "prod", cwd=gitops_repo, check=True)
-    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", cwd=gitops_repo)
-    assert proc.returncode == 1
-    assert "REFUSED, needs a human: a pinned image digest belongs to the old release's image" in proc.stdout
+    run_gen("bundle", "--cluster", "prod", repo=gitops_repo, check=True)
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", repo=gitops_repo)
+    assert proc.code == 1
+    assert "REFUSED, needs a human: a pinned image digest belongs to the old release's image" in proc.out
     assert "imageDigests.nvcr.io/nvidia/mellanox/multus-cni: pins nvcr.io/nvidia/mellanox/multus-cni:network-" \
-           "operator-v25.7.0; v25.10.0 uses nvcr.io/nvidia/mellanox/multus-cni:network-operator-v25.10.0" in proc.stdout
-    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", "--accept-breaking", cwd=gitops_repo)
-    assert proc.returncode == 0, proc.stderr
+           "operator-v25.7.0; v25.10.0 uses nvcr.io/nvidia/mellanox/multus-cni:network-operator-v25.10.0" in proc.out
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.10.0", "--accept-breaking", repo=gitops_repo)
+    assert proc.code == 0, proc.err
     assert "imageDigests" not in (gitops_repo / "clusters/prod.yaml").read_text()
-    assert run_gen("check", cwd=gitops_repo).returncode == 0
+    assert run_gen("check", repo=gitops_repo).code == 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ fleet = st.dictionaries(st.sampled_from(["a", "prod", "x-1"]), files, min_size=1
 )
 
 
+@pytest.mark.slow  # 40 examples of three fsynced applies: 2-13 s, with the disk
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=fleet, second=fleet)
 def test_apply_twice_is_a_noop_and_check_is_clean(first: list[Bundle], second: list[Bundle]) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 from generator.check.bundles import check_bundles
 from generator.check.schema import check_schema
 from generator.check.validators.kinds import schemas_for
-from generator.cli import commands as gen_commands
 from generator.cli.main import main as gen_main
 from generator.cluster.model import Cluster
 from generator.core import cache as gen_cache
@@ -34,7 +33,8 @@ from tests.conftest import UPSTREAM, Result, spec_text
 #     directory (``cwd``), sys.stdin (``stdin``; empty: end of input at once), sys.stdout and sys.stderr (captured);
 #   - put back afterwards, should gen change them: the umask and the handlers of SIGINT, SIGTERM, SIGHUP, SIGPIPE;
 #   - empty for the run, as in a new process, and put back afterwards: what gen says once per process, the
-#     missing-chart note (generator.cli.commands._noted) and the refused-cache warning (generator.core.cache._refused).
+#     refused-cache warning (generator.core.cache._refused). (What a command says once per run, such as the
+#     missing-chart note, is kept by the run's own generator.pipeline.messages.Messages.)
 # Kept for the pytest process: the functools caches of gen's own data (catalog, chart facts, templates, the lock)
 # and of the schemas converted and compiled from digest-checked files (keyed on the store's root: a test that alters
 # a mirror makes its own). They are keyed on all they are derived from, so a run gets the values a new process
@@ -46,7 +46,7 @@ from tests.conftest import UPSTREAM, Result, spec_text
 # tests/cli/test_in_process.py runs invocations both ways and compares exit code, stdout and stderr.
 
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGPIPE") if hasattr(signal, name))
-_SAID_ONCE: tuple[set[Any], ...] = (gen_commands._noted, gen_cache._refused)
+_SAID_ONCE: tuple[set[Any], ...] = (gen_cache._refused,)
 
 
 @contextlib.contextmanager

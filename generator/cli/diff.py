@@ -3,19 +3,35 @@ tree (what ``gen bundle`` would write from the specs now) and a git commit (what
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from pathlib import Path
 
-from generator.cli.commands import chart_roots, render_clusters
+from generator.cli.options import schema_source, selection
 from generator.cluster.repo import discover
 from generator.core import layout
 from generator.core.errors import EXIT_OK, InputError
+from generator.pipeline.charts import chart_roots
+from generator.pipeline.checking import render_clusters
+from generator.pipeline.messages import Messages
 from generator.programs import applied, git
 from generator.programs.overlays import build_overlays
 from generator.report.diff_report import DiffReport, compare, render
 
 FORMATS = ("text", "json", "markdown")
+HELP = ("what changes in what Argo CD applies, object by object and field by field, between the working tree and a "
+        "git commit")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    selection(p, required=True)
+    p.add_argument("--against", metavar="REF", default=None,
+                   help="the commit to compare with (a branch, tag or commit; default: the merge base of HEAD and "
+                        "the default branch, or HEAD on that branch)")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text (default), json, or markdown (for a pull-request comment)")
+    schema_source(p)
 
 
 def _selected(names: list[str], all_clusters: bool, now: list[str], then: list[str], where: str) -> list[str]:
@@ -33,15 +49,18 @@ def _now(repo: Path, names: list[str], mirror: Path | None) -> dict[str, applied
     """What Argo CD would apply once ``gen bundle`` writes the working tree's specs."""
     if not names:
         return {}
-    rendered, charts, _ = render_clusters(repo, names, mirror, chart_note=False)
+    rendered, charts, _ = render_clusters(repo, names, mirror, Messages(), chart_notes=False)
     builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters])
     return {cluster.name: applied.from_bundle(cluster, bundle, builds[(cluster.name, cluster.mode)],
                                               charts.get(cluster.name))
             for cluster, bundle in rendered.clusters}
 
 
-def run(repo: Path, names: list[str], all_clusters: bool, against: str | None, fmt: str,
-        mirror: Path | None) -> int:
+def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
+    return diff(repo, args.cluster, args.all, args.against, args.format, mirror)
+
+
+def diff(repo: Path, names: list[str], all_clusters: bool, against: str | None, fmt: str, mirror: Path | None) -> int:
     git.checkout(repo)
     revision = git.resolve(repo, against) if against is not None else git.default_revision(repo)
     where = f"at {revision.ref}"

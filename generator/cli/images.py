@@ -13,23 +13,24 @@ import json
 import sys
 from pathlib import Path
 
+from generator.cli.options import selection
 from generator.cluster.repo import select
 from generator.core.errors import EXIT_OK
 from generator.pipeline.clusters import load_clusters
 from generator.render.inventory import cluster_images
 
+HELP = ("list every image the clusters' output makes nodes pull, with its public source and its imageRegistry mirror "
+        "(for crane copy or az acr import)")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--cluster", action="append", default=[], metavar="NAME",
-                       help="a cluster spec clusters/NAME.yaml (repeatable)")
-    group.add_argument("--all", action="store_true", help="every spec in clusters/")
+    selection(p, required=True)
     p.add_argument("--format", choices=["text", "json"], default="text",
                    help="text: 'SOURCE MIRROR' per line; json: a list of {source, reference, mirror, digest, "
                         "component, usedBy, cluster}")
 
 
-def run(args: argparse.Namespace, repo: Path) -> int:
+def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     clusters = load_clusters(repo, select(repo, args.cluster, args.all))
     for cluster in clusters:
         for note in cluster.notes:

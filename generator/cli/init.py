@@ -24,15 +24,21 @@ import sys
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from generator.cli import commands
+from generator.cli.bundle import bundle
+from generator.cli.options import schema_source
 from generator.cluster.model import MODES
 from generator.cluster.overlay import check_overlays_tree
 from generator.cluster.parse import MAX_SPEC_BYTES
 from generator.core import layout
 from generator.core.errors import EXIT_OK, GenError, InputError, printable
 from generator.core.fs import atomic_write, read_regular
+from generator.pipeline.messages import Messages
 
 LOCK = f"{layout.OUTPUT_DIR}/.gen.lock"
+
+
+HELP = ("scaffold a new GitOps repo in DIR from gen's cookiecutter template: a cluster spec, pre-commit hooks, a CI "
+        "workflow, a README, and the bundle with the Argo CD bootstrap")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -53,6 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", default=None, metavar="MODE", help=f"its mode: {', '.join(MODES)}")
     p.add_argument("--vm-size", default=None, metavar="SIZE",
                    help="the VM size of its InfiniBand node pool (gen catalog vm-sizes)")
+    schema_source(p)
 
 
 def _target(args: argparse.Namespace) -> Path:
@@ -127,8 +134,9 @@ class Unfinished(GenError):
         self.exit_code = exit_code
 
 
-def run(args: argparse.Namespace, mirror: Path | None) -> int:
+def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     target = _target(args)
+    messages = Messages()  # one per command: a chart not at hand is said once, in the staged run or the real one
     shown = printable(str(target))
     occupied = _occupied(target, shown, args.force)
     from generator.init import scaffold  # cookiecutter (and rich, jinja2) only when gen init runs
@@ -151,7 +159,7 @@ def run(args: argparse.Namespace, mirror: Path | None) -> int:
             _copy_inputs(target, staged, spec)
         report = io.StringIO()
         with contextlib.redirect_stdout(report):
-            commands.bundle(staged, [], True, prune=False, force=False, mirror=mirror)
+            bundle(staged, [], True, prune=False, force=False, mirror=mirror, messages=messages)
         written = own if occupied else [rel for rel in scaffold.files(staged) if rel != LOCK]
         for rel in written:
             atomic_write(target / rel, (staged / rel).read_bytes())
@@ -166,7 +174,8 @@ def run(args: argparse.Namespace, mirror: Path | None) -> int:
     print(f"gen init: {shown}: the template's {len(written)} file(s) for {what} written ({replaced} replaced); "
           "nothing else changed")
     try:
-        return commands.bundle(Path(os.path.realpath(target)), [], True, prune=False, force=False, mirror=mirror)
+        return bundle(Path(os.path.realpath(target)), [], True, prune=False, force=False, mirror=mirror,
+                      messages=messages)
     except GenError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)

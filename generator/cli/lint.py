@@ -9,11 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from generator.cli.options import schema_source
 from generator.core import layout
 from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError
 
 if TYPE_CHECKING:
     from generator.check.engine import Checker
+
+
+HELP = "lint Kubernetes YAML (files, directories, kustomize) for the Network Operator"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "outside git, or before the first commit, skipped with a note); put it after the paths or "
                         "end it with --: gen lint --against -- PATH...")
     p.add_argument("--list-rules", action="store_true", help="print every rule id with its one-line doc and exit")
+    schema_source(p)
 
 
 def _cluster_of(repo: Path, path: Path) -> str | None:

@@ -3,13 +3,18 @@ release's lifecycle notes give it), dates, Kubernetes range, DOCA driver, every 
 
 from __future__ import annotations
 
+import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from generator import catalog
 from generator.catalog.charts import chart_facts
 from generator.cluster.model import MODES
 from generator.core.errors import EXIT_OK
+
+HELP = ("network-operator releases: support status (NVIDIA's lifecycle notes), dates, Kubernetes range, DOCA driver, "
+        "every image, modes and IPoIB IPAM")
 
 # The chart's own images, by the values key that sets their repository
 CHART_IMAGES = {
@@ -112,9 +117,13 @@ def text(cat: catalog.Catalog) -> list[str]:
     return lines
 
 
-def run(output: str) -> int:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", dest="output", choices=["text", "json"], default="text")
+
+
+def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     cat = catalog.load()
-    if output == "json":
+    if args.output == "json":
         print(json.dumps(as_json(cat), indent=2))
     else:
         print("\n".join(text(cat)))

@@ -12,20 +12,26 @@ from typing import Any
 
 from generator import catalog
 from generator.check.validators.kinds import schemas_for
-from generator.cli import commands
+from generator.cli.bundle import bundle
+from generator.cli.options import schema_source
 from generator.cluster.model import Cluster
 from generator.cluster.parse import MAX_SPEC_BYTES
 from generator.cluster.repo import select
 from generator.core import layout
 from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError, os_failure
 from generator.core.fs import atomic_write, read_regular
+from generator.pipeline.checking import check_clusters
 from generator.pipeline.clusters import checked_cluster, load_fleet
+from generator.pipeline.messages import Messages
 from generator.sources.schema_store import open_store
 from generator.upgrade import plan_text as report
 from generator.upgrade.migrations import step_edits
 from generator.upgrade.spec_edit import apply_edits, changed_lines
 from generator.upgrade.steps import Built, Plan, plan_step
 from generator.yamlio.load import YamlInputError, load_single
+
+HELP = ("move a cluster to a newer network-operator release: print the plan, then write the spec and bundle if every "
+        "step validates")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,10 +40,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
     p.add_argument("--accept-breaking", action="store_true",
                    help="let gen drop what the new release no longer reads (retired chart values) instead of refusing")
+    schema_source(p)
 
 
-def _built(repo: Path, cluster: Cluster, mirror: Path | None) -> Built:
-    checked = commands.check_clusters(repo, [cluster], [], mirror)
+def _built(repo: Path, cluster: Cluster, mirror: Path | None, messages: Messages) -> Built:
+    checked = check_clusters(repo, [cluster], [], mirror, messages)
     chart = checked.charts.get(cluster.name)
     chart_objects = chart.objects if chart is not None and not chart.error and cluster.argocd.delivery == "helm" \
         else None
@@ -67,7 +74,8 @@ class Upgrade:
         return sum(len(step.errors) for step in self.plan.steps)
 
 
-def plan_upgrade(repo: Path, name: str, to: str, *, accept_breaking: bool, mirror: Path | None) -> Upgrade | None:
+def plan_upgrade(repo: Path, name: str, to: str, *, accept_breaking: bool, mirror: Path | None,
+                 messages: Messages) -> Upgrade | None:
     """Every step from the cluster's release to ``to``, rendered, built and checked in memory; None when the cluster
     is already on ``to``. Raises InputError for an unknown release, a downgrade, or a spec gen may not edit."""
     cat = catalog.load()
@@ -90,12 +98,12 @@ def plan_upgrade(repo: Path, name: str, to: str, *, accept_breaking: bool, mirro
     text = before = data.decode("utf-8")
     store = open_store(mirror)
     plan = Plan(name, file)
-    old = _built(repo, current, mirror)
+    old = _built(repo, current, mirror, messages)
     for tag in [t for t in cat.release_tags if current.release.key < catalog.version_key(t) <= target.key]:
         raw = _raw(text, file)
         step = step_edits(old.cluster, raw, cat.release(tag), accept_breaking=accept_breaking)
         new_text = apply_edits(text, step.edits, file)
-        new = _built(repo, checked_cluster(new_text.encode(), file, expected_name=name), mirror)
+        new = _built(repo, checked_cluster(new_text.encode(), file, expected_name=name), mirror, messages)
         plan.steps.append(plan_step(old, new, step.edits, raw, step.migrations,
                                     schemas_for(old.cluster.release.tag, None, store),
                                     schemas_for(tag, None, store), store))
@@ -104,7 +112,9 @@ def plan_upgrade(repo: Path, name: str, to: str, *, accept_breaking: bool, mirro
 
 
 def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
-    upgrade = plan_upgrade(repo, args.cluster, args.to, accept_breaking=args.accept_breaking, mirror=mirror)
+    messages = Messages()  # one per command: a chart not at hand is said once
+    upgrade = plan_upgrade(repo, args.cluster, args.to, accept_breaking=args.accept_breaking, mirror=mirror,
+                           messages=messages)
     if upgrade is None:
         print(f"gen upgrade: {args.cluster} is already on {args.to}; nothing to do")
         return EXIT_OK
@@ -127,4 +137,4 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     except OSError as exc:
         raise os_failure(exc, plan.spec_file, "write it") from None
     print(f"\ngen upgrade: {plan.spec_file} moved to {upgrade.target} ({lines} line(s) changed); writing the bundle")
-    return commands.bundle(repo, [plan.cluster], False, prune=False, force=False, mirror=mirror)
+    return bundle(repo, [plan.cluster], False, prune=False, force=False, mirror=mirror, messages=messages)

@@ -10,6 +10,9 @@ cluster's files from ``output/`` and, when every one has its recorded sha256, ta
 the bytes rendering would give. Anything else (a file missing or changed, a record missing or corrupt, any input
 changed) renders, builds and checks the cluster as before. The fleet bootstrap is recorded the same way, keyed by the
 inputs of every cluster. Records are in gen's cache (``checked/``), digest-checked like every entry.
+
+The records are typed (``ClusterRecord``, ``FleetRecord``, ``BundleRecord``); their JSON form is written and read
+here only, and a record that does not read back as one of them is a miss.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import functools
 import hashlib
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +34,8 @@ from generator.programs.kustomization import files_read
 from generator.render.output import Bundle
 
 MEMO_VERSION = 2
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # generator/
 LIBRARIES = ("PyYAML", "jsonschema-rs", "kubernetes-validate", "ruamel.yaml", "cel-expr-python")
-MAX_BYTES = MAX_FILE_BYTES
 
 
 @functools.cache
@@ -63,22 +66,133 @@ def environment(kustomize: list[str], helm: list[str] | None, charts: Iterable[t
                   *(f"{tag}={sha}" for tag, sha in charts), f"with_chart={with_chart}")
 
 
-def finding_json(finding: Finding) -> dict[str, Any]:
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class BundleRecord:
+    """What a record keeps of a bundle: its directory's name, spec file, every file's sha256, and the same of the
+    bundles it reads (a release's shared CRDs)."""
+
+    cluster: str
+    spec_file: str
+    files: dict[str, str]
+    reads: tuple[BundleRecord, ...] = ()
+
+    @classmethod
+    def of(cls, bundle: Bundle) -> BundleRecord:
+        return cls(bundle.cluster, bundle.spec_file, {rel: _sha(data) for rel, data in bundle.files.items()},
+                   tuple(cls.of(read) for read in bundle.reads))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cluster": self.cluster, "spec_file": self.spec_file, "files": dict(self.files),
+                "reads": [read.to_json() for read in self.reads]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> BundleRecord:
+        files = data["files"]
+        if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+            raise TypeError("files")
+        return cls(_text(data["cluster"]), _text(data["spec_file"]), dict(files),
+                   tuple(cls.from_json(read) for read in _list(data["reads"])))
+
+    def read_back(self, repo: Path) -> Bundle | None:
+        """The recorded bundle with its files' bytes read from output/, when every file is there with its recorded
+        sha256 (and so is every bundle it reads); else None."""
+        try:
+            root = repo / layout.output_dir(self.cluster)
+            files = {}
+            for rel, sha in self.files.items():
+                path = root / rel
+                if path.is_symlink() or not path.is_file():
+                    return None
+                data = path.read_bytes()
+                if _sha(data) != sha:
+                    return None
+                files[rel] = data
+            reads = []
+            for read in self.reads:
+                bundle = read.read_back(repo)
+                if bundle is None:
+                    return None
+                reads.append(bundle)
+        except (OSError, ValueError):
+            return None
+        return Bundle(self.cluster, self.spec_file, files, {}, tuple(reads), read_from_output=True)
+
+
+@dataclass(frozen=True)
+class ClusterRecord:
+    """A cluster rendered, built and checked without an error: its bundle, the warnings it said (the spec's notes
+    and the findings), its release, and what the fleet needs of it."""
+
+    bundle: BundleRecord
+    notes: tuple[str, ...]
+    release: str
+    source: str  # argocd.source: overlay | chart
+    release_dir: str  # output/ directory of its release's shared CRDs ("" unless rendered delivery)
+    findings: tuple[Finding, ...]
+    asks_previous: bool = False  # an object has an update rule (oldSelf): gen check compares it with a commit
+
+    def to_json(self) -> dict[str, Any]:
+        return {"bundle": self.bundle.to_json(), "notes": list(self.notes), "release": self.release,
+                "asks_previous": self.asks_previous, "source": self.source, "release_dir": self.release_dir,
+                "findings": [_finding_json(f) for f in self.findings]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ClusterRecord:
+        return cls(BundleRecord.from_json(data["bundle"]), tuple(_text(n) for n in _list(data["notes"])),
+                   _text(data["release"]), _text(data["source"]), _text(data["release_dir"]),
+                   tuple(_finding(f) for f in _list(data["findings"])), data["asks_previous"] is True)
+
+
+@dataclass(frozen=True)
+class FleetRecord:
+    """The fleet bootstrap and the rdma-infiniband chart as a run with these clusters wrote them, and what their
+    checks found."""
+
+    fleet: BundleRecord | None
+    chart: BundleRecord | None
+    findings: tuple[Finding, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fleet": self.fleet.to_json() if self.fleet else None,
+                "chart": self.chart.to_json() if self.chart else None,
+                "findings": [_finding_json(f) for f in self.findings]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> FleetRecord:
+        fleet, chart = data["fleet"], data["chart"]
+        return cls(BundleRecord.from_json(fleet) if fleet is not None else None,
+                   BundleRecord.from_json(chart) if chart is not None else None,
+                   tuple(_finding(f) for f in _list(data["findings"])))
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError("not a list")
+    return value
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
     data = dataclasses.asdict(finding)
     data.pop("index", None)
     data["path"] = list(finding.path)
     return data
 
 
-def finding_from(data: dict[str, Any]) -> Finding:
+def _finding(data: Any) -> Finding:
     return Finding(**{**data, "path": tuple(data["path"])})
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-class Memo:
+class Records:
     """The records of one environment (``environment()``) in gen's cache."""
 
     def __init__(self, env: str, cache: DiskCache | None = None):
@@ -90,13 +204,13 @@ class Memo:
         full run says why)."""
         try:
             rel = layout.spec_file(name)
-            parts: list[bytes | str] = [self.env, rel, read_regular(repo / rel, MAX_BYTES, rel)]
+            parts: list[bytes | str] = [self.env, rel, read_regular(repo / rel, MAX_FILE_BYTES, rel)]
             overlay = repo / layout.user_overlay_dir(name)
             if os.path.lexists(overlay):
                 root = os.path.realpath(repo)
                 for path in files_read(overlay):
                     shown = os.path.relpath(path, root)
-                    parts += [shown, read_regular(path, MAX_BYTES, shown)]
+                    parts += [shown, read_regular(path, MAX_FILE_BYTES, shown)]
         except Exception:
             return None
         return digest(*parts)
@@ -105,41 +219,23 @@ class Memo:
         return digest(self.env, "fleet", *(f"{name}={key}" for name, key in sorted(keys.items())), *selected,
                       f"with_chart={with_chart}")
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def _get(self, key: str) -> dict[str, Any] | None:
         entry = self.cache.get_json(key)
         return entry if isinstance(entry, dict) and entry.get("version") == MEMO_VERSION else None
 
-    def record(self, key: str, entry: dict[str, Any]) -> None:
-        self.cache.put_json(key, {"version": MEMO_VERSION, **entry})
+    def cluster(self, key: str | None) -> ClusterRecord | None:
+        entry = self._get(key) if key else None
+        try:
+            return ClusterRecord.from_json(entry) if entry is not None else None
+        except (KeyError, TypeError, ValueError):
+            return None
 
+    def fleet(self, key: str) -> FleetRecord | None:
+        entry = self._get(key)
+        try:
+            return FleetRecord.from_json(entry) if entry is not None else None
+        except (KeyError, TypeError, ValueError):
+            return None
 
-def bundle_record(bundle: Bundle) -> dict[str, Any]:
-    """What a record keeps of a bundle: its name, spec file, every file's sha256, and the same of what it reads."""
-    return {"cluster": bundle.cluster, "spec_file": bundle.spec_file,
-            "files": {rel: _sha(data) for rel, data in bundle.files.items()},
-            "reads": [bundle_record(read) for read in bundle.reads]}
-
-
-def bundle_from_disk(repo: Path, record: dict[str, Any]) -> Bundle | None:
-    """The recorded bundle with its files' bytes read from output/, when every file is there with its recorded
-    sha256 (and so is every bundle it reads); else None."""
-    try:
-        root = repo / layout.output_dir(record["cluster"])
-        files = {}
-        for rel, sha in record["files"].items():
-            path = root / rel
-            if path.is_symlink() or not path.is_file():
-                return None
-            data = path.read_bytes()
-            if _sha(data) != sha:
-                return None
-            files[rel] = data
-        reads = []
-        for read in record["reads"]:
-            bundle = bundle_from_disk(repo, read)
-            if bundle is None:
-                return None
-            reads.append(bundle)
-        return Bundle(record["cluster"], record["spec_file"], files, {}, tuple(reads), read_from_output=True)
-    except (OSError, KeyError, TypeError, AttributeError):
-        return None
+    def record(self, key: str, record: ClusterRecord | FleetRecord) -> None:
+        self.cache.put_json(key, {"version": MEMO_VERSION, **record.to_json()})

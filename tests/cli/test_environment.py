@@ -138,10 +138,10 @@ def test_a_non_utf8_locale_never_turns_a_message_into_a_traceback(tmp_path: Path
 
 
 def test_an_os_error_anywhere_is_one_line_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(_: object) -> int:
+    def broken(*_: object) -> int:
         raise OSError(errno.EIO, os.strerror(errno.EIO), "/var/tmp/x")
 
-    monkeypatch.setattr(cli_main.commands, "catalog", broken)
+    monkeypatch.setattr(cli_main.catalog, "run", broken)
     proc = run_gen("catalog")
     assert proc.code == 3
     assert proc.err == "gen: error: /var/tmp/x: cannot use it: Input/output error; check the disk and try again\n"

@@ -90,7 +90,7 @@ def test_130_interrupted(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(*_: object, **__: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli_main.commands, "catalog", interrupted)
+    monkeypatch.setattr(cli_main.catalog, "run", interrupted)
     proc = run_gen("catalog")
     assert proc.code == errors.EXIT_INTERRUPTED and "interrupted" in proc.err
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import commands
 from generator.core import cache as gen_cache
 from tests.conftest import Result, run_gen_process, snapshot, write_spec
 from tests.helpers import run_gen
@@ -123,9 +122,8 @@ def test_the_process_state_is_put_back(tmp_path: Path) -> None:
     cwd, env, umask = os.getcwd(), dict(os.environ), os.umask(0o022)
     os.umask(umask)
     streams, handlers = (sys.stdin, sys.stdout, sys.stderr), signal.getsignal(signal.SIGINT)
-    commands._noted.add("v0.0.0")
     gen_cache._refused.add(tmp_path)
-    said = (set(commands._noted), set(gen_cache._refused))  # what this process said before, among them ours
+    said = set(gen_cache._refused)  # what this process said before, among them ours
     try:
         proc = run_gen("bundle", "--cluster", "prod", cwd=tmp_path, env={"GEN_LOCK_TIMEOUT": "5", "HOME": None})
         assert proc.code == 0 and "gen: note: network-operator chart v25.4.0" in proc.err
@@ -133,7 +131,6 @@ def test_the_process_state_is_put_back(tmp_path: Path) -> None:
         assert run_gen("--help").code == 0
         assert os.getcwd() == cwd and dict(os.environ) == env and os.umask(umask) == umask
         assert (sys.stdin, sys.stdout, sys.stderr) == streams and signal.getsignal(signal.SIGINT) == handlers
-        assert (commands._noted, gen_cache._refused) == said  # this process's, as they were
+        assert gen_cache._refused == said  # this process's, as they were
     finally:
-        commands._noted.discard("v0.0.0")
         gen_cache._refused.discard(tmp_path)

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from generator.cli import commands
-from generator.pipeline import records as memo
+from generator.cli.bundle import bundle
+from generator.cli.check import check
+from generator.pipeline import outcome, records
 from generator.yamlio import cached
 from tests.conftest import write_spec
 from tests.helpers import run_gen
@@ -21,13 +22,13 @@ def rendered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[list[str]]
     """The clusters each in-process check_clusters call renders (a cache of this test's own)."""
     monkeypatch.setenv("GEN_CACHE_DIR", str(tmp_path / "cache"))
     calls: list[list[str]] = []
-    real = commands.check_clusters
+    real = outcome.check_clusters
 
     def spy(repo: Path, clusters: list[Any], *args: Any, **kwargs: Any) -> Any:
         calls.append([c.name for c in clusters])
         return real(repo, clusters, *args, **kwargs)
 
-    monkeypatch.setattr(commands, "check_clusters", spy)
+    monkeypatch.setattr(outcome, "check_clusters", spy)
     return calls
 
 
@@ -39,11 +40,10 @@ def _fleet(repo: Path) -> None:
 
 def _run(repo: Path, capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> tuple[str, str]:
     mirror = None
-    commands._noted.clear()  # the chart note is said once per process: as in a fresh one
     if args[0] == "bundle":
-        result = commands.bundle(repo, [], True, prune=False, force=False, mirror=mirror)
+        result = bundle(repo, [], True, prune=False, force=False, mirror=mirror)
     else:
-        result = commands.check(repo, [], all_clusters=True, mirror=mirror)
+        result = check(repo, [], all_clusters=True, mirror=mirror)
     assert result == code
     out, err = capsys.readouterr()
     return out, err
@@ -109,12 +109,12 @@ def test_a_new_cluster_is_checked_and_errors_are_never_recorded(gitops_repo: Pat
 
 
 def test_the_environment_covers_gen_the_programs_and_the_charts() -> None:
-    base = memo.environment(["kubectl", "kustomize"], ["helm"], [("v25.4.0", "")], False)
-    assert base == memo.environment(["kubectl", "kustomize"], ["helm"], [("v25.4.0", "")], False)
-    assert base != memo.environment(["kustomize", "build"], ["helm"], [("v25.4.0", "")], False)
-    assert base != memo.environment(["kubectl", "kustomize"], None, [("v25.4.0", "")], False)
-    assert base != memo.environment(["kubectl", "kustomize"], ["helm"], [("v25.4.0", "ab")], False)
-    assert base != memo.environment(["kubectl", "kustomize"], ["helm"], [("v25.4.0", "")], True)
+    base = records.environment(["kubectl", "kustomize"], ["helm"], [("v25.4.0", "")], False)
+    assert base == records.environment(["kubectl", "kustomize"], ["helm"], [("v25.4.0", "")], False)
+    assert base != records.environment(["kustomize", "build"], ["helm"], [("v25.4.0", "")], False)
+    assert base != records.environment(["kubectl", "kustomize"], None, [("v25.4.0", "")], False)
+    assert base != records.environment(["kubectl", "kustomize"], ["helm"], [("v25.4.0", "ab")], False)
+    assert base != records.environment(["kubectl", "kustomize"], ["helm"], [("v25.4.0", "")], True)
 
 
 def test_run_twice_through_the_cli_is_byte_identical(gitops_repo: Path) -> None:

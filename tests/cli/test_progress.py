@@ -7,7 +7,7 @@ import io
 import re
 from pathlib import Path
 
-from generator.cli.commands import summary_line
+from generator.cli.bundle import summary_line
 from generator.core import progress
 from tests.conftest import write_spec
 from tests.helpers import run_gen

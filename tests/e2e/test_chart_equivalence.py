@@ -16,8 +16,8 @@ import pytest
 
 from generator import catalog
 from generator.check.equivalence import differences
-from generator.cli.commands import chart_defaults
 from generator.cluster.model import MODES, Cluster
+from generator.pipeline.charts import chart_defaults
 from generator.pipeline.clusters import checked_cluster
 from generator.programs.helm import helm_command
 from generator.programs.kustomize import build_many

@@ -15,9 +15,9 @@ import yaml
 from generator import catalog, project_version
 from generator.check.schema import check_schema
 from generator.check.validators.kinds import Schemas
-from generator.cli.commands import chart_defaults
 from generator.cluster.model import MODES
 from generator.cluster.parse import SpecError
+from generator.pipeline.charts import chart_defaults
 from generator.pipeline.clusters import checked_cluster
 from generator.render.argocd import APPLICATION_FILE, application
 from generator.render.cluster_bundle import render_bundle

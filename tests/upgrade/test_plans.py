@@ -18,6 +18,7 @@ from generator.check.validators.kinds import schemas_for
 from generator.cli.upgrade import _built, plan_upgrade
 from generator.cluster.model import MODES
 from generator.pipeline.clusters import load_cluster
+from generator.pipeline.messages import Messages
 from generator.sources.schema_store import open_store
 from generator.upgrade import plan_text as report
 from generator.upgrade.schema_changes import REMOVED
@@ -30,7 +31,7 @@ PAIRS = list(itertools.pairwise(TAGS))
 
 def _removed_fields(repo: Path, tag: str) -> set[str]:
     """Independently of the plan: the fields of the cluster's objects that the target's strict schemas call unknown."""
-    old = _built(repo, load_cluster(repo, "prod"), UPSTREAM)
+    old = _built(repo, load_cluster(repo, "prod"), UPSTREAM, Messages())
     schemas = schemas_for(tag, None, open_store(UPSTREAM))
     found = set()
     for obj in old.objects:
@@ -46,7 +47,7 @@ def _removed_fields(repo: Path, tag: str) -> set[str]:
 def test_adjacent_upgrade(gitops_repo: Path, mode: str, source: str, target: str) -> None:
     write_spec(gitops_repo, mode=mode, version=source)
     removed = _removed_fields(gitops_repo, target)
-    upgrade = plan_upgrade(gitops_repo, "prod", target, accept_breaking=False, mirror=UPSTREAM)
+    upgrade = plan_upgrade(gitops_repo, "prod", target, accept_breaking=False, mirror=UPSTREAM, messages=Messages())
     assert upgrade is not None
     [step] = upgrade.plan.steps
     assert step.target.release.tag == target and not step.errors and not upgrade.plan.refused

@@ -1,0 +1,42 @@
+"""``gen cache [show|clear]``: where gen keeps derived data and pulled files, and how much."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from generator.core.cache import CACHE_ENV, cache_root
+from generator.core.errors import EXIT_OK
+
+HELP = "show where gen keeps its caches, or clear them"
+
+PARTS = {
+    "schemas": "pulled CRDs, webhook schemas and charts (sha256-checked on every read)",
+    "kustomize": "kustomize builds, by digest of every input (validated again on every run)",
+    "helm-renders": "helm template renders, by digest of chart and values (validated again on every run)",
+    "checked": "clusters checked, by digest of every input: their files' sha256 and warnings",
+    "parsed-yaml": "gen's YAML data and the pinned CRDs, parsed (by digest of the text)",
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", nargs="?", choices=["show", "clear"], default="show")
+
+
+def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
+    """``clear`` removes it all (always safe: the next run derives it again, and pulls schemas from the network or
+    --from DIR)."""
+    root = cache_root()
+    parts = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if args.action == "clear":
+        for part in parts:
+            shutil.rmtree(part, ignore_errors=True)
+        print(f"gen cache: cleared {root}")
+        return EXIT_OK
+    print(f"gen cache: {root} (${CACHE_ENV}, else $XDG_CACHE_HOME/rdma-gitops, else ~/.cache/rdma-gitops)")
+    for part in parts:
+        files = [f for f in part.rglob("*") if f.is_file()]
+        print(f"  {part.name + '/':16} {len(files):6} file(s) {sum(f.stat().st_size for f in files) / 1e6:8.1f} MB  "
+              f"{PARTS.get(part.name, 'no longer used by this version (gen cache clear removes it)')}")
+    return EXIT_OK

@@ -1,0 +1,99 @@
+"""Stages 2 to 4 for a set of clusters, in memory: render their bundles (and the fleet bootstrap, and the
+rdma-infiniband chart when it is part of the output), build every mode overlay with kustomize, render their charts
+where at hand, and check everything. Nothing is written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.check.bundles import check_bundles, check_fleet
+from generator.cluster.model import Cluster
+from generator.cluster.overlay import has_user_overlay
+from generator.core import layout
+from generator.core.errors import InputError
+from generator.core.finding import Finding
+from generator.core.kube import Obj
+from generator.core.progress import QUIET, Progress
+from generator.pipeline.charts import chart_defaults, operator_charts, rdma_chart_renders
+from generator.pipeline.clusters import Fleet, load_fleet
+from generator.pipeline.messages import Messages
+from generator.programs.helm import ChartRender, FilesRender
+from generator.programs.overlays import OverlayBuild, build_overlays
+from generator.render import Rendered, render
+from generator.report.reporter import counts
+from generator.sources import schema_store
+
+Previous = Callable[[str], Sequence[Obj] | None]  # cluster name -> what Argo CD applied before (None: unknown)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Clusters rendered, built and checked in memory: what `gen bundle` would write, and what it found."""
+
+    rendered: Rendered
+    charts: dict[str, ChartRender]
+    builds: dict[tuple[str, str], OverlayBuild]
+    findings: list[Finding]
+    chart_renders: dict[str, FilesRender] = field(default_factory=dict)  # the rdma-infiniband chart, per cluster
+    by_cluster: dict[str, list[Finding]] = field(default_factory=dict)  # each cluster's findings
+    fleet_findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return counts(self.findings)[0]
+
+
+def user_overlays(repo: Path, clusters: list[Cluster]) -> set[str]:
+    """The clusters with an overlays/<name>/; refused for a cluster whose Application applies the chart."""
+    found = {c.name for c in clusters if has_user_overlay(repo, c.name)}
+    for cluster in clusters:
+        if cluster.name in found and cluster.argocd.source == "chart":
+            raise InputError(f"{cluster.spec_file}: field 'argocd.source': 'chart' makes Argo CD apply the "
+                             f"rdma-infiniband chart, not the overlay, so {layout.user_overlay_dir(cluster.name)}/ "
+                             "would never apply; move what it changes into the spec, or set argocd.source: overlay")
+    return found
+
+
+def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: list[Cluster], mirror: Path | None,
+                   messages: Messages, with_chart: bool = False, progress: Progress = QUIET,
+                   fleet_release: str | None = None, previous: Previous | None = None) -> Checked:
+    """Render ``clusters`` (and the bootstrap of ``fleet_members``, and with ``with_chart`` the rdma-infiniband
+    chart), build every mode overlay with kustomize, render their charts where at hand, and check everything (the
+    bootstrap with the schemas of ``fleet_release``, by default the first cluster's release). ``previous``: what
+    Argo CD applied before, by cluster name (the objects' CEL rules then run as on an update). Only the chart notes
+    are said (through ``messages``); nothing is written."""
+    overlays = user_overlays(repo, clusters)
+    charts = operator_charts(clusters, mirror, messages)
+    objects = {name: r.objects for name, r in charts.items() if not r.error}
+    rendered = render(clusters, overlays, objects, fleet=fleet_members,
+                      chart_defaults=chart_defaults() if with_chart else None)
+    builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters], progress)
+    chart_renders = rdma_chart_renders(clusters) if with_chart and clusters else {}
+    store = schema_store.open_store(mirror)
+    progress.phase("clusters checked", len(rendered.clusters))
+    by_cluster = {}
+    for pair in rendered.clusters:
+        by_cluster[pair[0].name] = check_bundles(repo, [pair], None, builds, store, charts, chart_renders, previous)
+        progress.advance()
+    progress.done()
+    release = fleet_release or (rendered.clusters[0][0].release.tag if rendered.clusters else None)
+    fleet_findings = check_fleet(rendered.fleet, release, store) if rendered.fleet is not None and release else []
+    findings = sorted({f for found in [*by_cluster.values(), fleet_findings] for f in found}, key=Finding.sort_key)
+    return Checked(rendered, charts, builds, findings, chart_renders, by_cluster, fleet_findings)
+
+
+def render_clusters(repo: Path, names: list[str], mirror: Path | None, messages: Messages, *,
+                    chart_notes: bool = True) -> tuple[Rendered, dict[str, ChartRender], Fleet]:
+    """The named clusters' bundles as ``gen bundle`` renders them (with each chart's render where it is at hand),
+    and the fleet. The spec's warnings are said through ``messages``, and with ``chart_notes`` the charts not at
+    hand."""
+    fleet = load_fleet(repo, names)
+    for cluster in fleet.selected:
+        messages.warnings(cluster.notes)
+    charts = operator_charts(fleet.selected, mirror, messages if chart_notes else None)
+    objects = {name: r.objects for name, r in charts.items() if not r.error}
+    rendered = render(fleet.selected, {c.name for c in fleet.selected if has_user_overlay(repo, c.name)}, objects,
+                      fleet=fleet.everyone or [])
+    return rendered, charts, fleet

@@ -1,0 +1,51 @@
+"""What a run has to say besides its result: the spec's warnings, the notes about charts not at hand, the checks'
+findings. The pipeline says them through a ``Messages`` the command gives it (the CLI's writes to stderr; a test's may
+collect), in the order they arise; nothing in the pipeline prints."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from generator import catalog
+from generator.core.finding import Finding
+from generator.report.reporter import text
+
+
+def _stderr(message: str) -> None:
+    sys.stderr.write(message)
+
+
+@dataclass
+class Messages:
+    """Where one command's messages go; each missing chart is said once per command, however often it is looked
+    for (``gen upgrade`` renders one cluster at several releases)."""
+
+    write: Callable[[str], None] = _stderr
+    charts_said: set[str] = field(default_factory=set)
+
+    def warnings(self, notes: Iterable[str]) -> None:
+        for note in notes:
+            self.write(f"gen: warning: {note}\n")
+
+    def findings(self, findings: list[Finding]) -> None:
+        self.write(text(findings))
+
+    def note(self, command: str, note: str) -> None:
+        self.write(f"{command}: note: {note}\n")
+
+    def charts_missing(self, tags: Iterable[str], helm_missing: bool) -> None:
+        """That these releases' network-operator charts are not rendered, why, and what stands in (once each)."""
+        missing = sorted(set(tags) - self.charts_said, key=catalog.version_key)
+        if missing:
+            self.charts_said.update(missing)
+            why = "helm is not installed" if helm_missing else "not in the cache or mirror"
+            self.write(f"gen: note: network-operator chart {', '.join(missing)}: {why}; checked against the "
+                       "catalog's chart facts instead (gen schemas pull fetches the charts)\n")
+
+
+def collecting() -> tuple[Messages, list[str]]:
+    """A ``Messages`` that keeps what is said, and the list it keeps it in."""
+    said: list[str] = []
+    return Messages(said.append), said

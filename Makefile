@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh clone (see README):
 #   make bundle   set up, then generate output/prod/ from clusters/prod.yaml
 #   make test     set up, then run the whole test suite
-# While working: make test-fast (under a minute on 2 cores) leaves out the tests marked slow.
+# While working: make test-fast (about a minute on 2 cores) leaves out the tests marked slow.
 SHELL := /bin/bash
 SHARED ?= $(abspath ../shared)
 # offline CRD schemas when ../shared is beside the repo; otherwise gen pulls them (sha256-locked)
@@ -23,6 +23,7 @@ check: setup
 test: setup
 	.venv/bin/ruff check generator tests bench maint
 	.venv/bin/mypy
+	.venv/bin/lint-imports --no-cache
 	.venv/bin/python -m pytest -n auto --durations=10; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

@@ -50,16 +50,15 @@ from generator.core.rules import define, parse_directives
 from generator.programs.helm import ChartRender, FilesRender
 from generator.programs.overlays import OverlayBuild, user_overlay_files
 from generator.render.argocd import PROJECT_FILE
+from generator.render.cluster_bundle import EXAMPLE_FILE, VALUES_FILE
 from generator.render.operator_values import NFD_WORKER_TOLERATIONS, nfd_worker_tolerations
 from generator.render.output import Bundle
 from generator.render.rdma_values import VALUES_FILE as CHART_VALUES_FILE
 from generator.sources.schema_store import SchemaStore
 from generator.yamlio.load import Document, YamlInputError, load_documents
 
-EXAMPLE_FILE = "examples/pod.yaml"
 Previous = Callable[[str], Sequence[Obj] | None]  # cluster name -> what Argo CD applied before (None: unknown)
 MAX_SOURCE_BYTES = MAX_FILE_BYTES
-VALUES_FILE = "helm/values.yaml"
 
 KUSTOMIZE_BUILD = define("kustomize-build", "error", "`kustomize build` of a directory failed", "build")
 

@@ -10,6 +10,7 @@ from generator import catalog
 from generator.cluster.model import Images
 from generator.core.finding import Finding
 from generator.core.formats import image_reference_error
+from generator.core.kube import SECONDARY_NETWORK_COMPONENTS
 from generator.core.objects import (
     Path,
     as_dict,
@@ -90,7 +91,6 @@ def image_references(obj: dict[str, Any]) -> list[tuple[Path, str]]:
 # releases up to v25.7.0)
 IMAGE_COMPONENTS = ("ofedDriver", "rdmaSharedDevicePlugin", "sriovDevicePlugin", "ibKubernetes", "nvIpam",
                     "nicFeatureDiscovery", "docaTelemetryService")
-SECONDARY_IMAGE_COMPONENTS = ("cniPlugins", "ipoib", "multus", "ipamPlugin")
 
 
 def _components(obj: dict[str, Any]) -> list[tuple[Path, str, dict[str, Any]]]:
@@ -101,7 +101,7 @@ def _components(obj: dict[str, Any]) -> list[tuple[Path, str, dict[str, Any]]]:
     spec = as_dict(obj.get("spec"))
     secondary = as_dict(spec.get("secondaryNetwork"))
     out: list[tuple[Path, str, dict[str, Any]]] = [(("spec", n), n, as_dict(spec.get(n))) for n in IMAGE_COMPONENTS]
-    out += [(("spec", "secondaryNetwork", n), n, as_dict(secondary.get(n))) for n in SECONDARY_IMAGE_COMPONENTS]
+    out += [(("spec", "secondaryNetwork", n), n, as_dict(secondary.get(n))) for n in SECONDARY_NETWORK_COMPONENTS]
     return [(path, name, component) for path, name, component in out if component]
 
 

@@ -10,13 +10,14 @@ Obj = dict[str, Any]
 MELLANOX_VENDOR = "15b3"
 NFD_LABEL = "feature.node.kubernetes.io/pci-15b3.present"
 NFD_PREFIX = "feature.node.kubernetes.io"
+# the components under a NicClusterPolicy's spec.secondaryNetwork (ipamPlugin: whereabouts, up to v25.7.0)
+SECONDARY_NETWORK_COMPONENTS = ("cniPlugins", "ipoib", "multus", "ipamPlugin")
 POLICY_NAME = "nic-cluster-policy"  # the only NicClusterPolicy name the operator reconciles
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"  # Multus: the networks a pod attaches to
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
-KUSTOMIZE_COMPONENT_API = "kustomize.config.k8s.io/v1alpha1"
 
 PART_OF = {"app.kubernetes.io/part-of": "rdma-gitops"}  # on every object gen adds for Argo CD
 

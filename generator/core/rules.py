@@ -75,10 +75,6 @@ def _module_rank(module: str) -> int:
     return RULE_MODULES.index(module) if module in RULE_MODULES else len(RULE_MODULES)
 
 
-def is_rule(rule_id: str) -> bool:
-    return rule_id in all_rules()
-
-
 def list_rules() -> str:
     rules = all_rules()
     width = max(len(r) for r in rules)

@@ -44,8 +44,3 @@ class Messages:
             self.write(f"gen: note: network-operator chart {', '.join(missing)}: {why}; checked against the "
                        "catalog's chart facts instead (gen schemas pull fetches the charts)\n")
 
-
-def collecting() -> tuple[Messages, list[str]]:
-    """A ``Messages`` that keeps what is said, and the list it keeps it in."""
-    said: list[str] = []
-    return Messages(said.append), said

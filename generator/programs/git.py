@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from generator.core.errors import InputError, printable
+from generator.programs.run import Program, run
 
 TIMEOUT_SECONDS = 120
 MAX_TREE_BYTES = 512 * 1024 * 1024  # what one commit's output/ and overlays/ may hold, all files together
@@ -38,16 +39,20 @@ class Revision:
         return self.commit[:12]
 
 
+GIT = Program("git", "", (), (("git",),), "install git (gen diff, and gen lint --against, compare with a git commit)",
+              GitError)
+
+
 def _git(repo: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    try:
-        return subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True, env=env,
-                              timeout=TIMEOUT_SECONDS, check=False)
-    except FileNotFoundError:
+    command = GIT.command()
+    if command is None:
         raise GitError("git is not installed (gen diff, and gen lint --against, compare with a git commit); install "
-                       "git") from None
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} did not finish in {TIMEOUT_SECONDS} s in {repo}") from None
+                       "git")
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    proc = run(GIT, [*command, "-C", str(repo), *args], timeout=TIMEOUT_SECONDS, env=env, stdin=stdin)
+    if proc is None:
+        raise GitError(f"git {args[0]} did not finish in {TIMEOUT_SECONDS} s in {repo}")
+    return proc
 
 
 def _said(proc: subprocess.CompletedProcess[bytes]) -> str:

@@ -12,10 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
-import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -25,6 +21,7 @@ from typing import Any
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
 from generator.core.errors import ToolMissing
 from generator.core.kube import Obj
+from generator.programs.run import Program, run, text
 from generator.sources.chart_store import Chart
 from generator.yamlio.dump import dump_document
 from generator.yamlio.load import YamlInputError, load_documents
@@ -47,16 +44,12 @@ class ChartRender:
     error: str = ""
 
 
+HELM = Program("helm", "GEN_HELM", ("helm",), (("helm",),), "run scripts/setup.sh or set GEN_HELM", HelmMissing)
+
+
 def helm_command() -> list[str] | None:
     """``$GEN_HELM``, else the venv's pinned helm, else ``helm`` on PATH; None when there is none."""
-    override = os.environ.get("GEN_HELM")
-    if override:
-        return shlex.split(override)
-    pinned = Path(sys.executable).parent / "helm"  # scripts/setup.sh installs a pinned helm here
-    if pinned.is_file() and os.access(pinned, os.X_OK):
-        return [str(pinned)]
-    found = shutil.which("helm")
-    return [found] if found else None
+    return HELM.command()
 
 
 def schema_needs_network(chart: Chart) -> bool:
@@ -102,17 +95,13 @@ def _template(command: list[str], args: list[str], tmp: Path, shown: str) -> tup
     home = tmp / "home"
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "XDG_CACHE_HOME": str(home / "cache"),
            "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")}
-    try:
-        proc = subprocess.run([*command, *args], capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False,
-                              env=env)
-    except FileNotFoundError:
-        raise HelmMissing(f"cannot run {command[0]!r}; run scripts/setup.sh or set GEN_HELM") from None
-    except subprocess.TimeoutExpired:
+    proc = run(HELM, [*command, *args], timeout=TIMEOUT_SECONDS, env=env)
+    if proc is None:
         return [], f"helm template did not finish in {TIMEOUT_SECONDS} s"
     if proc.returncode != 0:
-        return [], proc.stderr.strip() or f"helm exited {proc.returncode}"
+        return [], text(proc.stderr).strip() or f"helm exited {proc.returncode}"
     try:
-        docs = load_documents(proc.stdout.encode(), f"helm template {shown}", max_bytes=64 * 1024 * 1024)
+        docs = load_documents(proc.stdout, f"helm template {shown}", max_bytes=64 * 1024 * 1024)
     except YamlInputError as exc:
         return [], f"helm output does not parse: {exc}"
     return [doc.value for doc in docs if isinstance(doc.value, dict)], ""

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,6 +12,7 @@ from typing import Any
 
 from generator.core.errors import ToolMissing, printable
 from generator.core.fs import MAX_FILE_BYTES
+from generator.programs.run import Program, run, text
 from generator.yamlio.load import YamlInputError, load_documents
 
 TIMEOUT_SECONDS = 120
@@ -32,20 +29,19 @@ class BuildResult:
     error: str  # "" when the build succeeded
 
 
+KUSTOMIZE = Program("kustomize", "GEN_KUSTOMIZE", ("kubectl", "kustomize"),
+                    (("kustomize", "build"), ("kubectl", "kustomize")), "install it or set GEN_KUSTOMIZE",
+                    KustomizeMissing)
+
+
 def kustomize_command() -> list[str]:
     """``$GEN_KUSTOMIZE``, else the venv's pinned kubectl, else ``kustomize build``, else ``kubectl kustomize``."""
-    override = os.environ.get("GEN_KUSTOMIZE")
-    if override:
-        return shlex.split(override)
-    pinned = Path(sys.executable).parent / "kubectl"  # scripts/setup.sh installs a pinned kubectl here
-    if pinned.is_file() and os.access(pinned, os.X_OK):
-        return [str(pinned), "kustomize"]
-    if shutil.which("kustomize"):
-        return ["kustomize", "build"]
-    if shutil.which("kubectl"):
-        return ["kubectl", "kustomize"]
-    raise KustomizeMissing("neither kustomize nor kubectl is on PATH; run scripts/setup.sh, install kubectl "
-                           "(it has kustomize built in) or set GEN_KUSTOMIZE to the command, e.g. 'kustomize build'")
+    command = KUSTOMIZE.command()
+    if command is None:
+        raise KustomizeMissing("neither kustomize nor kubectl is on PATH; run scripts/setup.sh, install kubectl "
+                               "(it has kustomize built in) or set GEN_KUSTOMIZE to the command, e.g. "
+                               "'kustomize build'")
+    return command
 
 
 _KLOG = re.compile(r'^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "command failed" err="(?P<err>(?:[^"\\]|\\.)*)"$')
@@ -69,16 +65,13 @@ def error_message(stderr: str) -> str:
 
 def build(directory: Path, command: Sequence[str] | None = None) -> BuildResult:
     cmd = [*(command or kustomize_command()), str(directory)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
-    except FileNotFoundError:
-        raise KustomizeMissing(f"cannot run {cmd[0]!r}; install it or set GEN_KUSTOMIZE") from None
-    except subprocess.TimeoutExpired:
+    proc = run(KUSTOMIZE, cmd, timeout=TIMEOUT_SECONDS)
+    if proc is None:
         return BuildResult(directory, [], f"kustomize did not finish in {TIMEOUT_SECONDS} s")
     if proc.returncode != 0:
-        return BuildResult(directory, [], error_message(proc.stderr) or f"kustomize exited {proc.returncode}")
+        return BuildResult(directory, [], error_message(text(proc.stderr)) or f"kustomize exited {proc.returncode}")
     try:
-        docs = load_documents(proc.stdout.encode(), f"kustomize build {directory}", max_bytes=64 * 1024 * 1024)
+        docs = load_documents(proc.stdout, f"kustomize build {directory}", max_bytes=64 * 1024 * 1024)
     except YamlInputError as exc:
         return BuildResult(directory, [], f"kustomize output does not parse: {exc}")
     return BuildResult(directory, [doc.value for doc in docs if isinstance(doc.value, dict)], "")

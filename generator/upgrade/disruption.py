@@ -10,8 +10,6 @@ from typing import Any
 from generator.core.kube import Obj
 from generator.upgrade.migrations import component_effect
 
-SECONDARY = ("multus", "cniPlugins", "ipoib", "ipamPlugin")
-
 
 @dataclass(frozen=True)
 class Disruption:

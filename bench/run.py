@@ -158,7 +158,7 @@ def floor_venv_tool() -> tuple[str | None, str]:
 
 def measure_floors(size: dict[str, Any], args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from generator.check.validators.kinds import schemas_for
-    from generator.pipeline.charts import chart_defaults
+    from generator.pipeline.chart_renders import chart_defaults
     from generator.render import rdma_chart
     from generator.sources.schema_store import open_store
 

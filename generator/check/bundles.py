@@ -16,7 +16,7 @@ from typing import Any
 from generator import catalog
 from generator.catalog.charts import chart_facts
 from generator.check.cel.rule import needs_previous
-from generator.check.chart import (
+from generator.check.chart_objects import (
     CHART_RENDER,
     CHART_VALUES,
     IMAGE_MIRROR,
@@ -34,11 +34,11 @@ from generator.check.chart import (
 from generator.check.engine import Item, Location, built_locator, checker_for, locate
 from generator.check.equivalence import check_equivalence
 from generator.check.invariants import check_invariants
-from generator.check.operator_values import values_problems
 from generator.check.previous import attach
 from generator.check.project import check_project
 from generator.check.schema import check_schema
 from generator.check.validators.kinds import schemas_for
+from generator.check.values_keys import values_problems
 from generator.cluster.model import MODES, Cluster
 from generator.core import layout
 from generator.core.finding import Finding, JsonPath

@@ -15,7 +15,7 @@ from typing import Any
 from generator.catalog.webhook_facts import webhook_facts
 from generator.check import cross
 from generator.check.cel.rule import check_cel
-from generator.check.chart import check_images
+from generator.check.chart_objects import check_images
 from generator.check.ipam import check_deployed, check_ipam
 from generator.check.nodepolicy import check_node_policies
 from generator.check.schema import UNKNOWN_KIND, schema_findings

@@ -10,8 +10,8 @@ import jsonschema_rs
 
 from generator import catalog
 from generator.catalog.charts import chart_facts
+from generator.check.validators.error_text import error_messages, non_json_path
 from generator.check.validators.kinds import Schemas
-from generator.check.validators.messages import error_messages, non_json_path
 from generator.core.finding import Finding, dotted
 from generator.core.rules import define
 

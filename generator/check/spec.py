@@ -1,5 +1,5 @@
 """Stage 1, the second half: what a parsed cluster spec means beyond its own fields, checked against what gen will
-make of it. ``networkOperator.values`` against the release's chart (``generator.check.operator_values``), and the
+make of it. ``networkOperator.values`` against the release's chart (``generator.check.values_keys``), and the
 mirrors and digests against the images the bundle and the chart will make nodes pull (``generator.check.spec_images``,
 with ``generator.render.inventory``). A mistake is a SpecError at the field's line (exit 2, nothing written); a
 warning becomes one of the cluster's notes, printed by the commands."""
@@ -10,8 +10,8 @@ import dataclasses
 
 from generator import catalog
 from generator.catalog.charts import chart_facts
-from generator.check.operator_values import values_problems
 from generator.check.spec_images import image_problems
+from generator.check.values_keys import values_problems
 from generator.cluster.model import Cluster
 from generator.cluster.parse import SpecSource
 from generator.render.inventory import source_names

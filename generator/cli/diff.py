@@ -12,7 +12,7 @@ from generator.cli.options import schema_source, selection
 from generator.cluster.repo import discover
 from generator.core import layout
 from generator.core.errors import EXIT_OK, InputError
-from generator.pipeline.charts import chart_roots
+from generator.pipeline.chart_renders import chart_roots
 from generator.pipeline.checking import render_clusters
 from generator.pipeline.messages import Messages
 from generator.programs import applied, git

@@ -26,7 +26,7 @@ RULE_MODULES = (
     "generator.check.ipam",
     "generator.check.nodepolicy",
     "generator.check.project",
-    "generator.check.chart",
+    "generator.check.chart_objects",
     "generator.check.invariants",
     "generator.check.equivalence",
 )

@@ -16,7 +16,7 @@ from generator.core.errors import InputError
 from generator.core.finding import Finding
 from generator.core.kube import Obj
 from generator.core.progress import QUIET, Progress
-from generator.pipeline.charts import chart_defaults, operator_charts, rdma_chart_renders
+from generator.pipeline.chart_renders import chart_defaults, operator_charts, rdma_chart_renders
 from generator.pipeline.clusters import Fleet, load_fleet
 from generator.pipeline.messages import Messages
 from generator.programs.helm import ChartRender, FilesRender

@@ -17,7 +17,7 @@ from generator.core.finding import Finding
 from generator.core.kube import Obj
 from generator.core.progress import QUIET, Progress
 from generator.manifests.committed import CommittedOutput
-from generator.pipeline.charts import chart_written, charts_at_hand, note_missing_charts, wants_chart
+from generator.pipeline.chart_renders import chart_written, charts_at_hand, note_missing_charts, wants_chart
 from generator.pipeline.checking import Checked, check_clusters
 from generator.pipeline.clusters import Fleet, load_fleet
 from generator.pipeline.messages import Messages
@@ -179,6 +179,25 @@ def _record(records: Records, keys: dict[str, str | None], checked: Checked, fle
             tuple(checked.fleet_findings)))
 
 
+def _assembled(fleet: Fleet, unchanged: dict[str, tuple[ClusterRecord, Bundle]], checked: Checked) -> Outcome:
+    """The outcome of a run that rendered ``checked`` and read ``unchanged`` back."""
+    rendered = {cluster.name: bundle for cluster, bundle in checked.rendered.clusters}
+    bundles = [unchanged[c.name][1] if c.name in unchanged else rendered[c.name] for c in fleet.selected]
+    everyone = fleet.everyone
+    return Outcome(bundles, checked.rendered.fleet, checked.rendered.chart,
+                   [c.name for c in everyone] if everyone is not None else None, [e.file for e in fleet.broken],
+                   {release_dir(c.release.tag) for c in everyone or [] if c.argocd.delivery == "rendered"})
+
+
+def _say_findings(messages: Messages, unchanged: dict[str, tuple[ClusterRecord, Bundle]], checked: Checked) -> None:
+    """Every finding of the run (the recorded clusters' and the checked ones'); ChecksFailed on an error."""
+    findings = _sorted_findings([record for record, _ in unchanged.values()], checked.findings)
+    messages.findings(findings)
+    errors = counts(findings)[0]
+    if errors:
+        raise ChecksFailed(f"validation failed: {errors} error(s); nothing written")
+
+
 def _full(repo: Path, names: list[str], mirror: Path | None, messages: Messages, with_chart: bool,
           progress: Progress, comparison: CommittedOutput | None, changed: set[str], read: Read) -> Outcome:
     fleet = load_fleet(repo, names)
@@ -188,7 +207,6 @@ def _full(repo: Path, names: list[str], mirror: Path | None, messages: Messages,
     records = _records(mirror, with_chart)
     keys = {c.name: records.cluster_key(repo, c.name) for c in [*fleet.selected, *fleet.others]}
     unchanged = _unchanged(repo, fleet, records, keys, changed, read)
-    todo = [c for c in fleet.selected if c.name not in unchanged]
     note_missing_charts({c.release.tag for c in fleet.selected}, mirror, messages)  # in one line, as a full run
     asked: set[str] = set()
 
@@ -197,23 +215,15 @@ def _full(repo: Path, names: list[str], mirror: Path | None, messages: Messages,
         asked.add(name)
         return comparison(name) if comparison is not None else None
 
+    todo = [c for c in fleet.selected if c.name not in unchanged]
     release = fleet.selected[0].release.tag if fleet.selected else None
     checked = check_clusters(repo, todo, fleet.everyone or [], mirror, messages, with_chart, progress, release,
                              previous)
     for note in comparison.notes if comparison is not None else []:
         messages.note("gen check", note)
-    findings = _sorted_findings([record for record, _ in unchanged.values()], checked.findings)
-    messages.findings(findings)
-    errors = counts(findings)[0]
-    if errors:
-        raise ChecksFailed(f"validation failed: {errors} error(s); nothing written")
+    _say_findings(messages, unchanged, checked)
     _record(records, keys, checked, fleet, names, with_chart, asked)
-    rendered = {cluster.name: bundle for cluster, bundle in checked.rendered.clusters}
-    bundles = [unchanged[c.name][1] if c.name in unchanged else rendered[c.name] for c in fleet.selected]
-    everyone = fleet.everyone
-    return Outcome(bundles, checked.rendered.fleet, checked.rendered.chart,
-                   [c.name for c in everyone] if everyone is not None else None, [e.file for e in fleet.broken],
-                   {release_dir(c.release.tag) for c in everyone or [] if c.argocd.delivery == "rendered"})
+    return _assembled(fleet, unchanged, checked)
 
 
 def outcome(repo: Path, names: list[str], mirror: Path | None, messages: Messages, *, with_chart: bool = False,

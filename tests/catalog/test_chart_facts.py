@@ -9,7 +9,7 @@ import yaml
 
 from generator import catalog
 from generator.catalog.charts import chart_facts
-from generator.check.chart import image_references
+from generator.check.chart_objects import image_references
 from generator.check.project import is_cluster_scoped
 from generator.check.validators.kinds import Schemas
 from generator.yamlio.load import load_documents

@@ -15,7 +15,7 @@ import pytest
 
 from generator.check.project import check_project
 from generator.check.validators.kinds import schemas_for
-from generator.pipeline.charts import chart_defaults
+from generator.pipeline.chart_renders import chart_defaults
 from generator.programs.helm import helm_command
 from generator.programs.kustomize import kustomize_command
 from generator.render.rdma_chart import chart_files

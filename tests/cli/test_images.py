@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.check.chart import IMAGE_MIRROR, check_mirrored, pulled_images
+from generator.check.chart_objects import IMAGE_MIRROR, check_mirrored, pulled_images
 from generator.render import render
 from generator.render.operator_values import public_values
 from tests.conftest import write_spec, write_user_overlay

@@ -17,7 +17,7 @@ import pytest
 from generator import catalog
 from generator.check.equivalence import differences
 from generator.cluster.model import MODES, Cluster
-from generator.pipeline.charts import chart_defaults
+from generator.pipeline.chart_renders import chart_defaults
 from generator.pipeline.clusters import checked_cluster
 from generator.programs.helm import helm_command
 from generator.programs.kustomize import build_many

@@ -7,7 +7,7 @@ import pytest
 
 from generator import catalog
 from generator.catalog.charts import chart_facts
-from generator.check.operator_values import values_problems
+from generator.check.values_keys import values_problems
 from generator.cluster.model import MODES, Cluster, Images
 from generator.core.formats import image_reference_error
 from generator.pipeline.clusters import checked_cluster

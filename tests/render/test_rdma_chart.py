@@ -17,7 +17,7 @@ from generator.check.schema import check_schema
 from generator.check.validators.kinds import Schemas
 from generator.cluster.model import MODES
 from generator.cluster.parse import SpecError
-from generator.pipeline.charts import chart_defaults
+from generator.pipeline.chart_renders import chart_defaults
 from generator.pipeline.clusters import checked_cluster
 from generator.render.argocd import APPLICATION_FILE, application
 from generator.render.cluster_bundle import render_bundle

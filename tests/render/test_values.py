@@ -7,8 +7,8 @@ import pytest
 
 from generator import catalog
 from generator.catalog.charts import chart_facts
-from generator.check.chart import is_staging
-from generator.check.operator_values import values_problems
+from generator.check.chart_objects import is_staging
+from generator.check.values_keys import values_problems
 from generator.cluster.model import MODES
 from generator.render.operator_values import generated_values, helm_values, merge
 from tests.helpers import make_cluster

@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from generator.check.validators.messages import error_messages
+from generator.check.validators.error_text import error_messages
 from generator.core.finding import JsonPath, dotted
 from generator.sources.schema_store import NETWORK_OPERATOR, SchemaStore, open_store
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from generator.catalog.charts import ChartFacts
+from generator.check.validators.error_text import error_messages
 from generator.check.validators.kube_core import core_schemas
-from generator.check.validators.messages import error_messages
 from generator.core.finding import JsonPath
 
 

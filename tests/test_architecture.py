@@ -99,3 +99,19 @@ def test_one_module_starts_other_programs() -> None:
                     isinstance(node.func.value, ast.Name) and (node.func.value.id, node.func.attr) in _STARTS_PROGRAMS:
                 found.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert found and all(place.startswith(str(gateway.relative_to(REPO))) for place in found), found
+
+
+def test_no_function_is_too_complex() -> None:
+    """Cyclomatic complexity (radon) of every function and method of gen, its maintainers' tools and the bench."""
+    from radon.complexity import cc_visit
+
+    limit = 25
+    found = []
+    for folder in ("generator", "maint", "bench"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            if ".venv" in path.parts:
+                continue
+            for block in cc_visit(path.read_text(encoding="utf-8")):
+                if block.complexity > limit:
+                    found.append(f"{path.relative_to(REPO)}:{block.lineno} {block.name} ({block.complexity})")
+    assert found == [], f"above {limit}: {found}"

@@ -276,60 +276,96 @@ def _check_rbac(index: int, obj: dict[str, Any]) -> list[Finding]:
 
 def _check_pod(index: int, obj: dict[str, Any], tpath: Path, template: dict[str, Any], ctx: Context,
                vm_nics: int | None) -> list[Finding]:
-    out: list[Finding] = []
-    meta = as_dict(template.get("metadata"))
-    annotation = as_dict(meta.get("annotations")).get(NETWORKS_ANNOTATION)
-    on_ipoib = False
-    if isinstance(annotation, str):
-        apath = (*tpath, "metadata", "annotations", NETWORKS_ANNOTATION)
-        refs = _parse_networks(annotation)
-        if refs is None:
-            out.append(NETWORK_REF.at(apath, f"{NETWORKS_ANNOTATION} is neither a comma-separated list of "
-                             "[namespace/]name[@interface] nor a JSON list of {\"name\": ...} objects", index))
-        pod_ns = as_str(meta.get("namespace")) or namespace_of(obj)
-        for ns, name in refs or []:
-            known = ctx.networks.get(name)
-            want = ns or pod_ns
-            if known is None:
-                out.append(NETWORK_REF.at(apath, f"network {name!r} is not defined by any IPoIBNetwork, "
-                                 "MacvlanNetwork, HostDeviceNetwork or NetworkAttachmentDefinition linted with it",
-                                 index))
-            elif want and "" not in known and want not in known:
-                out.append(NETWORK_REF.at(apath, f"network {name!r} exists in namespace(s) "
-                                 f"{', '.join(sorted(known))}, not in {want!r}", index))
-            on_ipoib |= name in ctx.ipoib_networks
+    out, on_ipoib = _check_networks(index, obj, tpath, template, ctx)
     rdma_containers = []
     for cpath, container in containers(template):
-        resources = as_dict(container.get("resources"))
-        base = (*tpath, *cpath, "resources")
-        requests, limits = as_dict(resources.get("requests")), as_dict(resources.get("limits"))
-        wants_rdma = False
-        for key in sorted(set(requests) | set(limits)):
-            if not isinstance(key, str) or "/" not in key or key.split("/")[0].endswith("kubernetes.io") \
-                    or key.startswith("hugepages-"):
-                continue
-            out += _extended(index, base, key, requests, limits)
-            if not is_rdma_resource(key, ctx):
-                continue
-            wants_rdma = True
-            where = (*base, "limits" if key in limits else "requests", key)
-            if ctx.policies and ctx.resources and key not in ctx.resources:
-                out.append(RDMA_RESOURCE_UNKNOWN.at(where, f"resource {key!r} is exposed by no device plugin "
-                                 f"config of the policy (exposed: {', '.join(sorted(ctx.resources))})", index))
-            amount = parse_quantity(limits.get(key, requests.get(key)))
-            if key in ctx.shared:  # shared: a node offers rdmaHcaMax of it, whatever its NIC count
-                most = ctx.shared[key]
-                if most is not None and amount is not None and amount > most:
-                    out.append(RDMA_RESOURCE_OVER_NICS.at(where, f"asks for {amount} {key} but the shared device "
-                                     f"plugin offers {most} per node (rdmaHcaMax); the pod would never schedule",
-                                     index))
-            elif vm_nics is not None and amount is not None and amount > vm_nics:
-                out.append(RDMA_RESOURCE_OVER_NICS.at(where, f"asks for {amount} {key} but the VM size has "
-                                 f"{vm_nics} InfiniBand NIC(s); the pod would never schedule", index))
+        found, wants_rdma = _check_resources(index, (*tpath, *cpath, "resources"),
+                                             as_dict(container.get("resources")), ctx, vm_nics)
+        out += found
         if wants_rdma:
             rdma_containers.append((cpath, container))
     if not rdma_containers and on_ipoib:
         rdma_containers = list(containers(template))
+    out += _check_ipc_lock(index, tpath, rdma_containers)
+    return out
+
+
+def _check_networks(index: int, obj: dict[str, Any], tpath: Path, template: dict[str, Any],
+                    ctx: Context) -> tuple[list[Finding], bool]:
+    """The pod template's network attachments (its k8s.v1.cni.cncf.io/networks annotation) against the networks in
+    the context; and whether it attaches an IPoIBNetwork."""
+    meta = as_dict(template.get("metadata"))
+    annotation = as_dict(meta.get("annotations")).get(NETWORKS_ANNOTATION)
+    if not isinstance(annotation, str):
+        return [], False
+    out: list[Finding] = []
+    apath = (*tpath, "metadata", "annotations", NETWORKS_ANNOTATION)
+    refs = _parse_networks(annotation)
+    if refs is None:
+        out.append(NETWORK_REF.at(apath, f"{NETWORKS_ANNOTATION} is neither a comma-separated list of "
+                         "[namespace/]name[@interface] nor a JSON list of {\"name\": ...} objects", index))
+    pod_ns = as_str(meta.get("namespace")) or namespace_of(obj)
+    on_ipoib = False
+    for ns, name in refs or []:
+        known = ctx.networks.get(name)
+        want = ns or pod_ns
+        if known is None:
+            out.append(NETWORK_REF.at(apath, f"network {name!r} is not defined by any IPoIBNetwork, "
+                             "MacvlanNetwork, HostDeviceNetwork or NetworkAttachmentDefinition linted with it",
+                             index))
+        elif want and "" not in known and want not in known:
+            out.append(NETWORK_REF.at(apath, f"network {name!r} exists in namespace(s) "
+                             f"{', '.join(sorted(known))}, not in {want!r}", index))
+        on_ipoib |= name in ctx.ipoib_networks
+    return out, on_ipoib
+
+
+def _is_extended_resource(key: Any) -> bool:
+    """A resource name with a domain prefix outside kubernetes.io (``rdma/...``, ``nvidia.com/...``)."""
+    return (isinstance(key, str) and "/" in key and not key.split("/")[0].endswith("kubernetes.io")
+            and not key.startswith("hugepages-"))
+
+
+def _check_resources(index: int, base: Path, resources: dict[str, Any], ctx: Context,
+                     vm_nics: int | None) -> tuple[list[Finding], bool]:
+    """One container's extended resources (at ``base``, its ``resources``); and whether it requests RDMA."""
+    requests, limits = as_dict(resources.get("requests")), as_dict(resources.get("limits"))
+    out: list[Finding] = []
+    wants_rdma = False
+    for key in sorted(set(requests) | set(limits)):
+        if not _is_extended_resource(key):
+            continue
+        out += _extended(index, base, key, requests, limits)
+        if is_rdma_resource(key, ctx):
+            wants_rdma = True
+            out += _check_rdma_resource(index, base, key, requests, limits, ctx, vm_nics)
+    return out, wants_rdma
+
+
+def _check_rdma_resource(index: int, base: Path, key: str, requests: dict[str, Any], limits: dict[str, Any],
+                         ctx: Context, vm_nics: int | None) -> list[Finding]:
+    """An RDMA resource a container asks for: exposed by the policy, and no more than a node offers."""
+    out: list[Finding] = []
+    where = (*base, "limits" if key in limits else "requests", key)
+    if ctx.policies and ctx.resources and key not in ctx.resources:
+        out.append(RDMA_RESOURCE_UNKNOWN.at(where, f"resource {key!r} is exposed by no device plugin "
+                         f"config of the policy (exposed: {', '.join(sorted(ctx.resources))})", index))
+    amount = parse_quantity(limits.get(key, requests.get(key)))
+    if key in ctx.shared:  # shared: a node offers rdmaHcaMax of it, whatever its NIC count
+        most = ctx.shared[key]
+        if most is not None and amount is not None and amount > most:
+            out.append(RDMA_RESOURCE_OVER_NICS.at(where, f"asks for {amount} {key} but the shared device "
+                             f"plugin offers {most} per node (rdmaHcaMax); the pod would never schedule",
+                             index))
+    elif vm_nics is not None and amount is not None and amount > vm_nics:
+        out.append(RDMA_RESOURCE_OVER_NICS.at(where, f"asks for {amount} {key} but the VM size has "
+                         f"{vm_nics} InfiniBand NIC(s); the pod would never schedule", index))
+    return out
+
+
+def _check_ipc_lock(index: int, tpath: Path, rdma_containers: list[tuple[Path, dict[str, Any]]]) -> list[Finding]:
+    """The RDMA containers that can neither lock memory (IPC_LOCK) nor run privileged."""
+    out: list[Finding] = []
     for cpath, container in rdma_containers:
         security = as_dict(container.get("securityContext"))
         added = [c for c in as_list(as_dict(security.get("capabilities")).get("add")) if isinstance(c, str)]

@@ -129,6 +129,12 @@ class _Collector:
             self.items.append(Item(obj, fallback, built_locator(index.get(key, []), fallback)))
         return out
 
+    def build_failed(self, directory: FsPath, error: str) -> None:
+        """A failed kustomize build: a finding on its kustomization file (loaded for that)."""
+        k_file = kustomization_file(directory)
+        if k_file:
+            self.add(_file_finding(self.load(k_file), KUSTOMIZE_BUILD, f"kustomize build failed: {error}", 1, 1))
+
 
 PerFile = Callable[[FsPath], "tuple[Checker, int | None] | None"]
 
@@ -147,10 +153,31 @@ class Collected:
     origin: dict[int, FsPath]  # item index -> the file or kustomize directory it comes from (real path)
 
 
+_Buildable = tuple[FsPath, list[FsPath], list[FsPath]]  # a kustomize directory to build, its resources and patches
+
+
 def collect(paths: list[FsPath], *, base: FsPath, build: bool = True, missing_ok: bool = False) -> Collected:
     """Collect files and directories, building kustomize directories; raises InputError for paths that do not exist
     (``missing_ok``: they are left out)."""
     c = _Collector(base)
+    explicit, kustomize_dirs = _expand(paths, missing_ok=missing_ok)
+    inputs, buildable = _read_kustomize_dirs(c, kustomize_dirs)
+    for file in explicit:
+        k = read_kustomization(file.parent, c.cache)
+        c.load(file, "patch" if k is not None and real_path(file) in k.patches else "")
+    loose = _load_items(c, inputs, buildable)
+    origin: dict[int, FsPath] = {i: key for key, indices in c.by_file.items() for i in indices}
+    units: list[Unit] = _build_units(c, buildable, origin) if build and buildable else []
+    builds = len(units)
+    everything = [i for i, item in enumerate(c.items) if not item.patch]
+    if loose:
+        units.insert(0, (loose, everything))
+    return Collected(c.items, units, c.findings, len(c.files), builds,
+                     [d for d, k in c.cache.items() if k is not None], origin)
+
+
+def _expand(paths: list[FsPath], *, missing_ok: bool) -> tuple[list[FsPath], list[FsPath]]:
+    """(the files to lint, the kustomize directories) the paths name: a directory walked, anything else a file."""
     explicit: list[FsPath] = []
     kustomize_dirs: list[FsPath] = []
     for path in paths:
@@ -162,9 +189,14 @@ def collect(paths: list[FsPath], *, base: FsPath, build: bool = True, missing_ok
             explicit.append(path)  # reading it says what is wrong with it (a FIFO, a device, a link loop)
         elif not missing_ok:
             raise InputError(f"{path}: no such file or directory")
-    # kustomize inputs (possibly outside the given paths) and their roles
+    return explicit, kustomize_dirs
+
+
+def _read_kustomize_dirs(c: _Collector, kustomize_dirs: list[FsPath]) -> tuple[set[FsPath], list[_Buildable]]:
+    """The kustomize inputs (possibly outside the given paths), with the patches loaded as such; and the
+    directories to build (every one but a Component)."""
     inputs: set[FsPath] = set()
-    buildable: list[tuple[FsPath, list[FsPath], list[FsPath]]] = []
+    buildable: list[_Buildable] = []
     for directory in dict.fromkeys(real_path(d) for d in kustomize_dirs):
         resources, patches = inputs_of(directory, c.cache)
         inputs.update(resources)
@@ -174,9 +206,12 @@ def collect(paths: list[FsPath], *, base: FsPath, build: bool = True, missing_ok
         k = read_kustomization(directory, c.cache)
         if k is not None and k.kind != "Component":
             buildable.append((directory, resources, patches))
-    for file in explicit:
-        k = read_kustomization(file.parent, c.cache)
-        c.load(file, "patch" if k is not None and real_path(file) in k.patches else "")
+    return inputs, buildable
+
+
+def _load_items(c: _Collector, inputs: set[FsPath], buildable: list[_Buildable]) -> list[int]:
+    """Make items of the objects of every file loaded, then of the resources to build; returns the loose ones (of
+    files no kustomization reads)."""
     loose: list[int] = []
     for key, loaded in list(c.files.items()):
         indices = c.items_of(loaded)
@@ -185,29 +220,23 @@ def collect(paths: list[FsPath], *, base: FsPath, build: bool = True, missing_ok
     for _directory, resources, _patches in buildable:
         for f in resources:
             c.items_of(c.load(f))
-    origin: dict[int, FsPath] = {i: key for key, indices in c.by_file.items() for i in indices}
+    return loose
+
+
+def _build_units(c: _Collector, buildable: list[_Buildable], origin: dict[int, FsPath]) -> list[Unit]:
+    """Build the kustomize directories: each build that succeeds is a unit of its own (its items' origin the
+    directory); one that fails is a finding on its kustomization file."""
     units: list[Unit] = []
-    builds = 0
-    if build and buildable:
-        results = kustomize.build_many_cached([d for d, _, _ in buildable])
-        for (directory, resources, patches), built in zip(buildable, results, strict=True):
-            if built.error:
-                k_file = kustomization_file(directory)
-                k_loaded = c.load(k_file) if k_file else None
-                message = f"kustomize build failed: {built.error}"
-                if k_loaded:
-                    c.add(_file_finding(k_loaded, KUSTOMIZE_BUILD, message, 1, 1))
-                continue
-            sources = [i for f in [*resources, *patches] for i in c.by_file.get(real_path(f), [])]
-            members = c.built_items(built, sources)
-            origin.update((i, directory) for i in members)
-            units.append((members, members))
-            builds += 1
-    everything = [i for i, item in enumerate(c.items) if not item.patch]
-    if loose:
-        units.insert(0, (loose, everything))
-    return Collected(c.items, units, c.findings, len(c.files), builds,
-                     [d for d, k in c.cache.items() if k is not None], origin)
+    results = kustomize.build_many_cached([d for d, _, _ in buildable])
+    for (directory, resources, patches), built in zip(buildable, results, strict=True):
+        if built.error:
+            c.build_failed(directory, built.error)
+            continue
+        sources = [i for f in [*resources, *patches] for i in c.by_file.get(real_path(f), [])]
+        members = c.built_items(built, sources)
+        origin.update((i, directory) for i in members)
+        units.append((members, members))
+    return units
 
 
 def lint_paths(paths: list[FsPath], checker: Checker | Callable[[list[Any]], Checker], *, base: FsPath,

@@ -58,9 +58,21 @@ def _migration(m: Migration) -> list[str]:
 def _step(step: Step, index: int, plan: Plan) -> list[str]:
     old, new = step.source, step.target
     out = ["", f"== Step {index}: {old.release.tag} -> {new.release.tag} (chart {old.release.chart_version} -> "
-               f"{new.release.chart_version})", "", f"Spec ({plan.spec_file})"]
-    out += [f"  {field}: {before} -> {after}" for field, before, after in step.spec]
-    out += ["", "CRD fields the cluster's objects use (old objects against the new CRDs)"]
+               f"{new.release.chart_version})"]
+    sections = (_spec_section(step, plan), _fields_section(step), _crds_section(step), _values_section(step),
+                _notes_section(step), _migrations_section(step), _nodes_section(step), _sync_section(step))
+    for section in sections:
+        if section:  # a section with nothing to say is left out (only NVIDIA's notes can be)
+            out += ["", *section]
+    return out
+
+
+def _spec_section(step: Step, plan: Plan) -> list[str]:
+    return [f"Spec ({plan.spec_file})", *(f"  {field}: {before} -> {after}" for field, before, after in step.spec)]
+
+
+def _fields_section(step: Step) -> list[str]:
+    out = ["CRD fields the cluster's objects use (old objects against the new CRDs)"]
     used = [c for c in step.fields if c.change != ADDED]
     added = [c for c in step.fields if c.change == ADDED]
     if not step.fields:
@@ -73,19 +85,39 @@ def _step(step: Step, index: int, plan: Plan) -> list[str]:
             out.append(f"    {c.change:24} {c.path or '(the whole object)'}{detail}{note}")
     if added:
         out += _wrap("new fields the cluster does not set: " + ", ".join(f"{c.kind}.{c.path}" for c in added), 2)
-    out += ["", "CRDs"]
-    out += [f"  {c.change:8} {c.name} (installed by {c.installed_by})" for c in step.crds] or ["  no change"]
-    out += ["", f"Chart values the cluster sets (network-operator {old.release.chart_version} -> "
-                f"{new.release.chart_version})"]
-    out += [f"  {v.change:16} {v.key}: {v.detail}" for v in step.values] or ["  no change"]
-    if new.release.lifecycle.breaking:
-        out += ["", f"NVIDIA's notes for {new.release.tag} (what changed since the release before)"]
-        for note in new.release.lifecycle.breaking:
-            wrapped = _wrap(note, 4)
-            out += [f"  - {wrapped[0].strip()}", *wrapped[1:]]
-    out += ["", "Migrations"]
-    out += [line for m in step.migrations for line in _migration(m)] or ["  none"]
-    out += ["", "Nodes and pods"]
+    return out
+
+
+def _crds_section(step: Step) -> list[str]:
+    return ["CRDs", *([f"  {c.change:8} {c.name} (installed by {c.installed_by})" for c in step.crds]
+                      or ["  no change"])]
+
+
+def _values_section(step: Step) -> list[str]:
+    old, new = step.source, step.target
+    return [f"Chart values the cluster sets (network-operator {old.release.chart_version} -> "
+            f"{new.release.chart_version})",
+            *([f"  {v.change:16} {v.key}: {v.detail}" for v in step.values] or ["  no change"])]
+
+
+def _notes_section(step: Step) -> list[str]:
+    """NVIDIA's notes on what breaks in the target release; nothing when it has none."""
+    new = step.target
+    if not new.release.lifecycle.breaking:
+        return []
+    out = [f"NVIDIA's notes for {new.release.tag} (what changed since the release before)"]
+    for note in new.release.lifecycle.breaking:
+        wrapped = _wrap(note, 4)
+        out += [f"  - {wrapped[0].strip()}", *wrapped[1:]]
+    return out
+
+
+def _migrations_section(step: Step) -> list[str]:
+    return ["Migrations", *([line for m in step.migrations for line in _migration(m)] or ["  none"])]
+
+
+def _nodes_section(step: Step) -> list[str]:
+    out = ["Nodes and pods"]
     for d in step.disruptions:
         out.append(f"  - {d.what}: {d.change}")
         out += _wrap(d.effect, 6)
@@ -93,7 +125,12 @@ def _step(step: Step, index: int, plan: Plan) -> list[str]:
             out += _wrap(step.driver_policy, 6)
     if not step.disruptions:
         out.append("  nothing restarts")
-    out += ["", "Argo CD sync (phase wave: objects)"]
+    return out
+
+
+def _sync_section(step: Step) -> list[str]:
+    new = step.target
+    out = ["Argo CD sync (phase wave: objects)"]
     for (phase, wave), rows in groupby(step.sync, key=lambda r: (r.phase, r.wave)):
         names = ", ".join(f"{r.kind} {r.name}" for r in rows)
         out += _wrap(f"{phase} {wave}: {names}", 2)

@@ -62,33 +62,54 @@ def _child(node: dict[str, Any] | None, key: str | int) -> dict[str, Any] | None
     return {}  # x-kubernetes-preserve-unknown-fields: anything goes on both sides
 
 
-def _walk(value: Any, old: dict[str, Any] | None, new: dict[str, Any] | None,
-          path: JsonPath) -> Iterator[tuple[JsonPath, str, str, bool]]:
+_Change = tuple[JsonPath, str, str, bool]  # (path, change, detail, breaking)
+
+
+def _walk(value: Any, old: dict[str, Any] | None, new: dict[str, Any] | None, path: JsonPath) -> Iterator[_Change]:
+    """The changes from schema ``old`` to ``new`` at ``path`` and below it, where ``value`` (the object's) goes."""
     if old is None:
         return
     if new is None:
         yield path, REMOVED, "", True
         return
-    if _types(old) != _types(new) and _types(old) and _types(new):
-        yield path, TYPE, f"{'|'.join(_types(old))} -> {'|'.join(_types(new))}", not _fits(value, _types(new))
-    if old.get("enum") != new.get("enum") and (old.get("enum") or new.get("enum")):
-        gone = [v for v in old.get("enum") or [] if v not in (new.get("enum") or [])]
-        came = [v for v in new.get("enum") or [] if v not in (old.get("enum") or [])]
-        parts = [f"no longer {', '.join(map(json.dumps, gone))}" if gone else "",
-                 f"also {', '.join(map(json.dumps, came))}" if came else ""]
-        yield path, ENUM, "; ".join(p for p in parts if p), value in gone
+    yield from _type_change(value, old, new, path)
+    yield from _enum_change(value, old, new, path)
     if isinstance(value, dict):
-        required = set(new.get("required") or []) - set(old.get("required") or [])
-        for key in sorted(required):
-            yield (*path, key), REQUIRED, "set by the cluster" if key in value else "not set by the cluster", \
-                key not in value
-        for key in sorted(set(new.get("properties") or {}) - set(old.get("properties") or {})):
-            yield (*path, key), ADDED, "", False
+        yield from _mapping_changes(value, old, new, path)
         for key in sorted(value):
             yield from _walk(value[key], _child(old, key), _child(new, key), (*path, key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _walk(item, _child(old, i), _child(new, i), (*path, i))
+
+
+def _type_change(value: Any, old: dict[str, Any], new: dict[str, Any], path: JsonPath) -> Iterator[_Change]:
+    """The node's types changed (both typed): breaking when ``value`` is none of the new ones."""
+    before, after = _types(old), _types(new)
+    if before != after and before and after:
+        yield path, TYPE, f"{'|'.join(before)} -> {'|'.join(after)}", not _fits(value, after)
+
+
+def _enum_change(value: Any, old: dict[str, Any], new: dict[str, Any], path: JsonPath) -> Iterator[_Change]:
+    """The node's accepted values changed: breaking when ``value`` is one no longer accepted."""
+    before, after = old.get("enum"), new.get("enum")
+    if before != after and (before or after):
+        gone = [v for v in before or [] if v not in (after or [])]
+        came = [v for v in after or [] if v not in (before or [])]
+        parts = [f"no longer {', '.join(map(json.dumps, gone))}" if gone else "",
+                 f"also {', '.join(map(json.dumps, came))}" if came else ""]
+        yield path, ENUM, "; ".join(p for p in parts if p), value in gone
+
+
+def _mapping_changes(value: dict[str, Any], old: dict[str, Any], new: dict[str, Any],
+                     path: JsonPath) -> Iterator[_Change]:
+    """The fields the new schema requires (breaking when ``value`` lacks one), then those it adds; each sorted."""
+    required = set(new.get("required") or []) - set(old.get("required") or [])
+    for key in sorted(required):
+        yield (*path, key), REQUIRED, "set by the cluster" if key in value else "not set by the cluster", \
+            key not in value
+    for key in sorted(set(new.get("properties") or {}) - set(old.get("properties") or {})):
+        yield (*path, key), ADDED, "", False
 
 
 def field_changes(objects: Iterable[Obj], old: Schemas, new: Schemas) -> list[FieldChange]:

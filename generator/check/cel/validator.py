@@ -82,10 +82,6 @@ class CrdValidator:
         self.rules = collect_rules(schema)
         self._root = self._build(schema, schema, resource_root=True)
 
-    @property
-    def has_rules(self) -> bool:
-        return self._root is not None
-
     # -- building ----------------------------------------------------------------------------------------------------
     def _compile(self, raw: Mapping[str, Any]) -> _Compiled:
         rule = Rule.from_schema(raw)
@@ -101,33 +97,49 @@ class CrdValidator:
         return _Compiled(rule, program, message, steps, rule.transition)
 
     def _build(self, rules_schema: Schema, schema: Schema, resource_root: bool) -> _Node | None:
-        """The validator node for ``schema`` holding the rules of ``rules_schema`` (itself, or one of its allOf)."""
+        """The validator node for ``schema`` holding the rules of ``rules_schema`` (itself, or one of its allOf);
+        None when there is no rule at or below it."""
         node = _Node(schema, resource_root)
         node.rules = [self._compile(raw) for raw in rules_schema.get("x-kubernetes-validations") or []
                       if isinstance(raw, Mapping)]
-        props = schema.get("properties")
-        props = props if isinstance(props, Mapping) else {}
-        rules_props = rules_schema.get("properties")
-        for name, sub in (rules_props.items() if isinstance(rules_props, Mapping) else ()):
-            if name in props and isinstance(sub, Mapping):  # value validations apply on the structural spine only
-                child = self._build(sub, props[name], _embedded(props[name]))
-                if child is not None:
-                    node.props[name] = child
-        items, rules_items = schema.get("items"), rules_schema.get("items")
-        if isinstance(items, Mapping) and isinstance(rules_items, Mapping):
-            node.items = self._build(rules_items, items, _embedded(items))
-        extra, rules_extra = schema.get("additionalProperties"), rules_schema.get("additionalProperties")
-        if isinstance(extra, Mapping) and isinstance(rules_extra, Mapping):
-            node.additional = self._build(rules_extra, extra, _embedded(extra))
-        for sub in rules_schema.get("allOf") or []:
-            if isinstance(sub, Mapping) and (child := self._build(sub, schema, resource_root)) is not None:
-                node.all_of.append(child)
+        node.props = self._build_props(rules_schema, schema)
+        node.items = self._build_under(rules_schema, schema, "items")
+        node.additional = self._build_under(rules_schema, schema, "additionalProperties")
+        node.all_of = self._build_all_of(rules_schema, schema, resource_root)
         children = [*node.props.values(), *node.all_of, *(c for c in (node.items, node.additional) if c is not None)]
         if not node.rules and not children:
             return None
         node.needs_old = all(r.transition and not r.rule.optional_old_self for r in node.rules) and all(
             c.needs_old for c in children)
         return node
+
+    def _build_props(self, rules_schema: Schema, schema: Schema) -> dict[str, _Node]:
+        """The nodes of the properties with rules at or below them."""
+        props = schema.get("properties")
+        props = props if isinstance(props, Mapping) else {}
+        rules_props = rules_schema.get("properties")
+        out: dict[str, _Node] = {}
+        for name, sub in (rules_props.items() if isinstance(rules_props, Mapping) else ()):
+            if name in props and isinstance(sub, Mapping):  # value validations apply on the structural spine only
+                child = self._build(sub, props[name], _embedded(props[name]))
+                if child is not None:
+                    out[name] = child
+        return out
+
+    def _build_under(self, rules_schema: Schema, schema: Schema, key: str) -> _Node | None:
+        """The node of the ``items`` or ``additionalProperties`` schema, when both schemas have one."""
+        sub, rules_sub = schema.get(key), rules_schema.get(key)
+        if isinstance(sub, Mapping) and isinstance(rules_sub, Mapping):
+            return self._build(rules_sub, sub, _embedded(sub))
+        return None
+
+    def _build_all_of(self, rules_schema: Schema, schema: Schema, resource_root: bool) -> list[_Node]:
+        """The nodes of the ``allOf`` branches with rules: each holds its branch's rules on the same ``schema``."""
+        out: list[_Node] = []
+        for sub in rules_schema.get("allOf") or []:
+            if isinstance(sub, Mapping) and (child := self._build(sub, schema, resource_root)) is not None:
+                out.append(child)
+        return out
 
     # -- validating --------------------------------------------------------------------------------------------------
     def validate(self, obj: Any, old: Any = MISSING) -> list[Failure]:
@@ -258,12 +270,3 @@ def _deep_equal(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(_deep_equal(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and a == b
 
-
-def crd_validators(crd: Mapping[str, Any], engine: Engine | None = None) -> dict[str, CrdValidator]:
-    """One validator per version of a CustomResourceDefinition document, by version name."""
-    out = {}
-    for version in (crd.get("spec") or {}).get("versions") or []:
-        schema = (version.get("schema") or {}).get("openAPIV3Schema")
-        if isinstance(schema, Mapping):
-            out[str(version["name"])] = CrdValidator(schema, engine=engine)
-    return out

@@ -4,6 +4,7 @@ Kubernetes quantity", an int-or-string anyOf "must be an integer or a string", a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jsonschema_rs
@@ -51,47 +52,83 @@ class Problem(NamedTuple):
     missing: bool = False  # a required field is absent (a kustomize patch may leave it out)
 
 
+def _unknown_fields(error: Any, kind: Any, path: JsonPath) -> list[Problem]:
+    return [Problem((*path, name), f"unknown field '{name}' (strict field validation rejects it)")
+            for name in kind.unexpected]
+
+
+def _missing_field(error: Any, kind: Any, path: JsonPath) -> list[Problem]:
+    return [Problem((*path, kind.property), f"missing required field '{kind.property}'", missing=True)]
+
+
+def _pattern(error: Any, kind: Any, path: JsonPath) -> list[Problem]:
+    described = _PATTERN_NAMES.get(kind.pattern)
+    if described:
+        return [Problem(path, f"{_show(error.instance)} is {described}")]
+    return [Problem(path, f"{_show(error.instance)} does not match the pattern {kind.pattern}")]
+
+
+def _alternatives(error: Any, kind: Any, path: JsonPath) -> list[Problem]:
+    """An anyOf or oneOf no branch of which matches."""
+    kinds = jsonschema_rs.ValidationErrorKind
+    if _is_int_or_string(kind):
+        return [Problem(path, f"must be an integer or a string, got {_show(error.instance)}")]
+    context = getattr(kind, "context", None) or []
+    if context and all(len(b) == 1 and isinstance(b[0].kind, kinds.Required) for b in context):
+        fields = ", ".join(sorted({b[0].kind.property for b in context}))
+        return [Problem(path, f"needs at least one of the fields: {fields}")]
+    # If exactly one branch has the right type, its errors are the useful ones.
+    branches = [b for b in context if not (len(b) == 1 and isinstance(b[0].kind, kinds.Type))]
+    if len(branches) == 1:
+        return [problem for sub in branches[0] for problem in error_messages(sub)]
+    return [Problem(path, f"{_show(error.instance)} matches none of the allowed forms")]
+
+
+def _enum(error: Any, kind: Any, path: JsonPath) -> list[Problem]:
+    allowed = ", ".join(_show(v) for v in kind.options)
+    return [Problem(path, f"{_show(error.instance)} is not an allowed value (allowed: {allowed})")]
+
+
+def _constant(error: Any, kind: Any, path: JsonPath) -> list[Problem]:
+    return [Problem(path, f"must be {_show(kind.expected_value)}, got {_show(error.instance)}")]
+
+
+def _type(error: Any, kind: Any, path: JsonPath) -> list[Problem]:
+    wanted = " or ".join(kind.types)
+    return [Problem(path, f"{_show(error.instance)} is not of type {wanted}")]
+
+
+def _key_name(error: Any, kind: Any, path: JsonPath) -> list[Problem]:
+    """A mapping key the schema's propertyNames rejects."""
+    inner = kind.error
+    inner_kind = inner.kind
+    if isinstance(inner_kind, jsonschema_rs.ValidationErrorKind.Pattern) and inner_kind.pattern in _PATTERN_NAMES:
+        return [Problem(path, f"key {_show(inner.instance)} is {_PATTERN_NAMES[inner_kind.pattern]}")]
+    return [Problem(path, f"key {_show(inner.instance)}: {inner.message}")]
+
+
+_Describe = Callable[[Any, Any, JsonPath], list[Problem]]
+_KINDS = jsonschema_rs.ValidationErrorKind
+# (error kind, what says it), tried in order; any other kind keeps jsonschema_rs's own message
+_DESCRIBE: tuple[tuple[type | tuple[type, ...], _Describe], ...] = (
+    (_KINDS.AdditionalProperties, _unknown_fields),
+    (_KINDS.Required, _missing_field),
+    (_KINDS.Pattern, _pattern),
+    ((_KINDS.AnyOf, _KINDS.OneOfNotValid), _alternatives),
+    (_KINDS.Enum, _enum),
+    (_KINDS.Constant, _constant),
+    (_KINDS.Type, _type),
+    (_KINDS.PropertyNames, _key_name),
+)
+
+
 def error_messages(error: Any) -> list[Problem]:
     """The readable problems of one jsonschema_rs error."""
-    kinds = jsonschema_rs.ValidationErrorKind
     kind = error.kind
     path: JsonPath = tuple(error.instance_path)
-    if isinstance(kind, kinds.AdditionalProperties):
-        return [Problem((*path, name), f"unknown field '{name}' (strict field validation rejects it)")
-                for name in kind.unexpected]
-    if isinstance(kind, kinds.Required):
-        return [Problem((*path, kind.property), f"missing required field '{kind.property}'", missing=True)]
-    if isinstance(kind, kinds.Pattern):
-        described = _PATTERN_NAMES.get(kind.pattern)
-        if described:
-            return [Problem(path, f"{_show(error.instance)} is {described}")]
-        return [Problem(path, f"{_show(error.instance)} does not match the pattern {kind.pattern}")]
-    if isinstance(kind, (kinds.AnyOf, kinds.OneOfNotValid)):
-        if _is_int_or_string(kind):
-            return [Problem(path, f"must be an integer or a string, got {_show(error.instance)}")]
-        context = getattr(kind, "context", None) or []
-        if context and all(len(b) == 1 and isinstance(b[0].kind, kinds.Required) for b in context):
-            fields = ", ".join(sorted({b[0].kind.property for b in context}))
-            return [Problem(path, f"needs at least one of the fields: {fields}")]
-        # If exactly one branch has the right type, its errors are the useful ones.
-        branches = [b for b in context if not (len(b) == 1 and isinstance(b[0].kind, kinds.Type))]
-        if len(branches) == 1:
-            return [problem for sub in branches[0] for problem in error_messages(sub)]
-        return [Problem(path, f"{_show(error.instance)} matches none of the allowed forms")]
-    if isinstance(kind, kinds.Enum):
-        allowed = ", ".join(_show(v) for v in kind.options)
-        return [Problem(path, f"{_show(error.instance)} is not an allowed value (allowed: {allowed})")]
-    if isinstance(kind, kinds.Constant):
-        return [Problem(path, f"must be {_show(kind.expected_value)}, got {_show(error.instance)}")]
-    if isinstance(kind, kinds.Type):
-        wanted = " or ".join(kind.types)
-        return [Problem(path, f"{_show(error.instance)} is not of type {wanted}")]
-    if isinstance(kind, kinds.PropertyNames):
-        inner = kind.error
-        inner_kind = inner.kind
-        if isinstance(inner_kind, kinds.Pattern) and inner_kind.pattern in _PATTERN_NAMES:
-            return [Problem(path, f"key {_show(inner.instance)} is {_PATTERN_NAMES[inner_kind.pattern]}")]
-        return [Problem(path, f"key {_show(inner.instance)}: {inner.message}")]
+    for kinds, describe in _DESCRIBE:
+        if isinstance(kind, kinds):
+            return describe(error, kind, path)
     message = str(error.message)
     if len(message) > 300:
         message = message[:297] + "..."

@@ -165,6 +165,7 @@ class Catalog:
     argocd_versions: tuple[str, ...]  # oldest first; the last is the default
     kubernetes_version: str  # major.minor
     builtin_scopes: dict[tuple[str, str], bool]  # (group, kind) of a Kubernetes built-in -> cluster-scoped
+    status_reset_kinds: frozenset[tuple[str, str]]  # (group, kind) of built-ins whose status is reset on create
     published_images: dict[str, str]  # staging repository prefix -> where NVIDIA publishes it
     node: NodePlatform  # the InfiniBand nodes' OS and architecture (the DOCA driver's image tag)
     driver_digests_since: str  # the first release whose operator takes ofedDriver.version: sha256:...
@@ -275,6 +276,7 @@ def load() -> Catalog:
                        for name, raw in releases_raw["ipamBackends"].items()},
         builtin_scopes={**{_group_kind(k): True for k in kinds["cluster"]},
                         **{_group_kind(k): False for k in kinds["namespaced"]}},
+        status_reset_kinds=frozenset(_group_kind(k) for k in kinds["statusResetOnCreate"]),
     )
 
 

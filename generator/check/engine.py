@@ -14,11 +14,12 @@ from typing import Any
 
 from generator.catalog.webhook_facts import webhook_facts
 from generator.check import cross
+from generator.check.apiserver import stored_form
 from generator.check.cel.rule import check_cel
 from generator.check.chart_objects import check_images
 from generator.check.ipam import check_deployed, check_ipam
 from generator.check.nodepolicy import check_node_policies
-from generator.check.schema import UNKNOWN_KIND, schema_findings
+from generator.check.schema import UNKNOWN_KIND, check_object
 from generator.check.validators.kinds import Schemas, schemas_for
 from generator.check.validators.webhook_configs import webhook_schemas_for
 from generator.check.webhook import WebhookRules
@@ -87,17 +88,20 @@ class Checker:
         self.webhook = webhook
         self.release = release  # how the operator names the images it deploys (the DOCA driver's digests)
 
-    def object_findings(self, index: int, item: Item) -> tuple[list[Finding], list[tuple[int, Path, str]]]:
-        """Findings about one object alone, and the nv-ipam pools it references (index, path, pool name)."""
-        found, blocking = schema_findings(item.obj, self.schemas, index, partial=item.patch)
-        if item.patch or not isinstance(item.obj, dict):
-            return found, []
-        if not blocking:  # as the API server: no CEL rule runs on an object of the wrong shape
-            found += check_cel(item.obj, self.schemas, index, item.old)
-        found += self.webhook.check(item.obj, index)
-        found += check_images([(index, item.obj)], self.release)
-        ipam_found, refs = check_ipam(item.obj, index)
-        return found + ipam_found, [(index, path, name) for path, name in refs]
+    def object_findings(self, index: int, item: Item) -> tuple[list[Finding], list[tuple[int, Path, str]], Any]:
+        """Findings about one object alone, the nv-ipam pools it references (index, path, pool name), and the
+        object as the API server stores it (nulls dropped, a cluster-scoped kind's namespace cleared, a status it
+        ignores gone): what the checks after the schema look at, as the operator and the webhook see it."""
+        checked = check_object(item.obj, self.schemas, index, partial=item.patch)
+        found, obj = checked.findings, checked.stored
+        if item.patch or not isinstance(obj, dict):
+            return found, [], obj
+        if not checked.blocking:  # as the API server: no CEL rule runs on an object of the wrong shape
+            found += check_cel(obj, self.schemas, index, stored_form(item.old, self.schemas))
+        found += self.webhook.check(obj, index)
+        found += check_images([(index, obj)], self.release)
+        ipam_found, refs = check_ipam(obj, index)
+        return found + ipam_found, [(index, path, name) for path, name in refs], obj
 
     def run(self, items: list[Item], units: Iterable[Unit], *, strict: bool = False,
             vm_nics: int | None = None) -> list[Finding]:
@@ -110,17 +114,25 @@ class Checker:
         yet."""
         found: list[Finding] = []
         refs: dict[int, list[tuple[int, Path, str]]] = {}
+        stored: dict[int, Any] = {}  # the objects as the API server stores them, by index
+
+        def landed(index: int) -> Any:
+            if index not in stored:
+                item = items[index]
+                stored[index] = item.obj if item.patch else stored_form(item.obj, self.schemas)
+            return stored[index]
+
         for index, item in enumerate(items):
             if only is not None and index not in only:
                 refs[index] = []
                 continue
-            per_object, refs[index] = self.object_findings(index, item)
+            per_object, refs[index], stored[index] = self.object_findings(index, item)
             found += per_object
         patches = [item.obj for item in items if item.patch and isinstance(item.obj, dict)
                    and group_kind(item.obj) == ("mellanox.com", "NicClusterPolicy")]
         for unit, context in units:
-            ctx = cross.Context.build([items[i].obj for i in context if _whole(items[i])])
-            members = [(i, items[i].obj) for i in unit if _whole(items[i])]
+            ctx = cross.Context.build([landed(i) for i in context if _whole(items[i])])
+            members = [(i, landed(i)) for i in unit if _whole(items[i])]
             found += cross.check_unit(members, ctx, vm_nics)
             found += cross.check_duplicates(members, [item.file for item in items])
             found += cross.check_pool_refs([r for i in unit for r in refs[i]], ctx)

@@ -20,6 +20,7 @@ RULE_MODULES = (
     "generator.manifests.files",
     "generator.check.bundles",
     "generator.check.schema",
+    "generator.check.apiserver",
     "generator.check.cel.rule",
     "generator.check.webhook",
     "generator.check.cross",

@@ -10,6 +10,9 @@ fields. A raw ``openAPIV3Schema`` used as JSON Schema accepts them, so this modu
   ``required: [apiVersion, kind, metadata]``; ``metadata`` (a bare ``type: object`` in a CRD) is
   replaced by a strict ObjectMeta schema;
 - ``x-kubernetes-int-or-string`` -> ``anyOf: [integer, string]``; ``nullable`` -> null allowed;
+- an ``integer`` is bounded to int64: the API server decodes a JSON integer beyond it as a float64, which its
+  type check refuses (k8s.io/apimachinery/pkg/util/json convertNumber; kube-openapi validate/type.go: a float is an
+  integer only up to 2^53);
 - ``x-kubernetes-embedded-resource`` -> ``apiVersion``/``kind``/``metadata`` allowed;
 - ``x-kubernetes-validations`` (CEL) are dropped and counted: ``generator.check.cel`` evaluates them, on the raw
   ``openAPIV3Schema`` that ``ConvertedSchema.openapi`` keeps;
@@ -38,6 +41,8 @@ QUALIFIED_NAME = (
     r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$"
 )
 LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+INT64 = (-(2**63), 2**63 - 1)
+INT32 = (-(2**31), 2**31 - 1)
 
 _SCHEMA_MAP_KEYS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 _SCHEMA_LIST_KEYS = ("allOf", "anyOf", "oneOf", "prefixItems")
@@ -61,9 +66,34 @@ def _owner_reference() -> dict[str, Any]:
     }
 
 
+def bounded(node: dict[str, Any], limits: tuple[int, int] = INT64) -> dict[str, Any]:
+    """An integer schema node bounded to what the API server decodes it into (keeping tighter bounds of its own)."""
+    low, high = limits
+    if not (isinstance(node.get("minimum"), (int, float)) and node["minimum"] >= low):
+        node["minimum"] = low
+    if not (isinstance(node.get("maximum"), (int, float)) and node["maximum"] <= high):
+        node["maximum"] = high
+    return node
+
+
+def _managed_fields_entry() -> dict[str, Any]:
+    """metav1.ManagedFieldsEntry as JSON decodes it: a value of another type is an error the API server refuses
+    the object with (apiextensions-apiserver pkg/apiserver/schema/objectmeta/coerce.go GetObjectMeta, without
+    dropping malformed fields on a request)."""
+    string: dict[str, Any] = {"type": "string"}
+    return {
+        "type": "object",
+        "properties": {"manager": string, "operation": string, "apiVersion": string,
+                       "time": {"type": "string", "format": "date-time"}, "fieldsType": string,
+                       "fieldsV1": {"type": "object"}, "subresource": string},
+        "additionalProperties": False,
+    }
+
+
 def object_meta_schema() -> dict[str, Any]:
-    """A strict ObjectMeta: what the API server accepts in ``metadata`` (unknown fields rejected)."""
-    nullable_string: dict[str, Any] = {"type": ["string", "null"]}
+    """A strict ObjectMeta: what the API server accepts in ``metadata`` (unknown fields rejected), each field of
+    the type metav1.ObjectMeta decodes it into. Nulls are the API server's to drop (generator.check.apiserver)."""
+    nullable_time: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
     return {
         "type": "object",
         "properties": {
@@ -84,13 +114,13 @@ def object_meta_schema() -> dict[str, Any]:
             "ownerReferences": {"type": "array", "items": _owner_reference()},
             "uid": {"type": "string"},
             "resourceVersion": {"type": "string"},
-            "generation": {"type": "integer"},
+            "generation": bounded({"type": "integer"}),
             "selfLink": {"type": "string"},
             # kubectl/kustomize emit `creationTimestamp: null`; the API server accepts it.
-            "creationTimestamp": nullable_string,
-            "deletionTimestamp": nullable_string,
-            "deletionGracePeriodSeconds": {"type": ["integer", "null"]},
-            "managedFields": {"type": "array", "items": {"type": "object"}},
+            "creationTimestamp": nullable_time,
+            "deletionTimestamp": nullable_time,
+            "deletionGracePeriodSeconds": bounded({"type": ["integer", "null"]}),
+            "managedFields": {"type": "array", "items": _managed_fields_entry()},
         },
         "additionalProperties": False,
     }
@@ -107,6 +137,7 @@ class ConvertedSchema:
     cel_rules_dropped: int
     closed_objects: int  # nodes that got additionalProperties: false
     openapi: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the raw schema (CEL rules, defaults)
+    status_subresource: bool = False  # the version declares subresources.status: status is not written with it
 
     @property
     def api_version(self) -> str:
@@ -141,7 +172,13 @@ def _convert_node(node: Any, stats: _Stats) -> Any:
                 out[key] = _convert_node(value, stats)
         else:
             out[key] = value  # data (enum, default, example, ...) or a scalar keyword
+    _apply_markers(node, out, stats)
+    return out
 
+
+def _apply_markers(node: Mapping[str, Any], out: dict[str, Any], stats: _Stats) -> None:
+    """The node's x-kubernetes-* markers and ``nullable`` in JSON Schema terms on ``out``; its integers bounded;
+    its object closed."""
     preserve = node.get("x-kubernetes-preserve-unknown-fields") is True
 
     if node.get("x-kubernetes-embedded-resource") is True:
@@ -154,15 +191,18 @@ def _convert_node(node: Any, stats: _Stats) -> Any:
     if node.get("x-kubernetes-int-or-string") is True:
         out.pop("type", None)
         if "anyOf" not in out:
-            out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+            out["anyOf"] = [bounded({"type": "integer"}), {"type": "string"}]
 
     if node.get("nullable") is True:
         _allow_null(out)
 
+    kind = out.get("type")
+    if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+        bounded(out)
+
     if "properties" in out and "additionalProperties" not in out and not preserve:
         out["additionalProperties"] = False
         stats.closed += 1
-    return out
 
 
 def _allow_null(out: dict[str, Any]) -> None:
@@ -177,7 +217,8 @@ def _allow_null(out: dict[str, Any]) -> None:
         out["anyOf"] = [*out["anyOf"], {"type": "null"}]
 
 
-def strict_schema(openapi: Mapping[str, Any], group: str, version: str, kind: str) -> ConvertedSchema:
+def strict_schema(openapi: Mapping[str, Any], group: str, version: str, kind: str,
+                  status_subresource: bool = False) -> ConvertedSchema:
     """Convert one ``openAPIV3Schema`` into a closed Draft 2020-12 JSON Schema for ``kind``."""
     stats = _Stats()
     root = _convert_node(openapi, stats)
@@ -196,7 +237,7 @@ def strict_schema(openapi: Mapping[str, Any], group: str, version: str, kind: st
     root["required"] = ["apiVersion", "kind", "metadata", *required]
     root.pop("x-kubernetes-preserve-unknown-fields", None)
     schema = {"$schema": DRAFT, **root}
-    return ConvertedSchema(group, version, kind, schema, stats.cel, stats.closed, openapi)
+    return ConvertedSchema(group, version, kind, schema, stats.cel, stats.closed, openapi, status_subresource)
 
 
 def convert_crd(crd: Mapping[str, Any]) -> list[ConvertedSchema]:
@@ -213,11 +254,14 @@ def convert_crd(crd: Mapping[str, Any]) -> list[ConvertedSchema]:
         raise ValueError("CRD has no spec.names.kind")
     result: list[ConvertedSchema] = []
     shared = (spec.get("validation") or {}).get("openAPIV3Schema")  # v1beta1 form
+    shared_subresources = spec.get("subresources")  # v1beta1 form
     for entry in spec.get("versions") or []:
         if entry.get("served") is False:
             continue
         openapi = (entry.get("schema") or {}).get("openAPIV3Schema") or shared
         if openapi is None:
             raise ValueError(f"CRD {kind} version {entry.get('name')} has no openAPIV3Schema")
-        result.append(strict_schema(openapi, group, str(entry["name"]), kind))
+        subresources = entry.get("subresources") or shared_subresources
+        status = isinstance(subresources, Mapping) and isinstance(subresources.get("status"), Mapping)
+        result.append(strict_schema(openapi, group, str(entry["name"]), kind, status))
     return result

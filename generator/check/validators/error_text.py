@@ -12,6 +12,8 @@ import jsonschema_rs
 from generator.check.validators.crd import (
     DNS1123_LABEL,
     DNS1123_SUBDOMAIN,
+    INT32,
+    INT64,
     LABEL_VALUE,
     QUALIFIED_NAME,
     QUANTITY_PATTERN,
@@ -107,8 +109,31 @@ def _key_name(error: Any, kind: Any, path: JsonPath) -> list[Problem]:
     return [Problem(path, f"key {_show(inner.instance)}: {inner.message}")]
 
 
-_Describe = Callable[[Any, Any, JsonPath], list[Problem]]
 _KINDS = jsonschema_rs.ValidationErrorKind
+
+
+def out_of_range(kind: Any) -> str:
+    """The Go integer type whose range a Minimum/Maximum error's limit is ("int64", "int32"), or ""."""
+    if isinstance(kind, (_KINDS.Minimum, _KINDS.Maximum)):
+        for name, limits in (("int64", INT64), ("int32", INT32)):
+            if kind.limit in limits:
+                return name
+    return ""
+
+
+def _bound(error: Any, kind: Any, path: JsonPath) -> list[Problem]:
+    """A number beyond a minimum or maximum: the schema's own, or the range of the integer it is decoded into."""
+    go_type = out_of_range(kind)
+    if go_type == "int64":
+        return [Problem(path, f"{_show(error.instance)} does not fit a 64-bit integer: the API server decodes it as a "
+                              "floating-point number and refuses it (must be of type integer)")]
+    if go_type == "int32":
+        return [Problem(path, f"{_show(error.instance)} does not fit the 32-bit integer (int32) this field is decoded "
+                              "into: the API server refuses it")]
+    return [Problem(path, str(error.message))]
+
+
+_Describe = Callable[[Any, Any, JsonPath], list[Problem]]
 # (error kind, what says it), tried in order; any other kind keeps jsonschema_rs's own message
 _DESCRIBE: tuple[tuple[type | tuple[type, ...], _Describe], ...] = (
     (_KINDS.AdditionalProperties, _unknown_fields),
@@ -119,6 +144,7 @@ _DESCRIBE: tuple[tuple[type | tuple[type, ...], _Describe], ...] = (
     (_KINDS.Constant, _constant),
     (_KINDS.Type, _type),
     (_KINDS.PropertyNames, _key_name),
+    ((_KINDS.Minimum, _KINDS.Maximum), _bound),
 )
 
 

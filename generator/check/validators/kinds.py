@@ -27,6 +27,7 @@ class CustomKind:
     schema: dict[str, Any]
     cel_rules_dropped: int  # x-kubernetes-validations rules: evaluated by generator.check.cel on ``openapi``
     openapi: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the CRD's raw openAPIV3Schema
+    status_subresource: bool = False  # the CRD version declares subresources.status
 
 
 @functools.cache
@@ -40,8 +41,8 @@ def _converted(store: SchemaStore, entry: LockedFile) -> tuple[CustomKind, ...]:
     for doc in cached_yaml.load_all(text):  # trusted, digest-checked upstream data
         if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
             scope = str((doc.get("spec") or {}).get("scope", "Namespaced"))
-            kinds += [CustomKind(c.api_version, c.kind, scope, c.schema, c.cel_rules_dropped, c.openapi)
-                      for c in convert_crd(doc)]
+            kinds += [CustomKind(c.api_version, c.kind, scope, c.schema, c.cel_rules_dropped, c.openapi,
+                                 c.status_subresource) for c in convert_crd(doc)]
     return tuple(kinds)
 
 
@@ -71,6 +72,26 @@ class Schemas:
 
     def custom(self, api_version: str, kind: str) -> CustomKind | None:
         return self._custom.get((api_version, kind))
+
+    def core(self) -> CoreSchemas:
+        """The core kinds' schemas of this Kubernetes version."""
+        return self._core
+
+    def cluster_scoped(self, api_version: str, kind: str) -> bool | None:
+        """Whether a kind is cluster-scoped: its CRD's scope, or the catalog's for a built-in; None when unknown."""
+        custom = self._custom.get((api_version, kind))
+        if custom is not None:
+            return custom.scope == "Cluster"
+        group = api_version.rpartition("/")[0]
+        return catalog.load().builtin_scopes.get((group, kind))
+
+    def status_reset(self, api_version: str, kind: str) -> bool:
+        """Whether the API server drops the status written with an object of this kind (a status subresource:
+        the CRD version declares one, or the built-in's strategy resets status on create)."""
+        custom = self._custom.get((api_version, kind))
+        if custom is not None:
+            return custom.status_subresource
+        return (api_version.rpartition("/")[0], kind) in catalog.load().status_reset_kinds
 
     def validator(self, api_version: str, kind: str) -> Any:
         """A compiled strict validator, or None when no schema of this kind is known."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from generator.check.validators.crd import INT32, INT64, bounded
 from generator.core.errors import ToolMissing
 
 _K8S_BASE = "https://kubernetes.io/api/"
@@ -29,16 +30,32 @@ def schema_dir(kube_version: str) -> Path:
     return folder
 
 
+def _with_bounds(node: Any) -> Any:
+    """The schema with every integer bounded to the Go type it is decoded into (``format: int32`` or int64): the
+    API server cannot decode a larger number into a typed object and refuses it. In place; returns ``node``."""
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+            bounded(node, INT32 if node.get("format") == "int32" else INT64)
+        for value in node.values():
+            _with_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _with_bounds(value)
+    return node
+
+
 class CoreSchemas:
     """Core-kind validators of one Kubernetes version, sharing one registry of definitions."""
 
     def __init__(self, kube_version: str):
         self.folder = schema_dir(kube_version)
         self._registry: Any = None
+        self._defs: dict[str, Any] = {}
 
     @functools.cache  # noqa: B019 - one instance per Kubernetes version (core_schemas), kept for the process
-    def validator(self, api_version: str, kind: str) -> Any:
-        """A compiled validator, or None when this Kubernetes version has no such kind."""
+    def raw(self, api_version: str, kind: str) -> dict[str, Any] | None:
+        """The kind's schema (integers bounded), or None when this Kubernetes version has no such kind."""
         group, _, version = api_version.rpartition("/")
         stem = f"{kind.lower()}-{group.split('.')[0]}-{version}" if group else f"{kind.lower()}-{version}"
         file = self.folder / f"{stem}.json"
@@ -49,9 +66,28 @@ class CoreSchemas:
         if api_version not in props.get("apiVersion", {}).get("enum", []) \
                 or kind not in props.get("kind", {}).get("enum", []):
             return None
+        return dict(_with_bounds(schema))
+
+    @functools.cache  # noqa: B019 - as above
+    def validator(self, api_version: str, kind: str) -> Any:
+        """A compiled validator, or None when this Kubernetes version has no such kind."""
+        schema = self.raw(api_version, kind)
+        if schema is None:
+            return None
         self._definitions()
-        return jsonschema_rs.Draft202012Validator(schema, registry=self._registry, base_uri=_K8S_BASE + file.name,
+        group, _, version = api_version.rpartition("/")
+        stem = f"{kind.lower()}-{group.split('.')[0]}-{version}" if group else f"{kind.lower()}-{version}"
+        return jsonschema_rs.Draft202012Validator(schema, registry=self._registry, base_uri=f"{_K8S_BASE}{stem}.json",
                                                   validate_formats=True)
+
+    def resolve(self, node: Any) -> Any:
+        """A schema node with its ``$ref`` (to a definition) followed; anything else as it is."""
+        for _ in range(64):  # a definition that is only a reference to another: bounded
+            if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
+                break
+            self._definitions()
+            node = self._defs.get(node["$ref"].rpartition("/")[2])
+        return node
 
     @functools.cache  # noqa: B019 - as above
     def type_validator(self, type_name: str) -> Any:
@@ -73,7 +109,8 @@ class CoreSchemas:
 
     def _definitions(self) -> None:
         if self._registry is None:
-            definitions = json.loads((self.folder / "_definitions.json").read_text(encoding="utf-8"))
+            definitions = _with_bounds(json.loads((self.folder / "_definitions.json").read_text(encoding="utf-8")))
+            self._defs = definitions.get("$defs", {})
             self._registry = jsonschema_rs.Registry([(_K8S_BASE + "_definitions.json", definitions)])
 
 

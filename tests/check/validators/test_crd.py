@@ -132,9 +132,11 @@ def test_nested_objects_closed_unless_preserved(converted: Any) -> None:
 def test_int_or_string(converted: Any) -> None:
     v = compiled(converted.schema)
     port = converted.schema["properties"]["spec"]["properties"]["port"]
-    assert port["anyOf"] == [{"type": "integer"}, {"type": "string"}] and "type" not in port
+    int64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+    assert port["anyOf"] == [int64, {"type": "string"}] and "type" not in port
     assert v.is_valid(widget(port=80)) and v.is_valid(widget(port="http"))
     assert not v.is_valid(widget(port=True)) and not v.is_valid(widget(port=1.5))
+    assert v.is_valid(widget(port=2**63 - 1)) and not v.is_valid(widget(port=2**63))
     assert v.is_valid(widget(size="4Gi")) and not v.is_valid(widget(size="4 GiB"))
 
 

@@ -36,7 +36,7 @@ REPOSITORY_ENV = "GEN_CHART_REPOSITORY"  # a Helm repository (a mirror of the ca
 TIMEOUT_S = 120.0  # the deadline of one download (the index, or a chart), whatever the server does
 MAX_CHART_BYTES = 64 * 1024 * 1024  # a packaged chart (the network-operator chart is about 300 KB)
 MAX_INDEX_BYTES = 32 * 1024 * 1024  # a repository's index.yaml (NVIDIA's, of every chart it publishes, is a few MB)
-MAX_INDEX_NODES = 2_000_000
+MAX_INDEX_NODES = 1_000_000  # about 30 per chart version: some 30,000 versions; parsing that many takes ~2 s
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -125,7 +125,7 @@ def _get(url: str, limit: int, timeout: float) -> bytes:
 def _index_entry(data: bytes, index_url: str, name: str, version: str, tag: str) -> dict[str, Any]:
     """The entry of chart ``name`` at ``version`` in a repository's index, its shape checked."""
     try:
-        docs = load_documents(data, index_url, max_bytes=MAX_INDEX_BYTES, max_nodes=MAX_INDEX_NODES)
+        docs = load_documents(data, index_url, max_bytes=MAX_INDEX_BYTES, max_nodes=MAX_INDEX_NODES, positions=False)
     except YamlInputError as exc:
         raise ChartSourceError(f"{index_url}: not a Helm repository index: {exc.message}"
                                + (f" (line {exc.line})" if exc.line else "")) from None

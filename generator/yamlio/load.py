@@ -153,7 +153,7 @@ class _Composer:
 
     def __init__(self, loader: Any, file: str, max_nodes: int, max_chars: int):
         self.loader, self.file = loader, file
-        self.budget = max_nodes
+        self.budget = self.max_nodes = max_nodes
         self.chars = max_chars
         self.max_chars = max_chars
         self.anchors: dict[str, tuple[Any, int, int]] = {}
@@ -166,8 +166,9 @@ class _Composer:
         self.budget -= nodes
         self.chars -= chars
         if self.budget < 0:
-            raise self._error(mark, "document too large after alias expansion (possible alias bomb); "
-                                    "write the values out instead of using anchors/aliases", "too-large")
+            raise self._error(mark, f"document of more than {self.max_nodes:,} values once its aliases are expanded "
+                                    "(an alias bomb, or not the file it should be); write the values out instead of "
+                                    "using anchors/aliases", "too-large")
         if self.chars < 0:
             raise self._error(mark, f"document larger than {self.max_chars:,} characters once its aliases are "
                                     "expanded (an alias repeats a long value); write the values out instead of "
@@ -314,17 +315,25 @@ def _tab_line(text: str, line: int) -> bool:
     return 0 < line <= len(lines) and "\t" in lines[line - 1]
 
 
+class _Unplaced(dict):  # type: ignore[type-arg]
+    """Positions not kept (a large document read for its values only, such as a Helm repository's index)."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
 def iter_documents(text: str, file: str, max_nodes: int = DEFAULT_MAX_NODES,
-                   max_chars: int = DEFAULT_MAX_BYTES) -> Iterator[Document]:
+                   max_chars: int = DEFAULT_MAX_BYTES, positions: bool = True) -> Iterator[Document]:
     """Each document of a YAML stream, as a Document (an empty document's value is None). ``max_chars``: the
-    characters of keys and scalars the stream may hold once aliases are expanded."""
+    characters of keys and scalars the stream may hold once aliases are expanded; ``positions``: whether to keep
+    where each value is (a quarter of the memory without)."""
     loader = _BaseLoader(text)
     try:
         composer = _Composer(loader, file, max_nodes, max_chars)
         while not loader.check_event(yaml.StreamEndEvent):
             event = loader.get_event()
             if isinstance(event, yaml.DocumentStartEvent):
-                composer.positions = {}
+                composer.positions = {} if positions else _Unplaced()
                 value, first = composer.document()
                 yield Document(value, first or event.start_mark.line + 1, composer.positions)
     except yaml.MarkedYAMLError as exc:
@@ -342,10 +351,10 @@ def iter_documents(text: str, file: str, max_nodes: int = DEFAULT_MAX_NODES,
 
 
 def load_documents(data: bytes, file: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                   max_nodes: int = DEFAULT_MAX_NODES) -> list[Document]:
+                   max_nodes: int = DEFAULT_MAX_NODES, positions: bool = True) -> list[Document]:
     """All non-empty documents of a file's bytes (empty documents are skipped)."""
     text = decode(data, file, max_bytes)
-    return [doc for doc in iter_documents(text, file, max_nodes, max_bytes) if doc.value is not None]
+    return [doc for doc in iter_documents(text, file, max_nodes, max_bytes, positions) if doc.value is not None]
 
 
 def load_single(data: bytes, file: str, *, max_bytes: int = 1024 * 1024) -> Document:

@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from generator.core.privileges import privileges, rbac_rule, workload_key
+
 try:
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - pure-Python PyYAML
@@ -336,6 +338,33 @@ def object_record(obj: Mapping[str, Any], source: str, scopes: Scopes) -> dict[s
     if hook:
         rec["hook"] = hook
     return rec
+
+
+def derive_privileges(docs: list[tuple[str, dict[str, Any] | None]]) -> dict[str, Any]:
+    """What the default render may do, for the render policy (``generator.check.chart_policy``): each workload's
+    privileges (``generator.core.privileges``), and every ClusterRole's rules and ClusterRoleBinding's role and
+    subjects, as rendered in the facts' namespace."""
+    workloads: dict[str, list[str]] = {}
+    roles: dict[str, list[dict[str, list[str]]]] = {}
+    bindings: dict[str, dict[str, Any]] = {}
+    for _, obj in docs:
+        if obj is None:
+            continue
+        found = sorted(privileges(obj))
+        if found:
+            workloads[workload_key(obj)] = found
+        name = str((obj.get("metadata") or {}).get("name"))
+        if obj.get("kind") == "ClusterRole" and str(obj.get("apiVersion", "")).startswith("rbac.authorization.k8s.io/"):
+            roles[name] = [rbac_rule(r) for r in obj.get("rules") or []]
+            if obj.get("aggregationRule"):
+                raise ValueError(f"ClusterRole {name} aggregates: not a fact the render policy can hold")
+        if obj.get("kind") == "ClusterRoleBinding":
+            ref = obj.get("roleRef") or {}
+            subjects = sorted(f"{s.get('kind')}/{s.get('namespace') or ''}/{s.get('name')}"
+                              for s in obj.get("subjects") or [])
+            bindings[name] = {"roleRef": f"{ref.get('kind')}/{ref.get('name')}", "subjects": subjects}
+    return {"workloads": dict(sorted(workloads.items())), "clusterRoles": dict(sorted(roles.items())),
+            "clusterRoleBindings": dict(sorted(bindings.items()))}
 
 
 def pod_spec(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -821,6 +850,7 @@ def derive_base(shared_root: Path, tag: str, tf: Mapping[str, Any]) -> dict[str,
         "crds": crds,
         "images": images,
         "toggles": resolve_toggles(tf.get("toggles") or {}, tag, values, objects, scopes),
+        "privileges": derive_privileges(docs),
     }
 
 
@@ -914,6 +944,11 @@ def to_document(facts: Mapping[str, Any]) -> dict[str, Any]:
                 for f, v in t.items()
             }
             for k, t in facts["toggles"].items()
+        },
+        "privileges": {
+            "workloads": {k: flowed(v) for k, v in facts["privileges"]["workloads"].items()},
+            "clusterRoles": {k: [flowed(r) for r in v] for k, v in facts["privileges"]["clusterRoles"].items()},
+            "clusterRoleBindings": {k: flowed(v) for k, v in facts["privileges"]["clusterRoleBindings"].items()},
         },
     }
 

@@ -44,6 +44,7 @@ class ChartCrd:
     kind: str
     scope: str  # Namespaced | Cluster
     versions: tuple[str, ...]
+    name: str = ""  # <plural>.<group>
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,19 @@ class Toggle:
 
 
 @dataclass(frozen=True)
+class ChartPrivileges:
+    """What the release's chart renders by default may do (``privileges`` in the facts): the privileges of each
+    workload (``Kind/name`` -> ``generator.core.privileges`` names), every ClusterRole's rules and every
+    ClusterRoleBinding's role (``ClusterRole/name``) and subjects (``Kind/namespace/name``), in the namespace the
+    facts were rendered in (``render_namespace``)."""
+
+    workloads: dict[str, frozenset[str]]
+    cluster_roles: dict[str, tuple[dict[str, list[str]], ...]]
+    cluster_role_bindings: dict[str, tuple[str, tuple[str, ...]]]
+    render_namespace: str
+
+
+@dataclass(frozen=True)
 class KeyVerdict:
     ok: bool
     message: str = ""  # why not, with the fix
@@ -113,6 +127,7 @@ class ChartFacts:
     images: tuple[ChartImage, ...]
     toggles: dict[str, Toggle]
     schema_needs_network: bool  # a subchart's values.schema.json $refs a web URL: helm needs the network
+    privileges: ChartPrivileges
 
     # -- values keys --------------------------------------------------------------------------------------------
 
@@ -236,9 +251,21 @@ def chart_facts(tag: str) -> ChartFacts:
         inert={key: str(v.get("why", "")) for key, v in (raw.get("inert") or {}).items()},
         retired={key: {k: str(x) for k, x in v.items()} for key, v in (raw.get("retired") or {}).items()},
         objects=tuple(_object(o) for o in raw["objects"]),
-        crds=tuple(ChartCrd(c["group"], c["kind"], c["scope"], tuple(c["versions"])) for c in raw["crds"]),
+        crds=tuple(ChartCrd(c["group"], c["kind"], c["scope"], tuple(c["versions"]), str(c.get("name", "")))
+                   for c in raw["crds"]),
         images=tuple(ChartImage(i["ref"], bool(i["staging"]), bool(i["rendered"]), dict(i["keys"]),
                                 str(i.get("enabledBy", "")), tuple(i.get("usedBy") or ())) for i in raw["images"]),
         toggles=toggles,
         schema_needs_network=any(s.get("schemaNeedsNetwork") for s in (raw.get("subcharts") or {}).values()),
+        privileges=_privileges(raw.get("privileges") or {}, str(raw["rendered"]["namespace"])),
+    )
+
+
+def _privileges(raw: dict[str, Any], namespace: str) -> ChartPrivileges:
+    return ChartPrivileges(
+        workloads={key: frozenset(names) for key, names in (raw.get("workloads") or {}).items()},
+        cluster_roles={name: tuple(rules) for name, rules in (raw.get("clusterRoles") or {}).items()},
+        cluster_role_bindings={name: (str(b["roleRef"]), tuple(b["subjects"]))
+                               for name, b in (raw.get("clusterRoleBindings") or {}).items()},
+        render_namespace=namespace,
     )

@@ -31,6 +31,7 @@ from generator.check.chart_objects import (
     unmirrored,
     untolerated,
 )
+from generator.check.chart_policy import check_chart_policy
 from generator.check.engine import Item, Location, built_locator, checker_for, locate
 from generator.check.equivalence import check_equivalence
 from generator.check.invariants import check_invariants
@@ -51,7 +52,7 @@ from generator.programs.helm import ChartRender, FilesRender
 from generator.programs.overlays import OverlayBuild, user_overlay_files
 from generator.render.argocd import PROJECT_FILE
 from generator.render.cluster_bundle import EXAMPLE_FILE, VALUES_FILE
-from generator.render.operator_values import NFD_WORKER_TOLERATIONS, nfd_worker_tolerations
+from generator.render.operator_values import NFD_WORKER_TOLERATIONS, helm_values, nfd_worker_tolerations
 from generator.render.output import Bundle
 from generator.render.rdma_values import VALUES_FILE as CHART_VALUES_FILE
 from generator.sources.schema_store import SchemaStore
@@ -185,6 +186,11 @@ def _chart_findings(cluster: Cluster, bundle: Bundle, chart: ChartRender | None)
     if chart is not None and chart.error:
         found.append(CHART_RENDER.in_file(values_file, f"helm template of network-operator "
                                                        f"{cluster.release.chart_version} failed: {chart.error}"))
+    elif chart is not None:  # what it renders, held to the policy of the release's own defaults (any delivery)
+        label = f"network-operator chart {cluster.release.chart_version} (helm template)"
+        found += locate([Item(obj, label) for obj in chart.objects],
+                        check_chart_policy(chart.objects, facts, helm_values(cluster), cluster.namespace,
+                                           cluster.images))
     if chart is None:
         found += [IMAGE_PUBLISHED.in_file(values_file, f"the chart renders {ref!r}, from the staging registry; "
                                                        "set its repository in networkOperator.values")

@@ -1,5 +1,6 @@
 """Stage 1, the second half: what a parsed cluster spec means beyond its own fields, checked against what gen will
-make of it. ``networkOperator.values`` against the release's chart (``generator.check.values_keys``), and the
+make of it. ``networkOperator.values`` against the release's chart (``generator.check.values_keys``) and for what
+they mean (``generator.check.values_meaning``: namespaces, privileges, image sources, secrets), and the
 mirrors and digests against the images the bundle and the chart will make nodes pull (``generator.check.spec_images``,
 with ``generator.render.inventory``). A mistake is a SpecError at the field's line (exit 2, nothing written); a
 warning becomes one of the cluster's notes, printed by the commands."""
@@ -12,8 +13,10 @@ from generator import catalog
 from generator.catalog.charts import chart_facts
 from generator.check.spec_images import image_problems
 from generator.check.values_keys import values_problems
+from generator.check.values_meaning import meaning_problems
 from generator.cluster.model import Cluster
 from generator.cluster.parse import SpecSource
+from generator.core.finding import JsonPath
 from generator.render.inventory import source_names
 
 
@@ -23,12 +26,21 @@ def check_spec(cluster: Cluster) -> Cluster:
     if not isinstance(source, SpecSource):
         raise TypeError(f"{cluster.spec_file}: check_spec needs a cluster made by parse_cluster")
     facts = chart_facts(cluster.release.tag)
+    values: JsonPath = ("networkOperator", "values")
     for path, message in values_problems(cluster.chart_values, facts, catalog.load().kubernetes_version):
-        raise source.error(("networkOperator", "values", *path), message)
-    if not cluster.images.mirrors and not cluster.images.digests:
-        return cluster
-    errors, warnings = image_problems(cluster, source_names(cluster))
+        raise source.error((*values, *path), message)
+    errors: list[tuple[JsonPath, str]] = []
+    warnings: list[tuple[JsonPath, str]] = []
+    if cluster.images.mirrors or cluster.images.digests:
+        errors, warnings = image_problems(cluster, source_names(cluster))
     for path, message in errors:
         raise source.error(path, message)
+    if cluster.chart_values:
+        meant, doubtful = meaning_problems(cluster, facts)
+        for path, message in meant:
+            raise source.error((*values, *path), message)
+        warnings += [((*values, *path), message) for path, message in doubtful]
+    if not warnings:
+        return cluster
     notes = [source.note(path, message) for path, message in warnings]
     return dataclasses.replace(cluster, notes=(*cluster.notes, *notes))

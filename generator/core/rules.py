@@ -28,6 +28,7 @@ RULE_MODULES = (
     "generator.check.nodepolicy",
     "generator.check.project",
     "generator.check.chart_objects",
+    "generator.check.chart_policy",
     "generator.check.invariants",
     "generator.check.equivalence",
 )

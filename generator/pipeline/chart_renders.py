@@ -3,6 +3,7 @@ helm runs, and the rdma-infiniband chart (``gen chart``) with each cluster's val
 
 from __future__ import annotations
 
+import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -35,14 +36,17 @@ def chart_roots(mirror: Path | None) -> list[Path]:
 
 
 def charts_at_hand(mirror: Path | None) -> list[tuple[str, str]]:
-    """(release, the chart's sha256, or "" when it is not at hand) for every release of the catalog."""
+    """(release, the chart's sha256, "" when it is not at hand, or ``refused:`` and the digest of why, when the chart
+    there is refused) for every release of the catalog: part of what a record of a checked cluster is keyed on, so
+    a refused chart never looks like no chart (a warm cache and an empty one reach the same verdict)."""
     roots = chart_roots(mirror)
     out = []
     for tag in catalog.load().release_tags:
         try:
             found = find_chart(tag, roots)
-        except ChartSourceError:
-            found = None
+        except ChartSourceError as exc:
+            out.append((tag, "refused:" + hashlib.sha256(str(exc).encode()).hexdigest()))
+            continue
         out.append((tag, found.sha256 if found else ""))
     return out
 

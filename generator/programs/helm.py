@@ -9,10 +9,9 @@ cached by the chart's digest, the values and the helm binary.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import re
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,14 +21,13 @@ from generator.core.cache import DiskCache, cache_root, digest, tool_key
 from generator.core.errors import ToolMissing
 from generator.core.kube import Obj
 from generator.programs.run import Program, run, text
-from generator.sources.chart_store import Chart
+from generator.sources.chart_store import Chart, read_chart_file
 from generator.yamlio.dump import dump_document
 from generator.yamlio.load import YamlInputError, load_documents
 
 RELEASE_NAME = "network-operator"
 TIMEOUT_SECONDS = 120
 CACHE_VERSION = 1
-_WEB_REF = re.compile(rb'"\$ref"\s*:\s*"https?://')
 
 
 class HelmMissing(ToolMissing):
@@ -53,14 +51,9 @@ def helm_command() -> list[str] | None:
 
 
 def schema_needs_network(chart: Chart) -> bool:
-    """Whether a values.schema.json in the chart (or a subchart) ``$ref``s a web URL."""
-    with tarfile.open(chart.path, mode="r:gz") as archive:
-        for member in archive:
-            if member.isfile() and member.name.endswith("/values.schema.json"):
-                handle = archive.extractfile(member)
-                if handle is not None and _WEB_REF.search(handle.read()):
-                    return True
-    return False
+    """Whether a values.schema.json in the chart (or a subchart) ``$ref``s a web URL: what the chart store found
+    when it checked the archive (within its bounds; the archive is not read again here)."""
+    return chart.schema_needs_network
 
 
 def render_chart(chart: Chart, values: dict[str, Any], namespace: str, kube_version: str,
@@ -77,9 +70,15 @@ def render_chart(chart: Chart, values: dict[str, Any], namespace: str, kube_vers
     if isinstance(hit, list):
         return ChartRender(chart, hit, skip)
     with tempfile.TemporaryDirectory(prefix="gen-helm-") as tmp:
+        # helm renders the bytes the chart store checked (one chart, the one named), not whatever the file holds now
+        data = read_chart_file(chart.path)
+        if hashlib.sha256(data).hexdigest() != chart.sha256:
+            return ChartRender(chart, [], skip, f"{chart.path} changed after gen checked it; run the command again")
+        archive = Path(tmp) / chart.path.name
+        archive.write_bytes(data)
         values_file = Path(tmp) / "values.yaml"
         values_file.write_bytes(dump_document(values))
-        args = ["template", RELEASE_NAME, str(chart.path), "--namespace", namespace, "--kube-version", kube_version,
+        args = ["template", RELEASE_NAME, str(archive), "--namespace", namespace, "--kube-version", kube_version,
                 "--include-crds", "--values", str(values_file)]
         if skip:
             args.append("--skip-schema-validation")

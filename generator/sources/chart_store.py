@@ -6,35 +6,46 @@ Layout, the same in a mirror (``--from DIR`` / ``$GEN_SCHEMA_MIRROR``) and in th
     network-operator/<tag>/chart/network-operator-<chart version>.tgz
 
 A fetched chart must match the ``digest`` (sha256) its repository's index gives for it; any chart, fetched or from
-a mirror, must be the ``network-operator`` chart of the release's version (its ``Chart.yaml`` is read from the
-archive). The chart is optional: without it, gen checks against the catalog's chart facts.
+a mirror, must be the ``network-operator`` chart of the release's version, and nothing else
+(``generator.sources.chart_archive``: one top-level directory, the Chart.yaml helm renders, helm's size limits).
+Everything a repository or a mirror gives is hostile input: sizes are checked before reading (a file's size, a
+download's ``Content-Length``), each download has one deadline (``generator.sources.download``), and the index is
+parsed with gen's hardened YAML loader (depth, aliases, size) and its shape checked. The chart is optional: without
+it, gen checks against the catalog's chart facts.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import tarfile
-import urllib.error
+import re
+import stat
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from generator import catalog
-from generator.core.errors import InputError
+from generator.core.errors import InputError, printable
 from generator.core.fs import atomic_write
+from generator.sources.chart_archive import ArchiveError, inspect
+from generator.sources.download import DownloadError, check_url, fetch
+from generator.yamlio.load import YamlInputError, load_documents
 
 REPOSITORY_ENV = "GEN_CHART_REPOSITORY"  # a Helm repository (a mirror of the catalog's) to fetch charts from
-TIMEOUT_S = 30.0
-MAX_CHART_BYTES = 64 * 1024 * 1024
+TIMEOUT_S = 120.0  # the deadline of one download (the index, or a chart), whatever the server does
+MAX_CHART_BYTES = 64 * 1024 * 1024  # a packaged chart (the network-operator chart is about 300 KB)
+MAX_INDEX_BYTES = 32 * 1024 * 1024  # a repository's index.yaml (NVIDIA's, of every chart it publishes, is a few MB)
+MAX_INDEX_NODES = 1_000_000  # about 30 per chart version: some 30,000 versions; parsing that many takes ~2 s
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ChartSourceError(InputError):
-    """A chart that cannot be fetched, or is not what it claims to be; the message says which and the fix."""
+    """A chart that cannot be fetched, or is not what it claims to be; the message (escaped: it quotes servers and
+    files) says which and the fix."""
+
+    def __init__(self, message: str):
+        super().__init__(printable(message))
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,7 @@ class Chart:
     tag: str  # the network-operator release
     path: Path
     sha256: str
+    schema_needs_network: bool = False  # a values.schema.json of the chart $refs a web URL
 
 
 def chart_dir(root: Path, tag: str) -> Path:
@@ -52,29 +64,37 @@ def repository_url() -> str:
     return os.environ.get(REPOSITORY_ENV) or catalog.load().chart_repository
 
 
-def _identity(data: bytes, where: str) -> tuple[str, str]:
-    """(name, version) from the Chart.yaml at the top of a packaged chart."""
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-            for member in archive:
-                parts = member.name.split("/")
-                if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
-                    handle = archive.extractfile(member)
-                    meta = yaml.safe_load(handle.read(1024 * 1024)) if handle else None
-                    if isinstance(meta, dict):
-                        return str(meta.get("name", "")), str(meta.get("version", ""))
-    except (tarfile.TarError, OSError, EOFError, yaml.YAMLError) as exc:
-        raise ChartSourceError(f"{where}: not a packaged Helm chart ({exc}); remove it or replace it") from None
-    raise ChartSourceError(f"{where}: no Chart.yaml at the top of the archive; not a packaged Helm chart")
-
-
-def _verified(data: bytes, tag: str, where: str) -> bytes:
+def _verified(data: bytes, tag: str, where: str) -> bool:
+    """Whether the chart ``data`` needs the network to validate values (a schema ``$ref``s the web), once it is
+    known to be the release's chart and nothing else; else ChartSourceError naming ``where``."""
     cat = catalog.load()
     want = (cat.chart_name, cat.release(tag).chart_version)
-    got = _identity(data, where)
-    if got != want:
-        raise ChartSourceError(f"{where}: is chart {got[0]} {got[1]}, not {want[0]} {want[1]} of network-operator "
-                               f"{tag}; replace it with the release's chart")
+    try:
+        facts = inspect(data, cat.chart_name)
+    except ArchiveError as exc:
+        raise ChartSourceError(f"{where}: {exc}; remove it or replace it with the release's chart") from None
+    if (facts.name, facts.version) != want:
+        raise ChartSourceError(f"{where}: is chart {facts.name} {facts.version}, not {want[0]} {want[1]} of "
+                               f"network-operator {tag}; replace it with the release's chart")
+    return facts.schema_needs_network
+
+
+def read_chart_file(path: Path) -> bytes:
+    """A chart file's bytes, its size checked before a byte is read (a sparse file of gigabytes is refused)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO put in its place does not block
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ChartSourceError(f"{path}: not a regular file; not a packaged chart")
+            if info.st_size > MAX_CHART_BYTES:
+                raise ChartSourceError(f"{path}: {info.st_size:,} bytes, more than the limit of {MAX_CHART_BYTES:,} "
+                                       "for a chart; not a packaged chart")
+            data = handle.read(MAX_CHART_BYTES + 1)
+    except OSError as exc:
+        raise ChartSourceError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_CHART_BYTES:
+        raise ChartSourceError(f"{path}: grew past {MAX_CHART_BYTES:,} bytes while read; not a packaged chart")
     return data
 
 
@@ -89,66 +109,77 @@ def find_chart(tag: str, roots: list[Path]) -> Chart | None:
         preferred = [p for p in found if p.name == f"network-operator-{version}.tgz"] or found
         if preferred:
             path = preferred[0]
-            data = _verified(path.read_bytes()[: MAX_CHART_BYTES + 1], tag, str(path))
-            return Chart(tag, path, hashlib.sha256(data).hexdigest())
+            data = read_chart_file(path)
+            needs_network = _verified(data, tag, str(path))
+            return Chart(tag, path, hashlib.sha256(data).hexdigest(), needs_network)
     return None
 
 
-def _opener(url: str) -> urllib.request.OpenerDirector:
-    """http(s) only; a repository on this machine is reached directly, whatever proxy the environment names."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise ChartSourceError(f"{url}: a Helm repository URL must be http:// or https://")
-    if parts.hostname in ("localhost", "127.0.0.1", "::1"):
-        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    return urllib.request.build_opener()
-
-
-def _get(url: str, timeout: float) -> bytes:
+def _get(url: str, limit: int, timeout: float) -> bytes:
     try:
-        with _opener(url).open(url, timeout=timeout) as response:  # the catalog's (or the user's) repository
-            data = bytes(response.read(MAX_CHART_BYTES + 1))
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-        raise ChartSourceError(f"cannot download {url}: {exc}") from None
-    if len(data) > MAX_CHART_BYTES:
-        raise ChartSourceError(f"{url}: larger than {MAX_CHART_BYTES:,} bytes; not a chart")
-    return data
+        return fetch(url, limit, timeout)
+    except DownloadError as exc:
+        raise ChartSourceError(str(exc)) from None
+
+
+def _index_entry(data: bytes, index_url: str, name: str, version: str, tag: str) -> dict[str, Any]:
+    """The entry of chart ``name`` at ``version`` in a repository's index, its shape checked."""
+    try:
+        docs = load_documents(data, index_url, max_bytes=MAX_INDEX_BYTES, max_nodes=MAX_INDEX_NODES, positions=False)
+    except YamlInputError as exc:
+        raise ChartSourceError(f"{index_url}: not a Helm repository index: {exc.message}"
+                               + (f" (line {exc.line})" if exc.line else "")) from None
+    index = docs[0].value if len(docs) == 1 else None
+    entries = index.get("entries") if isinstance(index, dict) else None
+    if not isinstance(entries, dict):
+        raise ChartSourceError(f"{index_url}: not a Helm repository index (it must be one mapping whose 'entries' "
+                               "maps chart names to lists of versions)")
+    versions = entries.get(name)
+    if versions is None:
+        raise ChartSourceError(f"{index_url}: has no chart {name} (network-operator {tag} needs {version})")
+    if not isinstance(versions, list):
+        raise ChartSourceError(f"{index_url}: entries.{name} is not a list of chart versions")
+    entry = next((e for e in versions if isinstance(e, dict) and str(e.get("version")) == version), None)
+    if entry is None:
+        raise ChartSourceError(f"{index_url}: has no {name} {version} (network-operator {tag})")
+    urls = entry.get("urls")
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls) or \
+            not isinstance(entry.get("digest"), str) or not _SHA256.match(entry["digest"]):
+        raise ChartSourceError(f"{index_url}: the entry of {name} {version} has no urls or sha256 digest")
+    return entry
 
 
 def fetch_chart(tag: str, cache_root: Path, repo_url: str | None = None, timeout: float = TIMEOUT_S) -> Chart:
-    """Download the release's chart through the repository's index.yaml into the cache, digest-verified."""
+    """Download the release's chart through the repository's index.yaml into the cache, digest-verified;
+    ``timeout``: the deadline of each download."""
     cat = catalog.load()
     version = cat.release(tag).chart_version
     base = (repo_url or repository_url()).rstrip("/") + "/"
-    index_url = urllib.parse.urljoin(base, "index.yaml")
     try:
-        index = yaml.safe_load(_get(index_url, timeout))
-    except yaml.YAMLError as exc:
-        raise ChartSourceError(f"{index_url}: not a Helm repository index ({exc})") from None
-    entries = (index.get("entries") or {}).get(cat.chart_name) if isinstance(index, dict) else None
-    entry = next((e for e in entries or [] if isinstance(e, dict) and str(e.get("version")) == version), None)
-    if entry is None:
-        raise ChartSourceError(f"{index_url}: has no {cat.chart_name} {version} (network-operator {tag})")
-    urls = [u for u in entry.get("urls") or [] if isinstance(u, str)]
-    digest = str(entry.get("digest", ""))
-    if not urls or len(digest) != 64:
-        raise ChartSourceError(f"{index_url}: the entry of {cat.chart_name} {version} has no urls or sha256 digest")
-    url = urllib.parse.urljoin(base, urls[0])
-    data = _get(url, timeout)
+        check_url(base)
+    except DownloadError:
+        raise ChartSourceError(f"{base}: a Helm repository URL must be http:// or https://") from None
+    index_url = urllib.parse.urljoin(base, "index.yaml")
+    entry = _index_entry(_get(index_url, MAX_INDEX_BYTES, timeout), index_url, cat.chart_name, version, tag)
+    digest = entry["digest"]
+    url = urllib.parse.urljoin(base, entry["urls"][0])
+    data = _get(url, MAX_CHART_BYTES, timeout)
     actual = hashlib.sha256(data).hexdigest()
     if actual != digest:
         raise ChartSourceError(f"{url}: sha256 {actual} does not match the index's digest {digest}; the download was "
                                "altered or the repository is inconsistent; nothing was written")
-    _verified(data, tag, url)
+    needs_network = _verified(data, tag, url)
     path = chart_dir(cache_root, tag) / f"{cat.chart_name}-{version}.tgz"
     atomic_write(path, data)
-    return Chart(tag, path, actual)
+    return Chart(tag, path, actual, needs_network)
 
 
 def copy_chart(chart: Chart, cache_root: Path) -> Chart:
-    """A mirror's chart, copied into the cache (``gen schemas pull --from DIR``)."""
-    data = chart.path.read_bytes()
+    """A mirror's chart, copied into the cache (``gen schemas pull --from DIR``): the bytes that were checked."""
+    data = read_chart_file(chart.path)
+    if hashlib.sha256(data).hexdigest() != chart.sha256:
+        raise ChartSourceError(f"{chart.path}: changed while gen read it; run the command again")
     path = chart_dir(cache_root, chart.tag) / chart.path.name
-    if not (path.is_file() and path.read_bytes() == data):
+    if not (path.is_file() and path.stat().st_size == len(data) and read_chart_file(path) == data):
         atomic_write(path, data)
-    return Chart(chart.tag, path, chart.sha256)
+    return Chart(chart.tag, path, chart.sha256, chart.schema_needs_network)

@@ -5,7 +5,8 @@ What it guarantees, whatever the input:
 - duplicate mapping keys are errors (the API server's strict decoding rejects them too);
 - scalars resolve with the YAML 1.2 core schema: only ``true``/``false`` are booleans, so ``on``,
   ``yes`` and ``no`` stay strings; timestamps stay strings; ``0777`` is the string it looks like;
-- alias expansion is bounded (no "billion laughs");
+- alias expansion is bounded in nodes and in characters (no "billion laughs", and no one long string aliased a
+  thousand times): the document once aliases are expanded may hold no more characters than the file may hold bytes;
 - every value remembers the line and column it came from (``Document.position``).
 
 Errors are ``YamlInputError`` with the file, line and column; callers turn them into exit code 2.
@@ -132,36 +133,46 @@ MAX_DEPTH = 200
 class _Frame:
     """A collection being composed: its value, path, and (for a mapping) the key waiting for its value."""
 
-    __slots__ = ("anchor", "key", "key_mark", "nodes", "path", "value")
+    __slots__ = ("anchor", "chars", "key", "key_mark", "nodes", "path", "value")
 
     def __init__(self, value: dict[str, Any] | list[Any], path: JsonPath, anchor: str | None):
         self.value, self.path, self.anchor = value, path, anchor
         self.key: str | None = None
         self.key_mark: Any = None
         self.nodes = 1  # this collection and everything in it (for aliases of it)
+        self.chars = 0  # the characters of its keys and scalars, aliases expanded
 
 
 class _Composer:
     """Composes plain Python values from the parser's events, with an explicit stack (never recursion, in C or
     Python, whatever the nesting), recording the position of every value.
 
-    Bounded: nesting deeper than ``MAX_DEPTH``, and more than ``max_nodes`` values once aliases are expanded, are
-    errors before any work in proportion to them is done."""
+    Bounded: nesting deeper than ``MAX_DEPTH``, more than ``max_nodes`` values and more than ``max_chars``
+    characters of keys and scalars once aliases are expanded, are errors before any work in proportion to them is
+    done."""
 
-    def __init__(self, loader: Any, file: str, max_nodes: int):
+    def __init__(self, loader: Any, file: str, max_nodes: int, max_chars: int):
         self.loader, self.file = loader, file
-        self.budget = max_nodes
-        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.budget = self.max_nodes = max_nodes
+        self.chars = max_chars
+        self.max_chars = max_chars
+        self.anchors: dict[str, tuple[Any, int, int]] = {}
         self.positions: dict[JsonPath, tuple[int, int]] = {}
 
     def _error(self, mark: Any, message: str, kind: str = "syntax") -> YamlInputError:
         return YamlInputError(self.file, message, mark.line + 1, mark.column + 1, kind)
 
-    def _spend(self, mark: Any, nodes: int) -> None:
+    def _spend(self, mark: Any, nodes: int, chars: int = 0) -> None:
         self.budget -= nodes
+        self.chars -= chars
         if self.budget < 0:
-            raise self._error(mark, "document too large after alias expansion (possible alias bomb); "
-                                    "write the values out instead of using anchors/aliases", "too-large")
+            raise self._error(mark, f"document of more than {self.max_nodes:,} values once its aliases are expanded "
+                                    "(an alias bomb, or not the file it should be); write the values out instead of "
+                                    "using anchors/aliases", "too-large")
+        if self.chars < 0:
+            raise self._error(mark, f"document larger than {self.max_chars:,} characters once its aliases are "
+                                    "expanded (an alias repeats a long value); write the values out instead of "
+                                    "using anchors/aliases", "too-large")
 
     def _scalar(self, event: yaml.ScalarEvent) -> Any:
         text = event.value
@@ -192,9 +203,10 @@ class _Composer:
             if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 done = stack.pop()
                 if done.anchor is not None:
-                    self.anchors[done.anchor] = (done.value, done.nodes)
+                    self.anchors[done.anchor] = (done.value, done.nodes, done.chars)
                 if stack:
                     stack[-1].nodes += done.nodes
+                    stack[-1].chars += done.chars
                 continue
             parent = stack[-1] if stack else None
             if parent is not None and isinstance(parent.value, dict) and parent.key is None:
@@ -207,20 +219,21 @@ class _Composer:
             if isinstance(event, yaml.AliasEvent):
                 if event.anchor not in self.anchors:
                     raise self._error(mark, f"unknown alias *{event.anchor}")
-                shared, nodes = self.anchors[event.anchor]
-                self._spend(mark, nodes)
+                shared, nodes, chars = self.anchors[event.anchor]
+                self._spend(mark, nodes, chars)
                 value: Any = copy.deepcopy(shared)
                 self.positions[path] = (mark.line + 1, mark.column + 1)
-                self._attach(parent, value, nodes)
+                self._attach(parent, value, nodes, chars)
                 root = value if parent is None else root
                 continue
-            self._spend(mark, 1)
+            size = len(event.value) if isinstance(event, yaml.ScalarEvent) else 0
+            self._spend(mark, 1, size)
             self.positions[path] = (mark.line + 1, mark.column + 1)
             if isinstance(event, yaml.ScalarEvent):
                 value = self._scalar(event)
                 if event.anchor is not None:
-                    self.anchors[event.anchor] = (value, 1)
-                self._attach(parent, value, 1)
+                    self.anchors[event.anchor] = (value, 1, size)
+                self._attach(parent, value, 1, size)
                 root = value if parent is None else root
                 continue
             if len(stack) >= MAX_DEPTH:
@@ -252,6 +265,8 @@ class _Composer:
             first = self.positions.get((*parent.path, key), (0, 0))[0]
             raise self._error(mark, f"duplicate key {key!r} (first defined on line {first}); remove one of them",
                               "duplicate-key")
+        self._spend(mark, 0, len(event.value))
+        parent.chars += len(event.value)
         parent.key, parent.key_mark = key, mark
 
     @staticmethod
@@ -264,7 +279,7 @@ class _Composer:
         return (*parent.path, len(parent.value))
 
     @staticmethod
-    def _attach(parent: _Frame | None, value: Any, nodes: int) -> None:
+    def _attach(parent: _Frame | None, value: Any, nodes: int, chars: int = 0) -> None:
         if parent is None:
             return
         if isinstance(parent.value, dict):
@@ -274,6 +289,7 @@ class _Composer:
         else:
             parent.value.append(value)
         parent.nodes += nodes
+        parent.chars += chars
 
 
 def decode(data: bytes, file: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
@@ -299,15 +315,25 @@ def _tab_line(text: str, line: int) -> bool:
     return 0 < line <= len(lines) and "\t" in lines[line - 1]
 
 
-def iter_documents(text: str, file: str, max_nodes: int = DEFAULT_MAX_NODES) -> Iterator[Document]:
-    """Each document of a YAML stream, as a Document (an empty document's value is None)."""
+class _Unplaced(dict):  # type: ignore[type-arg]
+    """Positions not kept (a large document read for its values only, such as a Helm repository's index)."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
+def iter_documents(text: str, file: str, max_nodes: int = DEFAULT_MAX_NODES,
+                   max_chars: int = DEFAULT_MAX_BYTES, positions: bool = True) -> Iterator[Document]:
+    """Each document of a YAML stream, as a Document (an empty document's value is None). ``max_chars``: the
+    characters of keys and scalars the stream may hold once aliases are expanded; ``positions``: whether to keep
+    where each value is (a quarter of the memory without)."""
     loader = _BaseLoader(text)
     try:
-        composer = _Composer(loader, file, max_nodes)
+        composer = _Composer(loader, file, max_nodes, max_chars)
         while not loader.check_event(yaml.StreamEndEvent):
             event = loader.get_event()
             if isinstance(event, yaml.DocumentStartEvent):
-                composer.positions = {}
+                composer.positions = {} if positions else _Unplaced()
                 value, first = composer.document()
                 yield Document(value, first or event.start_mark.line + 1, composer.positions)
     except yaml.MarkedYAMLError as exc:
@@ -325,10 +351,10 @@ def iter_documents(text: str, file: str, max_nodes: int = DEFAULT_MAX_NODES) -> 
 
 
 def load_documents(data: bytes, file: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                   max_nodes: int = DEFAULT_MAX_NODES) -> list[Document]:
+                   max_nodes: int = DEFAULT_MAX_NODES, positions: bool = True) -> list[Document]:
     """All non-empty documents of a file's bytes (empty documents are skipped)."""
     text = decode(data, file, max_bytes)
-    return [doc for doc in iter_documents(text, file, max_nodes) if doc.value is not None]
+    return [doc for doc in iter_documents(text, file, max_nodes, max_bytes, positions) if doc.value is not None]
 
 
 def load_single(data: bytes, file: str, *, max_bytes: int = 1024 * 1024) -> Document:

@@ -49,10 +49,12 @@ def test_at_least_40_bad_cases_cover_most_rules():
     # the chart rules need a cluster spec: tests/cli/test_chart_in_the_loop.py; bundle-invariant needs a
     # generated bundle: tests/e2e/test_hostile.py; image-mirror needs a spec's imageRegistry:
     # tests/cli/test_images.py; chart-equivalence compares a helm render with a kustomize build:
-    # tests/check/test_equivalence.py, tests/cli/test_chart_command.py
+    # tests/check/test_equivalence.py, tests/cli/test_chart_command.py; the render policy holds a chart's render
+    # to the release's facts: tests/check/test_chart_policy.py, tests/cli/test_hostile_chart.py
     assert set(RULES) - covered <= {"kustomize-build", "yaml-too-large", "argocd-project", "chart-render",
                                     "chart-values", "pool-taints", "bundle-invariant", "image-mirror",
-                                    "chart-equivalence"}
+                                    "chart-equivalence", "chart-privilege", "chart-namespace", "chart-rbac",
+                                    "chart-image-source"}
 
 
 @pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])

@@ -76,15 +76,16 @@ def test_rendered_delivery_needs_the_chart(gitops_repo: Path) -> None:
 def test_helm_delivery_checks_the_real_render(gitops_repo: Path, chart_mirror: Path) -> None:
     _spec(gitops_repo)
     assert run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), repo=gitops_repo).code == 0
-    # a value that brings the chart's staging default back: the rendered operator image is refused
+    # a value that brings the chart's staging default back: refused with the spec, before anything is rendered
+    # (a chart that renders a staging image itself: tests/cli/test_hostile_chart.py)
     spec = gitops_repo / "clusters/prod.yaml"
     staging = "  values:\n    operator:\n      repository: nvcr.io/nvstaging/mellanox\n"
     spec.write_text(spec.read_text().replace("  version: v25.4.0\n", "  version: v25.4.0\n" + staging))
     before = snapshot(gitops_repo / "output")
     proc = run_gen("bundle", "--cluster", "prod", "--from", str(chart_mirror), repo=gitops_repo)
-    assert proc.code == 1
-    assert "network-operator chart 25.4.0 (helm template): error image-published: " \
-           "'nvcr.io/nvstaging/mellanox/network-operator:v25.4.0' is in the staging registry" in proc.err
+    assert proc.code == 2
+    assert "field 'networkOperator.values.operator.repository': 'nvcr.io/nvstaging/mellanox/network-operator:" \
+           "v25.4.0' is from the staging registry, which nodes cannot pull from" in proc.err
     assert snapshot(gitops_repo / "output") == before
 
 

@@ -92,7 +92,9 @@ def test_render_offline_with_the_values(chart_mirror: Path) -> None:
     [operator] = [o for o in render.objects if (o["kind"], o["metadata"]["name"]) == ("Deployment", "network-operator")]
     assert operator["spec"]["template"]["spec"]["containers"][0]["image"].startswith("nvcr.io/nvidia/cloud-native/")
     hooks = [o for o in render.objects if "helm.sh/hook" in (o["metadata"].get("annotations") or {})]
-    assert hooks and all(o["metadata"]["name"].endswith("keep-policy") for o in hooks)  # upgradeCRDs off
+    assert {o["metadata"]["name"] for o in hooks} == {  # the keep-ncp hook's only: upgradeCRDs off
+        "network-operator-hooks-keep-ncp-sa", "network-operator-hooks-keep-ncp-role",
+        "network-operator-hooks-scale-binding", "network-operator-keep-ncp"}
     assert render_chart(chart, values, "network-operator", KUBE).objects == render.objects  # cached, same
 
 

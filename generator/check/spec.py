@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from generator import catalog
 from generator.catalog.charts import chart_facts
 from generator.check.spec_images import image_problems
+from generator.check.validators.kube_core import schema_version
 from generator.check.values_keys import values_problems
 from generator.cluster.model import Cluster
 from generator.cluster.parse import SpecSource
@@ -23,8 +23,9 @@ def check_spec(cluster: Cluster) -> Cluster:
     if not isinstance(source, SpecSource):
         raise TypeError(f"{cluster.spec_file}: check_spec needs a cluster made by parse_cluster")
     facts = chart_facts(cluster.release.tag)
-    for path, message in values_problems(cluster.chart_values, facts, catalog.load().kubernetes_version):
+    for path, message in values_problems(cluster.chart_values, facts, cluster.kubernetes.version):
         raise source.error(("networkOperator", "values", *path), message)
+    cluster = _schema_version_note(cluster, source)
     if not cluster.images.mirrors and not cluster.images.digests:
         return cluster
     errors, warnings = image_problems(cluster, source_names(cluster))
@@ -32,3 +33,16 @@ def check_spec(cluster: Cluster) -> Cluster:
         raise source.error(path, message)
     notes = [source.note(path, message) for path, message in warnings]
     return dataclasses.replace(cluster, notes=(*cluster.notes, *notes))
+
+
+def _schema_version_note(cluster: Cluster, source: SpecSource) -> Cluster:
+    """Where kubernetes-validate ships no schemas of the cluster's Kubernetes version, that the core kinds are checked
+    against the nearest one it ships (said with the spec's other warnings)."""
+    version = cluster.kubernetes.version
+    used = schema_version(version)
+    if used == version:
+        return cluster
+    path = ("kubernetes", "version") if cluster.kubernetes.given else ("networkOperator", "version")
+    note = source.note(path, f"kubernetes-validate ships no schemas of Kubernetes {version}; gen checks the core kinds "
+                             f"against {used}'s, the nearest it has")
+    return dataclasses.replace(cluster, notes=(*cluster.notes, note))

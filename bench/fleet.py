@@ -3,10 +3,12 @@
     .venv/bin/python bench/fleet.py DIR --clusters 100 [--seed 14]
 
 The fleet is a function of (N, seed): the same arguments give the same bytes. Every mode, release and VM size of the
-catalog appears (from N = 10 on): the first members are combinations that cover them all, the rest lean as a real
-fleet does (newer releases and the common GPU sizes more often; RELEASE_WEIGHTS, SIZE_WEIGHTS), and the options that
-change the objects (tolerations and taints, the operator's namespace, IPoIB's IPAM back-end and range, the shared
-pods per node, the verify Job, a user overlay in overlays/<name>/) are drawn per cluster with the seeded generator.
+catalog appears (from N = the number of VM sizes on): the first members are combinations that cover them all (a size
+only with a release whose DOCA driver runs on its nodes: the Arm64 GB200/GB300 sizes from v26.1.2), the rest lean as
+a real fleet does (newer releases and the common GPU sizes more often; RELEASE_WEIGHTS, SIZE_WEIGHTS), and the options
+that change the objects (tolerations and taints, the operator's namespace, IPoIB's IPAM back-end and range, the shared
+pods per node, the verify Job, a user overlay in overlays/<name>/, the Kubernetes version and an Ubuntu 24.04 OS SKU)
+are drawn per cluster with the seeded generator.
 Every cluster has an Argo CD destination of its own, as gen requires.
 ``--chart N`` makes every N-th cluster ``argocd.source: chart`` (then the rdma-infiniband chart is part of the output
 and gen renders it with helm for every cluster).
@@ -64,25 +66,54 @@ SIZE_WEIGHTS = {"Standard_ND96asr_v4": 4, "Standard_ND96amsr_A100_v4": 3, "Stand
 IPOIB_RANGES = ("10.10.0.0/16", "10.20.0.0/16", "172.16.0.0/16", "192.168.128.0/17")
 
 
-def _coverage(rng: random.Random) -> list[tuple[str, str, str]]:
-    """Combinations that together hold every mode, release and VM size (so that a fleet of 10 has them all)."""
+def takes(release: str, vm_size: str) -> bool:
+    """Whether gen takes the release on the size with the spec's defaults: the node platform AKS gives the size on the
+    release's newest Kubernetes runs its DOCA driver."""
     cat = catalog.load()
-    combos = list(itertools.product(MODES, cat.release_tags, list(cat.vm_sizes)))
+    rel, size = cat.release(release), cat.vm_sizes[vm_size]
+    image = cat.aks.os_skus[cat.aks.default_os_sku].image(rel.newest_kubernetes)
+    if image is None or (size.os_versions and image.os_version not in size.os_versions):
+        return False
+    return cat.runs_driver(rel, cat.platforms[f"{image.os}{image.os_version}-{size.arch}"])
+
+
+def _coverage(rng: random.Random) -> list[tuple[str, str, str]]:
+    """Combinations that together hold every mode, release and VM size (so that a fleet as large as the catalog has
+    VM sizes has them all)."""
+    cat = catalog.load()
+    combos = [c for c in itertools.product(MODES, cat.release_tags, list(cat.vm_sizes)) if takes(c[1], c[2])]
     rng.shuffle(combos)
     first: list[tuple[str, str, str]] = []
     seen: set[str] = set()
-    for combo in combos:
-        if not set(combo) <= seen:
-            first.append(combo)
-            seen |= set(combo)
+    wanted = {item for combo in combos for item in combo}
+    while seen != wanted:  # greedy: the first combination that covers the most not covered yet
+        combo = max(combos, key=lambda c: len(set(c) - seen))
+        first.append(combo)
+        seen |= set(combo)
     return first
 
 
 def _draw(rng: random.Random) -> tuple[str, str, str]:
     cat = catalog.load()
     sizes = list(cat.vm_sizes)
-    return (rng.choice(MODES), rng.choices(cat.release_tags, RELEASE_WEIGHTS)[0],
-            rng.choices(sizes, [SIZE_WEIGHTS.get(s, 1) for s in sizes])[0])
+    while True:
+        combo = (rng.choice(MODES), rng.choices(cat.release_tags, RELEASE_WEIGHTS)[0],
+                 rng.choices(sizes, [SIZE_WEIGHTS.get(s, 1) for s in sizes])[0])
+        if takes(combo[1], combo[2]):
+            return combo
+
+
+def _platform(release: str, vm_size: str, rng: random.Random) -> list[str]:
+    """Some clusters say their Kubernetes version (one their release supports) and some of those an Ubuntu 24.04 OS
+    SKU; a size that runs some Ubuntu versions only keeps the defaults."""
+    cat = catalog.load()
+    if cat.vm_sizes[vm_size].os_versions or rng.random() >= 0.4:
+        return []
+    kube = rng.choice([v for v in cat.aks.versions if cat.release(release).supports_kubernetes(v)])
+    lines = ["kubernetes:", f'  version: "{kube}"']
+    if rng.random() < 0.3 and cat.aks.os_skus["Ubuntu2404"].image(kube) is not None:
+        lines += ["node:", "  osSku: Ubuntu2404"]
+    return lines
 
 
 def member(index: int, combo: tuple[str, str, str], rng: random.Random, chart_every: int = 0) -> Member:
@@ -101,6 +132,7 @@ def member(index: int, combo: tuple[str, str, str], rng: random.Random, chart_ev
     namespace = "nvidia-network-operator" if rng.random() < 0.1 else "network-operator"
     if namespace != "network-operator":
         lines.append(f"  namespace: {namespace}")
+    lines += _platform(release, vm_size, rng)
     if rng.random() < 0.3:
         lines += ["tolerations:", "- {key: sku, operator: Equal, value: gpu, effect: NoSchedule}",
                   "taints:", "- {key: sku, value: gpu, effect: NoSchedule}"]
@@ -114,7 +146,7 @@ def member(index: int, combo: tuple[str, str, str], rng: random.Random, chart_ev
         if rng.random() < 0.4:
             block.append(f"  range: {rng.choice(IPOIB_RANGES)}")
         lines += block if len(block) > 1 else []
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 and catalog.load().vm_sizes[vm_size].arch == "amd64":  # the default image is amd64-only
         lines += ["verify:", "  enabled: true"]
     lines += [
         "argocd:",

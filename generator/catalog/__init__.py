@@ -71,6 +71,7 @@ class Release:
     ipam: tuple[str, ...]  # supported IPAM back-ends, default first
     images: dict[str, Image]
     lifecycle: Lifecycle
+    driver_platforms: tuple[str, ...] = ()  # node platforms (NodePlatform.name) its DOCA driver is published for
 
     def image(self, component: str) -> Image:
         return self.images[component]
@@ -87,6 +88,21 @@ class Release:
     @property
     def doca_driver(self) -> str:
         return self.images["docaDriver"].version
+
+    def supports_kubernetes(self, version: str) -> bool:
+        """Whether ``version`` (major.minor) is in the release's supported range (its minors, patch bounds aside)."""
+        low, high = self.lifecycle.kubernetes
+        return minor_key(low) <= minor_key(version) <= minor_key(high)
+
+    @property
+    def newest_kubernetes(self) -> str:
+        """The newest Kubernetes minor of the release's range (``1.31`` for ``1.31.4``)."""
+        return minor(self.lifecycle.kubernetes[1])
+
+    @property
+    def kubernetes_range(self) -> str:
+        low, high = self.lifecycle.kubernetes
+        return f"{low} to {high}"
 
     @property
     def status(self) -> Status:
@@ -139,20 +155,113 @@ class VmSize:
     device_ids: tuple[str, ...]
     ipoib_interface: str
     bandwidth_floor_gbps: int
+    arch: str = "amd64"  # kubernetes.io/arch of its nodes: amd64 | arm64
+    os_versions: tuple[str, ...] = ()  # the only Ubuntu versions AKS runs it on (empty: any)
+    ipoib_interface_guess: bool = False  # no source shows ipoib_interface on this size
+
+
+OS_NAMES = {"ubuntu": "Ubuntu", "azurelinux": "Azure Linux"}
 
 
 @dataclass(frozen=True)
 class NodePlatform:
-    """The OS and CPU architecture of the InfiniBand nodes (AKS's node image), as the operator reads them from NFD."""
+    """The OS and CPU architecture of InfiniBand nodes (AKS's node image), as the operator reads them from NFD."""
 
-    os: str  # ubuntu
-    os_version: str  # 22.04
+    os: str  # ubuntu (the os-release ID)
+    os_version: str  # 22.04 (VERSION_ID)
     arch: str  # amd64
+    aks_end_of_support: str = ""  # when AKS stops supporting the OS (YYYY-MM-DD), where announced
+
+    @property
+    def name(self) -> str:
+        """``ubuntu22.04-amd64``: the suffix of the DOCA driver image, without its dash."""
+        return f"{self.os}{self.os_version}-{self.arch}"
 
     @property
     def driver_suffix(self) -> str:
         """What the operator appends to the DOCA driver's version: ``-ubuntu22.04-amd64``."""
-        return f"-{self.os}{self.os_version}-{self.arch}"
+        return f"-{self.name}"
+
+    def describe(self) -> str:
+        """``Ubuntu 22.04 amd64``."""
+        return f"{OS_NAMES.get(self.os, self.os)} {self.os_version} {self.arch}"
+
+
+@dataclass(frozen=True)
+class OsImage:
+    """What an AKS OS SKU gives on a span of Kubernetes versions."""
+
+    kubernetes_min: str
+    kubernetes_max: str  # "" when the SKU names no end
+    os: str
+    os_version: str
+
+    def holds(self, version: str) -> bool:
+        return minor_key(self.kubernetes_min) <= minor_key(version) and (
+            not self.kubernetes_max or minor_key(version) <= minor_key(self.kubernetes_max))
+
+
+@dataclass(frozen=True)
+class OsSku:
+    """An AKS OS SKU (``--os-sku``) and the node image it gives per Kubernetes version."""
+
+    name: str
+    images: tuple[OsImage, ...]
+
+    def image(self, kubernetes: str) -> OsImage | None:
+        return next((i for i in self.images if i.holds(kubernetes)), None)
+
+    @property
+    def kubernetes_range(self) -> str:
+        """``1.32 to 1.38`` / ``1.32 and later``."""
+        low, high = self.images[0].kubernetes_min, self.images[-1].kubernetes_max
+        return f"{low} to {high}" if high else f"{low} and later"
+
+
+@dataclass(frozen=True)
+class AksVersion:
+    """A Kubernetes minor version in AKS's release calendar (dates YYYY-MM, the end of that month, or YYYY-MM-DD)."""
+
+    version: str
+    ga: str
+    end_of_life: str
+    lts_end_of_life: str
+
+    def status(self, as_of: str) -> str:
+        """``preview`` | ``supported`` | ``lts`` (past standard support, in long-term support) | ``end-of-life``."""
+        if _after(self.ga, as_of):
+            return "preview"
+        if _after(self.end_of_life, as_of):
+            return "supported"
+        return "lts" if _after(self.lts_end_of_life, as_of) else "end-of-life"
+
+
+@dataclass(frozen=True)
+class Aks:
+    """What AKS offers: Kubernetes versions (its release calendar) and OS SKUs."""
+
+    calendar_source: str
+    status_as_of: str  # the date statuses are given for (YYYY-MM-DD)
+    versions: dict[str, AksVersion]  # major.minor -> dates, oldest first
+    os_skus: dict[str, OsSku]  # the first is AKS's default
+
+    @property
+    def default_os_sku(self) -> str:
+        return next(iter(self.os_skus))
+
+    def status(self, version: str) -> str:
+        known = self.versions.get(version)
+        return known.status(self.status_as_of) if known else "unknown"
+
+
+@dataclass(frozen=True)
+class DriverFloor:
+    """A platform whose DOCA driver images exist in earlier releases but do not work on AKS before ``release``."""
+
+    platform: str
+    release: str
+    why: str
+    source: str
 
 
 @dataclass(frozen=True)
@@ -163,11 +272,15 @@ class Catalog:
     releases: dict[str, Release]  # sorted by version
     vm_sizes: dict[str, VmSize]
     argocd_versions: tuple[str, ...]  # oldest first; the last is the default
-    kubernetes_version: str  # major.minor
+    lint_kubernetes: str  # major.minor: gen lint's core-kind schemas (a cluster's are its kubernetes.version's)
     builtin_scopes: dict[tuple[str, str], bool]  # (group, kind) of a Kubernetes built-in -> cluster-scoped
     status_reset_kinds: frozenset[tuple[str, str]]  # (group, kind) of built-ins whose status is reset on create
     published_images: dict[str, str]  # staging repository prefix -> where NVIDIA publishes it
-    node: NodePlatform  # the InfiniBand nodes' OS and architecture (the DOCA driver's image tag)
+    platforms: dict[str, NodePlatform]  # by name (ubuntu22.04-amd64)
+    lint_platform: NodePlatform  # the DOCA driver image gen lint composes (it has no nodes)
+    aks: Aks
+    aks_driver_since: dict[str, DriverFloor]  # platform name -> the first release whose driver works on AKS
+    image_archs: dict[str, tuple[str, ...]]  # image name (no tag) -> the architectures it is built for, where known
     driver_digests_since: str  # the first release whose operator takes ofedDriver.version: sha256:...
     policy: Policy  # NVIDIA's release lifecycle
     newer_upstream: NewerUpstream | None
@@ -208,9 +321,54 @@ class Catalog:
         except KeyError:
             raise UnknownRelease(tag) from None
 
+    def runs_driver(self, release: Release, platform: NodePlatform) -> bool:
+        """Whether the release's DOCA driver is published for the platform and works there on AKS."""
+        floor = self.aks_driver_since.get(platform.name)
+        return platform.name in release.driver_platforms and (
+            floor is None or release.key >= version_key(floor.release))
+
+    def driver_refusal(self, release: Release, platform: NodePlatform) -> str:
+        """Why the release cannot run the DOCA driver on the platform, naming the releases that can ("" when it
+        can)."""
+        if self.runs_driver(release, platform):
+            return ""
+        able = [r.tag for r in self.releases.values() if self.runs_driver(r, platform)]
+        floor = self.aks_driver_since.get(platform.name)
+        if platform.name not in release.driver_platforms:
+            why = (f"network-operator {release.tag} publishes no DOCA driver image for {platform.describe()} "
+                   f"(-{platform.name}; it has {', '.join(release.driver_platforms)})")
+        else:
+            why = f"network-operator {release.tag}'s DOCA driver does not work there: {floor.why if floor else ''}"
+        if not able:
+            return f"{why}; no release gen knows does (every mode deploys the DOCA driver): use Ubuntu nodes"
+        later = [tag for tag in able if version_key(tag) > release.key]
+        if not later:
+            return f"{why}; only {', '.join(able)} can"
+        who = f"{later[0]} and later releases do" if len(later) > 1 else f"{later[0]} does"
+        return f"{why}; {who}: set networkOperator.version to {later[0]}" + (" or later" if len(later) > 1 else "")
+
+    def releases_for_kubernetes(self, version: str) -> list[Release]:
+        """The releases whose supported Kubernetes range holds ``version`` (major.minor)."""
+        return [r for r in self.releases.values() if r.supports_kubernetes(version)]
+
 
 def version_key(tag: str) -> tuple[int, ...]:
     return tuple(int(part) for part in tag.lstrip("v").split("."))
+
+
+def minor(version: str) -> str:
+    """``1.31`` for ``1.31.4`` (and for ``v1.31``)."""
+    return ".".join(version.lstrip("v").split(".")[:2])
+
+
+def minor_key(version: str) -> tuple[int, int]:
+    major, _, rest = minor(version).partition(".")
+    return int(major), int(rest or 0)
+
+
+def _after(date: str, as_of: str) -> bool:
+    """Whether ``date`` (YYYY-MM: through the end of that month; or YYYY-MM-DD) is on or after ``as_of``."""
+    return (date if len(date) > 7 else f"{date}-31") >= as_of
 
 
 def _read(name: str) -> Any:
@@ -220,7 +378,7 @@ def _read(name: str) -> Any:
 def _release(tag: str, raw: dict[str, Any], life: dict[str, Any]) -> Release:
     images = {name: Image(**fields) for name, fields in raw["images"].items()}
     return Release(tag=tag, chart_version=str(raw["chart"]), ipam=tuple(raw["ipam"]), images=images,
-                   lifecycle=_lifecycle(life))
+                   lifecycle=_lifecycle(life), driver_platforms=tuple(raw.get("driverPlatforms") or ()))
 
 
 def _lifecycle(raw: dict[str, Any]) -> Lifecycle:
@@ -246,7 +404,26 @@ def _vm_size(name: str, raw: dict[str, Any]) -> VmSize:
         device_ids=tuple(raw["deviceIds"]),
         ipoib_interface=raw["ipoibInterface"],
         bandwidth_floor_gbps=raw["bandwidthFloorGbps"],
+        arch=str(raw["arch"]),
+        os_versions=tuple(str(v) for v in raw.get("osVersions") or ()),
+        ipoib_interface_guess=bool(raw.get("ipoibInterfaceGuess", False)),
     )
+
+
+def _platform(raw: dict[str, Any]) -> NodePlatform:
+    return NodePlatform(os=str(raw["os"]), os_version=str(raw["osVersion"]), arch=str(raw["arch"]),
+                        aks_end_of_support=str(raw.get("aksEndOfSupport", "")))
+
+
+def _aks(raw: dict[str, Any]) -> Aks:
+    calendar = raw["calendar"]
+    versions = {str(v): AksVersion(str(v), str(d["ga"]), str(d["endOfLife"]), str(d["ltsEndOfLife"]))
+                for v, d in calendar["versions"].items()}
+    skus = {name: OsSku(name, tuple(OsImage(str(e["kubernetes"]["min"]), str(e["kubernetes"].get("max", "")),
+                                            str(e["os"]), str(e["osVersion"])) for e in entries))
+            for name, entries in raw["osSkus"].items()}
+    return Aks(calendar_source=str(calendar["source"]), status_as_of=str(calendar["statusAsOf"]),
+               versions=dict(sorted(versions.items(), key=lambda item: minor_key(item[0]))), os_skus=skus)
 
 
 @functools.cache
@@ -257,6 +434,7 @@ def load() -> Catalog:
     kinds = _read("kube-kinds.yaml")
     life = _read("lifecycle.yaml")
     releases = {tag: _release(tag, raw, life["releases"][tag]) for tag, raw in releases_raw["releases"].items()}
+    platforms = {name: _platform(raw) for name, raw in platform["platforms"].items()}
     ordered = dict(sorted(releases.items(), key=lambda item: version_key(item[0])))
     return Catalog(
         default_release=releases_raw["default"],
@@ -265,10 +443,15 @@ def load() -> Catalog:
         releases=ordered,
         vm_sizes={name: _vm_size(name, raw) for name, raw in sizes_raw["sizes"].items()},
         argocd_versions=tuple(platform["argocd"]),
-        kubernetes_version=str(platform["kubernetes"]),
+        lint_kubernetes=str(platform["lint"]["kubernetes"]),
         published_images=dict(releases_raw.get("publishedImages") or {}),
-        node=NodePlatform(os=str(platform["node"]["os"]), os_version=str(platform["node"]["osVersion"]),
-                          arch=str(platform["node"]["arch"])),
+        platforms=platforms,
+        lint_platform=platforms[platform["lint"]["platform"]],
+        aks=_aks(platform["aks"]),
+        aks_driver_since={name: DriverFloor(name, str(f["release"]), " ".join(str(f["why"]).split()),
+                                            str(f["source"]))
+                          for name, f in (platform.get("aksDriverSince") or {}).items()},
+        image_archs={str(name): tuple(archs) for name, archs in (platform.get("imageArchs") or {}).items()},
         driver_digests_since=str(releases_raw["driverDigestsSince"]),
         policy=_policy(life),
         newer_upstream=NewerUpstream(**life["newerUpstream"]) if life.get("newerUpstream") else None,

@@ -145,7 +145,7 @@ def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: Overl
                       store: SchemaStore | None, previous: Previous | None = None) -> list[Finding]:
     if build.error:
         return [KUSTOMIZE_BUILD.in_file(build.directory, f"kustomize build failed: {build.error}")]
-    checker = checker_for(cluster.release.tag, store=store)
+    checker = checker_for(cluster.release.tag, store=store, kube_version=cluster.kubernetes.version)
     objects: list[tuple[Any, str]] = [(obj, _first_file(bundle, obj, build.directory)) for obj in build.objects]
     example = f"{layout.output_dir(cluster.name)}/{EXAMPLE_FILE}"
     mine = build.mode == cluster.mode  # what Argo CD applies: checked with the chart, the pods, the project
@@ -182,7 +182,7 @@ def _chart_findings(cluster: Cluster, bundle: Bundle, chart: ChartRender | None)
     values = bundle.objects[VALUES_FILE][0]
     facts = chart_facts(cluster.release.tag)
     found = [CHART_VALUES.in_file(values_file, message, path=path) for path, message in
-             values_problems(values, facts, catalog.load().kubernetes_version)]
+             values_problems(values, facts, cluster.kubernetes.version)]
     if chart is not None and chart.error:
         found.append(CHART_RENDER.in_file(values_file, f"helm template of network-operator "
                                                        f"{cluster.release.chart_version} failed: {chart.error}"))
@@ -214,13 +214,14 @@ def _argocd_findings(cluster: Cluster, bundle: Bundle, store: SchemaStore | None
     for rel, docs in bundle.objects.items():
         if rel.startswith("argocd/") and not rel.endswith("kustomization.yaml"):
             items += [Item(doc, f"{layout.output_dir(bundle.cluster)}/{rel}") for doc in docs]
-    return _schema_findings(items, cluster.release.tag, store)
+    return _schema_findings(items, cluster.release.tag, store, cluster.kubernetes.version)
 
 
-def _schema_findings(items: list[Item], release: str, store: SchemaStore | None) -> list[Finding]:
+def _schema_findings(items: list[Item], release: str, store: SchemaStore | None,
+                     kube_version: str | None = None) -> list[Finding]:
     found = []
     for argocd in catalog.load().argocd_versions:
-        schemas = schemas_for(release, argocd, store)
+        schemas = schemas_for(release, argocd, store, kube_version)
         found += [f for index, item in enumerate(items) for f in check_schema(item.obj, schemas, index)]
     return locate(items, found)
 

@@ -107,8 +107,9 @@ def _components(obj: dict[str, Any]) -> list[tuple[Path, str, dict[str, Any]]]:
 
 def pulled_images(obj: dict[str, Any], release: str) -> list[tuple[Path, str]]:
     """(path, reference) of every image an object makes a node pull with the release's operator: containers,
-    ``*_IMAGE`` env values, and the policy's components composed as the operator composes them (the DOCA driver
-    for the InfiniBand nodes' OS and architecture)."""
+    ``*_IMAGE`` env values, and the policy's components composed as the operator composes them (the DOCA driver for
+    one node platform, ``lint_platform``: every platform's reference differs only in that suffix, which checks of
+    the reference's form and its registry do not depend on)."""
     out = container_images(obj)
     cat = catalog.load()
     for path, name, component in _components(obj):
@@ -118,7 +119,8 @@ def pulled_images(obj: dict[str, Any], release: str) -> list[tuple[Path, str]]:
             continue
         if name == "ofedDriver":
             takes_digest = release in cat.releases and cat.takes_driver_digest(cat.release(release))
-            out.append((path, driver_image(repository, image, version, cat.node.driver_suffix, takes_digest)))
+            out.append((path, driver_image(repository, image, version, cat.lint_platform.driver_suffix,
+                                           takes_digest)))
         else:
             out.append((path, operator_image(repository, image, version)))
     return out

@@ -169,7 +169,8 @@ def _checker(schemas: Schemas, release: str, store: SchemaStore | None) -> Check
     return Checker(schemas, WebhookRules(webhook_schemas_for(release, store), webhook_facts(release)), release)
 
 
-def checker_for(release: str, argocd: str | None = None, store: SchemaStore | None = None) -> Checker:
-    """The Checker of a release, kept per process."""
-    schemas = schemas_for(release, argocd, store)
+def checker_for(release: str, argocd: str | None = None, store: SchemaStore | None = None,
+                kube_version: str | None = None) -> Checker:
+    """The Checker of a release (for a cluster of ``kube_version``; default: gen lint's), kept per process."""
+    schemas = schemas_for(release, argocd, store, kube_version)
     return _checker(schemas, release, store)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from generator import catalog
 from generator.catalog.charts import chart_facts
 from generator.check.spec_images import image_problems
+from generator.check.validators.kube_core import schema_version
 from generator.check.values_keys import values_problems
 from generator.check.values_meaning import meaning_problems
 from generator.cluster.model import Cluster
@@ -27,8 +27,9 @@ def check_spec(cluster: Cluster) -> Cluster:
         raise TypeError(f"{cluster.spec_file}: check_spec needs a cluster made by parse_cluster")
     facts = chart_facts(cluster.release.tag)
     values: JsonPath = ("networkOperator", "values")
-    for path, message in values_problems(cluster.chart_values, facts, catalog.load().kubernetes_version):
+    for path, message in values_problems(cluster.chart_values, facts, cluster.kubernetes.version):
         raise source.error((*values, *path), message)
+    cluster = _schema_version_note(cluster, source)
     errors: list[tuple[JsonPath, str]] = []
     warnings: list[tuple[JsonPath, str]] = []
     if cluster.images.mirrors or cluster.images.digests:
@@ -44,3 +45,16 @@ def check_spec(cluster: Cluster) -> Cluster:
         return cluster
     notes = [source.note(path, message) for path, message in warnings]
     return dataclasses.replace(cluster, notes=(*cluster.notes, *notes))
+
+
+def _schema_version_note(cluster: Cluster, source: SpecSource) -> Cluster:
+    """Where kubernetes-validate ships no schemas of the cluster's Kubernetes version, that the core kinds are checked
+    against the nearest one it ships (said with the spec's other warnings)."""
+    version = cluster.kubernetes.version
+    used = schema_version(version)
+    if used == version:
+        return cluster
+    path = ("kubernetes", "version") if cluster.kubernetes.given else ("networkOperator", "version")
+    note = source.note(path, f"kubernetes-validate ships no schemas of Kubernetes {version}; gen checks the core kinds "
+                             f"against {used}'s, the nearest it has")
+    return dataclasses.replace(cluster, notes=(*cluster.notes, note))

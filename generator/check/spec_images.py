@@ -74,7 +74,23 @@ def image_problems(cluster: Cluster, used: list[str]) -> tuple[Problems, Problem
                                      "mirror a path"))
                 break
     errors += _digest_problems(cluster, used)
+    warnings += _driver_pin_warnings(cluster)
     return errors, warnings
+
+
+def _driver_pin_warnings(cluster: Cluster) -> Problems:
+    """A DOCA driver digest is the digest of one platform's image: where the platform is assumed (it follows an
+    assumed Kubernetes version), the pin may be of another platform's image than the nodes pull."""
+    driver = cluster.release.image("docaDriver")
+    name = f"{driver.repository}/{driver.image}"
+    if not cluster.node.assumed or name not in dict(cluster.images.digests):
+        return []
+    platform = cluster.node.platform
+    return [(("imageDigests", name), f"pins the DOCA driver, whose image is per node platform: this must be the "
+                                     f"digest of {driver.version}{platform.driver_suffix}, the image of "
+                                     f"{platform.describe()} nodes that gen assumes from Kubernetes "
+                                     f"{cluster.kubernetes.version} (the newest {cluster.release.tag} supports); set "
+                                     "kubernetes.version (or a versioned node.osSku) so the pin follows the nodes")]
 
 
 def _digest_problems(cluster: Cluster, used: list[str]) -> Problems:
@@ -90,7 +106,8 @@ def _digest_problems(cluster: Cluster, used: list[str]) -> Problems:
             out.append((path, f"{name!r} is not an image the cluster uses; pin one of: {', '.join(used)}"))
         elif name == f"{driver.repository}/{driver.image}" and not cat.takes_driver_digest(cluster.release):
             out.append((path, f"network-operator {cluster.release.tag} appends the node's OS to the DOCA driver's "
-                              f"version ({driver.version}{cat.node.driver_suffix}), so it cannot pull the driver by "
+                              f"version ({driver.version}{cluster.node.platform.driver_suffix}), so it cannot pull "
+                              "the driver by "
                               f"digest; the operator can from {cat.driver_digests_since}: remove the digest or use "
                               f"networkOperator.version {cat.driver_digests_since} or later"))
     return out

@@ -1,4 +1,5 @@
-"""``gen catalog [releases|vm-sizes]``: the releases and VM sizes gen knows, in short."""
+"""``gen catalog [releases|vm-sizes|platforms|kubernetes]``: the releases, VM sizes, node platforms and Kubernetes
+versions gen knows, in short."""
 
 from __future__ import annotations
 
@@ -8,31 +9,87 @@ from pathlib import Path
 from generator import catalog
 from generator.core.errors import EXIT_OK
 
-HELP = ("list known network-operator releases (with their component images) and Azure InfiniBand VM sizes (with "
-        "their NICs and IPoIB interface)")
+HELP = ("list known network-operator releases (with their component images and node platforms), Azure InfiniBand VM "
+        "sizes (with their NICs, architecture and IPoIB interface), node platforms and AKS's Kubernetes versions")
+SECTIONS = ("releases", "vm-sizes", "platforms", "kubernetes")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("what", nargs="?", choices=["releases", "vm-sizes"], default=None)
+    p.add_argument("what", nargs="?", choices=SECTIONS, default=None)
+
+
+def platform_support(release: catalog.Release, cat: catalog.Catalog) -> str:
+    """``ubuntu22.04-amd64, ...; not ubuntu24.04-arm64 (from v26.1.2 on AKS)``."""
+    runs = [p.name for p in cat.platforms.values() if cat.runs_driver(release, p)]
+    short = []
+    for name in release.driver_platforms:
+        floor = cat.aks_driver_since.get(name)
+        if name not in runs and floor is not None:
+            short.append(f"{name} (on AKS from {floor.release})")
+    return ", ".join(runs) + (f"; not {', '.join(short)}" if short else "")
+
+
+def _releases(cat: catalog.Catalog) -> list[str]:
+    lines = [f"network-operator releases (chart {cat.chart_repository} {cat.chart_name}; status as of "
+             f"{cat.newest.tag}'s lifecycle notes; gen releases has the long form):"]
+    for tag, rel in cat.releases.items():
+        default = "  (default)" if tag == cat.default_release else ""
+        lines.append(f"  {tag:9} chart {rel.chart_version:8} {rel.status.status:11} ipoib ipam: {', '.join(rel.ipam)}"
+                     f"{default}")
+        lines.append(f"      {'kubernetes':22} {rel.kubernetes_range}")
+        lines.append(f"      {'node platforms':22} {platform_support(rel, cat)}")
+        for component, image in rel.images.items():
+            lines.append(f"      {component:22} {image.repository}/{image.image}:{image.version}")
+    return lines
+
+
+def _vm_sizes(cat: catalog.Catalog) -> list[str]:
+    rows = [("size", "GPUs", "InfiniBand NICs", "family", "PCI IDs", "arch", "Ubuntu", "IPoIB", "description")]
+    for name, size in cat.vm_sizes.items():
+        rows.append((name, str(size.gpus), f"{size.nics} x {size.link}", size.nic_family, ",".join(size.device_ids),
+                     size.arch, "/".join(size.os_versions) or "any",
+                     size.ipoib_interface + ("?" if size.ipoib_interface_guess else ""), size.description))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["Azure VM sizes with InfiniBand (IPoIB ?: a guess, no source shows it on that size):"]
+    for row in rows:
+        pairs = enumerate(zip(row[:-1], widths, strict=True))
+        cells = [cell.rjust(width) if i == 1 else cell.ljust(width) for i, (cell, width) in pairs]
+        lines.append("  " + "  ".join([*cells, row[-1]]))
+    return lines
+
+
+def _platforms(cat: catalog.Catalog) -> list[str]:
+    lines = ["Node platforms (the DOCA driver image a node pulls: <version>-<platform>):"]
+    for name, platform in cat.platforms.items():
+        able = [r.tag for r in cat.releases.values() if cat.runs_driver(r, platform)]
+        skus = sorted({sku.name for sku in cat.aks.os_skus.values() for i in sku.images
+                       if (i.os, i.os_version) == (platform.os, platform.os_version)}, key=list(cat.aks.os_skus).index)
+        runs = f"{able[0]} to {able[-1]}" if able else "none"
+        end = f"; AKS support ends {platform.aks_end_of_support}" if platform.aks_end_of_support else ""
+        lines.append(f"  {name:20} {platform.describe():22} DOCA driver: {runs:19} AKS --os-sku {', '.join(skus)}"
+                     f"{end}")
+    return lines
+
+
+def _kubernetes(cat: catalog.Catalog) -> list[str]:
+    aks = cat.aks
+    default = aks.os_skus[aks.default_os_sku]
+    lines = [f"Kubernetes on AKS (release calendar: {aks.calendar_source}; status as of {aks.status_as_of}):",
+             f"  {'version':8} {'AKS GA':10} {'end of life':11} {'LTS to':8} {'status':11} "
+             f"{'--os-sku ' + default.name:18} releases"]
+    for version, known in aks.versions.items():
+        image = default.image(version)
+        os_text = f"{catalog.OS_NAMES.get(image.os, image.os)} {image.os_version}" if image else "-"
+        releases = [r.tag for r in cat.releases_for_kubernetes(version)]
+        lines.append(f"  {version:8} {known.ga:10} {known.end_of_life:11} {known.lts_end_of_life:8} "
+                     f"{known.status(aks.status_as_of):11} {os_text:18} {', '.join(releases) or '-'}")
+    return lines
 
 
 def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     cat = catalog.load()
-    if args.what in (None, "releases"):
-        print(f"network-operator releases (chart {cat.chart_repository} {cat.chart_name}; status as of "
-              f"{cat.newest.tag}'s lifecycle notes; gen releases has the long form):")
-        for tag, rel in cat.releases.items():
-            default = "  (default)" if tag == cat.default_release else ""
-            print(f"  {tag:9} chart {rel.chart_version:8} {rel.status.status:11} ipoib ipam: {', '.join(rel.ipam)}"
-                  f"{default}")
-            for component, image in rel.images.items():
-                print(f"      {component:22} {image.repository}/{image.image}:{image.version}")
-    if args.what in (None, "vm-sizes"):
-        print("Azure VM sizes with InfiniBand:")
-        print(f"  {'size':28} {'GPUs':>4}  {'InfiniBand NICs':17} {'family':11} {'PCI IDs':10} {'IPoIB':11} "
-              "description")
-        for name, size in cat.vm_sizes.items():
-            nics = f"{size.nics} x {size.link}"
-            print(f"  {name:28} {size.gpus:>4}  {nics:17} {size.nic_family:11} {','.join(size.device_ids):10} "
-                  f"{size.ipoib_interface:11} {size.description}")
+    sections = {"releases": _releases, "vm-sizes": _vm_sizes, "platforms": _platforms, "kubernetes": _kubernetes}
+    for name in SECTIONS:
+        if args.what in (None, name):
+            print("\n".join(sections[name](cat)))
     return EXIT_OK

@@ -109,7 +109,8 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         if name not in clusters:
             model = load_cluster(repo, name)
             nics = vm_nics if vm_nics is not None else model.vm_size.nics
-            clusters[name] = (checker_for(model.release.tag, store=store), nics)
+            clusters[name] = (checker_for(model.release.tag, store=store, kube_version=model.kubernetes.version),
+                              nics)
         return clusters[name]
 
     explicit = bool(release)

@@ -1,5 +1,6 @@
 """`gen releases`: every network-operator release the catalog knows, with its support status (as the newest
-release's lifecycle notes give it), dates, Kubernetes range, DOCA driver, every image, modes and IPoIB IPAM."""
+release's lifecycle notes give it), dates, Kubernetes range, the node platforms its DOCA driver runs on, DOCA driver,
+every image, modes and IPoIB IPAM."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from typing import Any
 
 from generator import catalog
 from generator.catalog.charts import chart_facts
+from generator.cli.catalog import platform_support
 from generator.cluster.model import MODES
 from generator.core.errors import EXIT_OK
 
-HELP = ("network-operator releases: support status (NVIDIA's lifecycle notes), dates, Kubernetes range, DOCA driver, "
-        "every image, modes and IPoIB IPAM")
+HELP = ("network-operator releases: support status (NVIDIA's lifecycle notes), dates, Kubernetes range, node "
+        "platforms, DOCA driver, every image, modes and IPoIB IPAM")
 
 # The chart's own images, by the values key that sets their repository
 CHART_IMAGES = {
@@ -59,7 +61,9 @@ def as_json(cat: catalog.Catalog) -> dict[str, Any]:
             "endOfLifeSince": _status(r.end_of_life_since) if r.end_of_life_since else None,
             "statusHistory": [_status(s) for s in r.lifecycle.statuses],
             "kubernetes": {"min": r.lifecycle.kubernetes[0], "max": r.lifecycle.kubernetes[1]},
-            "docaDriver": {"version": r.doca_driver, "lts": r.lifecycle.doca_driver_lts},
+            "nodePlatforms": [p.name for p in cat.platforms.values() if cat.runs_driver(r, p)],
+            "docaDriver": {"version": r.doca_driver, "lts": r.lifecycle.doca_driver_lts,
+                           "images": {name: f"{r.doca_driver}-{name}" for name in r.driver_platforms}},
             "modes": list(MODES),
             "ipoibIpam": list(r.ipam),
             "images": {name: {"image": image, "version": version}
@@ -105,6 +109,7 @@ def text(cat: catalog.Catalog) -> list[str]:
             f"  {'released':14} {released}",
             f"  {'status':14} {status_line(r)}",
             f"  {'kubernetes':14} {life.kubernetes[0]} to {life.kubernetes[1]}",
+            f"  {'node platforms':14} {platform_support(r, cat)}",
             f"  {'modes':14} {', '.join(MODES)}",
             f"  {'ipoib ipam':14} {', '.join(r.ipam)}",
             f"  {'doca driver':14} {r.doca_driver} (LTS alternative {life.doca_driver_lts})",

@@ -105,8 +105,9 @@ def plan_upgrade(repo: Path, name: str, to: str, *, accept_breaking: bool, mirro
         new_text = apply_edits(text, step.edits, file)
         new = _built(repo, checked_cluster(new_text.encode(), file, expected_name=name), mirror, messages)
         plan.steps.append(plan_step(old, new, step.edits, raw, step.migrations,
-                                    schemas_for(old.cluster.release.tag, None, store),
-                                    schemas_for(tag, None, store), store))
+                                    schemas_for(old.cluster.release.tag, None, store,
+                                                old.cluster.kubernetes.version),
+                                    schemas_for(tag, None, store, new.cluster.kubernetes.version), store))
         text, old = new_text, new
     return Upgrade(plan, before, text, target.tag)
 

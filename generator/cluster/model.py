@@ -7,7 +7,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.catalog import Release, VmSize
+from generator.catalog import NodePlatform, Release, VmSize
 
 MODES = ("base", "sriov", "shared", "ipoib")
 
@@ -54,6 +54,25 @@ class Images:
 
 
 @dataclass(frozen=True)
+class Kubernetes:
+    """The Kubernetes version the cluster runs (spec ``kubernetes.version``): the chart is rendered for it (``helm
+    template --kube-version``), core kinds are checked against its schemas, and AKS's default node OS follows it."""
+
+    version: str  # major.minor
+    given: bool  # set in the spec; else assumed: the newest the release supports
+
+
+@dataclass(frozen=True)
+class Node:
+    """What the InfiniBand pool's nodes run (spec ``node``): the AKS OS SKU, and the node platform it gives on the
+    cluster's Kubernetes version with the VM size's architecture. A pool will carry its own (``pools``)."""
+
+    os_sku: str  # AKS --os-sku: Ubuntu (AKS's default, its version follows Kubernetes), Ubuntu2204, Ubuntu2404, ...
+    platform: NodePlatform  # OS, version, architecture: the DOCA driver image the nodes pull
+    assumed: bool  # follows from an assumed Kubernetes version (kubernetes.version not set, osSku a moving default)
+
+
+@dataclass(frozen=True)
 class Cluster:
     name: str
     spec_file: str  # repo-relative, POSIX
@@ -70,7 +89,15 @@ class Cluster:
     tolerations: tuple[dict[str, Any], ...]  # for the InfiniBand pool's taints; reach every node-level component
     taints: tuple[dict[str, Any], ...]  # the pool's taints, when the spec names them (checked, never rendered)
     chart_values: dict[str, Any]  # networkOperator.values: the user's, merged over the generated ones
+    kubernetes: Kubernetes  # the version it runs (or, unset in the spec, the one gen assumes)
+    node: Node  # its InfiniBand nodes' OS SKU and platform
     images: Images = Images()  # private registry mirrors and pinned digests, applied to every image gen writes
     notes: tuple[str, ...] = ()  # warnings about the spec, printed by the commands (file:line: field: why)
     # where each field is in the spec file (generator.cluster.parse.SpecSource), for checks that point at a field
     source: object = field(default=None, compare=False, repr=False)
+
+    @property
+    def platforms(self) -> tuple[NodePlatform, ...]:
+        """Every node platform of the cluster's InfiniBand nodes (one per pool once pools exist), each pulling its
+        own DOCA driver image."""
+        return (self.node.platform,)

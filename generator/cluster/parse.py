@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from generator import catalog
+from generator.cluster import platform
 from generator.cluster import spec_schema as schema
 from generator.cluster.model import ArgoCD, Cluster, Images, Ipoib, Verify
 from generator.core import layout
@@ -86,7 +87,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     if not isinstance(doc.value, dict):
         raise SpecError(file, "must be a YAML mapping (name, mode, vmSize, argocd, ...)", doc.line)
     spec = SpecSource(doc, file)
-    problem = schema.first_error(doc.value)
+    problem = platform.version_form_error(doc.value, catalog.load()) or schema.first_error(doc.value)
     if problem is not None:
         raise spec.error(*problem)
     value = schema.with_defaults(doc.value)
@@ -106,6 +107,10 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     if image_reference_error(image):
         raise spec.error(("verify", "image"), f"{image!r} is not an image reference: {image_reference_error(image)}")
     vm = _vm_size(value, cat, spec)
+    kubernetes, kube_notes = platform.kubernetes_of(value, release, cat, spec)
+    node = platform.node_of(value, vm, value["vmSize"] in cat.vm_sizes, kubernetes, release, cat, spec)
+    platform.verify_image_error(value, node, cat, spec)
+    notes += [*kube_notes, *platform.ipoib_interface_note(vm, value["mode"], value, spec)]
     # Match every Azure InfiniBand VF ID the catalog knows (as the guide's rule does), plus this size's own:
     # a node pool of another IB size added later is labelled without a regeneration.
     device_ids = set(vm.device_ids).union(*(size.device_ids for size in cat.vm_sizes.values()))
@@ -130,6 +135,8 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         tolerations=tuple(value.get("tolerations", ())),
         taints=tuple(value.get("taints", ())),
         chart_values=chart_values,
+        kubernetes=kubernetes,
+        node=node,
         images=Images(mirrors=tuple(value.get("imageRegistry", {}).items()),
                       digests=tuple(value.get("imageDigests", {}).items())),
     )

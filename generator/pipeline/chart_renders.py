@@ -59,14 +59,14 @@ def operator_charts(clusters: list[Cluster], mirror: Path | None, messages: Mess
     command = helm_command()
     found: dict[str, Chart | None] = {}
     renders: dict[str, ChartRender] = {}
-    kube = catalog.load().kubernetes_version
     for cluster in clusters:
         tag = cluster.release.tag
         if tag not in found:
             found[tag] = find_chart(tag, chart_roots(mirror))
         chart = found[tag]
         if chart is not None and command is not None:
-            renders[cluster.name] = render_chart(chart, helm_values(cluster), cluster.namespace, kube, command)
+            renders[cluster.name] = render_chart(chart, helm_values(cluster), cluster.namespace,
+                                                 cluster.kubernetes.version, command)
         elif cluster.argocd.delivery == "rendered":
             why = "helm is not installed (run scripts/setup.sh)" if chart is not None else \
                 f"the network-operator chart {cluster.release.chart_version} is not at hand"
@@ -110,7 +110,8 @@ def rdma_chart_renders(clusters: list[Cluster]) -> dict[str, FilesRender]:
     files = rdma_chart.chart_files(chart_defaults())
 
     def one(cluster: Cluster) -> FilesRender:
-        return render_chart_files(rdma_chart.CHART_NAME, files, chart_values(cluster), cluster.namespace, command)
+        return render_chart_files(rdma_chart.CHART_NAME, files, chart_values(cluster), cluster.namespace, command,
+                                  cluster.kubernetes.version)
 
     with ThreadPoolExecutor(max_workers=min(len(clusters), (os.cpu_count() or 2) * 2) or 1) as pool:
         return dict(zip([c.name for c in clusters], pool.map(one, clusters), strict=True))

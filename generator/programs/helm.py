@@ -1,7 +1,7 @@
 """Render a packaged chart with the real helm (``helm template``), as Argo CD's repo-server does.
 
 helm runs with an empty HOME and XDG directories (no repositories, no plugins, no network needed), the release
-name and namespace Argo CD uses, a Kubernetes version of an AKS cluster of today, and ``--include-crds``. When a
+name and namespace Argo CD uses, the cluster's Kubernetes version (``--kube-version``), and ``--include-crds``. When a
 (sub)chart's ``values.schema.json`` ``$ref``s a web URL, helm would need the network to validate values, so that
 chart is rendered with ``--skip-schema-validation`` (and its Application says ``skipSchemaValidation``). Renders are
 cached by the chart's digest, the values and the helm binary.
@@ -115,14 +115,15 @@ class FilesRender:
 
 
 def render_chart_files(release: str, files: dict[str, bytes], values: dict[str, Any], namespace: str,
-                       command: list[str] | None = None) -> FilesRender:
+                       command: list[str] | None = None, kube_version: str = "") -> FilesRender:
     """``helm template <release>`` of the chart whose files (relative to its directory) are ``files``, with these
-    values; cached by every byte of the chart, the values and the helm binary."""
+    values (for ``kube_version``, where given, as Argo CD renders it for the cluster); cached by every byte of the
+    chart, the values, the version and the helm binary."""
     command = command or helm_command()
     if command is None:
         raise HelmMissing("helm is not installed; run scripts/setup.sh (it installs a pinned helm) or set GEN_HELM")
     values_text = json.dumps(values, sort_keys=True)
-    parts: list[bytes | str] = [release, namespace, values_text, tool_key(command)]
+    parts: list[bytes | str] = [release, namespace, values_text, tool_key(command), kube_version]
     for rel, data in sorted(files.items()):
         parts += [rel, data]
     key = digest(*parts)
@@ -137,7 +138,8 @@ def render_chart_files(release: str, files: dict[str, bytes], values: dict[str, 
             (chart / rel).write_bytes(data)
         values_file = Path(tmp) / "values.yaml"
         values_file.write_bytes(dump_document(values))
-        objects, error = _template(command, ["template", release, str(chart), "--namespace", namespace,
+        version = ["--kube-version", kube_version] if kube_version else []
+        objects, error = _template(command, ["template", release, str(chart), "--namespace", namespace, *version,
                                              "--values", str(values_file)], Path(tmp), release)
     if error:
         return FilesRender([], error.replace(f"{chart}/", "").replace(str(values_file), "values.yaml"))

@@ -51,6 +51,7 @@ class UsedImage:
     digest: str  # the digest it is pulled by ("" when none)
     component: str  # what uses it
     used_by: tuple[str, ...]  # where
+    platform: str = ""  # the node platform whose nodes pull it (the DOCA driver: one image per platform); "" for all
 
     @property
     def name(self) -> str:
@@ -59,7 +60,8 @@ class UsedImage:
 
     def as_dict(self) -> dict[str, object]:
         return {"source": self.source, "reference": self.reference, "mirror": self.mirror,
-                "digest": self.digest or None, "component": self.component, "usedBy": list(self.used_by)}
+                "digest": self.digest or None, "component": self.component, "usedBy": list(self.used_by),
+                "platform": self.platform or None}
 
 
 def _policy_images(cluster: Cluster) -> list[UsedImage]:
@@ -71,21 +73,21 @@ def _policy_images(cluster: Cluster) -> list[UsedImage]:
         name = f"{image.repository}/{image.image}"
         digest = pinned_digest(name, cluster.images)
         spec = policy_image(image, cluster.images, driver=driver)
-        if driver:  # the node's OS and architecture name the image it pulls
-            tag = image.version + cat.node.driver_suffix
-            reference = driver_image(spec["repository"], spec["image"], spec["version"], cat.node.driver_suffix,
-                                     cat.takes_driver_digest(cluster.release))
-        else:
-            tag = image.version
-            reference = operator_image(spec["repository"], spec["image"], spec["version"])
-        out.append(UsedImage(
+        # the DOCA driver: one image per node platform, named by the nodes' OS and architecture
+        pulls = [(image.version + p.driver_suffix, p.name,
+                  driver_image(spec["repository"], spec["image"], spec["version"], p.driver_suffix,
+                               cat.takes_driver_digest(cluster.release)))
+                 for p in cluster.platforms] if driver else \
+            [(image.version, "", operator_image(spec["repository"], spec["image"], spec["version"]))]
+        out += [UsedImage(
             source=str(Reference(name, tag, digest)),
             mirror=str(Reference(mirrored_name(name, cluster.images), tag, digest)),
             reference=reference,
             digest=digest,
             component=f"NicClusterPolicy/{POLICY_NAME} {POLICY_FIELDS[component]}",
             used_by=tuple(f"overlays/{mode}" for mode in modes),
-        ))
+            platform=platform,
+        ) for tag, platform, reference in pulls]
     return out
 
 

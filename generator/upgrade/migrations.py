@@ -88,6 +88,29 @@ def _stale_digests(cluster: Cluster, target: catalog.Release, out: StepEdits, ac
     return [migration("image-digest-stale", tuple(stale), accepted=accept_breaking)] if stale else []
 
 
+def _kubernetes(cluster: Cluster, target: catalog.Release, out: StepEdits) -> list[Migration]:
+    """Whether the cluster's Kubernetes is in the target's supported range: a refusal naming the Kubernetes upgrade
+    it needs first (the step is then planned as after it), or a check of the range where it changes."""
+    kube = cluster.kubernetes
+    low, high = target.lifecycle.kubernetes
+    supported = f"{target.tag} supports Kubernetes {low} to {high}"
+    if kube.given and not target.supports_kubernetes(kube.version):
+        older = catalog.minor_key(kube.version) < catalog.minor_key(low)
+        planned = catalog.minor(low if older else high)
+        out.edits.append(Edit(("kubernetes", "version"), planned))
+        detail = (f"{supported}; the cluster runs {kube.version}: upgrade it to {planned} or later first"
+                  if older else f"{supported}; the cluster runs {kube.version}, which it leaves behind")
+        return [migration("kubernetes-upgrade-first" if older else "kubernetes-beyond-range", (detail,))]
+    old_range = cluster.release.lifecycle.kubernetes
+    if old_range == target.lifecycle.kubernetes:
+        return []
+    this = (f"the cluster runs {kube.version} (kubernetes.version): in range" if kube.given else
+            f"kubernetes.version is not set: gen assumes {target.newest_kubernetes}, the newest {target.tag} "
+            f"supports (it assumed {kube.version} for {cluster.release.tag}); set it so gen checks the cluster's own")
+    return [migration("kubernetes-range", (f"{supported} ({cluster.release.tag}: {old_range[0]} to {old_range[1]})",
+                                           this))]
+
+
 @dataclass
 class StepEdits:
     """What one step does to the spec: the edits (for the spec file) and the migrations (for the plan)."""
@@ -109,11 +132,7 @@ def step_edits(cluster: Cluster, raw: dict[str, Any], target: catalog.Release, *
             out.edits.append(Edit(("ipoib", "ipam"), "nv-ipam"))
         out.migrations.append(migration("whereabouts-to-nv-ipam" if cluster.mode == "ipoib" else "ipoib-overlay-ipam"))
     out.migrations += _stale_digests(cluster, target, out, accept_breaking)
-    old_range, new_range = cluster.release.lifecycle.kubernetes, target.lifecycle.kubernetes
-    if old_range != new_range:
-        out.migrations.append(migration("kubernetes-range", (
-            f"{target.tag} supports Kubernetes {new_range[0]} to {new_range[1]} ({cluster.release.tag}: "
-            f"{old_range[0]} to {old_range[1]})",)))
+    out.migrations += _kubernetes(cluster, target, out)
     values = _get(raw, ("networkOperator", "values"))
     if isinstance(values, dict) and values:
         old, new = chart_facts(cluster.release.tag), chart_facts(target.tag)

@@ -93,6 +93,7 @@ def plan_step(old: Built, new: Built, edits: list[Edit], old_raw: dict[str, obje
     in_overlay = [f for f in new.errors if f.file.startswith("overlays/")]
     if in_overlay:
         found.append(migration("overlay-breaks", tuple(_finding_line(f) for f in in_overlay), name=target.name))
+    found += _platform_change(source, target)
     old_images = chart_facts(source.release.tag).images_with(helm_values(source))
     new_images = chart_facts(target.release.tag).images_with(helm_values(target))
     policy = next((o for o in new.objects if o.get("kind") == "NicClusterPolicy"), None)
@@ -110,6 +111,19 @@ def plan_step(old: Built, new: Built, edits: list[Edit], old_raw: dict[str, obje
         errors=new.errors,
         objects=len(new.objects),
     )
+
+
+def _platform_change(source: Cluster, target: Cluster) -> list[Migration]:
+    """Where the node platform (so the DOCA driver image the nodes pull) differs after the step: it follows an
+    assumed Kubernetes version that moves with the release."""
+    changed = [(old, new) for old, new in zip(source.platforms, target.platforms, strict=True) if old != new]
+    if not changed or not target.node.assumed:
+        return []
+    driver = target.release.image("docaDriver").version
+    return [migration("node-platform-changes", tuple(
+        f"{old.describe()} -> {new.describe()}: {driver}{new.driver_suffix} (gen assumes Kubernetes "
+        f"{target.kubernetes.version} for {target.release.tag}, {source.kubernetes.version} for "
+        f"{source.release.tag})" for old, new in changed))]
 
 
 def _finding_line(f: Finding) -> str:

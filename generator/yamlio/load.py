@@ -178,12 +178,19 @@ class _Composer:
         text = event.value
         tag = event.tag
         if tag is None or (not event.style and event.implicit[0]):
-            return text if event.style else resolve_plain_scalar(text)
+            return text if event.style else self._plain(event)
         if tag == _STR_TAG:
             return text  # explicit !!str
         if tag.startswith("!") or tag not in _EXPLICIT_TAGS:
             raise self._error(event.start_mark, f"unsupported YAML tag {tag!r}; remove the tag")
-        return text if event.style else resolve_plain_scalar(text)
+        return text if event.style else self._plain(event)
+
+    def _plain(self, event: yaml.ScalarEvent) -> Any:
+        try:
+            return resolve_plain_scalar(event.value)
+        except ValueError:  # an integer longer than Python converts (4300 digits)
+            raise self._error(event.start_mark, f"a number of {len(event.value)} characters is too long; quote it "
+                                                "if it is a string") from None
 
     def _collection_tag(self, event: Any, allowed: str) -> None:
         if event.tag is not None and not event.implicit and event.tag != allowed:

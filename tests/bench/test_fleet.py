@@ -30,9 +30,9 @@ def test_a_larger_fleet_starts_with_the_smaller_one() -> None:
     assert fleet.fleet(100, seed=14)[:10] == fleet.fleet(10, seed=14)
 
 
-def test_ten_clusters_already_mix_every_mode_release_and_vm_size() -> None:
-    members = fleet.fleet(10)
+def test_a_fleet_as_large_as_the_vm_sizes_already_mixes_every_mode_release_and_vm_size() -> None:
     cat = catalog.load()
+    members = fleet.fleet(len(cat.vm_sizes))
     assert {m.mode for m in members} == set(fleet.MODES)
     assert {m.release for m in members} == set(cat.release_tags)
     assert {m.vm_size for m in members} == set(cat.vm_sizes)

@@ -19,15 +19,65 @@ MIRRORS = ("imageRegistry:\n  nvcr.io/nvidia: myacr.azurecr.io/nvidia\n  ghcr.io
 DIGEST = "sha256:" + "a1" * 32
 
 
+DRIVER_26_4 = "nvcr.io/nvidia/mellanox/doca-driver:doca3.4.1-26.04-1.1.0.0-1"
+KUBE_1_33 = 'kubernetes:\n  version: "1.33"\n'
+KUBE_1_35 = 'kubernetes:\n  version: "1.35"\n'
+GB200 = "Standard_ND128isr_NDR_GB200_v6"
+
+
+def _drivers(out: str) -> list[str]:
+    return [line.split(" ")[0] for line in out.splitlines() if "/doca-driver" in line]
+
+
 def test_without_a_mirror_each_image_is_its_own_mirror(gitops_repo: Path) -> None:
-    write_spec(gitops_repo, version="v26.4.1")
+    write_spec(gitops_repo, version="v26.4.1", extra=KUBE_1_33)
     proc = run_gen("images", "--cluster", "prod", repo=gitops_repo)
-    assert proc.code == 0 and proc.err == "", proc.err
+    assert proc.code == 0 and "gen images: note" not in proc.err, proc.err
     lines = proc.out.splitlines()
     assert lines == sorted(lines) and len(lines) == 11  # 8 policy components (nv-ipam), operator, init container, NFD
     assert all(src == dst for src, dst in (line.split(" ") for line in lines))
-    assert "nvcr.io/nvidia/mellanox/doca-driver:doca3.4.1-26.04-1.1.0.0-1-ubuntu22.04-amd64 " \
-           "nvcr.io/nvidia/mellanox/doca-driver:doca3.4.1-26.04-1.1.0.0-1-ubuntu22.04-amd64" in lines
+    assert f"{DRIVER_26_4}-ubuntu22.04-amd64 {DRIVER_26_4}-ubuntu22.04-amd64" in lines  # AKS's Ubuntu on 1.33
+
+
+@pytest.mark.parametrize(("extra", "vm_size", "suffix"), [
+    (KUBE_1_35, "Standard_ND96isr_H100_v5", "-ubuntu24.04-amd64"),  # AKS's default OS from Kubernetes 1.35
+    (KUBE_1_33 + "node:\n  osSku: Ubuntu2404\n", "Standard_ND96isr_H100_v5", "-ubuntu24.04-amd64"),
+    (KUBE_1_33 + "node:\n  osSku: Ubuntu2204\n", "Standard_ND96isr_H100_v5", "-ubuntu22.04-amd64"),
+    (KUBE_1_35, GB200, "-ubuntu24.04-arm64"),  # Grace: arm64
+    (KUBE_1_33 + "node:\n  osSku: Ubuntu2404\n", "Standard_ND128isr_GB300_v6", "-ubuntu24.04-arm64"),
+])
+def test_the_driver_listed_is_the_one_the_nodes_pull(gitops_repo: Path, extra: str, vm_size: str,
+                                                     suffix: str) -> None:
+    write_spec(gitops_repo, version="v26.4.1", vm_size=vm_size, extra=extra)
+    proc = run_gen("images", "--cluster", "prod", repo=gitops_repo, check=True)
+    assert _drivers(proc.out) == [DRIVER_26_4 + suffix]
+    [entry] = [e for e in json.loads(run_gen("images", "--cluster", "prod", "--format", "json", repo=gitops_repo,
+                                             check=True).out) if "doca-driver" in e["source"]]
+    assert entry["platform"] == suffix.lstrip("-") and entry["reference"] == DRIVER_26_4 + suffix
+
+
+def test_an_assumed_platform_is_said(gitops_repo: Path) -> None:
+    """Without kubernetes.version the list follows the newest Kubernetes the release supports, and says so."""
+    write_spec(gitops_repo, version="v26.4.1")
+    proc = run_gen("images", "--cluster", "prod", repo=gitops_repo, check=True)
+    assert _drivers(proc.out) == [DRIVER_26_4 + "-ubuntu24.04-amd64"]
+    assert proc.err == ("gen images: note: prod: the DOCA driver listed is the Ubuntu 24.04 amd64 image "
+                        "(-ubuntu24.04-amd64), AKS's Ubuntu OS on Kubernetes 1.35, the newest v26.4.1 supports; "
+                        "clusters/prod.yaml does not set kubernetes.version: set it to the version the cluster runs "
+                        "to list the image its nodes pull\n")
+    write_spec(gitops_repo, version="v26.4.1", extra="node:\n  osSku: Ubuntu2204\n")  # a versioned SKU: no guess
+    assert run_gen("images", "--cluster", "prod", repo=gitops_repo, check=True).err == ""
+
+
+def test_the_mirror_list_covers_every_platform_of_the_fleet(gitops_repo: Path) -> None:
+    write_spec(gitops_repo, version="v26.4.1", extra=KUBE_1_33)
+    write_spec(gitops_repo, name="noble", version="v26.4.1", extra=KUBE_1_35)
+    write_spec(gitops_repo, name="grace", version="v26.4.1", vm_size=GB200, extra=KUBE_1_35)
+    every = run_gen("images", "--all", repo=gitops_repo, check=True).out
+    assert _drivers(every) == [DRIVER_26_4 + s for s in ("-ubuntu22.04-amd64", "-ubuntu24.04-amd64",
+                                                         "-ubuntu24.04-arm64")]
+    one = run_gen("images", "--cluster", "grace", repo=gitops_repo, check=True).out
+    assert _drivers(one) == [DRIVER_26_4 + "-ubuntu24.04-arm64"]
 
 
 def test_several_clusters_list_each_image_once(gitops_repo: Path) -> None:
@@ -48,8 +98,8 @@ def test_json_names_the_reference_digest_and_users(gitops_repo: Path) -> None:
         f"  nvcr.io/nvidia/cloud-native/network-operator: {DIGEST}\n"))
     entries = json.loads(run_gen("images", "--cluster", "prod", "--format", "json", repo=gitops_repo,
                                  check=True).out)
-    assert {tuple(sorted(e)) for e in entries} == {("cluster", "component", "digest", "mirror", "reference",
-                                                     "source", "usedBy")}
+    assert {tuple(sorted(e)) for e in entries} == {("cluster", "component", "digest", "mirror", "platform",
+                                                     "reference", "source", "usedBy")}
     driver = next(e for e in entries if "doca-driver" in e["source"])
     assert driver == {
         "source": f"nvcr.io/nvidia/mellanox/doca-driver:doca3.2.0-25.10-1.2.8.0-2-ubuntu22.04-amd64@{DIGEST}",
@@ -58,6 +108,7 @@ def test_json_names_the_reference_digest_and_users(gitops_repo: Path) -> None:
         "digest": DIGEST,
         "component": "NicClusterPolicy/nic-cluster-policy spec.ofedDriver",
         "usedBy": ["overlays/base", "overlays/sriov", "overlays/shared", "overlays/ipoib"],
+        "platform": "ubuntu22.04-amd64",
         "cluster": "prod",
     }
     operator = next(e for e in entries if "cloud-native/network-operator" in e["source"])

@@ -20,7 +20,7 @@ from tests.helpers import run_gen
 GOLDEN = REPO / "tests" / "cli" / "golden" / "releases.txt"
 CAT = catalog.load()
 RELEASE_KEYS = {"tag", "chart", "default", "released", "lineReleased", "status", "endOfLifeSince", "statusHistory",
-                "kubernetes", "docaDriver", "modes", "ipoibIpam", "images", "breaking"}
+                "kubernetes", "nodePlatforms", "docaDriver", "modes", "ipoibIpam", "images", "breaking"}
 STATUS_KEYS = {"status", "word", "basis", "per"}
 CHART_IMAGES = {"networkOperator", "operatorInitContainer", "nodeFeatureDiscovery"}
 
@@ -60,7 +60,7 @@ def test_json_schema() -> None:
         for status in [rel["status"], *rel["statusHistory"], *since]:
             assert set(status) == STATUS_KEYS
             assert status["status"] in catalog.STATUSES and status["basis"] in ("documented", "policy")
-        assert set(rel["kubernetes"]) == {"min", "max"} and set(rel["docaDriver"]) == {"version", "lts"}
+        assert set(rel["kubernetes"]) == {"min", "max"} and set(rel["docaDriver"]) == {"version", "lts", "images"}
         for image in rel["images"].values():
             assert set(image) == {"image", "version"} and image["image"] and image["version"]
 
@@ -73,6 +73,11 @@ def test_json_content() -> None:
         assert rel["status"]["status"] == release.status.status and rel["status"]["per"] == "v26.4.1"
         assert (rel["endOfLifeSince"] is None) == (release.status.status != "end-of-life")
         assert rel["docaDriver"]["version"] == release.images["docaDriver"].version
+        driver = release.images["docaDriver"].version
+        assert rel["docaDriver"]["images"]["ubuntu24.04-amd64"] == f"{driver}-ubuntu24.04-amd64"
+        # the Arm64 GB200/GB300 pools' driver image exists for every release, but builds on AKS from v26.1.2 only
+        assert ("ubuntu24.04-arm64" in rel["nodePlatforms"]) == (release.key >= (26, 1, 2))
+        assert not [p for p in rel["nodePlatforms"] if p.startswith("azurelinux")]
         assert rel["modes"] == list(MODES)
         assert rel["ipoibIpam"] == (["whereabouts", "nv-ipam"] if release.key <= (25, 7, 0) else ["nv-ipam"])
         assert set(rel["images"]) == CHART_IMAGES | set(release.images)

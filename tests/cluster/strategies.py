@@ -41,14 +41,38 @@ def ipoib_block(draw: st.DrawFn, release: catalog.Release) -> dict[str, Any]:
     return block
 
 
+def fits(release: catalog.Release, size: catalog.VmSize, kube: str | None, sku: str | None) -> bool:
+    """Whether gen takes the release on the size with this kubernetes.version and node.osSku (None: not set): the
+    release supports the version, AKS offers the OS SKU there, the size runs the OS it gives, and the release's DOCA
+    driver runs on that platform (an oracle written from the catalog, apart from generator.cluster.platform)."""
+    version = kube or release.newest_kubernetes
+    if not release.supports_kubernetes(version):
+        return False
+    image = CAT.aks.os_skus[sku or CAT.aks.default_os_sku].image(version)
+    if image is None or (size.os_versions and (image.os != "ubuntu" or image.os_version not in size.os_versions)):
+        return False
+    return CAT.runs_driver(release, CAT.platforms[f"{image.os}{image.os_version}-{size.arch}"])
+
+
+# every (release, kubernetes.version, node.osSku, vmSize) gen takes, None where the spec leaves the field out
+PLATFORM_COMBOS = [(tag, kube, sku, size) for tag, release in CAT.releases.items()
+                   for kube in (None, *CAT.aks.versions) for sku in (None, "Ubuntu", "Ubuntu2204", "Ubuntu2404")
+                   for size, vm in CAT.vm_sizes.items() if fits(release, vm, kube, sku)]
+
+
 @st.composite
 def valid_spec(draw: st.DrawFn, name: str = "prod") -> dict[str, Any]:
-    release = CAT.release(draw(st.sampled_from(list(CAT.releases))))
+    tag, kube, sku, size = draw(st.sampled_from(PLATFORM_COMBOS))
+    release = CAT.release(tag)
     spec: dict[str, Any] = {
         "name": name,
         "mode": draw(st.sampled_from(["base", "sriov", "shared", "ipoib"])),
-        "vmSize": draw(st.sampled_from(list(CAT.vm_sizes))),
+        "vmSize": size,
     }
+    if kube is not None:
+        spec["kubernetes"] = {"version": kube}
+    if sku is not None:
+        spec["node"] = {"osSku": sku}
     operator: dict[str, Any] = {"version": release.tag}
     if draw(st.booleans()):
         operator["namespace"] = draw(st.sampled_from(["network-operator", "nvidia-network-operator", "on"]))

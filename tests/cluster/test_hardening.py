@@ -94,3 +94,11 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
         _parse("name: " + "[" * 100_000)
     with pytest.raises(SpecError, match="nesting deeper than 200 levels"):
         _parse("name: " + "{a: " * 60_000)
+
+
+@pytest.mark.parametrize("field", ["shared:\n  rdmaHcaMax", "kubernetes:\n  version"])
+def test_a_number_too_long_for_python_is_an_error_not_a_crash(field: str) -> None:
+    """Python converts no integer of more than 4300 digits: the loader says so at the line instead of a traceback."""
+    with pytest.raises(SpecError) as caught:
+        _parse(spec_text(extra=f"{field}: {'1' * 5000}\n"))
+    assert caught.value.line == 10 and "a number of 5000 characters is too long" in caught.value.message

@@ -81,9 +81,11 @@ def test_name_must_equal_file_name() -> None:
 
 
 def test_unknown_vm_size_with_explicit_nic_override() -> None:
-    spec = parse(spec_text(vm_size="Standard_ND128isr_NDR_GB200_v6",
+    # a constrained-core HBv5 size: the catalog knows its full size only
+    spec = parse(spec_text(vm_size="Standard_HB368-96rs_v5",
                            extra="nic:\n  count: 4\n  deviceIds: ['101e']\n"))
     assert spec.vm_size.nics == 4 and spec.vm_size.device_ids == ("101e",)
+    assert spec.node.platform.arch == "amd64"
 
 
 def test_override_device_ids_join_the_nfd_rule() -> None:

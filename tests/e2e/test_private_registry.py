@@ -89,7 +89,9 @@ def _spec(repo: Path, release: str, delivery: str = "helm") -> None:
     if cat.takes_driver_digest(cat.release(release)):
         digests["nvcr.io/nvidia/mellanox/doca-driver"] = DIGEST
     extra = MIRRORS + "imageDigests:\n" + "".join(f"  {k}: {v}\n" for k, v in digests.items())
-    write_spec(repo, mode="ipoib", version=release, extra=extra + "verify:\n  enabled: true\n")
+    # Ubuntu 22.04 nodes whatever the release (the scan composes the driver for -ubuntu22.04-amd64)
+    write_spec(repo, mode="ipoib", version=release,
+               extra=extra + "verify:\n  enabled: true\nnode:\n  osSku: Ubuntu2204\n")
     if delivery != "helm":
         spec = repo / "clusters" / "prod.yaml"
         spec.write_text(spec.read_text().replace("  targetRevision: main\n",

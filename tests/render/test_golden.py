@@ -54,6 +54,13 @@ CASES = {
         "  ghcr.io/azure/aks-rdma-infiniband/ibtools: sha256:" + "6" * 64 + "\n"
         "verify:\n  enabled: true\n"
     )),
+    # today's AKS nodes: Ubuntu 24.04 (Kubernetes 1.35), its DOCA driver pinned by the digest of its -ubuntu24.04-amd64
+    # image; and an Arm64 GB200 pool (4 NICs per VM)
+    "sriov-v26.4.1-ubuntu24.04": spec_text(mode="sriov", version="v26.4.1", vm_size="Standard_ND96isr_H100_v5",
+                                           extra='kubernetes:\n  version: "1.35"\nimageDigests:\n'
+                                                 "  nvcr.io/nvidia/mellanox/doca-driver: sha256:" + "7" * 64 + "\n"),
+    "sriov-v26.4.1-gb200": spec_text(mode="sriov", version="v26.4.1", vm_size="Standard_ND128isr_NDR_GB200_v6",
+                                     extra='kubernetes:\n  version: "1.35"\n'),
 }
 
 

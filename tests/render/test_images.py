@@ -81,10 +81,13 @@ def test_the_operator_composes_as_pkg_render_and_state_ofed() -> None:
     assert operator_image("r.example/x", "img", "v1") == "r.example/x/img:v1"
     assert operator_image("r.example/x", "img", DIGEST) == f"r.example/x/img@{DIGEST}"
     assert operator_image("r.example/x", "img", f"v1@{DIGEST}") == f"r.example/x/img:v1@{DIGEST}"
-    suffix = catalog.load().node.driver_suffix
+    suffix = catalog.load().platforms["ubuntu22.04-amd64"].driver_suffix
     assert suffix == "-ubuntu22.04-amd64"
     assert driver_image("r.example/m", "doca-driver", "25.04-0.6.1.0-2", suffix, False) == \
         "r.example/m/doca-driver:25.04-0.6.1.0-2-ubuntu22.04-amd64"
+    arm = catalog.load().platforms["ubuntu24.04-arm64"].driver_suffix
+    assert driver_image("r.example/m", "doca-driver", "doca3.4.1-26.04-1.1.0.0-1", arm, True) == \
+        "r.example/m/doca-driver:doca3.4.1-26.04-1.1.0.0-1-ubuntu24.04-arm64"
     assert driver_image("r.example/m", "doca-driver", DIGEST, suffix, True) == f"r.example/m/doca-driver@{DIGEST}"
     # before v25.10.0 a digest version gets the suffix too: no reference at all
     assert image_reference_error(driver_image("r.example/m", "doca-driver", DIGEST, suffix, False))
@@ -141,7 +144,7 @@ def test_every_image_is_mirrored_and_pinned(mode: str, release: str) -> None:
     for ref in refs:
         assert ref.startswith("myacr.azurecr.io/") and ref.endswith(f"@{DIGEST}"), ref
         assert not image_reference_error(ref), ref
-    assert values_problems(values, facts, cat.kubernetes_version) == []
+    assert values_problems(values, facts, cluster.kubernetes.version) == []
     assert objects["helm/values.yaml"] == [values]
 
 

@@ -22,7 +22,7 @@ POOL = "tolerations:\n- {key: sku, operator: Equal, value: gpu, effect: NoSchedu
 def test_generated_values_are_the_charts(release: str, mode: str) -> None:
     cluster = make_cluster(mode=mode, version=release, extra=POOL)
     facts = chart_facts(release)
-    assert values_problems(generated_values(cluster), facts, catalog.load().kubernetes_version) == []
+    assert values_problems(generated_values(cluster), facts, cluster.kubernetes.version) == []
     assert not [ref for ref in facts.images_with(helm_values(cluster)) if is_staging(ref)]
 
 

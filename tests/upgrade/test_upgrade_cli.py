@@ -171,3 +171,32 @@ def test_a_digest_pinned_for_the_old_image_needs_a_human(gitops_repo: Path) -> N
     assert proc.code == 0, proc.err
     assert "imageDigests" not in (gitops_repo / "clusters/prod.yaml").read_text()
     assert run_gen("check", repo=gitops_repo).code == 0
+
+
+@pytest.mark.kustomize
+def test_a_step_that_needs_a_kubernetes_upgrade_first_is_refused(gitops_repo: Path) -> None:
+    write_spec(gitops_repo, mode="sriov", version="v25.10.0", extra='kubernetes:\n  version: "1.30"  # AKS\n')
+    run_gen("bundle", "--cluster", "prod", repo=gitops_repo, check=True)
+    before = snapshot(gitops_repo)
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v26.1.2", repo=gitops_repo)
+    assert proc.code == 1, proc.err
+    assert "REFUSED, needs a human: the cluster's Kubernetes is older than the new release supports" in proc.out
+    assert "v26.1.2 supports Kubernetes 1.31 to 1.35; the cluster runs 1.30: upgrade it to 1.31 or later first" \
+        in proc.out
+    assert "  kubernetes.version: 1.30 -> 1.31" in proc.out  # the step as planned after the Kubernetes upgrade
+    assert "refused: 1 migration(s) need a human; nothing written" in proc.err
+    assert run_gen("upgrade", "--cluster", "prod", "--to", "v26.1.2", "--accept-breaking",
+                   repo=gitops_repo).code == 1  # not a change gen can make
+    assert snapshot(gitops_repo) == before
+
+
+@pytest.mark.kustomize
+def test_a_kubernetes_version_in_range_is_checked_and_kept(gitops_repo: Path) -> None:
+    write_spec(gitops_repo, mode="sriov", version="v25.10.0", extra='kubernetes:\n  version: "1.33"\n')
+    run_gen("bundle", "--cluster", "prod", repo=gitops_repo, check=True)
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v26.1.2", repo=gitops_repo)
+    assert proc.code == 0, proc.err
+    assert "the cluster runs 1.33 (kubernetes.version): in range" in proc.out
+    assert "changes platform" not in proc.out  # the nodes' platform follows the cluster's own version
+    spec = (gitops_repo / "clusters/prod.yaml").read_text()
+    assert 'version: "1.33"' in spec and "version: v26.1.2" in spec

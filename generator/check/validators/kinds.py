@@ -110,7 +110,9 @@ def _schemas(release: str, argocd: str, store: SchemaStore, kube_version: str) -
     return Schemas(release, argocd, store, kube_version)
 
 
-def schemas_for(release: str, argocd: str | None = None, store: SchemaStore | None = None) -> Schemas:
-    """The Schemas of a release (default: the catalog's default Argo CD and Kubernetes versions), kept per process."""
+def schemas_for(release: str, argocd: str | None = None, store: SchemaStore | None = None,
+                kube_version: str | None = None) -> Schemas:
+    """The Schemas of a release for a cluster of ``kube_version`` (default: the catalog's default Argo CD, and the
+    Kubernetes version gen lint assumes), kept per process."""
     cat = catalog.load()
-    return _schemas(release, argocd or cat.default_argocd, store or open_store(), cat.kubernetes_version)
+    return _schemas(release, argocd or cat.default_argocd, store or open_store(), kube_version or cat.lint_kubernetes)

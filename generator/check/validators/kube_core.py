@@ -7,27 +7,51 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 
+from generator.catalog import minor_key
 from generator.check.validators.crd import INT32, INT64, bounded
 from generator.core.errors import ToolMissing
 
 _K8S_BASE = "https://kubernetes.io/api/"
 
 
-def schema_dir(kube_version: str) -> Path:
+_FOLDER = re.compile(r"^v(\d+)\.(\d+)\.0-local-strict$")
+
+
+def _schemas_root() -> Path:
     spec = importlib.util.find_spec("kubernetes_validate")  # finds it without importing it (~150 ms)
     if spec is None or not spec.submodule_search_locations:
         raise ToolMissing("kubernetes-validate is not installed (it ships the core-kind schemas); run scripts/setup.sh")
-    major_minor = ".".join(kube_version.lstrip("v").split(".")[:2])
-    folder = Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
-    folder = folder / f"v{major_minor}.0-local-strict"
-    if not folder.is_dir():
-        raise ValueError(f"Kubernetes {kube_version}: no strict schemas in kubernetes-validate ({folder})")
-    return folder
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+
+
+@functools.cache
+def shipped_versions() -> tuple[str, ...]:
+    """The Kubernetes minor versions kubernetes-validate ships strict schemas of, oldest first."""
+    root = _schemas_root()
+    found = [m.groups() for m in (_FOLDER.match(p.name) for p in root.iterdir() if p.is_dir()) if m]
+    return tuple(f"{major}.{minor}" for major, minor in sorted(found, key=lambda g: (int(g[0]), int(g[1]))))
+
+
+def schema_version(kube_version: str, shipped: tuple[str, ...] | None = None) -> str:
+    """The version whose schemas check ``kube_version``'s core kinds: itself where kubernetes-validate ships it, else
+    the nearest it ships (the newer of two as near)."""
+    wanted = minor_key(kube_version)
+    shipped = shipped_versions() if shipped is None else shipped
+    if not shipped:
+        raise ToolMissing("kubernetes-validate ships no strict schemas; reinstall it (scripts/setup.sh)")
+    return min(shipped, key=lambda v: (abs(minor_key(v)[1] - wanted[1]) + 1000 * abs(minor_key(v)[0] - wanted[0]),
+                                       tuple(-part for part in minor_key(v))))
+
+
+def schema_dir(kube_version: str) -> Path:
+    """The strict schemas of ``kube_version``, or of the nearest version shipped (``schema_version``)."""
+    return _schemas_root() / f"v{schema_version(kube_version)}.0-local-strict"
 
 
 def _with_bounds(node: Any) -> Any:

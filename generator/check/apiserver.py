@@ -169,8 +169,27 @@ def _core_nulls(value: Any, node: Any, schemas: Schemas, path: JsonPath, changes
             else:
                 _core_nulls(value[key], sub, schemas, (*path, key), changes)
     elif isinstance(value, list):
+        items = core.resolve(node.get("items"))
+        zero = _ZEROS.get(_scalar_type(items)) if isinstance(items, Mapping) else None
         for i, item in enumerate(value):
-            _core_nulls(item, node.get("items"), schemas, (*path, i), changes)
+            if item is None and zero is not None:  # the Go zero value of the item type ({} validated as such)
+                value[i] = copy.deepcopy(zero)
+                changes.add((*path, i), f"null list item: the API server decodes it as {_show(zero)}, the item "
+                                        "type's zero value; remove it, or write the item")
+            else:
+                _core_nulls(item, items, schemas, (*path, i), changes)
+
+
+_ZEROS: dict[str, Any] = {"object": {}, "string": "", "integer": 0, "number": 0, "boolean": False}
+
+
+def _scalar_type(node: Mapping[str, Any]) -> str:
+    """The JSON type of a schema node other than null ("" when it has none, or several)."""
+    kind = node.get("type")
+    kinds = [kind] if isinstance(kind, str) else [k for k in kind if k != "null"] if isinstance(kind, list) else []
+    if not kinds and "properties" in node:
+        return "object"
+    return kinds[0] if len(kinds) == 1 else ""
 
 
 def _core_null(value: dict[str, Any], key: str, sub: Any, in_map: bool, path: JsonPath, changes: _Changes) -> None:

@@ -24,7 +24,10 @@ def check_spec(cluster: Cluster) -> Cluster:
         raise TypeError(f"{cluster.spec_file}: check_spec needs a cluster made by parse_cluster")
     facts = chart_facts(cluster.release.tag)
     for path, message in values_problems(cluster.chart_values, facts, catalog.load().kubernetes_version):
-        raise source.error(("networkOperator", "values", *path), message)
+        # a key the chart does not read is pointed at (the key), a value of the wrong type at its value
+        verdict = facts.verdict(".".join(str(p) for p in path))
+        raise source.error(("networkOperator", "values", *path), message,
+                           at_key=not verdict.ok and verdict.message == message)
     if not cluster.images.mirrors and not cluster.images.digests:
         return cluster
     errors, warnings = image_problems(cluster, source_names(cluster))

@@ -8,8 +8,8 @@ from pathlib import Path
 from generator import catalog
 from generator.core.errors import EXIT_OK
 
-HELP = ("list known network-operator releases (with their component images) and Azure InfiniBand VM sizes (with "
-        "their NICs and IPoIB interface)")
+HELP = ("list known network-operator releases (one line each: chart, support status, date, Kubernetes, IPoIB IPAM; "
+        "gen releases has the long form) and Azure InfiniBand VM sizes (with their NICs and IPoIB interface)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,13 +20,13 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     cat = catalog.load()
     if args.what in (None, "releases"):
         print(f"network-operator releases (chart {cat.chart_repository} {cat.chart_name}; status as of "
-              f"{cat.newest.tag}'s lifecycle notes; gen releases has the long form):")
+              f"{cat.newest.tag}'s lifecycle notes; gen releases has the long form, with every image):")
+        print(f"  {'release':9} {'chart':8} {'status':11} {'released':10} {'kubernetes':14} ipoib ipam")
         for tag, rel in cat.releases.items():
             default = "  (default)" if tag == cat.default_release else ""
-            print(f"  {tag:9} chart {rel.chart_version:8} {rel.status.status:11} ipoib ipam: {', '.join(rel.ipam)}"
-                  f"{default}")
-            for component, image in rel.images.items():
-                print(f"      {component:22} {image.repository}/{image.image}:{image.version}")
+            kube = " to ".join(rel.lifecycle.kubernetes)
+            print(f"  {tag:9} {rel.chart_version:8} {rel.status.status:11} {rel.lifecycle.released:10} {kube:14} "
+                  f"{', '.join(rel.ipam)}{default}")
     if args.what in (None, "vm-sizes"):
         print("Azure VM sizes with InfiniBand:")
         print(f"  {'size':28} {'GPUs':>4}  {'InfiniBand NICs':17} {'family':11} {'PCI IDs':10} {'IPoIB':11} "

@@ -23,7 +23,7 @@ from generator.pipeline.clusters import checked_cluster
 from generator.programs.overlays import build_overlays
 from generator.render import Rendered
 from generator.sources.schema_store import open_store
-from tests.conftest import UPSTREAM, Result, spec_text
+from tests.conftest import REPO, UPSTREAM, Result, spec_text
 
 # -- gen's CLI in this process ----------------------------------------------------------------------------------
 #
@@ -114,6 +114,15 @@ def run_gen(*args: str, repo: Path | None = None, cwd: Path | None = None,
     if check and code != 0:
         raise AssertionError(f"gen {' '.join(argv)} exited {code}\n{result.out}\n{result.err}")
     return result
+
+
+def example_repo(root: Path) -> Path:
+    """``root`` as a GitOps repo of the committed example alone: clusters/prod.yaml, and the output gen generates
+    from it. Never the working tree's other specs or output: a user who adds a cluster must not break a test."""
+    (root / "clusters").mkdir(parents=True, exist_ok=True)
+    (root / "clusters" / "prod.yaml").write_bytes((REPO / "clusters" / "prod.yaml").read_bytes())
+    run_gen("bundle", "--cluster", "prod", repo=root, check=True)
+    return root
 
 
 # -- clusters, findings, bundles --------------------------------------------------------------------------------

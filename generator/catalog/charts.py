@@ -6,12 +6,12 @@ maintainer tool ``maint/derive_chart_facts.py`` from ../shared); this module onl
 
 from __future__ import annotations
 
-import difflib
 import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.core.suggest import did_you_mean
 from generator.yamlio import cached as cached_yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "charts"
@@ -158,8 +158,7 @@ class ChartFacts:
                                          f"({why}){use}")
         if key in self.inert:
             return KeyVerdict(False, f"the chart {self.version} ignores it: {self.inert[key]}")
-        nearest = difflib.get_close_matches(key, sorted(self._known | self._parents), n=1, cutoff=0.6)
-        hint = f"; did you mean '{nearest[0]}'?" if nearest else ""
+        hint = did_you_mean(key, self._known | self._parents)
         return KeyVerdict(False, f"not a value of the network-operator chart {self.version}{hint}")
 
     # -- what renders ---------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from generator.check.chart_objects import (
 )
 from generator.check.chart_policy import check_chart_policy
 from generator.check.engine import Item, Location, built_locator, checker_for, locate
-from generator.check.equivalence import check_equivalence
+from generator.check.equivalence import ObjectKey, check_equivalence, object_key
 from generator.check.invariants import check_invariants
 from generator.check.previous import attach
 from generator.check.project import check_project
@@ -42,7 +42,7 @@ from generator.check.validators.kinds import schemas_for
 from generator.check.values_keys import values_problems
 from generator.cluster.model import MODES, Cluster
 from generator.core import layout
-from generator.core.finding import Finding, JsonPath
+from generator.core.finding import Finding, JsonPath, Severity
 from generator.core.formats import image_reference_error
 from generator.core.fs import MAX_FILE_BYTES, read_regular
 from generator.core.kube import KUSTOMIZATION_NAMES, Obj
@@ -55,6 +55,7 @@ from generator.render.cluster_bundle import EXAMPLE_FILE, VALUES_FILE
 from generator.render.operator_values import NFD_WORKER_TOLERATIONS, helm_values, nfd_worker_tolerations
 from generator.render.output import Bundle
 from generator.render.rdma_values import VALUES_FILE as CHART_VALUES_FILE
+from generator.render.rendered_chart import CHART_DIR
 from generator.sources.schema_store import SchemaStore
 from generator.yamlio.load import Document, YamlInputError, load_documents
 
@@ -231,13 +232,27 @@ def has_user_component(bundle: Bundle, mode: str) -> bool:
     return bool(bundle.objects[f"{layout.mode_overlay(mode)}/kustomization.yaml"][0].get("components"))
 
 
+def _network_operator_keys(bundle: Bundle) -> set[ObjectKey]:
+    """The objects of the network-operator chart that ``rendered`` delivery commits into the overlay (``chart/`` and
+    the release's CRDs): the rdma-infiniband chart does not carry them (with it, Argo CD renders that chart)."""
+    docs = [doc for rel, objs in bundle.objects.items() if rel.startswith(f"{CHART_DIR}/") for doc in objs]
+    docs += [doc for read in bundle.reads for objs in read.objects.values() for doc in objs]
+    return {object_key(doc) for doc in docs if isinstance(doc, dict) and doc.get("kind") != "Kustomization"}
+
+
 def _equivalence_findings(cluster: Cluster, bundle: Bundle, build: OverlayBuild, render: FilesRender) -> list[Finding]:
-    """The rdma-infiniband chart with the cluster's values against its mode overlay (without a user component,
-    which the chart cannot carry: with argocd.source chart, gen refuses one)."""
+    """The rdma-infiniband chart with the cluster's values against its mode overlay, like with like: without a user
+    component (which the chart cannot carry: with argocd.source chart, gen refuses one), and without the
+    network-operator chart's objects that rendered delivery puts in the overlay. An error where Argo CD applies the
+    chart (argocd.source: chart); elsewhere the values file serves Helm and Flux users, and a difference is a warning,
+    so that writing the chart never fails a cluster that does not deliver through it."""
     if build.error or has_user_component(bundle, cluster.mode):
         return []
+    chart_keys = _network_operator_keys(bundle) if cluster.argocd.delivery == "rendered" else set()
+    overlay = [obj for obj in build.objects if object_key(obj) not in chart_keys]
+    severity: Severity = "error" if cluster.argocd.source == "chart" else "warning"
     return check_equivalence(f"{layout.output_dir(cluster.name)}/{CHART_VALUES_FILE}", build.directory,
-                             build.objects, render.objects, render.error)
+                             overlay, render.objects, render.error, severity)
 
 
 def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet: Bundle | None,

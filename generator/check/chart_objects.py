@@ -23,6 +23,7 @@ from generator.core.objects import (
 )
 from generator.core.rules import define
 from generator.render.image_refs import driver_image, matching_prefix, operator_image, parse, rewrite
+from generator.render.resources import SRIOV_RESOURCE_NAME, WEBHOOK_SRIOV_RESOURCE_PREFIX
 
 CHART_RENDER = define(
     "chart-render", "error",
@@ -190,6 +191,11 @@ def taint_text(taint: dict[str, Any]) -> str:
     return f"{taint.get('key')}{value}:{taint.get('effect')}"
 
 
+# what a pod template that must run on the InfiniBand nodes holds: an RDMA resource (rdma/..., or the SR-IOV resource
+# under the prefix the webhook accepts) or the NodeFeatureRule's label
+_NODE_LEVEL_MARKERS = ("rdma/", f"{WEBHOOK_SRIOV_RESOURCE_PREFIX}/{SRIOV_RESOURCE_NAME}", "pci-15b3.present")
+
+
 def node_level(obj: dict[str, Any]) -> list[tuple[Path, list[Any]]]:
     """(path of the tolerations, tolerations) of what must run on the InfiniBand nodes in ``obj``: DaemonSets (the
     NFD worker), the NicClusterPolicy (its operand DaemonSets), and pods that ask for RDMA devices or that select
@@ -201,7 +207,7 @@ def node_level(obj: dict[str, Any]) -> list[tuple[Path, list[Any]]]:
     for tpath, template in pod_templates(obj):
         spec = as_dict(template.get("spec"))
         text = str(spec)
-        if kind == "DaemonSet" or "rdma/" in text or "pci-15b3.present" in text:
+        if kind == "DaemonSet" or any(marker in text for marker in _NODE_LEVEL_MARKERS):
             out.append(((*tpath, "spec", "tolerations"), as_list(spec.get("tolerations"))))
     return out
 

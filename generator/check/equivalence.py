@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.core.finding import Finding
+from generator.core.finding import Finding, Severity
 from generator.core.objects import as_dict, as_str
 from generator.core.rules import define
 
 CHART_EQUIVALENCE = define(
     "chart-equivalence", "error",
     "`helm template` of the rdma-infiniband chart with the cluster's values does not give the objects of the "
-    "cluster's mode overlay (or fails)",
+    "cluster's mode overlay (or fails); a warning for a cluster whose Application does not apply the chart",
     "build")
 
 ObjectKey = tuple[str, str, str, str]
@@ -72,11 +72,11 @@ def differences(overlay: list[Any], chart: list[Any]) -> list[str]:
 
 
 def check_equivalence(values_file: str, overlay_dir: str, overlay: list[Any], chart: list[Any],
-                      error: str = "") -> list[Finding]:
-    """Findings (on the cluster's values file) when the chart's render is not the overlay's build."""
+                      error: str = "", severity: Severity = "error") -> list[Finding]:
+    """Findings (on the cluster's values file, of ``severity``) when the chart's render is not the overlay's build."""
     if error:
         return [CHART_EQUIVALENCE.in_file(values_file, f"helm template of the rdma-infiniband chart with these values "
-                                                       f"failed: {error}")]
+                                                       f"failed: {error}", severity=severity)]
     return [CHART_EQUIVALENCE.in_file(values_file, f"the rdma-infiniband chart with these values does not give "
-                                                   f"{overlay_dir}: {line}")
+                                                   f"{overlay_dir}: {line}", severity=severity)
             for line in differences(overlay, chart)]

@@ -28,7 +28,9 @@ def check_spec(cluster: Cluster) -> Cluster:
     facts = chart_facts(cluster.release.tag)
     values: JsonPath = ("networkOperator", "values")
     for path, message in values_problems(cluster.chart_values, facts, cluster.kubernetes.version):
-        raise source.error((*values, *path), message)
+        # a key the chart does not read is pointed at (the key), a value of the wrong type at its value
+        verdict = facts.verdict(".".join(str(p) for p in path))
+        raise source.error((*values, *path), message, at_key=not verdict.ok and verdict.message == message)
     cluster = _schema_version_note(cluster, source)
     errors: list[tuple[JsonPath, str]] = []
     warnings: list[tuple[JsonPath, str]] = []

@@ -12,7 +12,7 @@ from generator import write
 from generator.cli.options import schema_source, selection
 from generator.cluster.repo import select
 from generator.core import layout
-from generator.core.errors import EXIT_OK, InputError
+from generator.core.errors import EXIT_OK, InputError, printable
 from generator.core.progress import for_stderr
 from generator.pipeline.messages import Messages
 from generator.pipeline.outcome import Outcome, outcome
@@ -52,6 +52,24 @@ def summary_line(command: str, clusters: int, written: int, unchanged: int, seco
             f"{'' if written == 1 else 's'} written, {unchanged:,} unchanged, {seconds:.1f} s")
 
 
+def lasting_change(path: str) -> str:
+    """Where a lasting change to a generated file goes: the cluster's spec or overlays/<name>/ (a kustomize
+    Component applied to its mode overlay), or for the shared directories, the specs."""
+    parts = path.split("/")
+    name = parts[1] if len(parts) > 2 else ""
+    if name and name not in (layout.FLEET, layout.CHARTS) and not name.startswith("network-operator-"):
+        return (f"change {layout.spec_file(name)}, or put a patch in {layout.user_overlay_dir(name)}/ (a kustomize "
+                "Component gen applies to the cluster's overlay)")
+    return f"change the specs in {layout.CLUSTERS_DIR}/"
+
+
+def _warn_edited(paths: list[str]) -> None:
+    for path in paths:
+        print(f"gen: warning: {printable(path)}: edited by hand since gen wrote it; gen bundle replaces it now with "
+              f"the generated file (git diff shows what the edit was). A lasting change: {lasting_change(path)}",
+              file=sys.stderr)
+
+
 def _warn_stale(repo: Path, result: Outcome, prune: bool) -> None:
     expected = result.expected_dirs()
     if expected is not None and not prune:
@@ -78,7 +96,7 @@ def bundle(repo: Path, names: list[str], all_clusters: bool, *, prune: bool, for
     progress.phase("bundles written", len(bundles))
     try:
         report = write.apply(repo, bundles, prune=prune, all_clusters=all_clusters, force=force,
-                             lock_timeout=lock_timeout(), progress=progress.advance)
+                             lock_timeout=lock_timeout(), progress=progress.advance, edited=_warn_edited)
     finally:
         progress.done()
     print("\n".join(report.lines()))

@@ -11,9 +11,12 @@ from generator.core.errors import EXIT_OK
 
 HELP = "show where gen keeps its caches, or clear them"
 
+# every directory a DiskCache of this version keeps (a test finds each one in the code), and what it holds
 PARTS = {
     "schemas": "pulled CRDs, webhook schemas and charts (sha256-checked on every read)",
     "kustomize": "kustomize builds, by digest of every input (validated again on every run)",
+    "kustomize-dirs": "kustomize builds of the directories gen lint is given, by digest of every input (validated "
+                      "again on every run)",
     "helm-renders": "helm template renders, by digest of chart and values (validated again on every run)",
     "checked": "clusters checked, by digest of every input: their files' sha256 and warnings",
     "parsed-yaml": "gen's YAML data and the pinned CRDs, parsed (by digest of the text)",

@@ -9,8 +9,9 @@ from pathlib import Path
 from generator import catalog
 from generator.core.errors import EXIT_OK
 
-HELP = ("list known network-operator releases (with their component images and node platforms), Azure InfiniBand VM "
-        "sizes (with their NICs, architecture and IPoIB interface), node platforms and AKS's Kubernetes versions")
+HELP = ("list known network-operator releases (one line each: chart, support status, date, Kubernetes, IPoIB IPAM; "
+        "gen releases has the long form), Azure InfiniBand VM sizes (with their NICs, architecture and IPoIB "
+        "interface), node platforms and AKS's Kubernetes versions")
 SECTIONS = ("releases", "vm-sizes", "platforms", "kubernetes")
 
 
@@ -31,15 +32,12 @@ def platform_support(release: catalog.Release, cat: catalog.Catalog) -> str:
 
 def _releases(cat: catalog.Catalog) -> list[str]:
     lines = [f"network-operator releases (chart {cat.chart_repository} {cat.chart_name}; status as of "
-             f"{cat.newest.tag}'s lifecycle notes; gen releases has the long form):"]
+             f"{cat.newest.tag}'s lifecycle notes; gen releases has the long form, with every image and platform):",
+             f"  {'release':9} {'chart':8} {'status':11} {'released':10} {'kubernetes':14} ipoib ipam"]
     for tag, rel in cat.releases.items():
         default = "  (default)" if tag == cat.default_release else ""
-        lines.append(f"  {tag:9} chart {rel.chart_version:8} {rel.status.status:11} ipoib ipam: {', '.join(rel.ipam)}"
-                     f"{default}")
-        lines.append(f"      {'kubernetes':22} {rel.kubernetes_range}")
-        lines.append(f"      {'node platforms':22} {platform_support(rel, cat)}")
-        for component, image in rel.images.items():
-            lines.append(f"      {component:22} {image.repository}/{image.image}:{image.version}")
+        lines.append(f"  {tag:9} {rel.chart_version:8} {rel.status.status:11} {rel.lifecycle.released:10} "
+                     f"{rel.kubernetes_range:14} {', '.join(rel.ipam)}{default}")
     return lines
 
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from generator import write
+from generator.cli.bundle import lasting_change
 from generator.cli.options import schema_source, selection
 from generator.cluster.repo import select
 from generator.core.errors import EXIT_FAILED, EXIT_OK, printable
@@ -53,4 +54,8 @@ def check(repo: Path, names: list[str], *, all_clusters: bool, mirror: Path | No
         flags.remove("--prune")
     print(f"gen check: {len(drift)} file(s) out of date; run: gen bundle {' '.join([target, *flags])}",
           file=sys.stderr)
+    for item in drift:
+        if item.edited:  # the regeneration would undo it: where the change belongs instead
+            print(f"gen check: {printable(item.path)} was edited by hand; gen bundle replaces it with the generated "
+                  f"file. A lasting change: {lasting_change(item.path)}", file=sys.stderr)
     return EXIT_FAILED

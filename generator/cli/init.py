@@ -48,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="ask nothing: answers from the options below, --config-file and the template's defaults")
     p.add_argument("--config-file", type=Path, default=None, metavar="FILE",
                    help="a cookiecutter user config; its default_context gives answers (repo_url, cluster_name, "
-                        "mode, vm_size)")
+                        "mode, vm_size, gen_package)")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty DIR: the template's files replace the same paths there, nothing "
                         "else is changed or deleted; then gen bundle --all runs there")
@@ -59,6 +59,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", default=None, metavar="MODE", help=f"its mode: {', '.join(MODES)}")
     p.add_argument("--vm-size", default=None, metavar="SIZE",
                    help="the VM size of its InfiniBand node pool (gen catalog vm-sizes)")
+    p.add_argument("--gen-package", default=None, metavar="REQUIREMENT",
+                   help="where the new repo's CI and README install gen from, as a pip requirement (default: this "
+                        "gen's source at its release tag, git+<source>@v<version>; or a wheel's path or URL, or "
+                        "rdma-gitops==VERSION on your own package index)")
     schema_source(p)
 
 

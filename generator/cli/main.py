@@ -27,7 +27,7 @@ from generator.cli import (
     schemas,
     upgrade,
 )
-from generator.core.errors import EXIT_INTERRUPTED, EXIT_PIPE, GenError, os_failure
+from generator.core.errors import EXIT_INTERRUPTED, EXIT_PIPE, GenError, InputError, os_failure, printable
 
 
 class Command(Protocol):
@@ -78,8 +78,13 @@ def _version() -> str:
 def _run(args: argparse.Namespace) -> int:
     repo = Path(os.path.realpath(args.repo or Path.cwd()))  # a link loop is reported as "no clusters/"
     mirror = getattr(args, "mirror", None)
+    given = "--from"
     if mirror is None and os.environ.get("GEN_SCHEMA_MIRROR"):
-        mirror = Path(os.environ["GEN_SCHEMA_MIRROR"])
+        mirror, given = Path(os.environ["GEN_SCHEMA_MIRROR"]), "GEN_SCHEMA_MIRROR"
+    if mirror is not None and not mirror.is_dir():
+        # never a silent fallback to the cache: the user named where the schemas and charts come from
+        raise InputError(f"{given} {printable(str(mirror))}: not a directory; give a mirror laid out like "
+                         "../shared/upstream (network-operator/<tag>/...), or leave it out to use gen's cache")
     return COMMANDS[args.command].run(args, repo, mirror)
 
 

@@ -20,6 +20,7 @@ from generator.cluster.repo import select
 from generator.core import layout
 from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError, os_failure
 from generator.core.fs import atomic_write, read_regular
+from generator.pipeline.chart_renders import note_missing_charts
 from generator.pipeline.checking import check_clusters
 from generator.pipeline.clusters import checked_cluster, load_fleet
 from generator.pipeline.messages import Messages
@@ -98,8 +99,10 @@ def plan_upgrade(repo: Path, name: str, to: str, *, accept_breaking: bool, mirro
     text = before = data.decode("utf-8")
     store = open_store(mirror)
     plan = Plan(name, file)
+    steps = [t for t in cat.release_tags if current.release.key < catalog.version_key(t) <= target.key]
+    note_missing_charts({current.release.tag, *steps}, mirror, messages)  # every release of the way, in one note
     old = _built(repo, current, mirror, messages)
-    for tag in [t for t in cat.release_tags if current.release.key < catalog.version_key(t) <= target.key]:
+    for tag in steps:
         raw = _raw(text, file)
         step = step_edits(old.cluster, raw, cat.release(tag), accept_breaking=accept_breaking)
         new_text = apply_edits(text, step.edits, file)

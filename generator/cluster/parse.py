@@ -27,6 +27,10 @@ from generator.yamlio.load import Document, YamlInputError, load_single
 MAX_SPEC_BYTES = 256 * 1024
 SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 _THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
+# Where IPoIB addresses may come from: private ranges only (RFC 1918, and RFC 6598's shared address space), so that a
+# pod's InfiniBand network never shadows Internet addresses it must reach
+PRIVATE_RANGES = {"10.0.0.0/8": "RFC 1918", "172.16.0.0/12": "RFC 1918", "192.168.0.0/16": "RFC 1918",
+                  "100.64.0.0/10": "RFC 6598 shared address space"}
 # user:password@ in any URL, or a bare token@ in an http(s) one
 _CREDENTIALS = re.compile(r"^(?:[a-z+]+://[^/@\s]*:[^/@\s]*@|https?://[^/@\s]+@)")
 RESERVED_NAMES = {layout.FLEET: f"{layout.output_dir(layout.FLEET)}/ (the Argo CD bootstrap of all clusters)",
@@ -65,8 +69,9 @@ class SpecSource:
         """Whether the file sets the field at ``path`` (not a default)."""
         return path in self.doc.positions
 
-    def error(self, path: JsonPath, message: str) -> SpecError:
-        line, column = self.doc.position(path)
+    def error(self, path: JsonPath, message: str, at_key: bool = False) -> SpecError:
+        """A mistake at the field ``path`` (``at_key``: at its key, for a field that should not be there)."""
+        line, column = self.doc.key_position(path) if at_key else self.doc.position(path)
         return SpecError(self.file, message, line, column, dotted(path))
 
     def note(self, path: JsonPath, message: str) -> str:
@@ -184,6 +189,11 @@ def _pod_range(value: str, spec: SpecSource, path: JsonPath) -> ipaddress.IPv4Ne
                                "addresses; give a /30 or wider")
     if net.is_loopback or net.is_link_local or net.is_multicast or net.is_reserved or net.subnet_of(_THIS_NETWORK):
         raise spec.error(path, f"{net} is a loopback, link-local, multicast or reserved range; pods cannot use it")
+    if not any(net.subnet_of(ipaddress.IPv4Network(private)) for private in PRIVATE_RANGES):
+        ranges = ", ".join(f"{r} ({why})" for r, why in PRIVATE_RANGES.items())
+        raise spec.error(path, f"{net} is not a private range; IPoIB addresses must be private, or the pods' "
+                               "InfiniBand network shadows Internet addresses they reach: use a range inside "
+                               f"{ranges}, e.g. 192.168.0.0/16")
     return net
 
 

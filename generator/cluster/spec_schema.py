@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema_rs
 
 from generator.core.finding import JsonPath
+from generator.core.suggest import did_you_mean
 
 REPO_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "cluster.schema.json"
 
@@ -78,32 +79,43 @@ def _fractional(schema: dict[str, Any], value: Any, path: JsonPath) -> JsonPath 
     return None
 
 
-def first_error(value: Any) -> tuple[JsonPath, str] | None:
-    """The first schema violation of a spec (by path): where, and a message that says the fix."""
-    errors = sorted(_validator().iter_errors(value), key=lambda e: [str(p) for p in e.instance_path])
+def _order(err: Any) -> tuple[list[str], int]:
+    """Errors by path; at one path, an unknown field before the rest (a misspelled ``vmsize`` is the cause of the
+    missing ``vmSize``)."""
+    unknown = isinstance(err.kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties)
+    return [str(p) for p in err.instance_path], 0 if unknown else 1
+
+
+def first_error(value: Any) -> tuple[JsonPath, str, bool] | None:
+    """The first schema violation of a spec (by path): where, a message that says the fix, and whether it is about a
+    mapping key (an unknown field: pointed at the key, not its value)."""
+    errors = sorted(_validator().iter_errors(value), key=_order)
     if not errors:
         fractional = _fractional(cluster_schema(), value, ())
         if fractional is not None:
-            return fractional, "must be a whole number (the programs that read it take an integer); drop the '.0'"
+            return fractional, "must be a whole number (the programs that read it take an integer); drop the '.0'", \
+                False
         return None
     err = errors[0]
     path: JsonPath = tuple(err.instance_path)
     kind = err.kind
     kinds = jsonschema_rs.ValidationErrorKind
     if isinstance(kind, kinds.AdditionalProperties):
-        unknown = kind.unexpected[0]
-        known = ", ".join(sorted(node(path).get("properties", {})))
-        return (*path, unknown), f"unknown field '{unknown}'; known fields here: {known}"
+        unknown = sorted(kind.unexpected)[0]
+        fields = node(path).get("properties", {})
+        hint = did_you_mean(unknown, fields)
+        known = ", ".join(sorted(fields))
+        return (*path, unknown), f"unknown field '{unknown}'{hint or ';'} known fields here: {known}", True
     if isinstance(kind, kinds.Required):
-        return (*path, kind.property), f"required field '{kind.property}' is missing"
+        return (*path, kind.property), f"required field '{kind.property}' is missing", False
     if isinstance(kind, kinds.Enum):
-        return path, f"{json.dumps(err.instance)} is not accepted{_hint(path)}"
+        return path, f"{json.dumps(err.instance)} is not accepted{_hint(path)}", False
     if isinstance(kind, kinds.Pattern):
         value = err.instance
         odd = isinstance(value, str) and any(not c.isprintable() or c.isspace() for c in value)
         why = " (it holds a space or a control character)" if odd else ""
-        return path, f"{json.dumps(value)} does not match the required form{why}{_hint(path)}"
-    return path, str(err.message) + _hint(path)
+        return path, f"{json.dumps(value)} does not match the required form{why}{_hint(path)}", False
+    return path, str(err.message) + _hint(path), False
 
 
 def with_defaults(value: dict[str, Any]) -> dict[str, Any]:

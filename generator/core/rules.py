@@ -50,9 +50,10 @@ class Rule:
         """A finding of this rule about the object ``index`` of the checked set, at ``path`` inside it."""
         return Finding(self.id, message, severity or self.severity, tuple(path), index=index)
 
-    def in_file(self, file: str, message: str, line: int = 0, column: int = 0, path: JsonPath = ()) -> Finding:
+    def in_file(self, file: str, message: str, line: int = 0, column: int = 0, path: JsonPath = (),
+                severity: Severity | None = None) -> Finding:
         """A finding about a file (or a line of it, or a path in its one document), not about a checked object."""
-        return Finding(self.id, message, self.severity, tuple(path), file, line, column)
+        return Finding(self.id, message, severity or self.severity, tuple(path), file, line, column)
 
 
 def define(rule_id: str, severity: Severity, doc: str, group: str) -> Rule:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata, resources
@@ -28,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from generator import catalog
+from generator import catalog, install_requirement
 from generator.cluster import spec_schema as schema
 from generator.cluster.model import MODES
 from generator.cluster.parse import SpecError
@@ -39,7 +40,15 @@ from generator.pipeline.clusters import checked_cluster
 from generator.yamlio.load import YamlInputError, load_single
 
 # the questions, in the order they are asked, and the option of `gen init` that answers each
-QUESTIONS = {"repo_url": "--repo-url", "cluster_name": "--cluster", "mode": "--mode", "vm_size": "--vm-size"}
+QUESTIONS = {"repo_url": "--repo-url", "cluster_name": "--cluster", "mode": "--mode", "vm_size": "--vm-size",
+             "gen_package": "--gen-package"}
+# gen_package's default is this gen's install requirement (generator.install_requirement), filled in at run time
+FILLED_DEFAULTS = ("gen_package",)
+MAX_REQUIREMENT = 500
+# what a pip requirement written into a YAML double-quoted string and a single-quoted shell word may not hold
+_UNSAFE = set("'\"\\`${}")
+# credentials in a URL: user:password@ (any scheme), or a token@ in an http(s) one
+_URL_CREDENTIALS = re.compile(r"://[^/@\s]*:[^/@\s]*@|(?:^|[+\s])https?://[^/@\s]+@")
 # what gen fills in before the questions (the last one after them): private variables of cookiecutter.json
 FILLED = ("_gen_version", "_network_operator_version", "_modes", "_vm_size_description")
 SCHEMA_FILE = "schemas/cluster.schema.json"  # the spec's schema, for editors; the template's spec points at it
@@ -106,11 +115,33 @@ def spec_value(answers: Mapping[str, Any], release: str) -> dict[str, Any]:
             "networkOperator": {"version": release}, "argocd": {"repoURL": answers["repo_url"]}}
 
 
+def requirement_problem(value: str) -> str | None:
+    """What is wrong with where gen is installed from (a pip requirement, written into the CI workflow and the README),
+    or None."""
+    if not value.strip():
+        return (f"is empty; give the pip requirement CI installs gen from, e.g. {json.dumps(install_requirement())} "
+                "(gen's source at a release tag), a wheel's path or URL, or rdma-gitops==VERSION on your own index")
+    bad = sorted({c for c in value if c in _UNSAFE or not c.isprintable()})
+    if bad or value != value.strip() or len(value) > MAX_REQUIREMENT:
+        shown = ", ".join(repr(c) for c in bad) or "space at an end"
+        return (f"{json.dumps(value)} holds {shown}: gen writes it into the CI workflow and the README's shell "
+                f"command; give a pip requirement without quotes, backslashes, '$', '`', braces or control characters "
+                f"(at most {MAX_REQUIREMENT} characters)")
+    if value.startswith("-"):
+        return f"{json.dumps(value)} starts with '-', which pip takes as an option; give a requirement"
+    if _URL_CREDENTIALS.search(value):
+        return (f"{json.dumps(value)} holds credentials, which would be committed in the CI workflow and the README; "
+                "give the URL without them (CI gets them from its secrets, e.g. a git credential helper)")
+    return None
+
+
 def problem(key: str, value: Any) -> str | None:
     """What is wrong with one answer, or None: the cluster loader's rules for the field it sets, plus gen init's own
-    (a VM size the catalog knows, and an https or ssh repository URL)."""
+    (a VM size the catalog knows, an https or ssh repository URL, a pip requirement gen can be installed from)."""
     if not isinstance(value, str):
         return f"must be a string, not {type(value).__name__}"
+    if key == "gen_package":
+        return requirement_problem(value)
     cat = catalog.load()
     if key == "mode" and value not in MODES:
         return f"{json.dumps(value)} is not a mode; choose one of: {', '.join(MODES)}"
@@ -163,6 +194,9 @@ def ask(template: Path, config: Mapping[str, Given], options: Mapping[str, Given
                                default_context={key: g.value for key, g in config.items()},
                                extra_context={key: g.value for key, g in options.items()})
     values = context["cookiecutter"]
+    for key in FILLED_DEFAULTS:  # a default gen knows at run time (unless the user config or an option gives one)
+        if key not in config and key not in options:
+            values[key] = install_requirement()
     defaults = {key: Given(values[key], f"the template's default {key}") for key in QUESTIONS}
     # checked before cookiecutter renders them (it renders a default as a Jinja template)
     check({**defaults, **config, **options})

@@ -86,7 +86,7 @@ def note_missing_charts(tags: set[str], mirror: Path | None, messages: Messages)
 
 def chart_defaults() -> Cluster:
     """The cluster whose values are the rdma-infiniband chart's defaults."""
-    return checked_cluster(rdma_chart.DEFAULTS_SPEC, "rdma-infiniband chart defaults")
+    return checked_cluster(rdma_chart.defaults_spec(), "rdma-infiniband chart defaults")
 
 
 def chart_written(repo: Path) -> bool:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from generator.check.spec import check_spec
 from generator.cluster.model import Cluster
-from generator.cluster.parse import SpecError, SpecErrors, parse_cluster
+from generator.cluster.parse import SpecError, SpecErrors, SpecSource, parse_cluster
 from generator.cluster.repo import discover, read_spec
 from generator.core import layout
+from generator.programs.git import uncommitted
 
 
 def checked_cluster(data: bytes, file: str, expected_name: str | None = None) -> Cluster:
@@ -54,7 +55,8 @@ class Fleet:
 
 def load_fleet(repo: Path, names: list[str]) -> Fleet:
     """The named specs (their errors raised together, as ``load_clusters``) and the rest of ``clusters/``
-    (their errors kept); raises ``SpecErrors`` when a named cluster shares its Argo CD destination with another."""
+    (their errors kept); raises ``SpecErrors`` when two specs of the repo share an Argo CD destination, whichever
+    are named (every run writes the fleet bootstrap, which holds them all)."""
     selected = load_clusters(repo, names)
     others, broken = [], []
     for name in discover(repo):
@@ -63,9 +65,10 @@ def load_fleet(repo: Path, names: list[str]) -> Fleet:
                 others.append(load_cluster(repo, name))
             except SpecError as exc:
                 broken.append(exc)
-    conflicts = destination_conflicts(selected, others)
-    if conflicts:
-        raise SpecErrors(conflicts)
+    clashes = destination_clashes([*selected, *others])
+    if clashes:
+        changed = uncommitted(repo, sorted({c.spec_file for group in clashes for c in group}))
+        raise SpecErrors([clash_error(group, changed) for group in clashes])
     return Fleet(selected, others, broken)
 
 
@@ -82,23 +85,39 @@ def _destination_key(cluster: Cluster) -> tuple[str, str, str]:
     return (argocd.namespace, *dest)
 
 
-def destination_conflicts(selected: list[Cluster], others: list[Cluster]) -> list[SpecError]:
-    """One error per selected cluster whose Applications would land in the same Kubernetes cluster as another
-    spec's: the NicClusterPolicy (``nic-cluster-policy``) and the NodeFeatureRule are cluster-scoped singletons,
-    so two Applications would overwrite each other's on every sync, whatever their namespaces."""
-    first: dict[tuple[str, str, str], Cluster] = {}
-    for cluster in sorted([*selected, *others], key=lambda c: c.name):
-        first.setdefault(_destination_key(cluster), cluster)
-    errors = []
-    for cluster in selected:
-        owner = first[_destination_key(cluster)]
-        if owner is not cluster:
-            _, how, where = _destination_key(cluster)
-            errors.append(SpecError(
-                cluster.spec_file,
-                f"cluster {owner.name!r} ({owner.spec_file}) already targets the same cluster ({how} {where!r}"
-                f"{' by default' if how == 'server' and where == IN_CLUSTER[1][1] else ''}, Argo CD in "
-                f"{cluster.argocd.namespace!r}): their Applications would fight over the cluster-scoped "
-                "nic-cluster-policy on every sync; give each spec its own argocd.destination (name or server)",
-                field="argocd.destination"))
-    return errors
+def destination_clashes(clusters: list[Cluster]) -> list[list[Cluster]]:
+    """The groups of specs (two or more, by name) whose Applications would land in the same Kubernetes cluster: the
+    NicClusterPolicy (``nic-cluster-policy``) and the NodeFeatureRule are cluster-scoped singletons, so two
+    Applications would overwrite each other's on every sync, whatever their namespaces."""
+    groups: dict[tuple[str, str, str], list[Cluster]] = {}
+    for cluster in sorted(clusters, key=lambda c: c.name):
+        groups.setdefault(_destination_key(cluster), []).append(cluster)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def clash_error(group: list[Cluster], changed: set[str] | None) -> SpecError:
+    """One error naming every spec of the group and, where git tells (``changed``: the specs that differ from the
+    last commit), the one(s) that changed: the error is theirs. Without git, or when none or all changed, it names
+    them all and blames none."""
+    files = [c.spec_file for c in group]
+    blamed = [c for c in group if changed is not None and c.spec_file in changed]
+    if not blamed or len(blamed) == len(group):
+        blamed = []
+    _, how, where = _destination_key(group[0])
+    listed = " and ".join([", ".join(files[:-1]), files[-1]] if len(files) > 2 else files)
+    what = (f"{listed} target the same cluster ({how} {where!r}"
+            f"{' by default' if how == 'server' and where == IN_CLUSTER[1][1] else ''}, Argo CD in "
+            f"{group[0].argocd.namespace!r}): their Applications would fight over the cluster-scoped "
+            "nic-cluster-policy on every sync; ")
+    if blamed:
+        which = " and ".join(c.spec_file for c in blamed)
+        fix = (f"{which} changed since the last commit (git): give it its own argocd.destination (name or server)"
+               if len(blamed) == 1 else f"{which} changed since the last commit (git): give each its own "
+                                        "argocd.destination (name or server)")
+    else:
+        fix = "give each spec its own argocd.destination (name or server)"
+    owner = blamed[0] if blamed else group[-1]
+    source = owner.source
+    if isinstance(source, SpecSource):
+        return source.error(("argocd", "destination"), what + fix)
+    return SpecError(owner.spec_file, what + fix, field="argocd.destination")

@@ -4,6 +4,7 @@ collect), in the order they arise; nothing in the pipeline prints."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,13 +18,22 @@ def _stderr(message: str) -> None:
     sys.stderr.write(message)
 
 
+# Set (to anything but "" or 0) by a user who works offline on purpose: the note that a chart is not at hand is not said
+QUIET_CHART_NOTE = "GEN_NO_CHART_NOTE"
+
+
+def chart_note_wanted() -> bool:
+    return os.environ.get(QUIET_CHART_NOTE, "") in ("", "0")
+
+
 @dataclass
 class Messages:
     """Where one command's messages go; each missing chart is said once per command, however often it is looked
-    for (``gen upgrade`` renders one cluster at several releases)."""
+    for (``gen upgrade`` renders one cluster at several releases), and not at all with ``$GEN_NO_CHART_NOTE`` set."""
 
     write: Callable[[str], None] = _stderr
     charts_said: set[str] = field(default_factory=set)
+    chart_notes: bool = field(default_factory=chart_note_wanted)
 
     def warnings(self, notes: Iterable[str]) -> None:
         for note in notes:
@@ -38,7 +48,7 @@ class Messages:
     def charts_missing(self, tags: Iterable[str], helm_missing: bool) -> None:
         """That these releases' network-operator charts are not rendered, why, and what stands in (once each)."""
         missing = sorted(set(tags) - self.charts_said, key=catalog.version_key)
-        if missing:
+        if missing and self.chart_notes:
             self.charts_said.update(missing)
             why = "helm is not installed" if helm_missing else "not in the cache or mirror"
             self.write(f"gen: note: network-operator chart {', '.join(missing)}: {why}; checked against the "

@@ -153,6 +153,24 @@ def changed_paths(repo: Path, commit: str, paths: Sequence[str]) -> list[str]:
     return found
 
 
+def uncommitted(repo: Path, paths: Sequence[str]) -> set[str] | None:
+    """Which of ``paths`` (files relative to ``repo``) differ from HEAD: changed, or not committed at all; None
+    where git cannot tell (git missing, not a checkout, no commit yet)."""
+    try:
+        if GIT.command() is None or _commit(repo, "HEAD") is None:
+            return None
+        found: set[str] = set()
+        for args in (("diff", "--relative", "--no-renames", "--name-only", "-z", "HEAD", "--"),
+                     ("ls-files", "--others", "-z", "--")):
+            proc = _git(repo, *args, *paths)
+            if proc.returncode != 0:
+                return None
+            found |= {p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p}
+    except GitError:
+        return None
+    return found & set(paths)
+
+
 def read_tree(repo: Path, commit: str, paths: Sequence[str], dest: Path) -> int:
     """Write the files under ``paths`` (relative to ``repo``) as they are in ``commit`` into ``dest``, laid out as in
     ``repo``; links stay links. Returns the number of files written. Submodules are not followed (Argo CD

@@ -22,13 +22,15 @@ from generator.core.kube import (
 )
 from generator.render.data import template
 from generator.render.image_refs import policy_image
+from generator.render.resources import (
+    SHARED_RESOURCE_NAME,
+    SRIOV_RESOURCE_NAME,
+    mode_resource,
+    sriov_resource_prefix,
+)
 from generator.render.verify import verify_objects
 
 INFINIBAND_CLASS = "0207"  # PCI class: network controller, InfiniBand
-# The device plugins' resources: pods request rdma/ib (SR-IOV, the guide's prefix) or rdma/shared_ib (shared)
-SRIOV_RESOURCE_PREFIX = "rdma"
-SRIOV_RESOURCE_NAME = "ib"
-SHARED_RESOURCE_NAME = "shared_ib"
 # Argo CD sync waves: Namespace, then the chart (wave 0, CRDs first), then the CRs that need its CRDs.
 WAVE_NAMESPACE = "-1"
 WAVE_NODE_FEATURE_RULE = "1"
@@ -136,11 +138,11 @@ def json_config(value: Obj) -> str:
     return json.dumps(value, indent=2, sort_keys=True) + "\n"
 
 
-def sriov_device_plugin_config() -> Obj:
+def sriov_device_plugin_config(cluster: Cluster) -> Obj:
     return {
         "resourceList": [
             {
-                "resourcePrefix": SRIOV_RESOURCE_PREFIX,
+                "resourcePrefix": sriov_resource_prefix(cluster),
                 "resourceName": SRIOV_RESOURCE_NAME,
                 "selectors": {"vendors": [MELLANOX_VENDOR], "linkTypes": ["infiniband"], "isRdma": True},
             }
@@ -161,7 +163,7 @@ def rdma_shared_device_plugin_config(cluster: Cluster) -> Obj:
 
 
 def sriov_patch(cluster: Cluster) -> Obj:
-    plugin = {**_image(cluster, "sriovDevicePlugin"), "config": json_config(sriov_device_plugin_config())}
+    plugin = {**_image(cluster, "sriovDevicePlugin"), "config": json_config(sriov_device_plugin_config(cluster))}
     return _policy_patch({"sriovDevicePlugin": plugin})
 
 
@@ -264,7 +266,7 @@ def example_pod(cluster: Cluster) -> Obj:
     # without IPC_LOCK `ulimit -l` is 64 KiB and RDMA memory registration fails
     container["securityContext"] = {"capabilities": {"add": ["IPC_LOCK"]}}
     # sriov: one VF per NIC, claim them all; shared/ipoib: one of rdmaHcaMax slots, all NICs visible
-    amount = {"rdma/ib": cluster.vm_size.nics} if cluster.mode == "sriov" else {"rdma/shared_ib": 1}
+    amount = {str(mode_resource(cluster)): cluster.vm_size.nics if cluster.mode == "sriov" else 1}
     container["resources"] = {"requests": dict(amount), "limits": dict(amount)}
     if cluster.mode == "ipoib":
         meta["namespace"] = cluster.ipoib.namespace

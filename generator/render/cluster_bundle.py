@@ -29,6 +29,7 @@ from generator.render.operator_values import helm_values
 from generator.render.output import Bundle, kustomization
 from generator.render.rdma_values import VALUES_FILE as CHART_VALUES_FILE
 from generator.render.rdma_values import chart_values
+from generator.render.resources import SRIOV_RESOURCE_NAME, sriov_resource_prefix, webhook_enabled
 from generator.render.verify import VERIFY_FILE, verify_objects
 from generator.yamlio.dump import dump_documents
 
@@ -43,12 +44,22 @@ def header(cluster: Cluster) -> str:
 
 
 # Per-file notes after the header. The guide's SR-IOV prefix `rdma` is not the FQDN the operator's admission
-# webhook wants; that webhook is off in these chart values (the chart's default) and the plugin accepts it.
-FILE_NOTES = {
-    "overlays/sriov/sriov-device-plugin.yaml":
-        "# gen-lint: disable=webhook-resource-prefix\n"
-        "# (resourcePrefix 'rdma' is the guide's: pods request rdma/ib; see README, 'gen lint')\n",
-}
+# webhook wants; that webhook is off in these chart values (the chart's default) and the plugin accepts it. With the
+# webhook on (networkOperator.values), the prefix is one the webhook accepts, and the file says so instead.
+GUIDE_PREFIX_NOTE = ("# gen-lint: disable=webhook-resource-prefix\n"
+                     "# (resourcePrefix 'rdma' is the guide's: pods request rdma/ib; see README, 'gen lint')\n")
+WEBHOOK_PREFIX_NOTE = ("# (resourcePrefix '{prefix}', not the guide's 'rdma': the operator's admission webhook is on "
+                       "in networkOperator.values,\n"
+                       "# and it refuses a prefix that is not an FQDN; pods request {resource})\n")
+SRIOV_FILE = "overlays/sriov/sriov-device-plugin.yaml"
+
+
+def file_notes(cluster: Cluster) -> dict[str, str]:
+    """The notes after the header, per file."""
+    if not webhook_enabled(cluster):
+        return {SRIOV_FILE: GUIDE_PREFIX_NOTE}
+    prefix = sriov_resource_prefix(cluster)
+    return {SRIOV_FILE: WEBHOOK_PREFIX_NOTE.format(prefix=prefix, resource=f"{prefix}/{SRIOV_RESOURCE_NAME}")}
 
 
 def _files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | None) -> dict[str, list[Obj]]:
@@ -65,7 +76,7 @@ def _files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | 
         "overlays/base/kustomization.yaml": [kustomization(["../../base"], components=mode_components("base"))],
         "overlays/sriov/kustomization.yaml": [kustomization(["../../base"], ["sriov-device-plugin.yaml"],
                                                             mode_components("sriov"))],
-        "overlays/sriov/sriov-device-plugin.yaml": [objects.sriov_patch(cluster)],
+        SRIOV_FILE: [objects.sriov_patch(cluster)],
         "overlays/shared/kustomization.yaml": [kustomization(["../../base"], ["rdma-shared-device-plugin.yaml"],
                                                              mode_components("shared"))],
         "overlays/shared/rdma-shared-device-plugin.yaml": [objects.shared_patch(cluster)],
@@ -97,7 +108,7 @@ def render_bundle(cluster: Cluster, has_user_overlay: bool = False, chart_object
     ``chart_objects``: what ``helm template`` gave, for ``argocd.delivery: rendered`` (ignored otherwise)."""
     rendered = chart_objects if cluster.argocd.delivery == "rendered" else None
     docs = _files(cluster, has_user_overlay, rendered)
-    head = header(cluster)
-    files = {path: dump_documents(content, head + FILE_NOTES.get(path, "")) for path, content in docs.items()}
+    head, notes = header(cluster), file_notes(cluster)
+    files = {path: dump_documents(content, head + notes.get(path, "")) for path, content in docs.items()}
     reads = (chart.release_bundle(cluster.release.tag, cluster.release.chart_version, rendered),) if rendered else ()
     return Bundle(cluster=cluster.name, spec_file=cluster.spec_file, files=files, objects=docs, reads=reads)

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from generator.cluster.model import Cluster
 from generator.core.kube import MELLANOX_VENDOR, Obj
-from generator.render.bundle_objects import (
-    INFINIBAND_CLASS,
-    SHARED_RESOURCE_NAME,
-    SRIOV_RESOURCE_NAME,
-    SRIOV_RESOURCE_PREFIX,
-)
+from generator.render.bundle_objects import DRIVER, INFINIBAND_CLASS
 from generator.render.data import template
+from generator.render.image_refs import policy_image, rewrite
+from generator.render.resources import SHARED_RESOURCE_NAME, SRIOV_RESOURCE_NAME, sriov_resource_prefix
 from generator.render.verify import bandwidth_floor
 
 VALUES_FILE = "helm/rdma-infiniband-values.yaml"  # in output/<name>/
@@ -28,14 +25,17 @@ def chart_values(cluster: Cluster) -> Obj:
     ipoib = cluster.ipoib
     return {
         "mode": cluster.mode,
+        "release": cluster.release.tag,
         "namespace": {"name": cluster.namespace, "create": True},
         "argocd": {"annotations": True},
-        "images": {name: image.as_dict() for name, image in cluster.release.images.items()},
+        # as the overlay's policy names them: moved to the spec's mirrors, pinned to its digests
+        "images": {name: policy_image(image, cluster.images, driver=name == DRIVER)
+                   for name, image in cluster.release.images.items()},
         "imagePullSecrets": list(cluster.image_pull_secrets),
         "tolerations": list(cluster.tolerations),
         "nics": {"vendor": MELLANOX_VENDOR, "class": INFINIBAND_CLASS, "deviceIds": list(cluster.device_ids)},
         "driver": template("ofed-driver.yaml"),
-        "sriovDevicePlugin": {"resourcePrefix": SRIOV_RESOURCE_PREFIX, "resourceName": SRIOV_RESOURCE_NAME},
+        "sriovDevicePlugin": {"resourcePrefix": sriov_resource_prefix(cluster), "resourceName": SRIOV_RESOURCE_NAME},
         "rdmaSharedDevicePlugin": {"resourceName": SHARED_RESOURCE_NAME, "rdmaHcaMax": cluster.rdma_hca_max},
         "ipoib": {
             "networkName": ipoib.network_name,
@@ -50,7 +50,7 @@ def chart_values(cluster: Cluster) -> Obj:
         },
         "verify": {
             "enabled": cluster.verify.enabled,
-            "image": cluster.verify.image,
+            "image": rewrite(cluster.verify.image, cluster.images),
             "bandwidthFloorGbps": bandwidth_floor(cluster),
         },
     }

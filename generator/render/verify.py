@@ -11,6 +11,7 @@ from generator.cluster.model import Cluster
 from generator.core.kube import HOOK, HOOK_DELETE_POLICY, NETWORKS_ANNOTATION, PART_OF, Obj, nfd_node_selector_terms
 from generator.render import data
 from generator.render.image_refs import rewrite
+from generator.render.resources import mode_resource
 
 VERIFY_FILE = "verify.yaml"  # in overlays/<mode>/ when cluster.verify.enabled
 VERIFY_NAME = "rdma-verify"
@@ -47,7 +48,7 @@ def _verify_container(cluster: Cluster) -> Obj:
         return container
     # without IPC_LOCK, `ulimit -l` is 64 KiB and ib_write_bw cannot register its buffers
     container["securityContext"] = {"capabilities": {"add": ["IPC_LOCK"]}}
-    resource = "rdma/ib" if cluster.mode == "sriov" else "rdma/shared_ib"
+    resource = str(mode_resource(cluster))
     container["resources"] = {"requests": {resource: "1"}, "limits": {resource: "1"}}
     return container
 

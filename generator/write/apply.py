@@ -44,6 +44,7 @@ def apply(
     force: bool = False,
     lock_timeout: float = DEFAULT_TIMEOUT,
     progress: Callable[[], None] | None = None,
+    edited: Callable[[list[str]], None] | None = None,
 ) -> WriteReport:
     """Write ``bundles`` under ``repo/output/``; see the module docstring for guarantees.
 
@@ -51,7 +52,9 @@ def apply(
     ``all_clusters`` (the bundles are then the whole fleet); otherwise it is ignored.
     ``force`` lets gen overwrite or delete files it does not own: in the way of a generated file, or anywhere in
     a cluster's directory (where ``gen check`` calls them stray), or in a pruned one.
-    ``progress`` is called once per bundle done.
+    ``progress`` is called once per bundle done. ``edited`` is called, before anything is written, with the files
+    gen wrote that were changed since (by hand: their bytes are not the ones the manifest recorded) and that this
+    run replaces.
     """
     repo = Path(repo)
     validate_bundles(bundles)
@@ -65,6 +68,9 @@ def apply(
         refused = [p for plan in plans for p in plan.refused]
         if refused:
             raise WriteRefused(refused)
+        changed_by_hand = sorted(p for plan in plans for p in plan.edited)
+        if changed_by_hand and edited is not None:
+            edited(changed_by_hand)
         _execute_all(out_fd, [p for p in plans if p.cluster != layout.FLEET], progress)
         tree = DirTree(os.dup(out_fd), OUTPUT_DIR)
         try:

@@ -32,6 +32,7 @@ class ClusterPlan:
     rmdirs: list[str] = field(default_factory=list)  # dirs to remove if they end up empty
     refused: list[str] = field(default_factory=list)  # unowned files in the way (no --force)
     kept: list[str] = field(default_factory=list)  # unowned files left alone (no --force)
+    edited: list[str] = field(default_factory=list)  # owned files changed since gen wrote them, now overwritten
 
     @property
     def noop(self) -> bool:
@@ -111,8 +112,12 @@ def plan_bundle(repo: Path, bundle: Bundle, *, force: bool) -> ClusterPlan:
     plan = ClusterPlan(bundle.cluster, final.to_bytes(), current, temps=t.temps())
     going = owned - set(new)  # owned files this run removes anyway
     blockers: set[str] = set()
+    recorded = old.files if old else {}
     for rel, data in sorted(new.items()):
         _plan_write(t, plan, rel, data, owned=owned, going=going, blockers=blockers)
+        if rel in plan.writes and t.inv.get(rel) == "file" and rel in recorded \
+                and mf.sha256(t.read(rel)) != recorded[rel]:
+            plan.edited.append(t.show(rel))  # not the bytes gen wrote: an edit by hand, about to be replaced
     _plan_owned_deletes(t, plan, going)
     forced = _settle_unowned(t, plan, blockers, owned=owned, new=new, force=force)
     taking = (set(new) | set(forced)) - owned

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from generator.render.output import Bundle
@@ -59,6 +60,7 @@ def _check_dir(repo: Path, cluster: str, expected: dict[str, bytes], read: set[s
     root = check_cluster_root(repo, cluster)
     inv = walk(root)
     pre = f"{OUTPUT_DIR}/{cluster}/"
+    recorded = _recorded(root, inv)
     drift = []
     for rel, data in expected.items():
         kind = inv.get(rel)
@@ -70,10 +72,21 @@ def _check_dir(repo: Path, cluster: str, expected: dict[str, bytes], read: set[s
         elif rel not in read:
             old = (root / rel).read_bytes()
             if old != data:
-                drift.append(Drift(pre + rel, "changed", old=old, new=data))
+                edited = rel in recorded and recorded[rel] != mf.sha256(old)
+                drift.append(Drift(pre + rel, "changed", old=old, new=data, edited=edited))
     drift += [Drift(pre + rel, "stray", fix="" if _is_temp(rel) else "--force")
               for rel, k in inv.items() if k != "dir" and rel not in expected]
     return drift
+
+
+def _recorded(root: Path, inv: Mapping[str, str]) -> dict[str, str]:
+    """The sha256 the manifest recorded for each file gen wrote ({} without a readable manifest)."""
+    if inv.get(MANIFEST_NAME) != "file":
+        return {}
+    try:
+        return dict(mf.parse((root / MANIFEST_NAME).read_bytes(), MANIFEST_NAME).files)
+    except CorruptManifest:
+        return {}
 
 
 def _is_temp(rel: str) -> bool:

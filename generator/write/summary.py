@@ -26,6 +26,8 @@ class Drift:
     # the options `gen bundle` needs to mend it: "" (a plain rerun), "--force" (a file gen does not own, in a
     # cluster's directory), "--prune" (gen's files of a cluster whose spec is gone), "--prune --force" (both)
     fix: str = field(default="", compare=False, repr=False)
+    # changed since gen wrote it (the bytes on disk are not the ones the manifest recorded): an edit by hand
+    edited: bool = field(default=False, compare=False, repr=False)
 
     @cached_property
     def diff(self) -> str:
@@ -36,7 +38,7 @@ class Drift:
         return unified_diff(self.path, self.old, self.new)
 
     def render(self) -> str:
-        return f"{self.path}: {self.kind}"
+        return f"{self.path}: {self.kind}" + (" (edited by hand since gen wrote it)" if self.edited else "")
 
 
 def unified_diff(path: str, old: bytes, new: bytes) -> str:

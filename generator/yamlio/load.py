@@ -65,6 +65,7 @@ class Document:
     value: Any
     line: int  # 1-based line of the document's first node
     positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)  # where each mapping key is
 
     def position(self, path: JsonPath) -> tuple[int, int]:
         """(line, column), 1-based, of the node at ``path`` or of its nearest existing parent."""
@@ -74,6 +75,11 @@ class Document:
                 return self.positions[probe]
             probe = probe[:-1]
         return self.positions.get((), (self.line, 1))
+
+    def key_position(self, path: JsonPath) -> tuple[int, int]:
+        """(line, column) of the key of the mapping entry at ``path`` (a misspelled key is pointed at, not its
+        value); where the path ends in no key, as ``position``."""
+        return self.key_positions.get(tuple(path)) or self.position(path)
 
 
 # YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution)
@@ -158,6 +164,7 @@ class _Composer:
         self.max_chars = max_chars
         self.anchors: dict[str, tuple[Any, int, int]] = {}
         self.positions: dict[JsonPath, tuple[int, int]] = {}
+        self.key_positions: dict[JsonPath, tuple[int, int]] = {}
 
     def _error(self, mark: Any, message: str, kind: str = "syntax") -> YamlInputError:
         return YamlInputError(self.file, message, mark.line + 1, mark.column + 1, kind)
@@ -275,6 +282,7 @@ class _Composer:
         self._spend(mark, 0, len(event.value))
         parent.chars += len(event.value)
         parent.key, parent.key_mark = key, mark
+        self.key_positions[(*parent.path, key)] = (mark.line + 1, mark.column + 1)
 
     @staticmethod
     def _child_path(parent: _Frame | None) -> JsonPath:
@@ -340,9 +348,9 @@ def iter_documents(text: str, file: str, max_nodes: int = DEFAULT_MAX_NODES,
         while not loader.check_event(yaml.StreamEndEvent):
             event = loader.get_event()
             if isinstance(event, yaml.DocumentStartEvent):
-                composer.positions = {} if positions else _Unplaced()
+                composer.positions, composer.key_positions = ({}, {}) if positions else (_Unplaced(), _Unplaced())
                 value, first = composer.document()
-                yield Document(value, first or event.start_mark.line + 1, composer.positions)
+                yield Document(value, first or event.start_mark.line + 1, composer.positions, composer.key_positions)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line: int | None = mark.line + 1 if mark else None

@@ -22,9 +22,13 @@ def test_every_upstream_release_is_known_and_sorted() -> None:
     assert keys == sorted(keys)
 
 
-def test_default_release_is_the_guides() -> None:
-    assert CAT.default_release == "v25.4.0"
+def test_default_release_is_the_newest_supported() -> None:
+    """A spec without networkOperator.version, the committed example and gen init's first cluster start on the
+    release the newest lifecycle notes call latest (the guide's v25.4.0 is end of life): bump `default:` in
+    releases.yaml with each new release line."""
     assert CAT.default_release in CAT.releases
+    assert CAT.default_release == CAT.latest.tag and CAT.latest.status.status == "latest"
+    assert CAT.release("v25.4.0").status.status == "end-of-life"
 
 
 @pytest.mark.parametrize("tag", list(CAT.releases))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator import catalog
-from tests.conftest import REPO, write_spec
+from tests.conftest import REPO, commit_all, write_spec
 from tests.helpers import run_gen
 
 
@@ -82,11 +82,42 @@ def test_two_specs_targeting_one_cluster(gitops_repo: Path) -> None:
     write_spec(gitops_repo, "west", extra="  destination:\n    name: in-cluster\n")
     proc = run_gen("bundle", "--all", repo=gitops_repo)
     assert proc.code == 2 and "Traceback" not in proc.err
-    assert "clusters/staging.yaml: field 'argocd.destination': cluster 'prod' (clusters/prod.yaml)" in proc.err
-    assert "clusters/west.yaml: field 'argocd.destination'" in proc.err and "nic-cluster-policy" in proc.err
+    # one error naming all three files (no git here: none blamed), at the last one's destination
+    [error] = [line for line in proc.err.splitlines() if line.startswith("gen: error:")]
+    assert error.startswith("gen: error: clusters/west.yaml:") and "field 'argocd.destination'" in error
+    assert "clusters/prod.yaml, clusters/staging.yaml and clusters/west.yaml target the same cluster" in error
+    assert "nic-cluster-policy" in error and "give each spec its own argocd.destination" in error
     assert not (gitops_repo / "output").exists()
-    proc = run_gen("bundle", "--cluster", "west", repo=gitops_repo)  # the named one is refused as well
-    assert proc.code == 2 and "clusters/west.yaml" in proc.err
+    for name in ("west", "prod", "staging"):  # whichever is named
+        proc = run_gen("bundle", "--cluster", name, repo=gitops_repo)
+        assert proc.code == 2 and "clusters/prod.yaml, clusters/staging.yaml and clusters/west.yaml" in proc.err
+
+
+def test_a_clash_is_found_whatever_is_named_and_blames_the_spec_that_changed(gitops_repo: Path) -> None:
+    """Two specs on the in-cluster default: `gen bundle --cluster new` must not write a bootstrap with two
+    Applications on one cluster, and the message names both files and the one that changed (git)."""
+    write_spec(gitops_repo, "prod")
+    write_spec(gitops_repo, "other")  # its own destination
+    run_gen("bundle", "--all", repo=gitops_repo, check=True)
+    commit_all(gitops_repo, "prod")
+    before = (gitops_repo / "output/fleet/bootstrap.yaml").read_bytes()
+    spec = write_spec(gitops_repo, "new")
+    spec.write_text(spec.read_text().replace("  destination:\n    name: new\n", ""))  # the default, as prod's
+    for args in (("bundle", "--cluster", "new"), ("bundle", "--cluster", "other"), ("bundle", "--all"), ("check",),
+                 ("check", "--cluster", "new")):
+        proc = run_gen(*args, repo=gitops_repo)
+        assert proc.code == 2, (args, proc.err)
+        [error] = [line for line in proc.err.splitlines() if line.startswith("gen: error:")]
+        assert error.startswith("gen: error: clusters/new.yaml:")  # the one that changed, not prod
+        assert "clusters/new.yaml and clusters/prod.yaml target the same cluster (server " \
+               "'https://kubernetes.default.svc' by default" in error
+        assert "clusters/new.yaml changed since the last commit (git): give it its own argocd.destination" in error
+    assert (gitops_repo / "output/fleet/bootstrap.yaml").read_bytes() == before
+    assert not (gitops_repo / "output/new").exists()
+    commit_all(gitops_repo, "both")  # both committed: git cannot tell, so neither is blamed
+    proc = run_gen("bundle", "--cluster", "new", repo=gitops_repo)
+    assert proc.code == 2 and "give each spec its own argocd.destination" in proc.err
+    assert "changed since" not in proc.err
 
 
 def test_same_destination_in_another_argo_cd_is_another_cluster(gitops_repo: Path) -> None:
@@ -117,12 +148,15 @@ def test_version() -> None:
                                                    f"{tags[-1]}\n"
 
 
-def test_catalog_shows_images_and_ipoib_interfaces() -> None:
+def test_catalog_shows_releases_in_short_and_ipoib_interfaces() -> None:
     out = run_gen("catalog", check=True).out
     cat = catalog.load()
+    long = run_gen("releases", check=True).out
     for release in cat.releases.values():
+        assert re.search(rf"^  {re.escape(release.tag)}\s+{re.escape(release.chart_version)}\s+"
+                         rf"{release.status.status}\s", out, flags=re.M)
         image = release.images["docaDriver"]
-        assert f"{image.repository}/{image.image}:{image.version}" in out
+        assert f"{image.repository}/{image.image}" in long and image.version in long  # the images: the long form
     for size in cat.vm_sizes.values():
         assert re.search(rf"{size.name}\s+{size.gpus}\s+{size.nics} x .*{size.ipoib_interface}", out)
 
@@ -144,8 +178,85 @@ def test_cache_show_and_clear(tmp_path: Path) -> None:
     assert not (tmp_path / "c" / "kustomize").exists()
 
 
+def test_cache_show_describes_every_cache_this_version_keeps(tmp_path: Path) -> None:
+    """No cache gen writes is called "no longer used" (kustomize-dirs/, which gen lint fills, was)."""
+    from generator.cli.cache import PARTS
+
+    kept = set()
+    for source in (REPO / "generator").rglob("*.py"):
+        kept |= set(re.findall(r'DiskCache\(cache_root\(\), "([^"]+)"', source.read_text()))
+    assert {"kustomize-dirs", "kustomize", "helm-renders", "checked", "parsed-yaml"} <= kept
+    assert kept <= set(PARTS)
+    env = {"GEN_CACHE_DIR": str(tmp_path / "c")}
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+    (tmp_path / "k" / "kustomization.yaml").write_text("resources: [cm.yaml]\n")
+    assert "1 kustomize build(s)" in run_gen("lint", "k", cwd=tmp_path, env=env, check=True).out
+    shown = run_gen("cache", env=env, check=True).out
+    assert "no longer used" not in shown
+    assert re.search(r"kustomize-dirs/\s+\d+ file\(s\).*gen lint", shown), shown
+    (tmp_path / "c" / "old-part").mkdir()
+    assert "old-part/" in run_gen("cache", env=env, check=True).out and "no longer used" in \
+        run_gen("cache", env=env, check=True).out
+
+
 def test_every_make_target_runs_something_that_exists() -> None:
     makefile = (REPO / "Makefile").read_text()
     for script in re.findall(r"(?:python|bash|^\t)\s*((?:bench|scripts)/[\w./-]+)", makefile, flags=re.M):
         assert (REPO / script).is_file(), script
     assert shutil.which("make") is None or "bench:" in makefile
+
+
+def test_a_hand_edit_under_output_is_named_before_it_is_overwritten(two_clusters: Path) -> None:
+    policy = two_clusters / "output/prod/base/nicclusterpolicy.yaml"
+    generated = policy.read_bytes()
+    policy.write_bytes(generated.replace(b"forcePrecompiled: false", b"forcePrecompiled: true"))
+    where = "change clusters/prod.yaml, or put a patch in overlays/prod/"
+    proc = run_gen("check", repo=two_clusters)
+    assert proc.code == 1
+    assert "output/prod/base/nicclusterpolicy.yaml: changed (edited by hand since gen wrote it)" in proc.out
+    assert f"gen check: output/prod/base/nicclusterpolicy.yaml was edited by hand; gen bundle replaces it " \
+           f"with the generated file. A lasting change: {where}" in proc.err
+    proc = run_gen("bundle", "--all", repo=two_clusters, check=True)
+    [warning] = [line for line in proc.err.splitlines() if "edited by hand" in line]
+    assert warning.startswith("gen: warning: output/prod/base/nicclusterpolicy.yaml: edited by hand since gen wrote "
+                              "it; gen bundle replaces it now") and where in warning
+    assert policy.read_bytes() == generated
+    # a file that changed because its spec did is no hand edit: said by neither
+    spec = two_clusters / "clusters/prod.yaml"
+    spec.write_text(spec.read_text().replace("mode: sriov ", "mode: shared "))
+    check = run_gen("check", repo=two_clusters)
+    assert check.code == 1 and "edited by hand" not in check.out + check.err
+    assert "edited by hand" not in run_gen("bundle", "--all", repo=two_clusters, check=True).err
+
+
+def _untimed(text: str) -> str:
+    return re.sub(r"\d+\.\d s\b", "N s", text)
+
+
+def test_the_chart_note_is_said_once_per_command_and_can_be_silenced(two_clusters: Path) -> None:
+    """No network-operator chart at hand (the test session's mirror has none): one note per command, naming every
+    release concerned; GEN_NO_CHART_NOTE=1 silences it, and changes no verdict."""
+    write_spec(two_clusters, "old", version="v25.7.0")
+    run_gen("bundle", "--all", repo=two_clusters, check=True)
+    commands = [("bundle", "--all"), ("check",), ("bundle", "--cluster", "old"), ("plan", "--cluster", "prod"),
+                ("upgrade", "--cluster", "old", "--to", "v26.1.2", "--dry-run"), ("chart",), ("bundle", "--all")]
+    for args in commands:
+        proc = run_gen(*args, repo=two_clusters)
+        notes = [line for line in proc.err.splitlines() if line.startswith("gen: note: network-operator chart")]
+        assert len(notes) == 1, (args, proc.err)
+        quiet = run_gen(*args, repo=two_clusters, env={"GEN_NO_CHART_NOTE": "1"})
+        again = run_gen(*args, repo=two_clusters)  # the same state as the quiet run (a first write is done)
+        assert quiet.code == proc.code == again.code and _untimed(quiet.out) == _untimed(again.out), args
+        assert "network-operator chart" not in quiet.err, args
+    assert "v25.7.0, v25.10.0, v26.1.2" in run_gen(*commands[4], repo=two_clusters).err  # every release of the way
+
+
+def test_schemas_pull_from_a_missing_directory_is_exit_2_even_with_a_warm_cache(tmp_path: Path) -> None:
+    env = {"GEN_CACHE_DIR": str(tmp_path / "cache")}
+    run_gen("schemas", "pull", env=env, check=True)  # warm: from the session's mirror
+    for args, env_more in ((("schemas", "pull", "--from", str(tmp_path / "nonexistent")), {}),
+                           (("schemas", "pull"), {"GEN_SCHEMA_MIRROR": str(tmp_path / "nonexistent")})):
+        proc = run_gen(*args, env={**env, **env_more})
+        assert proc.code == 2, proc.out + proc.err
+        assert "nonexistent: not a directory" in proc.err and proc.err.count("\n") == 1

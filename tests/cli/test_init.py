@@ -46,7 +46,7 @@ def test_a_bad_answer_is_one_line_exit_2_and_nothing_written(tmp_path: Path, arg
 
 
 def test_a_bad_answer_on_stdin(tmp_path: Path) -> None:
-    proc = run_gen("init", "new", cwd=tmp_path, stdin=f"{URL}\nProd\n\n\n")
+    proc = run_gen("init", "new", cwd=tmp_path, stdin=f"{URL}\nProd\n\n\n\n")
     assert proc.code == 2
     assert proc.err.startswith("gen: error: the answer to 'cluster_name': \"Prod\" does not match")
     assert proc.err.count("\n") == 1 and list(tmp_path.iterdir()) == []
@@ -88,7 +88,7 @@ def test_interactive_answers_on_stdin_choose_from_the_catalog(tmp_path: Path) ->
     sizes = list(catalog.load().vm_sizes)
     # mode: the default (the template's) is choice 1, then the other modes in the model's order
     proc = run_gen("init", "new", cwd=tmp_path,
-               stdin=f"git@github.com:example/gitops.git\ngpu-1\n4\n{len(sizes)}\n")
+               stdin=f"git@github.com:example/gitops.git\ngpu-1\n4\n{len(sizes)}\n\n")
     assert proc.code == 0, proc.err
     for choice in [*MODES, *sizes]:
         assert f" - {choice}\n" in proc.out
@@ -158,7 +158,8 @@ def test_force_refuses_a_spec_that_would_fight_over_the_cluster_before_writing(t
     # a second cluster with the default destination: the same cluster as eu-1
     proc = run_gen("init", "repo", "--force", "--no-input", "--cluster", "us-2", cwd=tmp_path)
     assert proc.code == 2
-    assert "clusters/us-2.yaml: field 'argocd.destination': cluster 'eu-1'" in proc.err
+    assert "clusters/us-2.yaml" in proc.err and "field 'argocd.destination': clusters/eu-1.yaml and " \
+        "clusters/us-2.yaml target the same cluster" in proc.err
     assert snapshot(repo) == before
 
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REFERENCE, REPO, write_spec
-from tests.helpers import run_gen
-
-EXAMPLE_OUTPUT = REPO / "output" / "prod"
+from generator.pipeline.clusters import load_cluster
+from tests.conftest import REFERENCE, write_spec
+from tests.helpers import example_repo, run_gen
 
 
 @pytest.fixture
@@ -90,12 +88,11 @@ def test_list_rules_documents_every_rule():
 
 @pytest.mark.kustomize
 def test_kustomize_directories_are_built_and_mapped_to_their_inputs(tmp_path: Path):
-    repo = tmp_path / "repo"
-    shutil.copytree(REPO / "clusters", repo / "clusters")
-    shutil.copytree(EXAMPLE_OUTPUT, repo / "output" / "prod")
+    repo = example_repo(tmp_path / "repo")  # the example alone, whatever else the working tree holds
     policy = repo / "output" / "prod" / "base" / "nicclusterpolicy.yaml"
     policy.write_text(policy.read_text().replace("forcePrecompiled: false", "forcePrecompiled: false\n    bogus: 1"))
-    proc = run_gen("lint", "--release", "v25.4.0", "--format", "json", "output/prod", cwd=repo)
+    release = load_cluster(repo, "prod").release.tag
+    proc = run_gen("lint", "--release", release, "--format", "json", "output/prod", cwd=repo)
     assert proc.code == 1, proc.err
     report = json.loads(proc.out)
     assert report["summary"]["builds"] >= 5
@@ -103,7 +100,7 @@ def test_kustomize_directories_are_built_and_mapped_to_their_inputs(tmp_path: Pa
     assert len(bogus) == 1 and bogus[0]["file"] == "output/prod/base/nicclusterpolicy.yaml" and bogus[0]["line"] > 1
     kz = repo / "output" / "prod" / "overlays" / "sriov" / "kustomization.yaml"
     kz.write_text(kz.read_text().replace("../../base", "../../nowhere"))
-    proc = run_gen("lint", "--release", "v25.4.0", "output/prod", cwd=repo)
+    proc = run_gen("lint", "--release", release, "output/prod", cwd=repo)
     assert "kustomize-build" in proc.out
 
 

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.helpers import example_repo
 
 pytestmark = [pytest.mark.kustomize, pytest.mark.slow]
 
@@ -35,9 +36,7 @@ def test_pre_commit_run_all_files_passes_then_fails_on_a_bad_edit(tmp_path: Path
     pre_commit = Path(sys.executable).parent / "pre-commit"
     if shutil.which("git") is None or not pre_commit.exists():
         pytest.skip("git or pre-commit missing")
-    repo = tmp_path / "gitops"
-    for folder in ("clusters", "output"):
-        shutil.copytree(REPO / folder, repo / folder)
+    repo = example_repo(tmp_path / "gitops")  # the example alone, whatever else the working tree holds
     # the published hooks, run from this venv (language: system) so the test needs no network
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
     for hook in hooks:

@@ -36,7 +36,7 @@ def test_text_matches_the_golden_file() -> None:
 def test_text_says_what_the_catalog_does_not_hold() -> None:
     out = "\n".join(releases.text(CAT))
     assert "newer upstream release v26.7 is not in this catalog yet" in out
-    assert re.search(r"^v25\.4\.0  \(default\)$", out, flags=re.M)
+    assert re.search(r"^v26\.4\.1  \(default\)$", out, flags=re.M)  # the newest supported release
     block = out.split("\nv26.1.2\n")[1].split("\n\n")[0]
     assert "  status         maintained ('Deprecated', v26.4.1 notes)" in block
     assert "  released       2026-08-11 (line v26.1: 2026-02-22)" in block
@@ -90,8 +90,13 @@ def test_json_content() -> None:
 
 
 def test_catalog_releases_is_the_short_form_with_the_same_status() -> None:
+    """One line per release (the docs promise the short form; gen releases has the images)."""
     out = run_gen("catalog", "releases", check=True).out
-    assert "gen releases has the long form" in out.splitlines()[0]
+    lines = out.splitlines()
+    assert "gen releases has the long form" in lines[0] and lines[1].split() == [
+        "release", "chart", "status", "released", "kubernetes", "ipoib", "ipam"]
+    assert len(lines) == 2 + len(CAT.releases)
     for release in CAT.releases.values():
-        assert re.search(rf"^  {re.escape(release.tag)}\s+chart {re.escape(release.chart_version)}\s+"
-                         rf"{release.status.status} ", out, flags=re.M), release.tag
+        assert re.search(rf"^  {re.escape(release.tag)}\s+{re.escape(release.chart_version)}\s+"
+                         rf"{release.status.status}\s+{release.lifecycle.released} ", out, flags=re.M), release.tag
+    assert "nvcr.io" not in out and "(default)" in lines[2 + CAT.release_tags.index(CAT.default_release)]

@@ -22,9 +22,11 @@ def ipoib_block(draw: st.DrawFn, release: catalog.Release) -> dict[str, Any]:
     block: dict[str, Any] = {}
     capacity = 2**16 - 2  # the default range, 192.168.0.0/16
     if draw(st.booleans()):
-        prefix = draw(st.integers(min_value=8, max_value=28))
+        # a private range (RFC 1918, RFC 6598): no wider than the private block it lies in
+        base, widest = draw(st.sampled_from([("10.0.0.0", 8), ("172.16.0.0", 12), ("192.168.0.0", 16),
+                                             ("100.64.0.0", 10)]))
+        prefix = draw(st.integers(min_value=widest, max_value=28))
         capacity = 2 ** (32 - prefix) - 2
-        base = draw(st.sampled_from(["10.0.0.0", "172.16.0.0", "192.168.0.0", "100.64.0.0"]))
         net = ipaddress.ip_network(f"{base}/{prefix}", strict=False)
         block["range"] = str(net)
         block["gateway"] = str(net.network_address + 1)

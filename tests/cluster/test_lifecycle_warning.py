@@ -7,7 +7,7 @@ import pytest
 
 from generator import catalog
 from generator.pipeline.clusters import checked_cluster
-from tests.conftest import REPO, spec_text, write_spec
+from tests.conftest import spec_text, write_spec
 from tests.helpers import run_gen
 
 CAT = catalog.load()
@@ -36,15 +36,14 @@ def test_end_of_life_by_policy_says_so() -> None:
     assert "v25.1.0 is end of life since v25.7.0 per NVIDIA's lifecycle policy" in note
 
 
-def test_a_defaulted_version_says_it_is_the_default() -> None:
-    assert CAT.release(CAT.default_release).status.status == "end-of-life"  # the guide's release
-    [note] = _notes(NO_VERSION)
-    assert note.startswith(f"clusters/prod.yaml:1:1: field 'networkOperator.version': {CAT.default_release} "
-                           "(the default) is end of life since ")
-    following = CAT.release_tags[CAT.release_tags.index(CAT.default_release) + 1]
-    assert note.endswith(f"gen upgrade --cluster prod --to {following} (then on to v26.4.1)")
-    [note] = _notes(NO_VERSION + "networkOperator:\n  namespace: nvidia-network-operator\n")
-    assert note.startswith("clusters/prod.yaml:7:3: field 'networkOperator.version': ")  # at its parent
+def test_the_default_is_the_newest_supported_release_and_says_nothing() -> None:
+    """A spec without networkOperator.version (and so a new repo's first cluster) starts on a supported release."""
+    assert CAT.default_release == CAT.latest.tag and CAT.latest.status.status == "latest"
+    assert _notes(NO_VERSION) == ()
+    assert checked_cluster(NO_VERSION.encode(), "clusters/prod.yaml").release.tag == CAT.latest.tag
+    # the guide's release is one line away, and warns
+    [note] = _notes(NO_VERSION + "networkOperator:\n  version: v25.4.0\n")
+    assert note.startswith("clusters/prod.yaml:7:12: field 'networkOperator.version': v25.4.0 is end of life since ")
 
 
 @pytest.mark.parametrize("tag", list(CAT.releases))
@@ -56,11 +55,19 @@ def test_only_end_of_life_releases_warn(tag: str) -> None:
         assert notes == ()  # v26.1.2 maintained, v26.4.1 latest
 
 
-def test_gen_bundle_prints_it_once_as_a_warning(gitops_repo) -> None:  # type: ignore[no-untyped-def]
-    (gitops_repo / "clusters" / "prod.yaml").write_bytes((REPO / "clusters" / "prod.yaml").read_bytes())
+def test_each_warning_is_said_once_per_run_for_the_clusters_asked_about(gitops_repo) -> None:  # type: ignore[no-untyped-def]
+    write_spec(gitops_repo, "prod", version="v25.4.0")
     write_spec(gitops_repo, "eu-1", version="v26.4.1")
-    proc = run_gen("bundle", "--all", repo=gitops_repo, check=True)
-    warnings = [line for line in proc.err.splitlines() if line.startswith("gen: warning:")]
-    assert warnings == ["gen: warning: clusters/prod.yaml:8:12: field 'networkOperator.version': v25.4.0 is end of "
-                        "life since v25.10.0 per NVIDIA's lifecycle notes ('End of Support' in the v26.4.1 notes); "
-                        "upgrade one release at a time: gen upgrade --cluster prod --to v25.7.0 (then on to v26.4.1)"]
+    eol = ("gen: warning: clusters/prod.yaml:5:12: field 'networkOperator.version': v25.4.0 is end of life since "
+           "v25.10.0 per NVIDIA's lifecycle notes ('End of Support' in the v26.4.1 notes); upgrade one release at a "
+           "time: gen upgrade --cluster prod --to v25.7.0 (then on to v26.4.1)")
+    for args in (("bundle", "--all"), ("bundle", "--all"), ("check",), ("check", "--cluster", "prod"),
+                 ("chart",), ("bundle", "--all")):  # rendered, then read back from the records; with the chart
+        proc = run_gen(*args, repo=gitops_repo, check=True)
+        warnings = [line for line in proc.err.splitlines() if line.startswith("gen: warning:")]
+        assert warnings == [eol], (args, proc.err)
+    # working on another cluster: prod's warning is not repeated
+    for args in (("check", "--cluster", "eu-1"), ("bundle", "--cluster", "eu-1"), ("images", "--cluster", "eu-1"),
+                 ("plan", "--cluster", "eu-1")):
+        proc = run_gen(*args, repo=gitops_repo, check=True)
+        assert "warning" not in proc.err, (args, proc.err)

@@ -75,6 +75,47 @@ def test_mistakes_name_line_field_and_fix(text: str, line: int, field: str, word
     assert words in str(exc)
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "column", "field", "words"),
+    [
+        # a misspelled key in the wrong case: the key's own line and column, and the field it meant (not "vmSize is
+        # missing" at the mapping's line)
+        (spec_text().replace("vmSize:", "vmsize:"), 3, 1, "vmsize", "unknown field 'vmsize'; did you mean 'vmSize'?"),
+        (spec_text() + "colour: blue\n", 9, 1, "colour", "unknown field 'colour'; known fields here: argocd,"),
+        (spec_text().replace("  targetRevision:", "  destinaton:\n    name: x\n  targetRevision:"), 8, 3,
+         "argocd.destinaton", "did you mean 'destination'?"),
+        (spec_text(extra="ipoib:\n  rnage: 10.0.0.0/8\n"), 10, 3, "ipoib.rnage", "did you mean 'range'?"),
+        (spec_text(extra="verify:\n  Enabled: true\n"), 10, 3, "verify.Enabled", "did you mean 'enabled'?"),
+        (spec_text(version="v26.4.1").replace("  version: v26.4.1\n", "  version: v26.4.1\n  values:\n    nfd:\n"
+                                              "      enabeld: true\n"), 8, 7, "networkOperator.values.nfd.enabeld",
+         "did you mean 'nfd.enabled'?"),
+    ],
+)
+def test_an_unknown_key_is_pointed_at_with_the_field_it_most_likely_meant(text: str, line: int, column: int,
+                                                                         field: str, words: str) -> None:
+    exc = error(text)
+    assert (exc.line, exc.column, exc.field) == (line, column, field), str(exc)
+    assert words in exc.message
+
+
+@pytest.mark.parametrize("rng", ["8.8.0.0/16", "172.32.0.0/16", "11.0.0.0/8", "100.128.0.0/16", "198.18.0.0/15",
+                                 "192.0.2.0/24", "172.0.0.0/8"])
+def test_a_public_ipoib_range_is_refused(rng: str) -> None:
+    exc = error(spec_text(mode="ipoib", extra=f"ipoib:\n  range: {rng}\n  gateway: {rng.split('/')[0][:-1]}1\n"
+                                              f"  exclude: []\n"))
+    assert (exc.line, exc.field) == (10, "ipoib.range")
+    assert "is not a private range" in exc.message and "10.0.0.0/8 (RFC 1918)" in exc.message
+    assert "100.64.0.0/10 (RFC 6598 shared address space)" in exc.message
+
+
+@pytest.mark.parametrize("rng", ["10.0.0.0/8", "172.16.0.0/12", "172.31.255.0/24", "192.168.0.0/16",
+                                 "100.64.0.0/10", "100.127.0.0/16"])
+def test_a_private_ipoib_range_is_accepted(rng: str) -> None:
+    net = ipaddress.ip_network(rng)
+    spec = parse(spec_text(mode="ipoib", extra=f"ipoib:\n  range: {rng}\n"))
+    assert spec.ipoib.range == net and spec.ipoib.gateway == net.network_address + 1
+
+
 def test_name_must_equal_file_name() -> None:
     with pytest.raises(SpecError, match="must equal the file name 'staging'"):
         checked_cluster(spec_text().encode(), "clusters/staging.yaml", expected_name="staging")

@@ -9,7 +9,8 @@ from tests.conftest import spec_text
 
 def test_defaults_come_from_the_schema() -> None:
     filled = schema.with_defaults({"name": "a", "mode": "base", "vmSize": "x", "argocd": {"repoURL": "https://g"}})
-    assert filled["networkOperator"] == {"version": "v25.4.0", "namespace": "network-operator"}
+    # the newest supported release (the guide's v25.4.0 is end of life)
+    assert filled["networkOperator"] == {"version": "v26.4.1", "namespace": "network-operator"}
     assert filled["shared"] == {"rdmaHcaMax": 63}
     assert filled["ipoib"] == {"networkName": "aks-infiniband", "namespace": "default", "range": "192.168.0.0/16",
                                "perNodeBlockSize": 64}

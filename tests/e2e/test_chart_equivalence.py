@@ -49,6 +49,19 @@ NETWORK = (
     "ipoib:\n  networkName: ib-fabric\n  namespace: training\n  master: ibs1\n  range: 10.20.0.0/16\n"
     "  gateway: 10.20.0.254\n  exclude: [10.20.0.0/24, 10.20.255.255/32, 10.20.7.128/25]\n  perNodeBlockSize: 128\n"
 )
+# the operator's admission webhook on: the SR-IOV resource takes a prefix the webhook accepts
+WEBHOOK = "  values:\n    operator:\n      admissionController:\n        enabled: true\n"
+DIGEST = "sha256:" + "ab" * 32
+
+
+def mirrors(tag: str) -> str:
+    """Private mirrors for every registry, and digests pinned for two of the release's components: the chart values
+    must move and pin them as the overlay does."""
+    images = catalog.load().release(tag).images
+    pinned = [f"{images[c].repository}/{images[c].image}" for c in ("sriovDevicePlugin", "multus")]
+    return ("imageRegistry:\n  nvcr.io/nvidia: myacr.azurecr.io/nvidia\n  ghcr.io: myacr.azurecr.io/ghcr\n"
+            "  registry.k8s.io: myacr.azurecr.io/k8s\nimageDigests:\n"
+            + "".join(f"  {name}: {DIGEST}\n" for name in pinned))
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,8 @@ class Case:
     def id(self) -> str:
         ipam = f"-{self.ipam}" if self.ipam else ""
         options = "-options" if self.extra else ""
+        options += "-mirrored" if "imageRegistry" in self.extra else ""
+        options += "-webhook" if "admissionController" in self.operator else ""
         return f"{self.mode}-{self.release}-{self.vm_size.removeprefix('Standard_')}{ipam}{options}"
 
     def cluster(self) -> Cluster:
@@ -88,6 +103,12 @@ def cases() -> list[Case]:
     for tag in cat.release_tags:
         out += [Case("ipoib", tag, "Standard_ND96isr_H100_v5", OPTIONS + NETWORK, ipam=ipam, operator=OPERATOR)
                 for ipam in cat.release(tag).ipam]
+    # private mirrors and pinned digests (ghcr.io images up to v25.4.0, nvcr.io after), every mode
+    out += [Case(mode, tag, "Standard_ND96asr_v4", OPTIONS + mirrors(tag)) for tag in ("v25.4.0", newest)
+            for mode in MODES]
+    # the admission webhook on: every release's sriov (and a mirrored one)
+    out += [Case("sriov", tag, "Standard_ND96asr_v4", OPTIONS, operator=WEBHOOK) for tag in cat.release_tags]
+    out += [Case("sriov", newest, "Standard_ND96isr_H100_v5", OPTIONS + mirrors(newest), operator=WEBHOOK)]
     return out
 
 
@@ -212,6 +233,60 @@ def test_bad_values_fail_helm_template_through_the_schema(chart_dir: Path, tmp_p
     assert proc.returncode != 0 and proc.stdout == ""
     assert "values don't meet the specifications of the schema(s)" in proc.stderr, proc.stderr
     assert f"{CHART_NAME}:" in proc.stderr and message in proc.stderr, proc.stderr
+
+
+# What gen refuses in a spec, refused by the chart's own checks (rdma.checks: `fail` with a message), so that helm
+# template and helm install stop too; each from the chart's defaults (v26.4.1, sriov, 192.168.0.0/16, nv-ipam).
+CROSS_FIELD = {
+    "gateway outside the range": ("ipoib:\n  gateway: 10.0.0.1\n",
+                                  "ipoib.gateway 10.0.0.1: not a usable address of ipoib.range 192.168.0.0/16"),
+    "gateway is the network address": ("ipoib:\n  gateway: 192.168.0.0\n",
+                                       "ipoib.gateway 192.168.0.0: not a usable address of ipoib.range"),
+    "exclusion outside the range": ("ipoib:\n  exclude: [192.168.0.0/32, 10.1.0.0/24]\n",
+                                    "ipoib.exclude[1] 10.1.0.0/24: outside ipoib.range 192.168.0.0/16"),
+    "exclusions overlap": ("ipoib:\n  exclude: [192.168.0.0/24, 192.168.0.128/25]\n",
+                           "ipoib.exclude[1] 192.168.0.128/25: overlaps another exclusion"),
+    "block too large for a /24": ("ipoib:\n  range: 10.0.0.0/24\n  gateway: 10.0.0.1\n  exclude: [10.0.0.0/32]\n"
+                                  "  perNodeBlockSize: 1000\n",
+                                  "ipoib.perNodeBlockSize 1000: more than the 254 address(es) left in 10.0.0.0/24"),
+    "block too large once excluded": ("ipoib:\n  range: 10.0.0.0/24\n  gateway: 10.0.0.1\n"
+                                      "  exclude: [10.0.0.0/25]\n  perNodeBlockSize: 200\n",
+                                      "ipoib.perNodeBlockSize 200: more than the 127 address(es) left in 10.0.0.0/24"),
+    "a public range": ("ipoib:\n  range: 8.8.0.0/16\n  gateway: 8.8.0.1\n  exclude: []\n",
+                       "ipoib.range 8.8.0.0/16: not a private range"),
+    "host bits set": ("ipoib:\n  range: 192.168.0.1/16\n", "ipoib.range 192.168.0.1/16: host bits are set"),
+    "SR-IOV resource name the webhook forbids": ("sriovDevicePlugin:\n  resourceName: rdma-ib\n",
+                                                 "sriovDevicePlugin.resourceName rdma-ib: the operator's admission "
+                                                 "webhook and the SR-IOV device plugin take only"),
+    "whereabouts without ipamPlugin in the CRD": (
+        "mode: ipoib\nipoib:\n  ipam: whereabouts\nimages:\n  whereabouts: {repository: ghcr.io/k8snetworkplumbingwg,"
+        " image: whereabouts, version: v0.7.0}\n",
+        "ipoib.ipam whereabouts: network-operator v26.4.1 does not deploy it (its NicClusterPolicy CRD has no "
+        "spec.secondaryNetwork.ipamPlugin); it supports: nv-ipam"),
+    "unknown release": ("release: v24.1.0\n", "release v24.1.0: not a network-operator release this chart knows"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CROSS_FIELD))
+def test_what_gen_refuses_helm_refuses_through_the_chart_s_checks(chart_dir: Path, tmp_path: Path, name: str) -> None:
+    text, message = CROSS_FIELD[name]
+    values = tmp_path / "values.yaml"
+    values.write_text(text)
+    for command in ("template", "install"):  # install --dry-run: what helm install does before it talks to a cluster
+        args = ["--dry-run=client"] if command == "install" else []
+        proc = _helm(command, CHART_NAME, str(chart_dir), "--values", str(values), *args)
+        assert proc.returncode != 0 and "execution error at (rdma-infiniband/templates/checks.yaml" in proc.stderr
+        assert message in proc.stderr, proc.stderr
+
+
+def test_whereabouts_passes_the_checks_with_a_release_that_deploys_it(chart_dir: Path, tmp_path: Path) -> None:
+    images = catalog.load().release("v25.7.0").images
+    values = tmp_path / "values.yaml"
+    values.write_text(json.dumps({"mode": "ipoib", "release": "v25.7.0", "ipoib": {"ipam": "whereabouts"},
+                                  "images": {name: image.as_dict() for name, image in images.items()}}))
+    proc = _helm("template", CHART_NAME, str(chart_dir), "--values", str(values))
+    assert proc.returncode == 0, proc.stderr
+    assert "ipamPlugin:" in proc.stdout
 
 
 def test_bad_values_on_the_command_line_fail_too(chart_dir: Path) -> None:

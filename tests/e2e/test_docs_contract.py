@@ -51,20 +51,44 @@ def test_readme_has_the_two_quick_start_commands() -> None:
     assert "make test" in (REPO / ".ci" / "run").read_text()
 
 
+def test_readme_says_what_shared_is_and_that_gen_works_without_it() -> None:
+    """Someone who cloned the repository alone learns what ../shared is, that gen works without it (downloading,
+    sha256-locked), and what setup needs from the network."""
+    text = README.read_text()
+    section = re.sub(r"\s+", " ", text[text.index("## `../shared`\n"):].split("\n## ", 1)[0])
+    for words in ("beside your clone", "not part of this repository", "the tests and CI read as an offline mirror",
+                  "gen itself works without it", "downloading the schemas it needs", "sha256",
+                  "Setup needs PyPI and npm"):
+        assert words in section, words
+    assert "../shared" in text.split("## `../shared`")[0]  # the quick start names it before the section says what it is
+
+
 def test_the_docs_pages_run_commands_only_after_the_quick_start() -> None:
     """The quick start's commands are the README's alone; a page that repeated them would not be run as written."""
     for page in doc_pages():
         assert not set(console_commands(page)) & {"make bundle", "make test", ACTIVATE}, page.name
 
 
+# The GitOps part of the checkout that the docs' commands start from: the committed example alone. Another spec a user
+# added to clusters/ (with its output/ and overlays/) is not copied, so that it cannot break make test.
+EXAMPLE = ("clusters/prod.yaml", "output/prod/", "output/fleet/")
+
+
+def _example_or_not_gitops(rel: str) -> bool:
+    if not rel.startswith(("clusters/", "output/", "overlays/")):
+        return True
+    return any(rel == part or (part.endswith("/") and rel.startswith(part)) for part in EXAMPLE)
+
+
 def copy_checkout(top: Path) -> Path:
-    """``top/repo``: this checkout's files, with its set-up venv linked in (setup.sh never modifies a linked venv),
-    and ``../shared`` beside it (``top/shared``), as on a fresh clone."""
+    """``top/repo``: this checkout's files (of clusters/, output/ and overlays/, the example's alone), with its set-up
+    venv linked in (setup.sh never modifies a linked venv), and ``../shared`` beside it (``top/shared``), as on a
+    fresh clone."""
     root = top / "repo"
     files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
                            capture_output=True, check=True).stdout
     for rel in filter(None, files.decode().split("\0")):
-        if (REPO / rel).is_file():
+        if (REPO / rel).is_file() and _example_or_not_gitops(rel):
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / rel, root / rel)
     (root / ".venv").symlink_to(REPO / ".venv")

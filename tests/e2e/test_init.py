@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from generator import project_source, project_version
 from generator.yamlio.load import load_single
-from tests.conftest import REPO
+from tests.conftest import GIT_ENV, REPO
 
 pytestmark = [pytest.mark.kustomize, pytest.mark.slow]
 
@@ -111,3 +112,51 @@ def test_the_wheel_ships_the_template_and_gen_init_runs_from_it(tmp_path: Path) 
     assert (tmp_path / "from-wheel" / "schemas" / "cluster.schema.json").read_bytes() == \
         (REPO / "schemas" / "cluster.schema.json").read_bytes()
     _ok(["gen", "check"], tmp_path / "from-wheel", env)
+
+
+def _source_repository(root: Path) -> Path:
+    """This checkout's files (tracked and new, never ignored ones) committed to a new git repository and tagged
+    v<version>, as a release of rdma-gitops is: what gen init's default requirement names, at a file:// URL."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, check=True).stdout
+    for rel in filter(None, listed.decode().split("\0")):
+        if (REPO / rel).is_file():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes((REPO / rel).read_bytes())
+    env = {**os.environ, **GIT_ENV}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "release"],
+                 ["tag", f"v{project_version()}"]):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, timeout=120)
+    return root
+
+
+def test_the_new_repo_s_ci_installs_gen_as_written_and_its_first_bundle_says_nothing(tmp_path: Path) -> None:
+    """The first day: the workflow's install step, run as written (its GEN_PACKAGE in the same form, pointed at a
+    local git repository of this source instead of its public URL) in a fresh venv with the package index reachable,
+    installs a gen that runs; and the new repo's first gen bundle --all prints no warning."""
+    env = _env(tmp_path)
+    _ok(["gen", "init", "gitops", "--no-input"], tmp_path, env)
+    repo = tmp_path / "gitops"
+    proc = _run(["gen", "bundle", "--all"], repo, {**env, "GEN_NO_CHART_NOTE": "1"})
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr  # a supported release: no warning, no note
+    workflow = load_single((repo / ".github/workflows/gen.yaml").read_bytes(), "gen.yaml").value
+    requirement = workflow["env"]["GEN_PACKAGE"]
+    assert requirement == f"git+{project_source()}@v{project_version()}"  # where gen comes from: no index has it
+    readme = (repo / "README.md").read_text()
+    assert f"python3 -m pip install '{requirement}'" in readme and "rdma-gitops==" not in readme
+    [install] = [step["run"] for step in workflow["jobs"]["gen"]["steps"] if step.get("name") == "Install gen"]
+    assert install == 'python -m pip install "$GEN_PACKAGE"'
+
+    source = _source_repository(tmp_path / "rdma-gitops")
+    local = requirement.replace(project_source(), f"file://{source}", 1)
+    assert local == f"git+file://{source}@v{project_version()}"
+    venv = tmp_path / "venv"
+    _ok([sys.executable, "-m", "venv", str(venv)], tmp_path, env)
+    # a new machine: gen's venv only on PATH, an empty HOME, and the network of the package index (no dead proxies)
+    fresh = {key: value for key, value in env.items() if "proxy" not in key.lower()}
+    fresh.update(PATH=f"{venv / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin", GEN_PACKAGE=local)
+    proc = _run(["bash", "-c", install], tmp_path, fresh)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert _ok([str(venv / "bin" / "gen"), "--version"], tmp_path, fresh).startswith(f"gen {project_version()} ")
+    kustomize = {"GEN_KUSTOMIZE": f"{VENV_BIN / 'kubectl'} kustomize", "GEN_HELM": str(VENV_BIN / "helm")}
+    _ok([str(venv / "bin" / "gen"), "check"], repo, {**fresh, **kustomize})

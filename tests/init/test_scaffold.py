@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import catalog
+from generator import catalog, install_requirement, project_version
 from generator.cluster.model import MODES
 from generator.core.errors import InputError
 from generator.init import scaffold
@@ -26,7 +26,7 @@ def _declared() -> dict[str, object]:
     return declared
 
 
-def test_the_template_asks_the_four_questions_in_order_with_a_prompt_each() -> None:
+def test_the_template_asks_the_five_questions_in_order_with_a_prompt_each() -> None:
     declared = _declared()
     questions = [key for key in declared if not key.startswith("_")]
     assert questions == list(scaffold.QUESTIONS)
@@ -49,7 +49,24 @@ def test_the_choices_are_not_written_in_the_template() -> None:
 def test_the_template_defaults_are_valid_answers() -> None:
     declared = _declared()
     for key in scaffold.QUESTIONS:
+        if key in scaffold.FILLED_DEFAULTS:  # gen fills it in at run time
+            assert declared[key] == ""
+            continue
         assert scaffold.problem(key, declared[key]) is None, key
+
+
+def test_gen_is_installed_from_where_it_comes_from_never_a_package_index_that_lacks_it() -> None:
+    """The default requirement: this gen's source at its release tag (no index publishes rdma-gitops)."""
+    source = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]["Source"]
+    assert install_requirement() == f"git+{source}@v{project_version()}"
+    assert scaffold.problem("gen_package", install_requirement()) is None
+    for path in PROJECT.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            assert "rdma-gitops=={{" not in text, path  # the version pinned on an index that has no such package
+    workflow = (PROJECT / ".github" / "workflows" / "gen.yaml").read_text()
+    assert 'GEN_PACKAGE: "{{ cookiecutter.gen_package }}"' in workflow
+    assert "python3 -m pip install '{{ cookiecutter.gen_package }}'" in (PROJECT / "README.md").read_text()
 
 
 def test_the_hooks_are_the_published_ones_run_from_path() -> None:
@@ -88,6 +105,15 @@ def test_the_ci_workflow_pins_what_this_project_is_tested_with() -> None:
     ("repo_url", "ftp://example.com/gitops.git", "does not match the required form"),
     ("repo_url", "https://example.com/git ops.git", "does not match the required form"),
     ("repo_url", "https://example.com/{{ 7 * 7 }}.git", "holds '{' or '}'"),
+    ("gen_package", "", "is empty; give the pip requirement"),
+    ("gen_package", "-r requirements.txt", "starts with '-'"),
+    ("gen_package", "git+https://u:token@git.example.com/rdma-gitops@v0.1.0", "holds credentials"),
+    ("gen_package", "git+https://token@git.example.com/rdma-gitops@v0.1.0", "holds credentials"),
+    ("gen_package", "rdma-gitops==0.1.0' && curl x | sh '", "holds"),
+    ("gen_package", 'x"y', "holds '\"'"),
+    ("gen_package", "git+https://x/y@$(id)", "holds '$'"),
+    ("gen_package", "a\nb", "holds '\\n'"),
+    ("gen_package", " rdma-gitops", "space at an end"),
 ])
 def test_a_bad_answer_says_what_is_wrong(key: str, value: object, words: str) -> None:
     found = scaffold.problem(key, value)
@@ -99,6 +125,11 @@ def test_a_bad_answer_says_what_is_wrong(key: str, value: object, words: str) ->
     ("repo_url", "ssh://git@example.com/gitops.git"),
     ("repo_url", "git@github.com:example/gitops.git"),
     ("cluster_name", "gpu-1"),
+    ("gen_package", "git+https://github.com/example/rdma-gitops@v0.1.0"),
+    ("gen_package", "git+ssh://git@git.example.com/mirror/rdma-gitops.git@v0.1.0"),
+    ("gen_package", "rdma-gitops==0.1.0"),
+    ("gen_package", "rdma-gitops @ https://files.example.com/rdma_gitops-0.1.0-py3-none-any.whl"),
+    ("gen_package", "./dist/rdma_gitops-0.1.0-py3-none-any.whl"),
     *(("mode", mode) for mode in MODES),
     *(("vm_size", size) for size in catalog.load().vm_sizes if catalog.load().vm_sizes[size].arch == "amd64"),
 ])
@@ -122,7 +153,7 @@ def test_an_arm64_size_passes_where_the_default_release_runs_on_it(size: str) ->
 def test_check_names_the_first_bad_answer_and_where_it_came_from() -> None:
     answers = {key: scaffold.Given(value, f"from {key}") for key, value in
                {"repo_url": "https://example.com/g.git", "cluster_name": "Bad", "mode": "nope",
-                "vm_size": "Standard_ND96asr_v4"}.items()}
+                "vm_size": "Standard_ND96asr_v4", "gen_package": "rdma-gitops==0.1.0"}.items()}
     with pytest.raises(InputError, match=r"^from cluster_name: \"Bad\" does not match"):
         scaffold.check(answers)
 
@@ -133,7 +164,7 @@ def test_a_config_file_gives_answers_and_warns_about_other_keys(tmp_path: Path) 
     given, warnings = scaffold.read_config(config, "cc.yaml")
     assert given == {"cluster_name": scaffold.Given("eu-1", "cc.yaml:4:17: default_context.cluster_name")}
     assert warnings == ["cc.yaml:3:14: default_context.full_name: not a question of gen init (repo_url, "
-                        "cluster_name, mode, vm_size); ignored"]
+                        "cluster_name, mode, vm_size, gen_package); ignored"]
 
 
 @pytest.mark.parametrize(("text", "words"), [

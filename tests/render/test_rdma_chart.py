@@ -52,10 +52,11 @@ def test_the_chart_is_generic_and_versioned_with_the_project() -> None:
     version = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)  # type: ignore[union-attr]
     assert meta["name"] == CHART_NAME and meta["apiVersion"] == "v2"
     assert meta["version"] == meta["appVersion"] == version == project_version()
-    assert sorted(files) == ["Chart.yaml", "README.md", "files/verify.sh", "templates/_helpers.tpl",
-                             "templates/ipoibnetwork.yaml", "templates/ippool.yaml", "templates/namespace.yaml",
-                             "templates/nicclusterpolicy.yaml", "templates/nodefeaturerule.yaml",
-                             "templates/verify.yaml", "values.schema.json", "values.yaml"]
+    assert sorted(files) == ["Chart.yaml", "README.md", "files/releases.json", "files/verify.sh",
+                             "templates/_helpers.tpl", "templates/checks.yaml", "templates/ipoibnetwork.yaml",
+                             "templates/ippool.yaml", "templates/namespace.yaml", "templates/nicclusterpolicy.yaml",
+                             "templates/nodefeaturerule.yaml", "templates/verify.yaml", "values.schema.json",
+                             "values.yaml"]
     assert files["files/verify.sh"].decode() == text("argocd-verify.sh")  # one script for the overlay and the chart
     bundle = chart_bundle(chart_defaults())
     assert bundle.cluster == "charts" and set(bundle.files) == {f"{CHART_NAME}/{rel}" for rel in files}
@@ -66,7 +67,10 @@ def test_default_values_are_a_default_spec_s_with_the_schema_s_descriptions() ->
     values = yaml.safe_load(chart_files(chart_defaults())["values.yaml"])
     assert values == default_values(chart_defaults())
     assert values["mode"] == "sriov"
-    assert values["images"] == {k: v.as_dict() for k, v in catalog.load().release("v25.4.0").images.items()}
+    # the newest supported release's images, never an end-of-life release's
+    latest = catalog.load().latest
+    assert latest.status.status == "latest" and values["release"] == latest.tag
+    assert values["images"] == {k: v.as_dict() for k, v in latest.images.items()}
     text_ = chart_files(chart_defaults())["values.yaml"].decode()
     for key, node in values_schema()["properties"].items():
         if key != "global":

@@ -101,3 +101,90 @@ helm.sh/hook-weight: {{ .weight | quote }}
 helm.sh/hook-delete-policy: before-hook-creation
 {{- end -}}
 {{- end -}}
+
+{{/* A CIDR's first and last address as numbers, "start end". */}}
+{{- define "rdma.cidrInts" -}}
+{{- $parts := splitList "/" . -}}
+{{- $ip := include "rdma.ipToInt" (first $parts) | int64 -}}
+{{- $size := int64 1 -}}
+{{- range until (sub 32 (atoi (last $parts)) | int) -}}
+{{- $size = mul $size 2 -}}
+{{- end -}}
+{{- $start := sub $ip (mod $ip $size) -}}
+{{- $start }} {{ add $start (sub $size 1) -}}
+{{- end -}}
+
+{{/* What rdma-gitops refuses in a spec, refused here too, so that helm template and helm install stop with the same
+reason: the release and its IPAM back-ends (files/releases.json, from rdma-gitops's catalog), the IPoIB range (private,
+/8 to /30, its network address), the gateway and the exclusions inside it, nv-ipam's block size, and the device
+plugins' resource names as the operator's admission webhook takes them. */}}
+{{- define "rdma.checks" -}}
+{{- $v := .Values -}}
+{{- $facts := .Files.Get "files/releases.json" | fromJson -}}
+{{- $release := index $facts.releases $v.release -}}
+{{- if not $release -}}
+{{- fail (printf "release %s: not a network-operator release this chart knows (%s); set release to the one the images come from" $v.release (keys $facts.releases | sortAlpha | join ", ")) -}}
+{{- end -}}
+{{- $ipoib := $v.ipoib -}}
+{{- if not (has $ipoib.ipam $release.ipam) -}}
+{{- $field := index $facts.ipamFields $ipoib.ipam -}}
+{{- fail (printf "ipoib.ipam %s: network-operator %s does not deploy it (its NicClusterPolicy CRD has no spec.%s); it supports: %s" $ipoib.ipam $v.release $field (join ", " $release.ipam)) -}}
+{{- end -}}
+{{- $prefix := splitList "/" $ipoib.range | last | atoi -}}
+{{- if or (lt $prefix 8) (gt $prefix 30) -}}
+{{- fail (printf "ipoib.range %s: give a /8 to /30 (a range of its own, with addresses beside the network, gateway and broadcast addresses)" $ipoib.range) -}}
+{{- end -}}
+{{- $bounds := include "rdma.cidrInts" $ipoib.range | splitList " " -}}
+{{- $first := index $bounds 0 | int64 -}}
+{{- $last := index $bounds 1 | int64 -}}
+{{- if ne (include "rdma.ipToInt" (splitList "/" $ipoib.range | first) | int64) $first -}}
+{{- fail (printf "ipoib.range %s: host bits are set; give its network address (%s/%d)" $ipoib.range (include "rdma.intToIp" $first) $prefix) -}}
+{{- end -}}
+{{- $private := false -}}
+{{- range $block := $facts.privateRanges -}}
+{{- $outer := include "rdma.cidrInts" $block | splitList " " -}}
+{{- if and (ge $first (index $outer 0 | int64)) (le $last (index $outer 1 | int64)) -}}
+{{- $private = true -}}
+{{- end -}}
+{{- end -}}
+{{- if not $private -}}
+{{- fail (printf "ipoib.range %s: not a private range; IPoIB addresses must be private: a range inside %s" $ipoib.range (join ", " $facts.privateRanges)) -}}
+{{- end -}}
+{{- $gateway := include "rdma.ipToInt" $ipoib.gateway | int64 -}}
+{{- if or (le $gateway $first) (ge $gateway $last) -}}
+{{- fail (printf "ipoib.gateway %s: not a usable address of ipoib.range %s" $ipoib.gateway $ipoib.range) -}}
+{{- end -}}
+{{- $excluded := int64 0 -}}
+{{- $seen := list -}}
+{{- range $i, $cidr := $ipoib.exclude -}}
+{{- $ex := include "rdma.cidrInts" $cidr | splitList " " -}}
+{{- $start := index $ex 0 | int64 -}}
+{{- $end := index $ex 1 | int64 -}}
+{{- if or (lt $start $first) (gt $end $last) -}}
+{{- fail (printf "ipoib.exclude[%d] %s: outside ipoib.range %s" $i $cidr $ipoib.range) -}}
+{{- end -}}
+{{- range $other := $seen -}}
+{{- if and (le $start (index $other 1)) (ge $end (index $other 0)) -}}
+{{- fail (printf "ipoib.exclude[%d] %s: overlaps another exclusion; list each address once (nv-ipam refuses overlapping exclusions)" $i $cidr) -}}
+{{- end -}}
+{{- end -}}
+{{- $seen = append $seen (list $start $end) -}}
+{{- $excluded = add $excluded (sub (min $end (sub $last 1)) (max $start (add $first 1)) | add 1 | max 0) -}}
+{{- end -}}
+{{- $capacity := sub (sub $last $first) 1 -}}
+{{- if ge $excluded $capacity -}}
+{{- fail (printf "ipoib.exclude: leaves no address of %s to hand out" $ipoib.range) -}}
+{{- end -}}
+{{- $block := $ipoib.perNodeBlockSize | int64 -}}
+{{- if and (eq $ipoib.ipam "nv-ipam") (gt $block (sub $capacity $excluded)) -}}
+{{- fail (printf "ipoib.perNodeBlockSize %d: more than the %d address(es) left in %s once the exclusions are taken out; nodes would get blocks with no usable address" $block (sub $capacity $excluded) $ipoib.range) -}}
+{{- end -}}
+{{- $sriovName := $v.sriovDevicePlugin.resourceName -}}
+{{- if not (regexMatch $facts.sriovResourceName $sriovName) -}}
+{{- fail (printf "sriovDevicePlugin.resourceName %s: the operator's admission webhook and the SR-IOV device plugin take only %s (letters, digits, '_' and '.', no '-')" $sriovName $facts.sriovResourceName) -}}
+{{- end -}}
+{{- $sharedName := $v.rdmaSharedDevicePlugin.resourceName -}}
+{{- if not (regexMatch $facts.rdmaResourceName $sharedName) -}}
+{{- fail (printf "rdmaSharedDevicePlugin.resourceName %s: the operator's admission webhook takes only %s" $sharedName $facts.rdmaResourceName) -}}
+{{- end -}}
+{{- end -}}

@@ -88,9 +88,12 @@ def destination_conflicts(selected: list[Cluster], others: list[Cluster]) -> lis
     so two Applications would overwrite each other's on every sync, whatever their namespaces."""
     first: dict[tuple[str, str, str], Cluster] = {}
     for cluster in sorted([*selected, *others], key=lambda c: c.name):
-        first.setdefault(_destination_key(cluster), cluster)
+        if cluster.gitops == "argocd":  # a Flux cluster's objects are applied by the Flux inside it
+            first.setdefault(_destination_key(cluster), cluster)
     errors = []
     for cluster in selected:
+        if cluster.gitops != "argocd":
+            continue
         owner = first[_destination_key(cluster)]
         if owner is not cluster:
             _, how, where = _destination_key(cluster)

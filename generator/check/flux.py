@@ -212,8 +212,13 @@ def _without_flux_annotations(obj: Obj) -> Obj:
 
 
 def _identity(obj: Any) -> str:
+    """An object's group, kind, namespace and name, as the messages say it: `IPPool network-operator/aks-infiniband
+    (nv-ipam.nvidia.com)`."""
     meta = as_dict(as_dict(obj).get("metadata"))
-    return f"{_kind(obj)} {as_str(meta.get('namespace'))}/{as_str(meta.get('name'))}".replace(" /", " ")
+    namespace = as_str(meta.get("namespace"))
+    group = as_str(as_dict(obj).get("apiVersion")).rpartition("/")[0] or "core"
+    return (f"{as_str(as_dict(obj).get('kind'))} {namespace + '/' if namespace else ''}{as_str(meta.get('name'))} "
+            f"({group})")
 
 
 def _canonical(obj: Any) -> str:

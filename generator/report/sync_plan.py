@@ -138,7 +138,7 @@ def flux_plan(cluster: Cluster, links: Iterable[Link], built: dict[str, list[Obj
         for obj in objects:
             meta = obj.get("metadata") or {}
             where = f"{meta['namespace']}/{meta.get('name', '')}" if meta.get("namespace") else str(meta.get("name"))
-            lines.append(f"{'':6}{str(obj.get('kind')):22} {where}")
+            lines.append(f"{'':6}{obj.get('kind')!s:22} {where}")
             if obj.get("kind") == "HelmRelease":
                 lines.append(f"{'':8}{CHART_KIND:20} network-operator {cluster.release.chart_version} (its crds/ "
                              "first; hooks off)")

@@ -5,6 +5,7 @@ the real kustomize."""
 from __future__ import annotations
 
 import copy
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -282,3 +283,12 @@ def test_a_broken_step_fails_the_bundle(gitops_repo: Path) -> None:
     assert result.code == 1
     assert "output/prod/flux/policy" in result.out + result.err
     assert not (gitops_repo / "output" / "prod").exists()
+
+
+def test_gen_diff_says_it_does_not_model_flux(gitops_repo: Path) -> None:
+    (gitops_repo / "clusters" / "prod.yaml").write_text(flux_text("prod", "sriov"))
+    run_gen("bundle", "--all", repo=gitops_repo, check=True)
+    for argv in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
+        subprocess.run(["git", *argv], cwd=gitops_repo, check=True)
+    result = run_gen("diff", "--cluster", "prod", repo=gitops_repo)
+    assert result.code == 2 and "delivered by Flux" in result.err and "Traceback" not in result.err

@@ -1,5 +1,5 @@
 """Write ``generator/sources/lock.yaml``: every CRD and webhook schema file gen reads, for every release in
-the catalog (network-operator and Argo CD), with its upstream URL at the release tag and its sha256.
+the catalog (network-operator, Argo CD and Flux), with its upstream URL at the release tag and its sha256.
 
 A maintainer tool (not installed with gen), run from the repository root after a catalog change::
 
@@ -20,6 +20,7 @@ from generator import catalog
 from generator.core.fs import atomic_write
 from generator.sources.schema_store import (
     ARGO_CD,
+    FLUX,
     LOCK_PATH,
     NETWORK_OPERATOR,
     SchemaSourceError,
@@ -32,8 +33,11 @@ DEFAULT_MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "upstre
 _SUBDIRS: dict[str, tuple[tuple[str, str], ...]] = {
     NETWORK_OPERATOR: (("crds", ".yaml"), ("operand-crds", ".yaml"), ("webhook-schemas", ".json")),
     ARGO_CD: (("crds", ".yaml"),),
+    FLUX: (("crds", ".yaml"),),
 }
 _RAW = "https://raw.githubusercontent.com"
+# a Flux CRD file's API group (before .toolkit.fluxcd.io) -> the controller whose repository holds it
+_FLUX_CONTROLLERS = {"kustomize": "kustomize-controller", "helm": "helm-controller", "source": "source-controller"}
 # operand CRD file name fragment -> folder under manifests/ in Mellanox/network-operator
 _OPERAND_STATES: tuple[tuple[str, str, bool], ...] = (
     # (fragment, state folder, verified against the upstream tree listing)
@@ -49,6 +53,10 @@ def upstream_url(path: str) -> tuple[str, bool]:
     project, tag, subdir, name = path.split("/", 3)
     if project == ARGO_CD:
         return f"{_RAW}/argoproj/argo-cd/{tag}/manifests/crds/{name}", True
+    if project == FLUX:  # each kind's CRD is in its controller's repository, at the tag the catalog names
+        controller = _FLUX_CONTROLLERS[name.split(".", 1)[0]]
+        version = catalog.load().flux_versions[tag][controller]
+        return f"{_RAW}/fluxcd/{controller}/{version}/config/crd/bases/{name}", True
     base = f"{_RAW}/Mellanox/network-operator/{tag}"
     if subdir == "crds":
         if name == "nfd-api-crds.yaml":
@@ -87,6 +95,7 @@ def lock_from_dir(mirror: Path) -> str:
     cat = catalog.load()
     pinned = [(NETWORK_OPERATOR, t) for t in cat.release_tags]
     pinned += [(ARGO_CD, t) for t in cat.argocd_versions]
+    pinned += [(FLUX, t) for t in cat.flux_versions]
     for project, tag in pinned:
         files = list(_release_files(mirror, project, tag))
         if not files:

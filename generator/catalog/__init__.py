@@ -272,6 +272,7 @@ class Catalog:
     releases: dict[str, Release]  # sorted by version
     vm_sizes: dict[str, VmSize]
     argocd_versions: tuple[str, ...]  # oldest first; the last is the default
+    flux_versions: dict[str, dict[str, str]]  # Flux release -> controller -> the tag its CRDs come from
     lint_kubernetes: str  # major.minor: gen lint's core-kind schemas (a cluster's are its kubernetes.version's)
     builtin_scopes: dict[tuple[str, str], bool]  # (group, kind) of a Kubernetes built-in -> cluster-scoped
     status_reset_kinds: frozenset[tuple[str, str]]  # (group, kind) of built-ins whose status is reset on create
@@ -350,6 +351,24 @@ class Catalog:
     def releases_for_kubernetes(self, version: str) -> list[Release]:
         """The releases whose supported Kubernetes range holds ``version`` (major.minor)."""
         return [r for r in self.releases.values() if r.supports_kubernetes(version)]
+
+
+@dataclass(frozen=True)
+class StatusSample:
+    """A status the network operator writes on one of its custom resources (catalog/status-samples.yaml), and what a
+    health check must conclude from it."""
+
+    name: str
+    status: dict[str, Any] | None  # None: no status written yet
+    expect: tuple[str, ...]  # current | inProgress | unknown | failed: any of these
+
+
+@functools.cache
+def status_samples() -> dict[str, tuple[StatusSample, ...]]:
+    """"apiVersion/kind" -> the samples of that kind."""
+    raw = _read("status-samples.yaml")
+    return {str(kind): tuple(StatusSample(str(s["sample"]), s.get("status"), tuple(s["expect"])) for s in samples)
+            for kind, samples in raw.items()}
 
 
 def version_key(tag: str) -> tuple[int, ...]:
@@ -443,6 +462,8 @@ def load() -> Catalog:
         releases=ordered,
         vm_sizes={name: _vm_size(name, raw) for name, raw in sizes_raw["sizes"].items()},
         argocd_versions=tuple(platform["argocd"]),
+        flux_versions={str(tag): {str(k): str(v) for k, v in controllers.items()}
+                       for tag, controllers in platform["flux"].items()},
         lint_kubernetes=str(platform["lint"]["kubernetes"]),
         published_images=dict(releases_raw.get("publishedImages") or {}),
         platforms=platforms,

@@ -34,6 +34,7 @@ from generator.check.chart_objects import (
 from generator.check.chart_policy import check_chart_policy
 from generator.check.engine import Item, Location, built_locator, checker_for, locate
 from generator.check.equivalence import ObjectKey, check_equivalence, object_key
+from generator.check.flux import check_flux
 from generator.check.invariants import check_invariants
 from generator.check.previous import attach
 from generator.check.project import check_project
@@ -52,6 +53,7 @@ from generator.programs.helm import ChartRender, FilesRender
 from generator.programs.overlays import OverlayBuild, user_overlay_files
 from generator.render.argocd import PROJECT_FILE
 from generator.render.cluster_bundle import EXAMPLE_FILE, VALUES_FILE
+from generator.render.flux import FLUX_DIR
 from generator.render.operator_values import NFD_WORKER_TOLERATIONS, helm_values, nfd_worker_tolerations
 from generator.render.output import Bundle
 from generator.render.rdma_values import VALUES_FILE as CHART_VALUES_FILE
@@ -164,7 +166,8 @@ def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: Overl
     found += check_mirrored([(i, item.obj) for i, item in enumerate(items)], cluster.images, cluster.release.tag)
     if mine:
         applied = [(i, items[i].obj) for i in everything if items[i].file != example]
-        found += check_project(bundle.objects[PROJECT_FILE][0], applied, cluster.namespace, checker.schemas)
+        if PROJECT_FILE in bundle.objects:  # Argo CD's (a Flux cluster has no AppProject)
+            found += check_project(bundle.objects[PROJECT_FILE][0], applied, cluster.namespace, checker.schemas)
         found += check_invariants(applied, cluster.namespace, build.directory)
         if cluster.taints:
             found += check_taints(list(enumerate(item.obj for item in items)), cluster.taints, cluster.spec_file)
@@ -216,6 +219,18 @@ def _argocd_findings(cluster: Cluster, bundle: Bundle, store: SchemaStore | None
         if rel.startswith("argocd/") and not rel.endswith("kustomization.yaml"):
             items += [Item(doc, f"{layout.output_dir(bundle.cluster)}/{rel}") for doc in docs]
     return _schema_findings(items, cluster.release.tag, store, cluster.kubernetes.version)
+
+
+def _flux_findings(cluster: Cluster, bundle: Bundle, builds: dict[tuple[str, str], OverlayBuild],
+                   store: SchemaStore | None) -> list[Finding]:
+    """The Flux directories as kustomize built them, and the Flux objects (generator.check.flux)."""
+    mine = {build.directory[len(layout.output_dir(cluster.name)) + 1:]: (build.objects, build.error)
+            for (name, _), build in builds.items() if name == cluster.name}
+    found = [KUSTOMIZE_BUILD.in_file(f"{layout.output_dir(cluster.name)}/{directory}",
+                                     f"kustomize build failed: {error}")
+             for directory, (_, error) in sorted(mine.items())
+             if error and (directory == FLUX_DIR or directory.startswith(f"{FLUX_DIR}/"))]
+    return found + check_flux(cluster, bundle, mine, store)
 
 
 def _schema_findings(items: list[Item], release: str, store: SchemaStore | None,
@@ -274,6 +289,8 @@ def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet:
             found += _overlay_findings(repo, cluster, bundle, builds[(cluster.name, mode)], chart, store, previous)
         found += _chart_findings(cluster, bundle, chart)
         found += _argocd_findings(cluster, bundle, store)
+        if cluster.gitops == "flux":
+            found += _flux_findings(cluster, bundle, builds, store)
         if cluster.name in chart_renders:
             found += _equivalence_findings(cluster, bundle, builds[(cluster.name, cluster.mode)],
                                            chart_renders[cluster.name])

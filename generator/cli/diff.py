@@ -50,6 +50,11 @@ def _now(repo: Path, names: list[str], mirror: Path | None) -> dict[str, applied
     if not names:
         return {}
     rendered, charts, _ = render_clusters(repo, names, mirror, Messages(), chart_notes=False)
+    flux = [cluster.spec_file for cluster, _ in rendered.clusters if cluster.gitops == "flux"]
+    if flux:
+        raise InputError(f"{flux[0]}: field 'gitops': gen diff compares what Argo CD applies, and this cluster is "
+                         "delivered by Flux (gitops: flux), which it does not model yet; compare its output with git "
+                         "diff, or name only Argo CD clusters")
     builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters])
     return {cluster.name: applied.from_bundle(cluster, bundle, builds[(cluster.name, cluster.mode)],
                                               charts.get(cluster.name))

@@ -6,14 +6,17 @@ import argparse
 from pathlib import Path
 
 from generator.cli.options import schema_source
+from generator.cluster.model import Cluster
+from generator.cluster.overlay import has_user_overlay
 from generator.cluster.repo import select
 from generator.core.errors import EXIT_OK, BuildFailed
 from generator.pipeline.checking import render_clusters
 from generator.pipeline.messages import Messages
 from generator.programs.overlays import OverlayBuild, build_overlays
+from generator.render import flux
 from generator.report import sync_plan
 
-HELP = "print the order Argo CD applies a cluster's bundle (phase, wave, kind)"
+HELP = "print the order Argo CD (or Flux, with gitops: flux) applies a cluster's bundle"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,15 +25,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
-    """Render and kustomize-build the cluster's mode overlay; print Argo CD's apply order."""
+    """Render and kustomize-build the cluster's mode overlay; print Argo CD's apply order (or Flux's chain)."""
     rendered, charts, _ = render_clusters(repo, select(repo, [args.cluster], all_clusters=False), mirror, Messages())
     [(cluster, bundle)] = rendered.clusters
-    result: OverlayBuild = build_overlays(repo, [bundle])[(cluster.name, cluster.mode)]
+    builds = build_overlays(repo, [bundle])
+    result: OverlayBuild = builds[(cluster.name, cluster.mode)]
     if result.error:
         raise BuildFailed(f"kustomize build {result.directory} failed: {result.error}")
+    if cluster.gitops == "flux":
+        return _flux(cluster, builds, has_user_overlay(repo, cluster.name))
     print(f"# Argo CD sync order of {cluster.name} (overlays/{cluster.mode}); waves wait for health of the "
           "previous one")
     chart = charts.get(cluster.name)
     chart_objects = chart.objects if chart is not None and cluster.argocd.delivery == "helm" else None
     print(sync_plan.render(sync_plan.plan(cluster, result.objects, chart_objects)), end="")
+    return EXIT_OK
+
+
+def _flux(cluster: Cluster, builds: dict[tuple[str, str], OverlayBuild], user_overlay: bool) -> int:
+    links = flux.chain(cluster, user_overlay)
+    built = {}
+    for link in links:
+        build = builds[(cluster.name, link.step.directory)]
+        if build.error:
+            raise BuildFailed(f"kustomize build {build.directory} failed: {build.error}")
+        built[link.step.directory] = build.objects
+    print(f"# Flux order of {cluster.name} (output/{cluster.name}/flux): a Kustomization starts once those it waits "
+          "on are Ready, and is Ready when all it applied is healthy")
+    print(sync_plan.flux_plan(cluster, links, built), end="")
     return EXIT_OK

@@ -10,6 +10,7 @@ from typing import Any
 from generator.catalog import NodePlatform, Release, VmSize
 
 MODES = ("base", "sriov", "shared", "ipoib")
+GITOPS = ("argocd", "flux")  # spec gitops: the engine that delivers the bundle
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,16 @@ class ArgoCD:
     automated: bool
     delivery: str  # helm | rendered
     source: str  # overlay | chart: what the Application applies besides the network-operator chart
+
+
+@dataclass(frozen=True)
+class Flux:
+    """Where Flux reads this repo and where its objects live (spec ``flux``, with ``gitops: flux``)."""
+
+    repo_url: str
+    ref: tuple[str, str]  # (branch | tag | semver | commit | name, its value): the GitRepository's spec.ref
+    namespace: str  # Flux's namespace: the GitRepository and the Kustomizations
+    git_repository: str  # the GitRepository's name (an AKS fluxConfiguration's name, when AKS creates it)
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,7 @@ class Cluster:
     image_pull_secrets: tuple[str, ...]
     rdma_hca_max: int
     ipoib: Ipoib
-    argocd: ArgoCD
+    argocd: ArgoCD  # with gitops: flux: the git source and chart delivery (helm, overlay) Flux uses; the rest unused
     verify: Verify
     tolerations: tuple[dict[str, Any], ...]  # for the InfiniBand pool's taints; reach every node-level component
     taints: tuple[dict[str, Any], ...]  # the pool's taints, when the spec names them (checked, never rendered)
@@ -92,6 +103,8 @@ class Cluster:
     kubernetes: Kubernetes  # the version it runs (or, unset in the spec, the one gen assumes)
     node: Node  # its InfiniBand nodes' OS SKU and platform
     images: Images = Images()  # private registry mirrors and pinned digests, applied to every image gen writes
+    gitops: str = "argocd"  # GITOPS: who delivers the bundle
+    flux: Flux | None = None  # with gitops: flux
     notes: tuple[str, ...] = ()  # warnings about the spec, printed by the commands (file:line: field: why)
     # where each field is in the spec file (generator.cluster.parse.SpecSource), for checks that point at a field
     source: object = field(default=None, compare=False, repr=False)

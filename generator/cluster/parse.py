@@ -16,7 +16,7 @@ from typing import Any
 from generator import catalog
 from generator.cluster import platform
 from generator.cluster import spec_schema as schema
-from generator.cluster.model import ArgoCD, Cluster, Images, Ipoib, Verify
+from generator.cluster.model import ArgoCD, Cluster, Flux, Images, Ipoib, Verify
 from generator.core import layout
 from generator.core.errors import InputError, printable
 from generator.core.finding import JsonPath, dotted
@@ -107,7 +107,9 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     if operator["namespace"] in SYSTEM_NAMESPACES:
         raise spec.error(("networkOperator", "namespace"), f"{operator['namespace']!r} is a Kubernetes system "
                          "namespace; the operator needs one of its own (labelled privileged), e.g. network-operator")
-    notes = [*_lifecycle_checks(release, name, cat, spec), *_argocd_checks(value["argocd"], spec)]
+    flux = _flux(value, spec)
+    argocd_raw = value["argocd"] if flux is None else {**value["argocd"], "repoURL": flux.repo_url}
+    notes = [*_lifecycle_checks(release, name, cat, spec), *_argocd_checks(argocd_raw, spec, flux is None)]
     image = value["verify"]["image"]
     if image_reference_error(image):
         raise spec.error(("verify", "image"), f"{image!r} is not an image reference: {image_reference_error(image)}")
@@ -131,7 +133,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         image_pull_secrets=tuple(operator.get("imagePullSecrets", ())),
         rdma_hca_max=value["shared"]["rdmaHcaMax"],
         ipoib=_ipoib(value["ipoib"], release, vm.ipoib_interface, spec),
-        argocd=_argocd(value["argocd"], spec),
+        argocd=_argocd(argocd_raw, spec),
         verify=Verify(
             enabled=value["verify"]["enabled"],
             image=value["verify"]["image"],
@@ -144,6 +146,8 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         node=node,
         images=Images(mirrors=tuple(value.get("imageRegistry", {}).items()),
                       digests=tuple(value.get("imageDigests", {}).items())),
+        gitops=value["gitops"],
+        flux=flux,
     )
     return dataclasses.replace(cluster, notes=tuple(notes), source=spec)
 
@@ -266,17 +270,35 @@ def _next(release: catalog.Release, cat: catalog.Catalog) -> str:
     return next(t for t in cat.release_tags if catalog.version_key(t) > release.key)
 
 
-def _argocd_checks(raw: dict[str, Any], spec: SpecSource) -> list[str]:
-    """What the schema's patterns cannot say about the repository URL; warnings come back as notes."""
+def _argocd_checks(raw: dict[str, Any], spec: SpecSource, argocd: bool = True) -> list[str]:
+    """What the schema's patterns cannot say about the repository URL (argocd.repoURL, or flux.repoURL with
+    ``argocd`` false); warnings come back as notes."""
     url = raw["repoURL"]
+    path, engine = (("argocd", "repoURL"), "Argo CD") if argocd else (("flux", "repoURL"), "Flux")
     if _CREDENTIALS.match(url):
-        raise spec.error(("argocd", "repoURL"), "holds credentials, which would be committed in four files; give the "
-                         "URL without them (Argo CD keeps credentials in repository Secrets)")
+        raise spec.error(path, "holds credentials, which would be committed in four files; give the URL without them "
+                         f"({engine} keeps credentials in {'repository Secrets' if argocd else 'a Secret'})")
     if url.startswith("http://"):
-        line, column = spec.doc.position(("argocd", "repoURL"))
-        return [f"{spec.file}:{line}:{column}: field 'argocd.repoURL': plain http:// sends the repository (and any "
-                "credentials Argo CD holds for it) unencrypted; use https://"]
+        line, column = spec.doc.position(path)
+        return [f"{spec.file}:{line}:{column}: field '{'.'.join(path)}': plain http:// sends the repository (and any "
+                f"credentials {engine} holds for it) unencrypted; use https://"]
     return []
+
+
+def _flux(value: dict[str, Any], spec: SpecSource) -> Flux | None:
+    """The flux: section of a gitops: flux spec (None for Argo CD); each engine's section only with its engine."""
+    if value["gitops"] != "flux":
+        if spec.given(("flux",)):
+            raise spec.error(("flux",), "is read only with gitops: flux (this cluster is delivered by Argo CD, "
+                             "the default); set gitops: flux, or remove it")
+        return None
+    if spec.given(("argocd",)):
+        raise spec.error(("argocd",), "is Argo CD's, and this cluster is delivered by Flux (gitops: flux): nothing "
+                         "would read it; remove it (Flux reads the repository from flux.repoURL)")
+    raw = value["flux"]
+    [(kind, ref)] = raw["ref"].items()  # the schema: exactly one
+    return Flux(repo_url=raw["repoURL"], ref=(kind, ref), namespace=raw["namespace"],
+                git_repository=raw["gitRepository"])
 
 
 def _argocd(raw: dict[str, Any], spec: SpecSource) -> ArgoCD:

@@ -31,8 +31,9 @@ RULE_MODULES = (
     "generator.check.chart_policy",
     "generator.check.invariants",
     "generator.check.equivalence",
+    "generator.check.flux",
 )
-GROUPS = ("yaml", "build", "lint", "schema", "webhook", "cross", "ipam", "argocd", "bundle")
+GROUPS = ("yaml", "build", "lint", "schema", "webhook", "cross", "ipam", "argocd", "flux", "bundle")
 
 _REGISTRY: dict[str, Rule] = {}
 _DIRECTIVE = re.compile(r"#[ \t]*gen-lint:[ \t]*disable[ \t]*=[ \t]*([A-Za-z0-9_, \t-]+)")

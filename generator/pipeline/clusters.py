@@ -91,7 +91,8 @@ def destination_clashes(clusters: list[Cluster]) -> list[list[Cluster]]:
     Applications would overwrite each other's on every sync, whatever their namespaces."""
     groups: dict[tuple[str, str, str], list[Cluster]] = {}
     for cluster in sorted(clusters, key=lambda c: c.name):
-        groups.setdefault(_destination_key(cluster), []).append(cluster)
+        if cluster.gitops == "argocd":  # a Flux cluster's objects are applied by the Flux inside it
+            groups.setdefault(_destination_key(cluster), []).append(cluster)
     return [group for group in groups.values() if len(group) > 1]
 
 

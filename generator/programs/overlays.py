@@ -26,6 +26,7 @@ from generator.core.kube import Obj
 from generator.core.progress import QUIET, Progress
 from generator.programs import kustomize
 from generator.programs.kustomization import files_read
+from generator.render.flux import build_dirs as flux_build_dirs
 from generator.render.output import Bundle
 
 CACHE_VERSION = 3
@@ -34,16 +35,27 @@ MAX_INPUT_BYTES = MAX_FILE_BYTES
 
 @dataclass(frozen=True)
 class OverlayBuild:
-    """``kustomize build output/<cluster>/overlays/<mode>``: its objects, or why it failed."""
+    """``kustomize build output/<cluster>/overlays/<mode>`` (or another directory of the bundle that is built: a
+    Flux step, flux/<step>): its objects, or why it failed."""
 
     cluster: str
-    mode: str
+    mode: str  # a mode, or the bundle directory built (flux/policy)
     objects: list[Obj]
     error: str  # "" when the build succeeded; paths in it are repo-relative
 
     @property
     def directory(self) -> str:
-        return layout.mode_overlay_dir(self.cluster, self.mode)
+        return f"{layout.output_dir(self.cluster)}/{_relative(self.mode)}"
+
+
+def _relative(unit: str) -> str:
+    """The directory inside the bundle a build unit (a mode, or a directory) names."""
+    return layout.mode_overlay(unit) if unit in MODES else unit
+
+
+def build_units(bundle: Bundle) -> list[str]:
+    """What is built of a bundle: every mode overlay, then its Flux directories (gitops: flux)."""
+    return [*MODES, *flux_build_dirs(bundle.files)]
 
 
 def _stage(repo: Path, bundles: Sequence[Bundle], root: Path) -> None:
@@ -84,7 +96,7 @@ def _reads_in_bundle(bundle: Bundle, mode: str) -> list[str] | None:
     followed through the bundle's own directories), or None when a kustomization uses more than resources, patches
     and components (then every file of the bundle counts). Paths leaving the bundle (the user's overlay, a release's
     CRDs) are not followed: those inputs are keyed whole."""
-    todo, seen, files = [layout.mode_overlay(mode)], set(), set()
+    todo, seen, files = [_relative(mode)], set(), set()
     while todo:
         directory = todo.pop()
         if directory in seen:
@@ -149,7 +161,7 @@ def build_overlays(repo: Path, bundles: Sequence[Bundle], progress: Progress = Q
     results: dict[tuple[str, str], OverlayBuild] = {}
     wanted: dict[str, list[tuple[Bundle, str]]] = {}  # digest -> the (bundle, mode) overlays that read it
     for bundle in bundles:
-        for mode in MODES:
+        for mode in build_units(bundle):
             wanted.setdefault(_mode_digest(repo, bundle, mode, command), []).append((bundle, mode))
     todo: dict[str, list[tuple[Bundle, str]]] = {}
     for key, members in wanted.items():
@@ -197,7 +209,7 @@ def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
         root = Path(tmp)
         staged = {bundle.cluster: bundle for bundle, _ in overlays}
         _stage(repo, list(staged.values()), root)
-        dirs = [root / layout.mode_overlay_dir(bundle.cluster, mode) for bundle, mode in overlays]
+        dirs = [root / layout.output_dir(bundle.cluster) / _relative(mode) for bundle, mode in overlays]
         out = []
         for (bundle, mode), result in zip(overlays, kustomize.build_many(dirs, command, done),
                                           strict=True):

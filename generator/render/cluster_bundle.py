@@ -13,6 +13,8 @@ Layout (paths relative to output/<cluster>/), mirroring the guide's kustomize co
     argocd/project.yaml        the Application's AppProject (its repos, destination, cluster-scoped kinds)
     argocd/kustomization.yaml  `kubectl apply -k output/<cluster>/argocd`: project + application
     argocd/argocd-cm-health.yaml  argocd-cm patch: Lua health checks (applied to Argo CD once, not synced)
+    flux/                      instead of argocd/ with gitops: flux: the Flux Kustomizations and their steps
+                               (generator.render.flux)
     overlays/<mode>/verify.yaml   opt-in PostSync ib_write_bw check (spec verify.enabled)
     examples/pod.yaml          the guide's example pod for the mode (not synced)
 """
@@ -25,6 +27,7 @@ from generator.core.kube import Obj
 from generator.render import bundle_objects as objects
 from generator.render import rendered_chart as chart
 from generator.render.argocd import argocd_files
+from generator.render.flux import flux_files
 from generator.render.operator_values import helm_values
 from generator.render.output import Bundle, kustomization
 from generator.render.rdma_values import VALUES_FILE as CHART_VALUES_FILE
@@ -84,7 +87,7 @@ def _files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | 
         "overlays/ipoib/ipoib.yaml": [objects.ipoib_patch(cluster)],
         VALUES_FILE: [helm_values(cluster)],
         CHART_VALUES_FILE: [chart_values(cluster)],
-        **argocd_files(cluster),
+        **(flux_files(cluster, has_user_overlay) if cluster.gitops == "flux" else argocd_files(cluster)),
         EXAMPLE_FILE: [objects.example_pod(cluster)],
     }
     if cluster.ipoib.ipam == "nv-ipam":

@@ -11,6 +11,7 @@ from typing import Any
 from generator.catalog.charts import chart_facts
 from generator.cluster.model import Cluster
 from generator.core.kube import HELM_HOOK, HELM_HOOK_WEIGHT, HOOK, SYNC_OPTIONS, WAVE
+from generator.render.flux import Link, kustomization_name
 from generator.render.operator_values import helm_values
 
 PHASES = ("PreSync", "Sync", "PostSync")
@@ -118,3 +119,27 @@ def _namespace_first(rows: list[Row], namespace: str) -> list[Row]:
 def render(rows: Iterable[Row]) -> str:
     head = f"{'PHASE':8} {'WAVE':>4}  {'KIND':24} NAME"
     return "\n".join([head, *(r.line() for r in rows)]) + "\n"
+
+
+# -- Flux (gitops: flux) ------------------------------------------------------------------------------------------
+
+_FLUX_FIRST = ("CustomResourceDefinition", "Namespace")  # kustomize-controller applies these first, then the rest
+
+
+def flux_plan(cluster: Cluster, links: Iterable[Link], built: dict[str, list[Obj]]) -> str:
+    """The Flux chain of a cluster: each Kustomization in order, what it waits on (dependsOn), when it is Ready, and
+    the objects it applies (Namespaces and CRDs first, as kustomize-controller applies them)."""
+    lines = [f"{'STEP':4}  {'KUSTOMIZATION':22} {'WAITS ON':30} READY WHEN"]
+    for number, link in enumerate(links, start=1):
+        step = link.step
+        waits = ", ".join(kustomization_name(name) for name in link.depends_on) or "-"
+        lines.append(f"{number:<4}  {kustomization_name(step.name):22} {waits:30} {step.why}")
+        objects = sorted(built.get(step.directory, []), key=lambda o: str(o.get("kind")) not in _FLUX_FIRST)
+        for obj in objects:
+            meta = obj.get("metadata") or {}
+            where = f"{meta['namespace']}/{meta.get('name', '')}" if meta.get("namespace") else str(meta.get("name"))
+            lines.append(f"{'':6}{obj.get('kind')!s:22} {where}")
+            if obj.get("kind") == "HelmRelease":
+                lines.append(f"{'':8}{CHART_KIND:20} network-operator {cluster.release.chart_version} (its crds/ "
+                             "first; hooks off)")
+    return "\n".join(lines) + "\n"

@@ -50,11 +50,12 @@ def test_at_least_40_bad_cases_cover_most_rules():
     # generated bundle: tests/e2e/test_hostile.py; image-mirror needs a spec's imageRegistry:
     # tests/cli/test_images.py; chart-equivalence compares a helm render with a kustomize build:
     # tests/check/test_equivalence.py, tests/cli/test_chart_command.py; the render policy holds a chart's render
-    # to the release's facts: tests/check/test_chart_policy.py, tests/cli/test_hostile_chart.py
+    # to the release's facts: tests/check/test_chart_policy.py, tests/cli/test_hostile_chart.py; the flux rules need a
+    # gitops: flux bundle: tests/check/test_flux.py
     assert set(RULES) - covered <= {"kustomize-build", "yaml-too-large", "argocd-project", "chart-render",
                                     "chart-values", "pool-taints", "bundle-invariant", "image-mirror",
                                     "chart-equivalence", "chart-privilege", "chart-namespace", "chart-rbac",
-                                    "chart-image-source"}
+                                    "chart-image-source", "flux-health", "flux-chain", "flux-steps"}
 
 
 @pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])

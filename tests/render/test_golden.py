@@ -64,6 +64,24 @@ CASES = {
 }
 
 
+# gitops: flux, one cluster of each mode: the Flux chain instead of the Argo CD Application (the rest as with Argo CD)
+FLUX = ("gitops: flux\nflux:\n  repoURL: https://github.com/example/aks-gitops.git\n  ref: {branch: main}\n")
+
+
+def flux_spec(text: str) -> str:
+    return text.replace("argocd:\n  repoURL: https://github.com/example/aks-gitops.git\n  targetRevision: main\n", FLUX)
+
+
+CASES.update({
+    "flux-base-v26.4.1": flux_spec(spec_text(mode="base", version="v26.4.1")),
+    "flux-sriov-v25.4.0": flux_spec(spec_text(mode="sriov")),
+    "flux-shared-v25.10.0": flux_spec(spec_text(mode="shared", version="v25.10.0")),  # its NFD schema needs the web
+    "flux-ipoib-nv-ipam-verify-v26.4.1": flux_spec(spec_text(mode="ipoib", version="v26.4.1", extra=(
+        "verify:\n  enabled: true\n"
+        "tolerations:\n- {key: sku, operator: Equal, value: gpu, effect: NoSchedule}\n"))),
+})
+
+
 def rendered(case: str) -> dict[str, bytes]:
     spec = checked_cluster(CASES[case].encode(), "clusters/prod.yaml", expected_name="prod")
     return render_bundle(spec).files

@@ -21,6 +21,13 @@ def test_lock_covers_every_pinned_release_and_file(mirror: Path) -> None:
     lock = st.load_lock()
     assert lock.tags(st.NETWORK_OPERATOR) == sorted(CAT.release_tags)
     assert lock.tags(st.ARGO_CD) == sorted(CAT.argocd_versions)
+    assert lock.tags(st.FLUX) == sorted(CAT.flux_versions)
+    for tag in CAT.flux_versions:  # every Flux CRD of the release, each from its controller's tag
+        on_disk = {p.relative_to(mirror).as_posix() for p in (mirror / st.FLUX / tag / "crds").iterdir()}
+        assert on_disk == {f.path for f in lock.release(st.FLUX, tag, "crds")}
+        for entry in lock.release(st.FLUX, tag):
+            controller = entry.url.split("/")[4]
+            assert f"/{CAT.flux_versions[tag][controller]}/config/crd/bases/" in entry.url
     for tag in CAT.release_tags:
         for subdir in ("crds", "operand-crds", "webhook-schemas"):
             on_disk = {
@@ -30,7 +37,8 @@ def test_lock_covers_every_pinned_release_and_file(mirror: Path) -> None:
             assert on_disk == {f.path for f in lock.release(st.NETWORK_OPERATOR, tag, subdir)}
     for entry in lock.files:
         assert entry.url.startswith("https://raw.githubusercontent.com/")
-        assert f"/{entry.tag}/" in entry.url and entry.url.endswith(entry.path.rsplit("/", 1)[1])
+        assert entry.url.endswith(entry.path.rsplit("/", 1)[1])
+        assert f"/{entry.tag}/" in entry.url or entry.project == st.FLUX
         assert len(entry.sha256) == 64
 
 

@@ -1,7 +1,8 @@
 """The strict schema of every kind an object may have, for one network-operator release, one Argo CD
-release and one Kubernetes version: custom kinds converted from the pinned CRDs, core kinds from
-kubernetes-validate's strict schemas. Compiled on first use; one ``Schemas`` per (release, Argo CD) per
-process (``schemas_for``)."""
+release, one Flux release and one Kubernetes version: custom kinds converted from the pinned CRDs, core kinds from
+kubernetes-validate's strict schemas. Compiled on first use; one ``Schemas`` per (release, Argo CD, Flux) per
+process (``schemas_for``). The Flux CRDs are read only when a Flux kind is asked for, so a repository without Flux
+objects never needs them in its schema cache."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ import jsonschema_rs
 from generator import catalog
 from generator.check.validators.crd import convert_crd
 from generator.check.validators.kube_core import CoreSchemas, core_schemas
-from generator.sources.schema_store import ARGO_CD, NETWORK_OPERATOR, LockedFile, SchemaStore, open_store
+from generator.sources.schema_store import ARGO_CD, FLUX, NETWORK_OPERATOR, LockedFile, SchemaStore, open_store
 from generator.yamlio import cached as cached_yaml
+
+FLUX_GROUP_SUFFIX = ".toolkit.fluxcd.io"  # kustomize., helm., source.toolkit.fluxcd.io
 
 
 @dataclass(frozen=True)
@@ -49,19 +52,31 @@ def _converted(store: SchemaStore, entry: LockedFile) -> tuple[CustomKind, ...]:
 class Schemas:
     """Validators by (apiVersion, kind) for one network-operator release and one Argo CD release."""
 
-    def __init__(self, release: str, argocd: str, store: SchemaStore, kube_version: str):
+    def __init__(self, release: str, argocd: str, store: SchemaStore, kube_version: str, flux: str = ""):
         self.release, self.argocd, self.kube_version = release, argocd, kube_version
+        self.flux = flux or list(catalog.load().flux_versions)[-1]
+        self._store = store
         self._core: CoreSchemas = core_schemas(kube_version)
         self._custom: dict[tuple[str, str], CustomKind] = {}
         self.served: dict[str, list[str]] = {}  # kind -> apiVersions served (custom kinds)
-        sources = [*store.files(NETWORK_OPERATOR, release, "crds"),
+        self._add([*store.files(NETWORK_OPERATOR, release, "crds"),
                    *store.files(NETWORK_OPERATOR, release, "operand-crds"),
-                   *store.files(ARGO_CD, argocd, "crds")]
-        for entry in sources:
-            for custom in _converted(store, entry):
+                   *store.files(ARGO_CD, argocd, "crds")])
+        self._flux_loaded = False
+        self._compiled: dict[tuple[str, str], Any] = {}
+
+    def _add(self, entries: list[LockedFile]) -> None:
+        for entry in entries:
+            for custom in _converted(self._store, entry):
                 self._custom.setdefault((custom.api_version, custom.kind), custom)
                 self.served.setdefault(custom.kind, []).append(custom.api_version)
-        self._compiled: dict[tuple[str, str], Any] = {}
+
+    def _lookup(self, api_version: str, kind: str) -> CustomKind | None:
+        """A custom kind; the Flux CRDs are read on the first Flux group asked for."""
+        if not self._flux_loaded and api_version.rpartition("/")[0].endswith(FLUX_GROUP_SUFFIX):
+            self._flux_loaded = True
+            self._add(self._store.files(FLUX, self.flux, "crds"))
+        return self._custom.get((api_version, kind))
 
     def describe(self) -> str:
         return f"network-operator {self.release}, Argo CD {self.argocd}"
@@ -71,7 +86,7 @@ class Schemas:
         return sorted(self._custom)
 
     def custom(self, api_version: str, kind: str) -> CustomKind | None:
-        return self._custom.get((api_version, kind))
+        return self._lookup(api_version, kind)
 
     def core(self) -> CoreSchemas:
         """The core kinds' schemas of this Kubernetes version."""
@@ -79,7 +94,7 @@ class Schemas:
 
     def cluster_scoped(self, api_version: str, kind: str) -> bool | None:
         """Whether a kind is cluster-scoped: its CRD's scope, or the catalog's for a built-in; None when unknown."""
-        custom = self._custom.get((api_version, kind))
+        custom = self._lookup(api_version, kind)
         if custom is not None:
             return custom.scope == "Cluster"
         group = api_version.rpartition("/")[0]
@@ -88,7 +103,7 @@ class Schemas:
     def status_reset(self, api_version: str, kind: str) -> bool:
         """Whether the API server drops the status written with an object of this kind (a status subresource:
         the CRD version declares one, or the built-in's strategy resets status on create)."""
-        custom = self._custom.get((api_version, kind))
+        custom = self._lookup(api_version, kind)
         if custom is not None:
             return custom.status_subresource
         return (api_version.rpartition("/")[0], kind) in catalog.load().status_reset_kinds
@@ -97,7 +112,7 @@ class Schemas:
         """A compiled strict validator, or None when no schema of this kind is known."""
         key = (api_version, kind)
         if key not in self._compiled:
-            custom = self._custom.get(key)
+            custom = self._lookup(*key)
             if custom is not None:
                 self._compiled[key] = jsonschema_rs.Draft202012Validator(custom.schema, validate_formats=True)
             else:
@@ -106,13 +121,14 @@ class Schemas:
 
 
 @functools.cache
-def _schemas(release: str, argocd: str, store: SchemaStore, kube_version: str) -> Schemas:
-    return Schemas(release, argocd, store, kube_version)
+def _schemas(release: str, argocd: str, store: SchemaStore, kube_version: str, flux: str) -> Schemas:
+    return Schemas(release, argocd, store, kube_version, flux)
 
 
 def schemas_for(release: str, argocd: str | None = None, store: SchemaStore | None = None,
-                kube_version: str | None = None) -> Schemas:
-    """The Schemas of a release for a cluster of ``kube_version`` (default: the catalog's default Argo CD, and the
-    Kubernetes version gen lint assumes), kept per process."""
+                kube_version: str | None = None, flux: str | None = None) -> Schemas:
+    """The Schemas of a release for a cluster of ``kube_version`` (default: the catalog's default Argo CD and newest
+    Flux, and the Kubernetes version gen lint assumes), kept per process."""
     cat = catalog.load()
-    return _schemas(release, argocd or cat.default_argocd, store or open_store(), kube_version or cat.lint_kubernetes)
+    return _schemas(release, argocd or cat.default_argocd, store or open_store(), kube_version or cat.lint_kubernetes,
+                    flux or list(cat.flux_versions)[-1])

@@ -22,7 +22,7 @@ from generator.core.kube import (
 )
 from generator.render.data import template
 from generator.render.image_refs import policy_image
-from generator.render.verify import verify_objects
+from generator.render.verify import nccl_objects, verify_objects
 
 INFINIBAND_CLASS = "0207"  # PCI class: network controller, InfiniBand
 # The device plugins' resources: pods request rdma/ib (SR-IOV, the guide's prefix) or rdma/shared_ib (shared)
@@ -260,11 +260,16 @@ def example_pod(cluster: Cluster) -> Obj:
     if cluster.mode == "base":
         # driver only: no device plugin, so the pod needs privileges to reach /dev/infiniband
         container["securityContext"] = {"privileged": True}
+        if cluster.vm_size.gpus:
+            gpus = {cluster.vm_size.gpu_resource: cluster.vm_size.gpus}
+            container["resources"] = {"requests": dict(gpus), "limits": dict(gpus)}
         return pod
     # without IPC_LOCK `ulimit -l` is 64 KiB and RDMA memory registration fails
     container["securityContext"] = {"capabilities": {"add": ["IPC_LOCK"]}}
-    # sriov: one VF per NIC, claim them all; shared/ipoib: one of rdmaHcaMax slots, all NICs visible
-    amount = {"rdma/ib": cluster.vm_size.nics} if cluster.mode == "sriov" else {"rdma/shared_ib": 1}
+    # sriov: one VF per NIC, claim them all; shared/ipoib: one of rdmaHcaMax slots, all NICs visible; with every GPU
+    # of a GPU size (the guide's "Usage of GPUDirect RDMA": GPUs and the RDMA resource in one pod)
+    amount = {cluster.vm_size.gpu_resource: cluster.vm_size.gpus} if cluster.vm_size.gpus else {}
+    amount.update({"rdma/ib": cluster.vm_size.nics} if cluster.mode == "sriov" else {"rdma/shared_ib": 1})
     container["resources"] = {"requests": dict(amount), "limits": dict(amount)}
     if cluster.mode == "ipoib":
         meta["namespace"] = cluster.ipoib.namespace
@@ -281,4 +286,6 @@ def synced_objects(cluster: Cluster) -> list[Obj]:
             objs.append(nv_ipam_pool(cluster))
     if cluster.verify.enabled:
         objs += verify_objects(cluster)
+        if cluster.verify.nccl.enabled:
+            objs += nccl_objects(cluster)
     return objs

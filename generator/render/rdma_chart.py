@@ -4,8 +4,8 @@ written to ``output/charts/rdma-infiniband/``. The per-cluster values come from 
 
 The chart's files are data (``render/chart_templates/``), copied as they are, but for three generated ones:
 ``Chart.yaml`` (its version is rdma-gitops's), ``values.yaml`` (the defaults: the values of a spec with every default,
-mode sriov, commented with the schema's descriptions) and ``files/verify.sh`` (the verify script, shared with the
-overlay's Job). The chart does not depend on any cluster: every spec that uses it gets the same bytes.
+mode sriov, commented with the schema's descriptions), ``files/verify.sh`` and ``files/nccl.sh`` (the checks' scripts,
+shared with the overlay's Jobs). The chart does not depend on any cluster: every spec that uses it gets the same bytes.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ CHART_NAME = "rdma-infiniband"
 CHARTS = layout.CHARTS  # output/charts/: not a cluster name
 CHART_SOURCE = Path(__file__).resolve().parent / "chart_templates"
 VERIFY_SCRIPT = "files/verify.sh"  # in the chart; the overlay's verify Job runs the same script
+NCCL_SCRIPT = "files/nccl.sh"  # the same for the NCCL Job
 # The spec whose values are the chart's defaults (every other field takes the cluster schema's default).
 DEFAULTS_SPEC = b"""\
 name: rdma-infiniband
@@ -87,6 +88,7 @@ def chart_files(defaults: Cluster, version: str | None = None) -> dict[str, byte
     files["Chart.yaml"] = _chart_yaml(version)
     files["values.yaml"] = _values_yaml(version, defaults)
     files[VERIFY_SCRIPT] = text("argocd-verify.sh").encode("utf-8")
+    files[NCCL_SCRIPT] = text("argocd-nccl.sh").encode("utf-8")
     return dict(sorted(files.items()))
 
 

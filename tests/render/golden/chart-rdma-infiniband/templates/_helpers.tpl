@@ -101,3 +101,31 @@ helm.sh/hook-weight: {{ .weight | quote }}
 helm.sh/hook-delete-policy: before-hook-creation
 {{- end -}}
 {{- end -}}
+
+{{/* A check container's securityContext: privileged in mode base (no device plugin hands out /dev/infiniband),
+else IPC_LOCK (RDMA registers its buffers). */}}
+{{- define "rdma.checkSecurity" -}}
+{{- if eq .Values.mode "base" -}}
+securityContext:
+  privileged: true
+{{- else -}}
+securityContext:
+  capabilities:
+    add:
+    - IPC_LOCK
+{{- end -}}
+{{- end -}}
+
+{{/* The NCCL objects' hook annotations (dict root, weight): Argo CD PostSync in wave 1 (after the ib_write_bw Job),
+else a Helm test after it. */}}
+{{- define "rdma.ncclHook" -}}
+{{- if .root.Values.argocd.annotations -}}
+argocd.argoproj.io/hook: PostSync
+argocd.argoproj.io/hook-delete-policy: BeforeHookCreation
+argocd.argoproj.io/sync-wave: "1"
+{{- else -}}
+helm.sh/hook: test
+helm.sh/hook-weight: {{ .weight | quote }}
+helm.sh/hook-delete-policy: before-hook-creation
+{{- end -}}
+{{- end -}}

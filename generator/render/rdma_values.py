@@ -69,13 +69,19 @@ def verify_values(cluster: Cluster) -> Obj:
         "hcas": cluster.vm_size.nics,
         "gpuMemory": gpu_memory(cluster),
         "gpus": gpus,
-        "resources": rdma_resources(cluster, gpus),
+        "resources": _listed(rdma_resources(cluster, gpus)),
         "nccl": {
             "enabled": on,
             "image": nccl.image,
             "busBandwidthFloorGBps": nccl_floor(cluster),
             "env": nccl_env(cluster) if on else [],
             "topology": topology_xml(profile.topology) if on and profile and profile.topology else "",
-            "resources": rdma_resources(cluster, cluster.vm_size.gpus) if on else {},
+            "resources": _listed(rdma_resources(cluster, cluster.vm_size.gpus)) if on else [],
         },
     }
+
+
+def _listed(resources: dict[str, str]) -> list[Obj]:
+    """Resources as a list: Helm merges a map of the values file into the chart's default map (a default rdma/ib
+    would stay beside a cluster's rdma/shared_ib), and replaces a list."""
+    return [{"name": name, "quantity": quantity} for name, quantity in resources.items()]

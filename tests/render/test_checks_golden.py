@@ -49,7 +49,7 @@ def check_files(case: str) -> dict[str, bytes]:
     files = render_bundle(cluster).files
     overlay = f"overlays/{cluster.mode}/"
     return {rel: data for rel, data in files.items()
-            if rel.startswith(overlay) and rel.endswith(("verify.yaml", "nccl.yaml", "kustomization.yaml"))
+            if (rel.startswith(overlay) and rel.endswith(("verify.yaml", "nccl.yaml", "kustomization.yaml")))
             or rel in ("examples/pod.yaml", "helm/rdma-infiniband-values.yaml")}
 
 

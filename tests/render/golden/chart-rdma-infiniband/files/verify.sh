@@ -7,6 +7,7 @@
 set -u
 IB_SYSFS=${IB_SYSFS:-/sys/class/infiniband}
 IB_DEV=${IB_DEV:-/dev/infiniband}
+work=${CHECK_DIR:-/tmp}
 MESSAGE=8388608  # 8 MiB, as Azure's health checks measure the floors
 fail() { echo "FAIL: $*"; exit 1; }
 devices=()
@@ -42,11 +43,11 @@ last=$((HCAS - 1))
 if [ "$JOB_COMPLETION_INDEX" = "0" ]; then
   echo "server on $NODE_NAME: ${devices[*]} ($GPU_MEMORY memory)"
   pids=()
-  for i in $(seq 0 "$last"); do run "$i" "" >"/tmp/hca-$i.log" 2>&1 & pids+=($!); done
+  for i in $(seq 0 "$last"); do run "$i" "" >"$work/hca-$i.log" 2>&1 & pids+=($!); done
   status=0
   for i in $(seq 0 "$last"); do
     if ! wait "${pids[$i]}"; then
-      echo "FAIL: ib_write_bw server on ${devices[$i]} ($(where "$i")) failed:"; cat "/tmp/hca-$i.log"; status=1
+      echo "FAIL: ib_write_bw server on ${devices[$i]} ($(where "$i")) failed:"; cat "$work/hca-$i.log"; status=1
     fi
   done
   exit "$status"
@@ -54,8 +55,8 @@ fi
 for _ in $(seq 60); do getent hosts "$SERVER" >/dev/null && break; sleep 5; done
 client() {  # HCA $1 against the server, retried while the server's listener comes up
   for _ in $(seq 12); do
-    if run "$1" "$SERVER" >"/tmp/hca-$1.log" 2>&1; then return 0; fi
-    grep -q "Unsupported memory type" "/tmp/hca-$1.log" && return 1
+    if run "$1" "$SERVER" >"$work/hca-$1.log" 2>&1; then return 0; fi
+    grep -q "Unsupported memory type" "$work/hca-$1.log" && return 1
     sleep 5
   done
   return 1
@@ -66,10 +67,10 @@ for i in $(seq 0 "$last"); do wait "${pids[$i]}"; done
 low=()
 for i in $(seq 0 "$last"); do
   dev=${devices[$i]}
-  bw=$(awk '$1 ~ /^[0-9]+$/ && NF >= 4 {v = $4} END {print v}' "/tmp/hca-$i.log")
+  bw=$(awk '$1 ~ /^[0-9]+$/ && NF >= 4 {v = $4} END {print v}' "$work/hca-$i.log")
   if [ -z "$bw" ]; then
-    cat "/tmp/hca-$i.log"
-    if grep -q "Unsupported memory type" "/tmp/hca-$i.log"; then
+    cat "$work/hca-$i.log"
+    if grep -q "Unsupported memory type" "$work/hca-$i.log"; then
       echo "FAIL $dev ($(where "$i")): this image's ib_write_bw has no CUDA support; verify.image needs perftest built with CUDA"
     else
       echo "FAIL $dev ($(where "$i")): no ib_write_bw result from $SERVER"

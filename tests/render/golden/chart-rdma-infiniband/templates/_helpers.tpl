@@ -129,3 +129,18 @@ helm.sh/hook-weight: {{ .weight | quote }}
 helm.sh/hook-delete-policy: before-hook-creation
 {{- end -}}
 {{- end -}}
+
+{{/* A check container's resources from a list of {name, quantity}: requests and limits alike (nothing when empty). */}}
+{{- define "rdma.checkResources" -}}
+{{- if . -}}
+resources:
+  requests:
+    {{- range . }}
+    {{ .name }}: {{ .quantity | quote }}
+    {{- end }}
+  limits:
+    {{- range . }}
+    {{ .name }}: {{ .quantity | quote }}
+    {{- end }}
+{{- end -}}
+{{- end -}}

@@ -154,10 +154,10 @@ class VmSize:
     nic_family: str
     device_ids: tuple[str, ...]
     ipoib_interface: str
-    bandwidth_floor_gbps: int
     arch: str = "amd64"  # kubernetes.io/arch of its nodes: amd64 | arm64
     os_versions: tuple[str, ...] = ()  # the only Ubuntu versions AKS runs it on (empty: any)
     ipoib_interface_guess: bool = False  # no source shows ipoib_interface on this size
+    gpu_resource: str = ""  # the extended resource pods request its GPUs with ("" without GPUs)
 
 
 OS_NAMES = {"ubuntu": "Ubuntu", "azurelinux": "Azure Linux"}
@@ -422,10 +422,10 @@ def _vm_size(name: str, raw: dict[str, Any]) -> VmSize:
         nic_family=raw["nicFamily"],
         device_ids=tuple(raw["deviceIds"]),
         ipoib_interface=raw["ipoibInterface"],
-        bandwidth_floor_gbps=raw["bandwidthFloorGbps"],
         arch=str(raw["arch"]),
         os_versions=tuple(str(v) for v in raw.get("osVersions") or ()),
         ipoib_interface_guess=bool(raw.get("ipoibInterfaceGuess", False)),
+        gpu_resource=str(raw.get("gpuResource", "nvidia.com/gpu" if raw["gpus"] else "")),
     )
 
 

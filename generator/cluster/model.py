@@ -48,12 +48,30 @@ class Flux:
 
 
 @dataclass(frozen=True)
+class Nccl:
+    """Opt-in two-node NCCL all_reduce_perf check, a PostSync hook after the ib_write_bw Job."""
+
+    enabled: bool = False
+    image: str = ""  # pinned by digest; "" when not given (required with enabled)
+    bus_bandwidth_floor_gbytes: int | None = None  # None: the VM size's floor from the catalog
+
+
+@dataclass(frozen=True)
 class Verify:
-    """Opt-in Argo CD PostSync check: ib_write_bw between two InfiniBand nodes."""
+    """Opt-in Argo CD PostSync checks: ib_write_bw on every HCA between two InfiniBand nodes; NCCL after it."""
 
     enabled: bool
     image: str
     bandwidth_floor_gbps: int | None  # None: the VM size's floor from the catalog
+    nccl: Nccl = Nccl()
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """GPUDirect RDMA: who installs the GPU driver on the pool, and how the NIC reaches GPU memory."""
+    driver: str  # "aks" (the node pool's AKS-managed driver) | "operator" (the GPU Operator; pool made with
+    #              --gpu-driver none)
+    rdma: str  # "dmabuf" | "peermem"
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,7 @@ class Cluster:
     images: Images = Images()  # private registry mirrors and pinned digests, applied to every image gen writes
     gitops: str = "argocd"  # GITOPS: who delivers the bundle
     flux: Flux | None = None  # with gitops: flux
+    gpu: Gpu | None = None  # None: no GPU section: GPU memory is not used
     notes: tuple[str, ...] = ()  # warnings about the spec, printed by the commands (file:line: field: why)
     # where each field is in the spec file (generator.cluster.parse.SpecSource), for checks that point at a field
     source: object = field(default=None, compare=False, repr=False)

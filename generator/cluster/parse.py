@@ -14,9 +14,9 @@ import re
 from typing import Any
 
 from generator import catalog
-from generator.cluster import platform
+from generator.cluster import platform, verification
 from generator.cluster import spec_schema as schema
-from generator.cluster.model import ArgoCD, Cluster, Flux, Images, Ipoib, Verify
+from generator.cluster.model import ArgoCD, Cluster, Flux, Images, Ipoib
 from generator.core import layout
 from generator.core.errors import InputError, printable
 from generator.core.finding import JsonPath, dotted
@@ -117,6 +117,8 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     kubernetes, kube_notes = platform.kubernetes_of(value, release, cat, spec)
     node = platform.node_of(value, vm, value["vmSize"] in cat.vm_sizes, kubernetes, release, cat, spec)
     platform.verify_image_error(value, node, cat, spec)
+    verify = verification.verify_of(value)
+    verification.check_verify(verify, vm, spec)
     notes += [*kube_notes, *platform.ipoib_interface_note(vm, value["mode"], value, spec)]
     # Match every Azure InfiniBand VF ID the catalog knows (as the guide's rule does), plus this size's own:
     # a node pool of another IB size added later is labelled without a regeneration.
@@ -134,11 +136,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         rdma_hca_max=value["shared"]["rdmaHcaMax"],
         ipoib=_ipoib(value["ipoib"], release, vm.ipoib_interface, spec),
         argocd=_argocd(argocd_raw, spec),
-        verify=Verify(
-            enabled=value["verify"]["enabled"],
-            image=value["verify"]["image"],
-            bandwidth_floor_gbps=value["verify"].get("bandwidthFloorGbps"),
-        ),
+        verify=verify,
         tolerations=tuple(value.get("tolerations", ())),
         taints=tuple(value.get("taints", ())),
         chart_values=chart_values,
@@ -149,6 +147,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         gitops=value["gitops"],
         flux=flux,
     )
+    verification.check_gpu_memory(cluster, spec)
     return dataclasses.replace(cluster, notes=tuple(notes), source=spec)
 
 
@@ -162,7 +161,7 @@ def _vm_size(value: dict[str, Any], cat: catalog.Catalog, spec: SpecSource) -> c
                                           "For another size, give nic.count and nic.deviceIds")
         known = catalog.VmSize(name=name, description="user-described", gpus=0, nics=override["count"],
                                link="unknown", nic_family="unknown", device_ids=tuple(override["deviceIds"]),
-                               ipoib_interface="ibP257p0s0", bandwidth_floor_gbps=0)
+                               ipoib_interface="ibP257p0s0")
     return dataclasses.replace(
         known,
         nics=override.get("count", known.nics),

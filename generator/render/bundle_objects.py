@@ -28,7 +28,7 @@ from generator.render.resources import (
     mode_resource,
     sriov_resource_prefix,
 )
-from generator.render.verify import verify_objects
+from generator.render.verify import nccl_objects, verify_objects
 
 INFINIBAND_CLASS = "0207"  # PCI class: network controller, InfiniBand
 # Argo CD sync waves: Namespace, then the chart (wave 0, CRDs first), then the CRs that need its CRDs.
@@ -262,11 +262,16 @@ def example_pod(cluster: Cluster) -> Obj:
     if cluster.mode == "base":
         # driver only: no device plugin, so the pod needs privileges to reach /dev/infiniband
         container["securityContext"] = {"privileged": True}
+        if cluster.vm_size.gpus:
+            gpus = {cluster.vm_size.gpu_resource: cluster.vm_size.gpus}
+            container["resources"] = {"requests": dict(gpus), "limits": dict(gpus)}
         return pod
     # without IPC_LOCK `ulimit -l` is 64 KiB and RDMA memory registration fails
     container["securityContext"] = {"capabilities": {"add": ["IPC_LOCK"]}}
-    # sriov: one VF per NIC, claim them all; shared/ipoib: one of rdmaHcaMax slots, all NICs visible
-    amount = {str(mode_resource(cluster)): cluster.vm_size.nics if cluster.mode == "sriov" else 1}
+    # sriov: one VF per NIC, claim them all; shared/ipoib: one of rdmaHcaMax slots, all NICs visible; with every GPU
+    # of a GPU size (the guide's "Usage of GPUDirect RDMA": GPUs and the RDMA resource in one pod)
+    amount = {cluster.vm_size.gpu_resource: cluster.vm_size.gpus} if cluster.vm_size.gpus else {}
+    amount[str(mode_resource(cluster))] = cluster.vm_size.nics if cluster.mode == "sriov" else 1
     container["resources"] = {"requests": dict(amount), "limits": dict(amount)}
     if cluster.mode == "ipoib":
         meta["namespace"] = cluster.ipoib.namespace
@@ -283,4 +288,6 @@ def synced_objects(cluster: Cluster) -> list[Obj]:
             objs.append(nv_ipam_pool(cluster))
     if cluster.verify.enabled:
         objs += verify_objects(cluster)
+        if cluster.verify.nccl.enabled:
+            objs += nccl_objects(cluster)
     return objs

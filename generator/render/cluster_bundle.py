@@ -15,8 +15,9 @@ Layout (paths relative to output/<cluster>/), mirroring the guide's kustomize co
     argocd/argocd-cm-health.yaml  argocd-cm patch: Lua health checks (applied to Argo CD once, not synced)
     flux/                      instead of argocd/ with gitops: flux: the Flux Kustomizations and their steps
                                (generator.render.flux)
-    overlays/<mode>/verify.yaml   opt-in PostSync ib_write_bw check (spec verify.enabled)
-    examples/pod.yaml          the guide's example pod for the mode (not synced)
+    overlays/<mode>/verify.yaml   opt-in PostSync ib_write_bw check of every HCA (spec verify.enabled)
+    overlays/<mode>/nccl.yaml     opt-in PostSync two-node NCCL all_reduce_perf check (spec verify.nccl.enabled)
+    examples/pod.yaml          the guide's example pod for the mode, with the size's GPUs (not synced)
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from generator.render.output import Bundle, kustomization
 from generator.render.rdma_values import VALUES_FILE as CHART_VALUES_FILE
 from generator.render.rdma_values import chart_values
 from generator.render.resources import SRIOV_RESOURCE_NAME, sriov_resource_prefix, webhook_enabled
-from generator.render.verify import VERIFY_FILE, verify_objects
+from generator.render.verify import NCCL_FILE, VERIFY_FILE, nccl_objects, verify_objects
 from generator.yamlio.dump import dump_documents
 
 # the files of output/<cluster>/ that other stages name (the checks place findings in them)
@@ -98,6 +99,9 @@ def _files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | 
     if cluster.verify.enabled:
         files[f"overlays/{cluster.mode}/{VERIFY_FILE}"] = verify_objects(cluster)
         files[f"overlays/{cluster.mode}/kustomization.yaml"][0]["resources"].append(VERIFY_FILE)
+    if cluster.verify.enabled and cluster.verify.nccl.enabled:
+        files[f"overlays/{cluster.mode}/{NCCL_FILE}"] = nccl_objects(cluster)
+        files[f"overlays/{cluster.mode}/kustomization.yaml"][0]["resources"].append(NCCL_FILE)
     if chart_objects is not None:
         files.update(chart.chart_files(chart_objects, cluster.release.tag))
         files["base/kustomization.yaml"][0]["resources"].append(f"../{chart.CHART_DIR}")

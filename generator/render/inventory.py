@@ -2,7 +2,7 @@
 mirror puts it, and the reference the cluster pulls, as the operator composes it from the output.
 
 The NicClusterPolicy's components of every mode overlay (each is built and may be synced), the images the chart
-renders with the cluster's values (its chart facts), and the verify Job's image when it is on. The example pod is
+renders with the cluster's values (its chart facts), and the verify Jobs' images when they are on. The example pod is
 the user's own application and is left out.
 """
 
@@ -27,7 +27,7 @@ from generator.render.image_refs import (
     rewrite,
 )
 from generator.render.operator_values import helm_values, public_values
-from generator.render.verify import VERIFY_NAME
+from generator.render.verify import NCCL_NAME, VERIFY_NAME
 
 # where each catalog component sits in the NicClusterPolicy
 POLICY_FIELDS = {
@@ -114,11 +114,16 @@ def _chart_images(cluster: Cluster) -> list[UsedImage]:
 def _verify_image(cluster: Cluster) -> list[UsedImage]:
     if not cluster.verify.enabled:
         return []
-    source = cluster.verify.image
-    mirror = rewrite(source, cluster.images)
-    return [UsedImage(source=pinned(source, cluster.images), mirror=mirror, reference=mirror,
-                      digest=parse(mirror).digest, component=f"verify Job/{VERIFY_NAME}",
-                      used_by=(f"overlays/{cluster.mode}",))]
+    jobs = [(cluster.verify.image, VERIFY_NAME)]
+    if cluster.verify.nccl.enabled:
+        jobs.append((cluster.verify.nccl.image, NCCL_NAME))
+    out = []
+    for source, job in jobs:
+        mirror = rewrite(source, cluster.images)
+        out.append(UsedImage(source=pinned(source, cluster.images), mirror=mirror, reference=mirror,
+                             digest=parse(mirror).digest, component=f"verify Job/{job}",
+                             used_by=(f"overlays/{cluster.mode}",)))
+    return out
 
 
 def cluster_images(cluster: Cluster) -> list[UsedImage]:

@@ -2,12 +2,12 @@
 (NodeFeatureRule, NicClusterPolicy in all four modes, IPoIBNetwork, IPPool, the opt-in verify Job) from values,
 written to ``output/charts/rdma-infiniband/``. The per-cluster values come from ``chart_values.py``.
 
-The chart's files are data (``render/chart_templates/``), copied as they are, but for four generated ones:
+The chart's files are data (``render/chart_templates/``), copied as they are, but for five generated ones:
 ``Chart.yaml`` (its version is rdma-gitops's), ``values.yaml`` (the defaults: the values of a spec of the newest
 supported release with every other default, mode sriov, commented with the schema's descriptions),
-``files/verify.sh`` (the verify script, shared with the overlay's Job) and ``files/releases.json`` (what the chart's
-checks know of each release, from the catalog). The chart does not depend on any cluster: every spec that uses it gets
-the same bytes.
+``files/verify.sh`` and ``files/nccl.sh`` (the checks' scripts, shared with the overlay's Jobs) and
+``files/releases.json`` (what the chart's checks know of each release, from the catalog). The chart does not depend
+on any cluster: every spec that uses it gets the same bytes.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ CHARTS = layout.CHARTS  # output/charts/: not a cluster name
 CHART_SOURCE = Path(__file__).resolve().parent / "chart_templates"
 VERIFY_SCRIPT = "files/verify.sh"  # in the chart; the overlay's verify Job runs the same script
 RELEASE_FACTS = "files/releases.json"  # in the chart: what its checks (rdma.checks) know of each release
+NCCL_SCRIPT = "files/nccl.sh"  # the same for the NCCL Job
 # The spec whose values are the chart's defaults: the newest supported release (its images), mode sriov; every other
 # field takes the cluster schema's default.
 DEFAULTS_SPEC = """\
@@ -118,6 +119,7 @@ def chart_files(defaults: Cluster, version: str | None = None) -> dict[str, byte
     files["Chart.yaml"] = _chart_yaml(version)
     files["values.yaml"] = _values_yaml(version, defaults)
     files[VERIFY_SCRIPT] = text("argocd-verify.sh").encode("utf-8")
+    files[NCCL_SCRIPT] = text("argocd-nccl.sh").encode("utf-8")
     files[RELEASE_FACTS] = release_facts()
     return dict(sorted(files.items()))
 

@@ -143,9 +143,10 @@ def test_with_the_webhook_on_the_sriov_resource_is_one_the_webhook_accepts() -> 
         assert refused == ["webhook-resource-prefix"], tag  # what it refuses: the guide's prefix
     # the example pod and the verify Job ask for it; the file says why, and disables no rule
     pod = bundle.objects["examples/pod.yaml"][0]["spec"]["containers"][0]["resources"]
-    assert pod == {"requests": {"nvidia.com/ib": 8}, "limits": {"nvidia.com/ib": 8}}
+    wanted = {"nvidia.com/gpu": 8, "nvidia.com/ib": 8}  # every GPU of the size, with every VF
+    assert pod == {"requests": wanted, "limits": wanted}
     job = next(o for o in bundle.objects["overlays/sriov/verify.yaml"] if o["kind"] == "Job")
-    assert job["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {"nvidia.com/ib": "1"}
+    assert job["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {"nvidia.com/ib": "8"}
     sriov_file = bundle.files["overlays/sriov/sriov-device-plugin.yaml"].decode()
     assert "gen-lint: disable" not in sriov_file and "pods request nvidia.com/ib" in sriov_file
     assert chart_values(on)["sriovDevicePlugin"] == {"resourcePrefix": "nvidia.com", "resourceName": "ib"}

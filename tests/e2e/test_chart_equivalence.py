@@ -5,6 +5,7 @@ pinned helm's ``lint --strict`` is clean, and values.schema.json makes helm refu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ import pytest
 
 from generator import catalog
 from generator.check.equivalence import differences
-from generator.cluster.model import MODES, Cluster
+from generator.cluster.model import MODES, Cluster, Gpu
 from generator.pipeline.chart_renders import chart_defaults
 from generator.pipeline.clusters import checked_cluster
 from generator.programs.helm import helm_command
@@ -43,6 +44,11 @@ OPTIONS = (
     "verify:\n  enabled: true\n  bandwidthFloorGbps: 150\n"
     "shared:\n  rdmaHcaMax: 127\n"
 )
+GPU_SIZES = {"Standard_ND96asr_v4": "", "Standard_ND96isr_H100_v5": "",
+             "Standard_ND128isr_NDR_GB200_v6": 'kubernetes:\n  version: "1.35"\n'}
+GPU_CHECKS = ("verify:\n  enabled: true\n  image: registry.example/perftest-cuda@sha256:" + "b" * 64 + "\n"
+              "  nccl:\n    enabled: true\n    image: ghcr.io/azure/aks-rdma-infiniband/nccl-tests@sha256:" + "a" * 64
+              + "\n")
 # the operator's namespace and pull secrets (YAML-trap names), in the spec's networkOperator block
 OPERATOR = "  namespace: nvidia-network-operator\n  imagePullSecrets: [ngc, 'true', '0']\n"
 NETWORK = (
@@ -72,6 +78,7 @@ class Case:
     extra: str = ""  # spec fields (an ipoib: block last)
     ipam: str = ""  # "" : the release's default
     operator: str = ""  # networkOperator fields besides the version
+    gpu: str = ""  # GPUDirect RDMA (dmabuf | peermem): set on the Cluster until the spec's gpu section lands
 
     @property
     def id(self) -> str:
@@ -79,16 +86,18 @@ class Case:
         options = "-options" if self.extra else ""
         options += "-mirrored" if "imageRegistry" in self.extra else ""
         options += "-webhook" if "admissionController" in self.operator else ""
-        return f"{self.mode}-{self.release}-{self.vm_size.removeprefix('Standard_')}{ipam}{options}"
+        gpu = f"-gpu-{self.gpu}" if self.gpu else ""
+        return f"{self.mode}-{self.release}-{self.vm_size.removeprefix('Standard_')}{ipam}{options}{gpu}"
 
     def cluster(self) -> Cluster:
-        extra = VM_SIZES[self.vm_size] + self.extra
+        extra = VM_SIZES.get(self.vm_size, "") + self.extra
         if self.ipam:
             extra += f"  ipam: {self.ipam}\n" if "ipoib:\n" in extra else f"ipoib:\n  ipam: {self.ipam}\n"
         text = spec_text(name="eq", mode=self.mode, version=self.release, vm_size=self.vm_size, extra=extra)
         version = f"  version: {self.release}\n"
         text = text.replace(version, version + self.operator, 1)
-        return checked_cluster(text.encode(), "clusters/eq.yaml", expected_name="eq")
+        cluster = checked_cluster(text.encode(), "clusters/eq.yaml", expected_name="eq")
+        return dataclasses.replace(cluster, gpu=Gpu(driver="aks", rdma=self.gpu)) if self.gpu else cluster
 
 
 def cases() -> list[Case]:
@@ -109,6 +118,11 @@ def cases() -> list[Case]:
     # the admission webhook on: every release's sriov (and a mirrored one)
     out += [Case("sriov", tag, "Standard_ND96asr_v4", OPTIONS, operator=WEBHOOK) for tag in cat.release_tags]
     out += [Case("sriov", newest, "Standard_ND96isr_H100_v5", OPTIONS + mirrors(newest), operator=WEBHOOK)]
+    # the checks on GPU sizes: every HCA, NCCL, over host and GPU memory
+    for size, kube in GPU_SIZES.items():
+        out += [Case(mode, newest, size, kube + OPTIONS.split("verify:")[0] + GPU_CHECKS, gpu=gpu)
+                for mode in MODES for gpu in ("", "dmabuf")]
+    out.append(Case("sriov", newest, "Standard_ND96asr_v4", GPU_CHECKS, gpu="peermem"))
     return out
 
 

@@ -52,12 +52,14 @@ def test_the_chart_is_generic_and_versioned_with_the_project() -> None:
     version = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)  # type: ignore[union-attr]
     assert meta["name"] == CHART_NAME and meta["apiVersion"] == "v2"
     assert meta["version"] == meta["appVersion"] == version == project_version()
-    assert sorted(files) == ["Chart.yaml", "README.md", "files/releases.json", "files/verify.sh",
+    assert sorted(files) == ["Chart.yaml", "README.md", "files/nccl.sh", "files/releases.json", "files/verify.sh",
                              "templates/_helpers.tpl", "templates/checks.yaml", "templates/ipoibnetwork.yaml",
-                             "templates/ippool.yaml", "templates/namespace.yaml", "templates/nicclusterpolicy.yaml",
+                             "templates/ippool.yaml", "templates/namespace.yaml", "templates/nccl.yaml",
+                             "templates/nicclusterpolicy.yaml",
                              "templates/nodefeaturerule.yaml", "templates/verify.yaml", "values.schema.json",
                              "values.yaml"]
     assert files["files/verify.sh"].decode() == text("argocd-verify.sh")  # one script for the overlay and the chart
+    assert files["files/nccl.sh"].decode() == text("argocd-nccl.sh")
     bundle = chart_bundle(chart_defaults())
     assert bundle.cluster == "charts" and set(bundle.files) == {f"{CHART_NAME}/{rel}" for rel in files}
     assert chart_files(chart_defaults()) == chart_files(chart_defaults())  # pure

@@ -188,3 +188,46 @@ plugins' resource names as the operator's admission webhook takes them. */}}
 {{- fail (printf "rdmaSharedDevicePlugin.resourceName %s: the operator's admission webhook takes only %s" $sharedName $facts.rdmaResourceName) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* A check container's securityContext: privileged in mode base (no device plugin hands out /dev/infiniband),
+else IPC_LOCK (RDMA registers its buffers). */}}
+{{- define "rdma.checkSecurity" -}}
+{{- if eq .Values.mode "base" -}}
+securityContext:
+  privileged: true
+{{- else -}}
+securityContext:
+  capabilities:
+    add:
+    - IPC_LOCK
+{{- end -}}
+{{- end -}}
+
+{{/* The NCCL objects' hook annotations (dict root, weight): Argo CD PostSync in wave 1 (after the ib_write_bw Job),
+else a Helm test after it. */}}
+{{- define "rdma.ncclHook" -}}
+{{- if .root.Values.argocd.annotations -}}
+argocd.argoproj.io/hook: PostSync
+argocd.argoproj.io/hook-delete-policy: BeforeHookCreation
+argocd.argoproj.io/sync-wave: "1"
+{{- else -}}
+helm.sh/hook: test
+helm.sh/hook-weight: {{ .weight | quote }}
+helm.sh/hook-delete-policy: before-hook-creation
+{{- end -}}
+{{- end -}}
+
+{{/* A check container's resources from a list of {name, quantity}: requests and limits alike (nothing when empty). */}}
+{{- define "rdma.checkResources" -}}
+{{- if . -}}
+resources:
+  requests:
+    {{- range . }}
+    {{ .name }}: {{ .quantity | quote }}
+    {{- end }}
+  limits:
+    {{- range . }}
+    {{ .name }}: {{ .quantity | quote }}
+    {{- end }}
+{{- end -}}
+{{- end -}}

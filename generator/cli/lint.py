@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.cli.options import schema_source
 from generator.core import layout
-from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError
+from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError, printable
 
 if TYPE_CHECKING:
     from generator.check.engine import Checker
@@ -70,6 +70,7 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     from generator.check.engine import checker_for
     from generator.check.infer import infer_release
     from generator.manifests.collect import lint_paths
+    from generator.manifests.files import display_path
     from generator.pipeline.clusters import load_cluster
     from generator.report.reporter import Summary, report
     from generator.sources.schema_store import open_store
@@ -126,6 +127,13 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
                         build=not args.no_kustomize, per_file=None if explicit else per_file, against=against)
     for note in result.notes:
         print(f"gen lint: note: {note}", file=sys.stderr)
+    for path, what in result.skipped:
+        print(f"gen lint: warning: {printable(display_path(path, Path.cwd()))}: skipped: {what}, not a regular file",
+              file=sys.stderr)
+    if not result.files:
+        skipped = f" ({len(result.skipped)} skipped, not regular files)" if result.skipped else ""
+        raise InputError(f"nothing to lint: no YAML file or kustomization in {', '.join(map(str, args.paths))}"
+                         f"{skipped}; give the files or directories that hold the manifests")
     files_with = len({f.file for f in result.findings})
     verdict = "ok" if not result.errors else "failed"
     found = (f"{result.errors} error(s), {result.warnings} warning(s) in {files_with} file(s)" if result.findings

@@ -58,6 +58,20 @@ def _cluster_of(repo: Path, path: Path) -> str | None:
     return None
 
 
+def _say_skipped(skipped: list[tuple[Path, str]], files: int, paths: list[Path]) -> None:
+    """Name every entry of the directories that was not read (a FIFO, a device, a link loop); InputError when nothing
+    at all was left to check."""
+    from generator.manifests.files import display_path
+
+    for path, what in skipped:
+        print(f"gen lint: warning: {printable(display_path(path, Path.cwd()))}: skipped: {what}, not a regular file",
+              file=sys.stderr)
+    if not files:
+        said = f" ({len(skipped)} skipped, not regular files)" if skipped else ""
+        raise InputError(f"nothing to lint: no YAML file or kustomization in {', '.join(map(str, paths))}{said}; "
+                         "give the files or directories that hold the manifests")
+
+
 def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     from generator.core.rules import list_rules
 
@@ -70,7 +84,6 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     from generator.check.engine import checker_for
     from generator.check.infer import infer_release
     from generator.manifests.collect import lint_paths
-    from generator.manifests.files import display_path
     from generator.pipeline.clusters import load_cluster
     from generator.report.reporter import Summary, report
     from generator.sources.schema_store import open_store
@@ -127,13 +140,7 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
                         build=not args.no_kustomize, per_file=None if explicit else per_file, against=against)
     for note in result.notes:
         print(f"gen lint: note: {note}", file=sys.stderr)
-    for path, what in result.skipped:
-        print(f"gen lint: warning: {printable(display_path(path, Path.cwd()))}: skipped: {what}, not a regular file",
-              file=sys.stderr)
-    if not result.files:
-        skipped = f" ({len(result.skipped)} skipped, not regular files)" if result.skipped else ""
-        raise InputError(f"nothing to lint: no YAML file or kustomization in {', '.join(map(str, args.paths))}"
-                         f"{skipped}; give the files or directories that hold the manifests")
+    _say_skipped(result.skipped, result.files, args.paths)
     files_with = len({f.file for f in result.findings})
     verdict = "ok" if not result.errors else "failed"
     found = (f"{result.errors} error(s), {result.warnings} warning(s) in {files_with} file(s)" if result.findings

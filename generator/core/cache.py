@@ -145,7 +145,7 @@ def _make_key(path: Path) -> None:
     """A new random key in ``path``, published whole (written to a temporary file, then linked into place: two runs
     making it at once agree on one)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _check_key_dir(path.parent)
+    _check_key_dir(Path(os.path.realpath(path.parent)))  # (a linked directory is judged by what it is)
     tmp = path.with_name(f".{KEY_NAME}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:

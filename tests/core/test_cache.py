@@ -135,3 +135,16 @@ def test_a_key_inside_a_git_work_tree_is_never_read_or_made(tmp_path: Path, monk
     assert "would be inside the git work tree" in capsys.readouterr().err
     os.unlink(planted)
     assert not _cache(tmp_path).enabled and not planted.exists()  # nor made there
+
+
+def test_a_key_directory_reached_through_a_link_is_judged_by_what_it_is(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "dotfiles" / "rdma-gitops").mkdir(parents=True, mode=0o700)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "rdma-gitops").symlink_to(tmp_path / "dotfiles" / "rdma-gitops")  # as stow links them
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr(cache_module, "_refused", set())
+    cache = _cache(tmp_path)
+    cache.put(KEY, b"payload")
+    assert cache.enabled and _cache(tmp_path).get(KEY) == b"payload"
+    assert (tmp_path / "dotfiles" / "rdma-gitops" / "cache.key").is_file()

@@ -162,10 +162,10 @@ class BuildInputs:
     def parts(self, strip_comments: Callable[[bytes], bytes] | None = None) -> list[bytes | str]:
         """The entries as digest parts; a file's bytes through ``strip_comments`` unless some kustomization reads
         files as data."""
+        strip = None if self.as_data else strip_comments
         parts: list[bytes | str] = []
         for shown, kind, data in self.files:
-            strip = strip_comments is not None and kind == "file" and not self.as_data
-            parts += [shown, kind, strip_comments(data) if strip_comments is not None and strip else data]
+            parts += [shown, kind, strip(data) if strip is not None and kind == "file" else data]
         return parts
 
 

@@ -223,6 +223,7 @@ class DiskCache:
         self.place = f"{name}/v{version}"
         self.folder = root / name / f"v{version}"
         self.key = cache_key(root) if private(root) else None
+        self.key_id = key_id(self.key) if self.key is not None else b""
         self.enabled = self.key is not None
 
     def _path(self, key: str) -> Path:
@@ -244,7 +245,7 @@ class DiskCache:
         fields = head.split(b" ")
         if not sep or len(fields) != 3 or fields[0] != ENTRY_FORMAT:
             return None  # another format (an older gen's): derived again
-        if fields[1] != key_id(self.key):
+        if fields[1] != self.key_id:
             self._unverified(key, "it was written with another key (not by this user's gen on this machine, or "
                                   "before the key was replaced)")
             return None
@@ -260,7 +261,7 @@ class DiskCache:
     def put(self, key: str, payload: bytes) -> None:
         if self.key is None:
             return
-        entry = b" ".join([ENTRY_FORMAT, key_id(self.key), self._mac(key, payload)]) + b"\n" + payload
+        entry = b" ".join([ENTRY_FORMAT, self.key_id, self._mac(key, payload)]) + b"\n" + payload
         with contextlib.suppress(OSError):
             atomic_write(self._path(key), entry)
 

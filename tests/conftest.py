@@ -48,11 +48,13 @@ def spec_text(name: str = "prod", mode: str = "sriov", vm_size: str = "Standard_
 @pytest.fixture(autouse=True, scope="session")
 def _offline_and_isolated(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests read CRDs from ../shared/upstream (offline), never from the network, and never touch the user's
-    cache (gen's caches go to a directory of this session; subprocesses inherit it)."""
+    cache or its key (gen's caches and the cache key go to directories of this session; subprocesses inherit
+    them)."""
     if not UPSTREAM.is_dir():
         pytest.exit(f"{UPSTREAM} is missing: tests need ../shared beside the repo (or GEN_SHARED_DIR)", returncode=2)
     os.environ["GEN_SCHEMA_MIRROR"] = str(UPSTREAM)
     os.environ["GEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("gen-cache"))
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))
     os.environ.pop("GEN_SCHEMA_CACHE", None)
 
 

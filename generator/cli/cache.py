@@ -1,4 +1,5 @@
-"""``gen cache [show|clear]``: where gen keeps derived data and pulled files, and how much."""
+"""``gen cache [show|clear]``: where gen keeps derived data and pulled files (and the key that authenticates them),
+and how much."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from generator.core.cache import CACHE_ENV, cache_root
+from generator.core.cache import CACHE_ENV, cache_root, key_file
 from generator.core.errors import EXIT_OK
 
 HELP = "show where gen keeps its caches, or clear them"
@@ -14,9 +15,8 @@ HELP = "show where gen keeps its caches, or clear them"
 # every directory a DiskCache of this version keeps (a test finds each one in the code), and what it holds
 PARTS = {
     "schemas": "pulled CRDs, webhook schemas and charts (sha256-checked on every read)",
-    "kustomize": "kustomize builds, by digest of every input (validated again on every run)",
-    "kustomize-dirs": "kustomize builds of the directories gen lint is given, by digest of every input (validated "
-                      "again on every run)",
+    "kustomize": "gen bundle's kustomize builds, by digest of every byte they can read (validated on every run)",
+    "kustomize-dirs": "gen lint's kustomize builds, by digest of every byte they can read (validated on every run)",
     "helm-renders": "helm template renders, by digest of chart and values (validated again on every run)",
     "checked": "clusters checked, by digest of every input: their files' sha256 and warnings",
     "parsed-yaml": "gen's YAML data and the pinned CRDs, parsed (by digest of the text)",
@@ -38,6 +38,8 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         print(f"gen cache: cleared {root}")
         return EXIT_OK
     print(f"gen cache: {root} (${CACHE_ENV}, else $XDG_CACHE_HOME/rdma-gitops, else ~/.cache/rdma-gitops)")
+    print(f"  key: {key_file()} (authenticates every entry but schemas/; $XDG_CONFIG_HOME/rdma-gitops, else "
+          "~/.config/rdma-gitops; never inside a git work tree)")
     for part in parts:
         files = [f for f in part.rglob("*") if f.is_file()]
         print(f"  {part.name + '/':16} {len(files):6} file(s) {sum(f.stat().st_size for f in files) / 1e6:8.1f} MB  "

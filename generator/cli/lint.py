@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.cli.options import schema_source
 from generator.core import layout
-from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError
+from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError, printable
 
 if TYPE_CHECKING:
     from generator.check.engine import Checker
@@ -56,6 +56,20 @@ def _cluster_of(repo: Path, path: Path) -> str | None:
         if rel.parts and (repo / layout.spec_file(rel.parts[0])).is_file():
             return rel.parts[0]
     return None
+
+
+def _say_skipped(skipped: list[tuple[Path, str]], files: int, paths: list[Path]) -> None:
+    """Name every entry of the directories that was not read (a FIFO, a device, a link loop); InputError when nothing
+    at all was left to check."""
+    from generator.manifests.files import display_path
+
+    for path, what in skipped:
+        print(f"gen lint: warning: {printable(display_path(path, Path.cwd()))}: skipped: {what}, not a regular file",
+              file=sys.stderr)
+    if not files:
+        said = f" ({len(skipped)} skipped, not regular files)" if skipped else ""
+        raise InputError(f"nothing to lint: no YAML file or kustomization in {', '.join(map(str, paths))}{said}; "
+                         "give the files or directories that hold the manifests")
 
 
 def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
@@ -127,6 +141,7 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
                         build=not args.no_kustomize, per_file=None if explicit else per_file, against=against)
     for note in result.notes:
         print(f"gen lint: note: {note}", file=sys.stderr)
+    _say_skipped(result.skipped, result.files, args.paths)
     files_with = len({f.file for f in result.findings})
     verdict = "ok" if not result.errors else "failed"
     found = (f"{result.errors} error(s), {result.warnings} warning(s) in {files_with} file(s)" if result.findings

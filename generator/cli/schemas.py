@@ -8,7 +8,7 @@ from pathlib import Path
 
 from generator import catalog
 from generator.cli.options import schema_source
-from generator.core.errors import EXIT_OK
+from generator.core.errors import EXIT_OK, printable
 from generator.sources import schema_store
 from generator.sources.chart_store import ChartSourceError, copy_chart, fetch_chart, find_chart
 
@@ -46,6 +46,6 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
             got.append(tag)
     print(f"gen schemas pull: charts of {len(got)} of {len(cat.release_tags)} release(s) in {cache}"
           + ("" if not failed else "; without the others, gen checks against the catalog's chart facts"))
-    for line in failed:
-        print(f"  {line}", file=sys.stderr)
+    for line in failed:  # one line each, whatever a server sent (a reason phrase, a redirect loop's three lines)
+        print(f"  {printable(line)}", file=sys.stderr)
     return EXIT_OK

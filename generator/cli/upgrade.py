@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,10 @@ from generator.cli.bundle import bundle
 from generator.cli.options import schema_source
 from generator.cluster.model import Cluster
 from generator.cluster.parse import MAX_SPEC_BYTES
-from generator.cluster.repo import select
+from generator.cluster.repo import leftover_note, leftover_temps, remove_leftover_temps, select, spec_dir
 from generator.core import layout
 from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError, os_failure
-from generator.core.fs import atomic_write, read_regular
+from generator.core.fs import read_regular, write_atomic_at
 from generator.pipeline.chart_renders import note_missing_charts
 from generator.pipeline.checking import check_clusters
 from generator.pipeline.clusters import checked_cluster, load_fleet
@@ -82,7 +83,7 @@ def plan_upgrade(repo: Path, name: str, to: str, *, accept_breaking: bool, mirro
     cat = catalog.load()
     [name] = select(repo, [name], all_clusters=False)
     file = layout.spec_file(name)
-    path = repo / file
+    path = spec_dir(repo) / f"{name}.yaml"
     if path.is_symlink():
         raise InputError(f"{file}: is a symbolic link; gen upgrade edits only a regular file in clusters/ (edit the "
                          "file it points to by hand, or replace the link with the file)")
@@ -115,6 +116,24 @@ def plan_upgrade(repo: Path, name: str, to: str, *, accept_breaking: bool, mirro
     return Upgrade(plan, before, text, target.tag)
 
 
+def _write_spec(repo: Path, file: str, data: bytes) -> None:
+    """Replace the spec atomically, keeping its mode, in ``clusters/`` as it really is (opened once, never through a
+    link: ``spec_dir``)."""
+    name = Path(file).name
+    try:
+        folder = os.open(spec_dir(repo), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            st = os.stat(name, dir_fd=folder, follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode):
+                raise InputError(f"{file}: is no longer a regular file; nothing written")
+            write_atomic_at(folder, name, data)
+            os.chmod(name, st.st_mode & 0o7777, dir_fd=folder)
+        finally:
+            os.close(folder)
+    except OSError as exc:
+        raise os_failure(exc, file, "write it") from None
+
+
 def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     messages = Messages()  # one per command: a chart not at hand is said once
     upgrade = plan_upgrade(repo, args.cluster, args.to, accept_breaking=args.accept_breaking, mirror=mirror,
@@ -131,14 +150,12 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         return EXIT_FAILED
     lines = changed_lines(upgrade.before, upgrade.after)
     if args.dry_run:
+        for path in leftover_temps(repo):
+            print(f"gen: warning: {leftover_note(path)}", file=sys.stderr)
         print(f"\ngen upgrade: dry run: {plan.spec_file} would change ({lines} line(s)); nothing written")
         return EXIT_OK
-    path = repo / plan.spec_file
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-        atomic_write(path, upgrade.after.encode("utf-8"))
-        os.chmod(path, mode)
-    except OSError as exc:
-        raise os_failure(exc, plan.spec_file, "write it") from None
+    for path in remove_leftover_temps(repo):
+        print(f"gen upgrade: removed {path}, left by an interrupted gen upgrade", file=sys.stderr)
+    _write_spec(repo, plan.spec_file, upgrade.after.encode("utf-8"))
     print(f"\ngen upgrade: {plan.spec_file} moved to {upgrade.target} ({lines} line(s) changed); writing the bundle")
     return bundle(repo, [plan.cluster], False, prune=False, force=False, mirror=mirror, messages=messages)

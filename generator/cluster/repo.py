@@ -9,7 +9,7 @@ from pathlib import Path
 from generator.cluster.parse import MAX_SPEC_BYTES, SpecError
 from generator.core import layout
 from generator.core.errors import InputError
-from generator.core.fs import read_regular
+from generator.core.fs import is_temp_name, read_regular
 
 CLUSTER_FILE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.yaml$")
 
@@ -52,3 +52,45 @@ def read_spec(repo: Path, name: str) -> bytes:
         return read_regular(path, MAX_SPEC_BYTES, rel)
     except InputError as exc:  # a FIFO, a device, a link loop, no permission: one line, reported with the others
         raise SpecError(rel, str(exc).removeprefix(f"{rel}: ")) from None
+
+
+def spec_dir(repo: Path) -> Path:
+    """``clusters/`` as it really is (links resolved), when that is inside the repository; an InputError naming the
+    link otherwise: gen edits a spec (``gen upgrade``) only inside the repository, never through a link that leaves
+    it."""
+    inside = os.path.realpath(repo)
+    real = os.path.realpath(repo / layout.CLUSTERS_DIR)
+    if os.path.commonpath([inside, real]) != inside:
+        raise InputError(f"{layout.CLUSTERS_DIR}/: reached through a link to {real}, outside the repository; gen "
+                         "edits specs only inside it: replace the link with the directory itself, or run gen in the "
+                         "repository it points into")
+    return Path(real)
+
+
+def leftover_temps(repo: Path) -> list[str]:
+    """Temporary files in ``clusters/`` that a ``gen upgrade`` killed while writing a spec left (the spec is as it was
+    before: the rename never happened), as repo-relative paths."""
+    clusters = repo / layout.CLUSTERS_DIR
+    try:
+        names = sorted(os.listdir(clusters))
+    except OSError:
+        return []
+    return [f"{layout.CLUSTERS_DIR}/{name}" for name in names
+            if is_temp_name(name) and not os.path.isdir(clusters / name)]
+
+
+def leftover_note(path: str) -> str:
+    return (f"{path}: a temporary file left by an interrupted gen upgrade (the spec is as it was before); the next "
+            "gen upgrade removes it, or delete it")
+
+
+def remove_leftover_temps(repo: Path) -> list[str]:
+    """Remove what ``leftover_temps`` finds (links and files by name, nothing they point to); the paths removed."""
+    removed = []
+    for path in leftover_temps(repo):
+        try:
+            os.unlink(repo / path)
+        except FileNotFoundError:
+            continue
+        removed.append(path)
+    return removed

@@ -40,6 +40,7 @@ class LintResult:
     builds: int = 0
     notes: list[str] = field(default_factory=list)
     checker: Checker | None = None  # what checked them (its release)
+    skipped: list[tuple[FsPath, str]] = field(default_factory=list)  # in the directories: not regular files
 
     @property
     def errors(self) -> int:
@@ -151,6 +152,7 @@ class Collected:
     builds: int
     kustomize_dirs: list[FsPath]  # every kustomization directory read, with the bases and components it includes
     origin: dict[int, FsPath]  # item index -> the file or kustomize directory it comes from (real path)
+    skipped: list[tuple[FsPath, str]] = field(default_factory=list)  # in the directories: not regular files
 
 
 _Buildable = tuple[FsPath, list[FsPath], list[FsPath]]  # a kustomize directory to build, its resources and patches
@@ -160,7 +162,7 @@ def collect(paths: list[FsPath], *, base: FsPath, build: bool = True, missing_ok
     """Collect files and directories, building kustomize directories; raises InputError for paths that do not exist
     (``missing_ok``: they are left out)."""
     c = _Collector(base)
-    explicit, kustomize_dirs = _expand(paths, missing_ok=missing_ok)
+    explicit, kustomize_dirs, skipped = _expand(paths, missing_ok=missing_ok)
     inputs, buildable = _read_kustomize_dirs(c, kustomize_dirs)
     for file in explicit:
         k = read_kustomization(file.parent, c.cache)
@@ -173,23 +175,27 @@ def collect(paths: list[FsPath], *, base: FsPath, build: bool = True, missing_ok
     if loose:
         units.insert(0, (loose, everything))
     return Collected(c.items, units, c.findings, len(c.files), builds,
-                     [d for d, k in c.cache.items() if k is not None], origin)
+                     [d for d, k in c.cache.items() if k is not None], origin, skipped)
 
 
-def _expand(paths: list[FsPath], *, missing_ok: bool) -> tuple[list[FsPath], list[FsPath]]:
-    """(the files to lint, the kustomize directories) the paths name: a directory walked, anything else a file."""
+def _expand(paths: list[FsPath], *, missing_ok: bool,
+            ) -> tuple[list[FsPath], list[FsPath], list[tuple[FsPath, str]]]:
+    """(the files to lint, the kustomize directories, what the directories hold that is not a regular file) the paths
+    name: a directory walked, anything else a file."""
     explicit: list[FsPath] = []
     kustomize_dirs: list[FsPath] = []
+    skipped: list[tuple[FsPath, str]] = []
     for path in paths:
         if path.is_dir():
-            files, kdirs = walk(path)
-            explicit += files
-            kustomize_dirs += kdirs
+            walked = walk(path)
+            explicit += walked.files
+            kustomize_dirs += walked.kustomize_dirs
+            skipped += walked.skipped
         elif os.path.lexists(path):
             explicit.append(path)  # reading it says what is wrong with it (a FIFO, a device, a link loop)
         elif not missing_ok:
             raise InputError(f"{path}: no such file or directory")
-    return explicit, kustomize_dirs
+    return explicit, kustomize_dirs, skipped
 
 
 def _read_kustomize_dirs(c: _Collector, kustomize_dirs: list[FsPath]) -> tuple[set[FsPath], list[_Buildable]]:
@@ -249,7 +255,7 @@ def lint_paths(paths: list[FsPath], checker: Checker | Callable[[list[Any]], Che
     ones (a cluster's output, with its own release). ``against`` gives the objects their previous versions
     (``Item.old``) before they are checked, and returns notes to print."""
     collected = collect(paths, base=base, build=build)
-    result = LintResult([], files=collected.files, builds=collected.builds)
+    result = LintResult([], files=collected.files, builds=collected.builds, skipped=collected.skipped)
     if against is not None:
         result.notes += against(collected)
     items = collected.items

@@ -3,7 +3,9 @@ files and the inputs they read (following local bases and components)."""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
@@ -72,18 +74,46 @@ def load_file(path: FsPath, display: str) -> LoadedFile:
     return loaded
 
 
-def walk(directory: FsPath) -> tuple[list[FsPath], list[FsPath]]:
-    """(YAML files, kustomize directories) under ``directory``; hidden and vendored folders skipped, and anything
-    that is not a regular file (a FIFO, a device, a dangling or looping link) left alone."""
-    files: list[FsPath] = []
-    kustomize_dirs: list[FsPath] = []
+@dataclass
+class Walked:
+    """What a directory holds for ``gen lint``: its YAML files and kustomize directories, and the entries named like
+    manifests that are not regular files (each with what it is), left alone."""
+
+    files: list[FsPath] = field(default_factory=list)
+    kustomize_dirs: list[FsPath] = field(default_factory=list)
+    skipped: list[tuple[FsPath, str]] = field(default_factory=list)
+
+
+def _not_a_file(path: FsPath) -> str:
+    """What ``path`` is when it is not a regular file (links followed)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return "a symbolic link loop" if exc.errno == errno.ELOOP else "a link to nothing" \
+            if exc.errno == errno.ENOENT else f"unreadable ({exc.strerror})"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def walk(directory: FsPath) -> Walked:
+    """The YAML files and kustomize directories under ``directory``; hidden and vendored folders skipped, and
+    anything named like a manifest that is not a regular file (a FIFO, a device, a dangling or looping link) left
+    alone and listed (reading it could hang, or never end)."""
+    found = Walked()
     for root, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
         here = FsPath(root)
-        regular = [n for n in sorted(names) if (here / n).is_file()]
+        manifests = [n for n in sorted(names) if n.endswith(YAML_SUFFIXES) or n in KUSTOMIZATION_NAMES]
+        regular = [n for n in manifests if (here / n).is_file()]
+        found.skipped += [(here / n, _not_a_file(here / n)) for n in manifests if n not in regular]
         if any(n in regular for n in KUSTOMIZATION_NAMES):
-            kustomize_dirs.append(here)
-        files += [here / n for n in regular if n.endswith(YAML_SUFFIXES) or n == "Kustomization"]
-    return files, kustomize_dirs
+            found.kustomize_dirs.append(here)
+        found.files += [here / n for n in regular]
+    return found
 
 

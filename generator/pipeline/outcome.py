@@ -10,7 +10,7 @@ from pathlib import Path
 
 from generator.cluster.model import Cluster
 from generator.cluster.overlay import has_user_overlay
-from generator.cluster.repo import discover
+from generator.cluster.repo import discover, leftover_note, leftover_temps
 from generator.core import layout
 from generator.core.errors import ChecksFailed
 from generator.core.finding import Finding
@@ -234,6 +234,7 @@ def outcome(repo: Path, names: list[str], mirror: Path | None, messages: Message
     as updates of the output committed at ``against`` (None: the default revision, skipped with a note outside
     git); a cluster whose output differs from that commit is checked again, whatever the records say (they hold
     create checks)."""
+    messages.warnings(leftover_note(path) for path in leftover_temps(repo))
     comparison = CommittedOutput(repo, against) if updates else None
     changed: set[str] = set()
     if comparison is not None:

@@ -1,15 +1,18 @@
 """Clusters already checked: a no-op ``gen bundle`` or ``gen check`` does not render, build or check them again.
 
-A cluster's *inputs* are everything its bundle and its checks derive from: the spec's bytes, the files of its user
-overlay (``overlays/<name>/`` and what it includes), gen itself (every file of the package: code, catalog, schema
-lock, chart templates; and the versions of the libraries it runs), and the programs and charts it runs (kustomize,
-helm and their binaries, the network-operator charts at hand). When a run has rendered, built and checked a cluster
-without an error, it records the digest of those inputs with the sha256 of every file of the cluster's bundle (and
-of the shared bundles it reads) and the warnings it printed. A later run whose inputs have the same digest reads the
-cluster's files from ``output/`` and, when every one has its recorded sha256, takes them as the bundle: they are
-the bytes rendering would give. Anything else (a file missing or changed, a record missing or corrupt, any input
-changed) renders, builds and checks the cluster as before. The fleet bootstrap is recorded the same way, keyed by the
-inputs of every cluster. Records are in gen's cache (``checked/``), digest-checked like every entry.
+A cluster's *inputs* are everything its bundle and its checks derive from: the spec's bytes, every byte kustomize can
+read through its user overlay (the whole trees of ``overlays/<name>/`` and of the bases and components it reaches; a
+cluster whose overlay reads what cannot be keyed, such as a remote base, is never recorded), gen itself (every file
+of the package: code, catalog, schema lock, chart templates; and the versions of the libraries it runs), and the
+programs and charts it runs (kustomize, helm and their binaries, the network-operator charts at hand). When a run has
+rendered, built and checked a cluster without an error, it records the digest of those inputs with the sha256 of
+every file of the cluster's bundle (and of the shared bundles it reads) and the warnings it printed. A later run
+whose inputs have the same digest reads the cluster's files from ``output/`` and, when every one has its recorded
+sha256, takes them as the bundle: they are the bytes rendering would give. Anything else (a file missing or changed,
+a record missing, corrupt or not authentic, any input changed) renders, builds and checks the cluster as before. The
+fleet bootstrap is recorded the same way, keyed by the inputs of every cluster. Records are in gen's cache
+(``checked/``), authenticated like every entry with this user's cache key (``generator.core.cache``): a record gen
+did not write, such as one committed to the repository, is a miss.
 
 The records are typed (``ClusterRecord``, ``FleetRecord``, ``BundleRecord``); their JSON form is written and read
 here only, and a record that does not read back as one of them is a miss.
@@ -30,10 +33,10 @@ from generator.core import layout
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
 from generator.core.finding import Finding
 from generator.core.fs import MAX_FILE_BYTES, read_regular
-from generator.programs.kustomization import files_read
+from generator.programs.overlays import user_overlay_inputs
 from generator.render.output import Bundle
 
-MEMO_VERSION = 2
+MEMO_VERSION = 3
 PACKAGE = Path(__file__).resolve().parents[1]  # generator/
 LIBRARIES = ("PyYAML", "jsonschema-rs", "kubernetes-validate", "ruamel.yaml", "cel-expr-python")
 
@@ -200,17 +203,14 @@ class Records:
         self.cache = cache or DiskCache(cache_root(), "checked", MEMO_VERSION)
 
     def cluster_key(self, repo: Path, name: str) -> str | None:
-        """The digest of the cluster's own inputs (its spec and user overlay); None when a file cannot be read (the
-        full run says why)."""
+        """The digest of the cluster's own inputs: its spec, and every byte kustomize can read through its user
+        overlay (``overlays.user_overlay_inputs``: the whole trees of the overlay and of the bases and components it
+        reaches). None when a file cannot be read (the full run says why) or the overlay's inputs cannot all be keyed
+        (a remote base, Helm charts, plugins): such a cluster is checked on every run."""
         try:
             rel = layout.spec_file(name)
             parts: list[bytes | str] = [self.env, rel, read_regular(repo / rel, MAX_FILE_BYTES, rel)]
-            overlay = repo / layout.user_overlay_dir(name)
-            if os.path.lexists(overlay):
-                root = os.path.realpath(repo)
-                for path in files_read(overlay):
-                    shown = os.path.relpath(path, root)
-                    parts += [shown, read_regular(path, MAX_FILE_BYTES, shown)]
+            parts += user_overlay_inputs(repo, name)
         except Exception:
             return None
         return digest(*parts)

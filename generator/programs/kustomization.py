@@ -1,11 +1,15 @@
-"""What a kustomization reads: its resources, patches, bases and components, followed through local bases and
-components (kustomize's load restrictor: nothing outside the kustomization's root, nothing absolute, remote entries
-left to kustomize). Used to digest a build's inputs (build caches, records) and by ``gen lint`` to find the files
-behind a built object."""
+"""What a kustomization reads. ``build_inputs``: every byte a build can read (the whole trees of the kustomization
+roots it reaches), for the keys of build caches and records, or why that cannot be known. ``files_read`` and
+``inputs_of``: its resources, patches, bases and components, followed through local bases and components
+(kustomize's load restrictor: nothing outside the kustomization's root, nothing absolute, remote entries left to
+kustomize), for ``gen lint`` and the checks to find the files behind a built object."""
 
 from __future__ import annotations
 
 import os
+import re
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -84,8 +88,9 @@ def _strings(value: Any) -> list[str]:
 
 
 def files_read(directory: FsPath) -> list[FsPath]:
-    """Every file kustomize reads to build ``directory``: the kustomization files of it and of the bases and
-    components it includes, and their resources and patches (for a digest of the build's inputs)."""
+    """The files behind the objects of ``kustomize build directory``: the kustomization files of it and of the bases
+    and components it includes, and their resources and patches (where a finding on a built object is placed; not
+    everything the build reads: a cache key is made of ``build_inputs``)."""
     cache: dict[FsPath, Kustomization | None] = {}
     resources, patches = inputs_of(directory, cache)
     kustomizations = [f for d in cache if (f := kustomization_file(d)) is not None]
@@ -110,3 +115,211 @@ def inputs_of(directory: FsPath, cache: dict[FsPath, Kustomization | None]) -> t
         patches += [f for f in k.patches if f.is_file()]
         stack += k.bases
     return list(dict.fromkeys(resources)), list(dict.fromkeys(patches))
+
+
+# -- everything a build can read, for cache keys ----------------------------------------------------------------
+#
+# kustomize (v5.6, as kubectl v1.33 embeds it) reads, for a kustomization root: its kustomization file; files named by
+# resources, components, bases, crds, configurations, openapi.path, patches/patchesJson6902/replacements[].path,
+# patchesStrategicMerge, configMapGenerator/secretGenerator files/envs/env, the generator/transformer/validator
+# configurations (files, or inline) and the files *they* name (a PatchTransformer's path, a ConfigMapGenerator's
+# files); and the directories named by resources, components, bases (each a root of its own). Its load restrictor
+# lets a root read files only below it (links resolved first), so every byte a build can read is in the trees of its
+# roots: a build is keyed by every file (and link) in them, by path and bytes, not by the files its fields name.
+# What cannot be keyed that way is never cached: a remote base or file (git, http), Helm charts (helm may fetch
+# them), plugins that are not kustomize's builtins (they run programs), a field kustomize v5.6 does not know, a tree
+# holding a FIFO or a device, or one larger than the bounds.
+
+_NO_FILES = {"apiVersion", "kind", "metadata", "namePrefix", "nameSuffix", "namespace", "commonLabels", "labels",
+             "commonAnnotations", "images", "imageTags", "replicas", "vars", "sortOptions", "generatorOptions",
+             "buildMetadata"}
+_ROOTS = ("resources", "components", "bases")  # files, or directories: kustomization roots of their own
+_PLUGINS = ("generators", "transformers", "validators")  # configuration files, or inline configurations
+_FILES = ("crds", "configurations", "patchesStrategicMerge")  # files (patchesStrategicMerge: or inline patches)
+_PATHS = ("patches", "patchesJson6902", "replacements")  # [{path: file}] (or inline)
+_GENERATED = ("configMapGenerator", "secretGenerator")  # files ([key=]path), envs, env: read as data
+_HELM = ("helmCharts", "helmGlobals", "helmChartInflationGenerator")
+FIELDS = frozenset({*_NO_FILES, *_ROOTS, *_PLUGINS, *_FILES, *_PATHS, *_GENERATED, *_HELM, "openapi"})
+# kustomize's remote forms: a URL (http, https, ssh, file, git), go-getter's git::, github.com/..., user@host:path
+_REMOTE = re.compile(r"^\s*(git::|[a-z][a-z0-9+.-]*://|github\.com|[^/]*@)", re.IGNORECASE)
+MAX_TREE_FILES = 5000
+MAX_TREE_BYTES = 64 * 1024 * 1024
+
+
+class Unkeyable(Exception):
+    """What a build reads cannot all be keyed (the message says why): it is never cached."""
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """Every file, directory and link a kustomize build can read: (path relative to the key's base, "file", "dir" or
+    "link", its bytes or the link's target), sorted; ``as_data``: some kustomization reads files as data (a
+    generator), so a file's comments are part of what it reads."""
+
+    files: tuple[tuple[str, str, bytes], ...]
+    as_data: bool
+
+    def parts(self, strip_comments: Callable[[bytes], bytes] | None = None) -> list[bytes | str]:
+        """The entries as digest parts; a file's bytes through ``strip_comments`` unless some kustomization reads
+        files as data."""
+        strip = None if self.as_data else strip_comments
+        parts: list[bytes | str] = []
+        for shown, kind, data in self.files:
+            parts += [shown, kind, strip(data) if strip is not None and kind == "file" else data]
+        return parts
+
+
+def build_inputs(directory: FsPath, base: FsPath, outside: FsPath | None = None) -> BuildInputs:
+    """Every byte ``kustomize build directory`` can read: the whole tree of each kustomization root it reaches
+    (paths relative to ``base``). Unkeyable when that cannot be known (see above), or when a root lies in
+    ``outside`` (a directory whose bytes at build time are not the ones on disk)."""
+    walker = _TreeWalker(FsPath(os.path.realpath(base)))
+    roots, seen = [real_path(directory)], set()
+    while roots:
+        root = roots.pop()
+        if root in seen:
+            continue
+        seen.add(root)
+        if outside is not None and root.is_relative_to(real_path(outside)):
+            raise Unkeyable(f"{walker.shown(root)}: a kustomization in {walker.shown(real_path(outside))}")
+        walker.walk(root)
+        doc = _kustomization_doc(root)
+        if doc is not None:
+            roots += _named_roots(root, doc, walker)
+    return BuildInputs(tuple((shown, *entry) for shown, entry in sorted(walker.files.items())), walker.as_data)
+
+
+def _kustomization_doc(root: FsPath) -> dict[str, Any] | None:
+    """The kustomization of ``root`` as data (None when there is none or it does not parse: kustomize fails)."""
+    file = kustomization_file(root)
+    if file is None:
+        return None
+    try:
+        docs = load_documents(read_regular(file, MAX_BYTES, str(file)), str(file))
+    except (InputError, YamlInputError):
+        return None
+    return docs[0].value if docs and isinstance(docs[0].value, dict) else None
+
+
+class _TreeWalker:
+    """The files and links of kustomization roots, by path relative to ``base``, within the bounds."""
+
+    def __init__(self, base: FsPath) -> None:
+        self.base = base
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.total = 0
+        self.as_data = False
+
+    def shown(self, path: FsPath | str) -> str:
+        return os.path.relpath(path, self.base)
+
+    def walk(self, root: FsPath) -> None:
+        for here, dirs, names in os.walk(root, onerror=self._unreadable):
+            dirs.sort()
+            for name in [*dirs, *sorted(names)]:
+                self._add(FsPath(here) / name)
+
+    def _unreadable(self, exc: OSError) -> None:
+        raise Unkeyable(f"{self.shown(exc.filename or '?')}: cannot be listed ({exc.strerror})")
+
+    def _add(self, path: FsPath) -> None:
+        shown = self.shown(path)
+        if shown in self.files:
+            return
+        if len(self.files) >= MAX_TREE_FILES or self.total > MAX_TREE_BYTES:
+            raise Unkeyable(f"{shown}: the kustomization trees hold more than {MAX_TREE_FILES} files or "
+                            f"{MAX_TREE_BYTES:,} bytes")
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            self.files[shown] = ("link", os.fsencode(os.readlink(path)))
+        elif stat.S_ISDIR(mode):
+            self.files[shown] = ("dir", b"")
+        elif stat.S_ISREG(mode):
+            try:
+                data = read_regular(path, MAX_BYTES, shown)
+            except InputError as exc:
+                raise Unkeyable(str(exc)) from None
+            self.total += len(data)
+            self.files[shown] = ("file", data)
+        else:
+            raise Unkeyable(f"{shown}: not a regular file (a FIFO, a device or a socket)")
+
+
+def _remote(entry: str) -> bool:
+    return bool(_REMOTE.match(entry))
+
+
+def _named_roots(root: FsPath, doc: dict[str, Any], walker: _TreeWalker) -> list[FsPath]:
+    """The directories ``doc`` (the kustomization of ``root``) names as roots; Unkeyable when a field reads what
+    the trees do not hold."""
+    where = walker.shown(kustomization_file(root) or root)
+    roots: list[FsPath] = []
+    for field_name, value in doc.items():
+        if field_name in _NO_FILES:
+            continue
+        if field_name not in FIELDS:
+            raise Unkeyable(f"{where}: field {field_name!r} is not one kustomize v5.6 knows")
+        if field_name in _HELM:
+            raise Unkeyable(f"{where}: {field_name} runs helm, which may fetch the chart")
+        for entry in _named_paths(field_name, value):
+            if "\n" not in entry and _remote(entry):  # (not an inline patch or configuration)
+                raise Unkeyable(f"{where}: {field_name} names {entry!r}, a remote file or base")
+            target = real_path(root / entry)
+            if field_name in _ROOTS and target.is_dir():
+                roots.append(target)
+        if field_name in _PLUGINS:
+            walker.as_data = True
+            for entry in _strings(value):
+                _check_plugin(root, entry, where, field_name)
+        elif field_name in _GENERATED:
+            walker.as_data = True
+    return roots
+
+
+def _named_paths(field_name: str, value: Any) -> list[str]:
+    """The paths (or inline text) a field names."""
+    if field_name in (*_ROOTS, *_PLUGINS, *_FILES):
+        return _strings(value)
+    items = value if isinstance(value, list) else []
+    if field_name in _PATHS:
+        return [item["path"] for item in items if isinstance(item, dict) and isinstance(item.get("path"), str)]
+    if field_name == "openapi":
+        return [value["path"]] if isinstance(value, dict) and isinstance(value.get("path"), str) else []
+    found: list[str] = []  # configMapGenerator, secretGenerator
+    for item in items:
+        if isinstance(item, dict):
+            found += [f.partition("=")[2] or f for f in _strings(item.get("files"))]
+            found += _strings(item.get("envs")) + ([item["env"]] if isinstance(item.get("env"), str) else [])
+    return found
+
+
+def _check_plugin(root: FsPath, entry: str, where: str, field_name: str) -> None:
+    """A generator, transformer or validator configuration (a file in the tree, or inline) is one of kustomize's
+    builtins, naming nothing remote; Unkeyable otherwise."""
+    target = real_path(root / entry) if "\n" not in entry else None
+    if target is not None and target.is_dir():
+        raise Unkeyable(f"{where}: {field_name} names the directory {entry!r} (configurations built by kustomize)")
+    try:
+        data = read_regular(target, MAX_BYTES, str(target)) if target is not None and target.is_file() \
+            else entry.encode("utf-8")
+        docs = [doc.value for doc in load_documents(data, where)]
+    except (InputError, YamlInputError):
+        return  # kustomize cannot read it either: the build fails, and failures are never cached
+    for doc in docs:
+        if not isinstance(doc, dict):
+            continue
+        if doc.get("apiVersion") != "builtin" or doc.get("kind") == "HelmChartInflationGenerator":
+            raise Unkeyable(f"{where}: {field_name} configures {doc.get('kind')!r} ({doc.get('apiVersion')!r}), "
+                            "not one of kustomize's builtins that read only local files")
+        if any("://" in text for text in _all_strings(doc)):  # a builtin loads only http(s) URLs
+            raise Unkeyable(f"{where}: {field_name} configuration {doc.get('kind')!r} names a remote file")
+
+
+def _all_strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _all_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _all_strings(v)]
+    return []

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from generator.core.errors import ToolMissing, printable
-from generator.core.fs import MAX_FILE_BYTES
 from generator.programs.run import Program, run, text
 from generator.yamlio.load import YamlInputError, load_documents
 
@@ -94,12 +93,16 @@ def build_many(directories: Sequence[Path], command: Sequence[str] | None = None
         return list(pool.map(one, directories))
 
 
-# Kustomization fields whose inputs are all in the files ``files_read`` lists (or in the kustomization itself): a
-# directory whose kustomizations use only these can be cached by the digest of those files.
-_CACHEABLE_FIELDS = {"apiVersion", "kind", "metadata", "resources", "components", "bases", "patches",
-                     "patchesStrategicMerge", "patchesJson6902", "namespace", "namePrefix", "nameSuffix",
-                     "commonLabels", "commonAnnotations", "labels", "images", "replicas", "sortOptions"}
-CACHE_VERSION = 1
+# Flags that let kustomize read what the trees of its roots do not hold (files outside a root, plugins and functions
+# that run programs, the network): with any of them, nothing is cached.
+_OPENING_FLAGS = ("--load-restrictor", "--enable-alpha-plugins", "--enable-exec", "--enable-star", "--mount",
+                  "--network", "--env", "-e", "--as-current-user")
+CACHE_VERSION = 2
+
+
+def keyable_command(command: Sequence[str]) -> bool:
+    """Whether ``command`` builds from the local trees of its roots only (none of ``_OPENING_FLAGS``)."""
+    return not any(arg.split("=", 1)[0] in _OPENING_FLAGS for arg in command[1:])
 
 
 def _strip_leading_comments(data: bytes) -> bytes:
@@ -110,32 +113,19 @@ def _strip_leading_comments(data: bytes) -> bytes:
 
 
 def inputs_key(directory: Path, command: Sequence[str]) -> str | None:
-    """The digest of everything ``kustomize build directory`` reads (paths relative to it, leading comments
-    dropped), or None when that cannot be known: a kustomization with a field that reads other files (generators,
-    transformers, Helm charts, replacements, OpenAPI), a remote base, or a file that cannot be read."""
+    """The digest of everything ``kustomize build directory`` can read (``kustomization.build_inputs``: the trees of
+    every kustomization root it reaches, paths relative to ``directory``; a YAML file's leading comments dropped when
+    no kustomization reads files as data), or None when that cannot be known (``Unkeyable``)."""
     from generator.core.cache import digest, tool_key
-    from generator.core.fs import read_regular
-    from generator.core.kube import KUSTOMIZATION_NAMES
-    from generator.programs.kustomization import files_read
+    from generator.programs.kustomization import Unkeyable, build_inputs
 
-    root = os.path.realpath(directory)
-    parts: list[bytes | str] = [tool_key(list(command))]
-    try:
-        for path in files_read(directory):
-            data = read_regular(path, MAX_FILE_BYTES, str(path))
-            if path.name in KUSTOMIZATION_NAMES:
-                docs = load_documents(data, str(path))
-                doc = docs[0].value if docs else None
-                if not isinstance(doc, dict) or set(doc) - _CACHEABLE_FIELDS:
-                    return None
-                for entry in [*(doc.get("resources") or []), *(doc.get("bases") or []),
-                              *(doc.get("components") or [])]:
-                    if not isinstance(entry, str) or "://" in entry or entry.startswith(("github.com/", "/")):
-                        return None
-            parts += [os.path.relpath(path, root), _strip_leading_comments(data)]
-    except Exception:
+    if not keyable_command(command):
         return None
-    return digest(*parts)
+    try:
+        inputs = build_inputs(directory, directory)
+    except (Unkeyable, OSError):
+        return None
+    return digest(tool_key(list(command)), *inputs.parts(_strip_leading_comments))
 
 
 def build_many_cached(directories: Sequence[Path], done: Callable[[], None] | None = None) -> list[BuildResult]:

@@ -3,9 +3,10 @@
 The bundles are laid out in a temporary directory that mirrors the repository: every top-level entry but
 ``output/`` is a link to the repository's own, so a user overlay is read in place, with the same relative paths
 (``components: [../common]``) and the same load restrictor as in Argo CD's checkout. A build's result depends
-only on what kustomize reads (the bundle's bytes, the files of the user overlay and of the bases and components
-it includes, the kustomize command), so it is cached on disk by their digest: an unchanged cluster costs no
-kustomize call on the next run or in ``gen check``.
+only on what kustomize can read (the bundle's bytes, the whole trees of the user overlay and of the bases and
+components it reaches, the kustomize command), so it is cached on disk by their digest: an unchanged cluster costs
+no kustomize call on the next run or in ``gen check``. What cannot be keyed (a remote base, Helm charts, plugins: see
+``kustomization.build_inputs``) is built every time.
 """
 
 from __future__ import annotations
@@ -21,16 +22,14 @@ from pathlib import Path
 from generator.cluster.model import MODES
 from generator.core import layout
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
-from generator.core.fs import MAX_FILE_BYTES, read_regular
 from generator.core.kube import Obj
 from generator.core.progress import QUIET, Progress
 from generator.programs import kustomize
-from generator.programs.kustomization import files_read
+from generator.programs.kustomization import Unkeyable, build_inputs, files_read
 from generator.render.flux import build_dirs as flux_build_dirs
 from generator.render.output import Bundle
 
-CACHE_VERSION = 3
-MAX_INPUT_BYTES = MAX_FILE_BYTES
+CACHE_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -132,11 +131,25 @@ def _reads_in_bundle(bundle: Bundle, mode: str) -> list[str] | None:
     return sorted(files)
 
 
-def _mode_digest(repo: Path, bundle: Bundle, mode: str, command: list[str]) -> str:
+def user_overlay_inputs(repo: Path, name: str) -> list[bytes | str]:
+    """Digest parts of every byte kustomize can read through the user's overlay of ``name`` (its tree, and the trees
+    of the bases and components it reaches: ``kustomization.build_inputs``), paths relative to the repository; none
+    without an overlay. Unkeyable when that cannot be known, or when it reaches into output/ (whose bytes at build
+    time are the staged bundles', not the ones on disk)."""
+    source = repo / layout.user_overlay_dir(name)
+    if not os.path.lexists(source):
+        return []
+    return ["\0user-overlay", *build_inputs(source, repo, outside=repo / layout.OUTPUT_DIR).parts()]
+
+
+def _mode_digest(repo: Path, bundle: Bundle, mode: str, command: list[str]) -> str | None:
     """Digest of everything one mode overlay's build reads: the command, the bundle's files it includes (paths
     relative to the bundle, leading comments dropped: the cluster's name is not an input), the shared bundles the
-    cluster reads and the user overlay's files (with the bases and components it includes), whole. Two clusters
-    whose overlays read the same bytes share one build."""
+    cluster reads and the user overlay's trees (with those of the bases and components it includes), whole. Two
+    clusters whose overlays read the same bytes share one build. None when the inputs cannot all be keyed (the build
+    is then neither shared nor cached)."""
+    if not kustomize.keyable_command(command):
+        return None
     parts: list[bytes | str] = [tool_key(command), "\0mode", mode]
     files = _reads_in_bundle(bundle, mode)
     for rel in sorted(bundle.files) if files is None else files:
@@ -144,9 +157,10 @@ def _mode_digest(repo: Path, bundle: Bundle, mode: str, command: list[str]) -> s
     for each in bundle.reads:
         for rel, data in sorted(each.files.items()):
             parts += [f"{layout.output_dir(each.cluster)}/{rel}", data]
-    for path in user_overlay_files(repo, bundle.cluster):
-        shown = os.path.relpath(path, repo)
-        parts += [shown, read_regular(path, MAX_INPUT_BYTES, shown)]
+    try:
+        parts += user_overlay_inputs(repo, bundle.cluster)
+    except (Unkeyable, OSError):
+        return None
     return digest(*parts)
 
 
@@ -162,10 +176,12 @@ def build_overlays(repo: Path, bundles: Sequence[Bundle], progress: Progress = Q
     wanted: dict[str, list[tuple[Bundle, str]]] = {}  # digest -> the (bundle, mode) overlays that read it
     for bundle in bundles:
         for mode in build_units(bundle):
-            wanted.setdefault(_mode_digest(repo, bundle, mode, command), []).append((bundle, mode))
+            key = _mode_digest(repo, bundle, mode, command)
+            # an overlay whose inputs cannot be keyed is built on its own, and neither shared nor cached
+            wanted.setdefault(key or f"unkeyed {bundle.cluster} {mode}", []).append((bundle, mode))
     todo: dict[str, list[tuple[Bundle, str]]] = {}
     for key, members in wanted.items():
-        payload = cache.get(key)
+        payload = cache.get(key) if not key.startswith("unkeyed ") else None
         if payload is None or not _share(payload, members, results):
             todo[key] = members
     if todo:
@@ -179,7 +195,8 @@ def build_overlays(repo: Path, bundles: Sequence[Bundle], progress: Progress = Q
                 failed += members[1:]
                 continue
             payload = json.dumps(result.objects, separators=(",", ":")).encode("utf-8")
-            cache.put(key, payload)
+            if not key.startswith("unkeyed "):
+                cache.put(key, payload)
             _share(payload, members, results)
         if failed:  # each gets its own build and message
             for (bundle, mode), result in zip(failed, _build(repo, failed, command), strict=True):

@@ -9,7 +9,8 @@ one error saying why, on one line.
 - http and https only, redirects included (no ftp, no file); a server on this machine is reached without the
   environment's proxy.
 - What a server says (its reason phrase, a redirect's target) is shown escaped: it cannot forge a line or send a
-  terminal escape sequence to the user's terminal or CI log.
+  terminal escape sequence to the user's terminal or CI log; ``download_failure`` says the same of an error from a
+  plain ``urlopen`` (the schema store's): one line, a redirect loop in words of its own.
 """
 
 from __future__ import annotations
@@ -166,3 +167,27 @@ def _read(url: str, max_bytes: int, deadline: _Deadline) -> bytes:
     if deadline.expired:
         raise _late(url, deadline)
     return b"".join(chunks)
+
+
+MAX_REASON = 200
+_LOOP = "redirect error that would lead to an infinite loop"
+
+
+def _short(text: str) -> str:
+    shown = printable(text.strip())
+    return shown if len(shown) <= MAX_REASON else shown[: MAX_REASON - 1] + "…"
+
+
+def download_failure(exc: BaseException) -> str:
+    """``exc`` (from ``urlopen``) as one printable line: "a redirect loop (HTTP 302)", "HTTP 404 Not Found", the
+    network's reason ("Name or service not known"), or "no answer in time"."""
+    if isinstance(exc, urllib.error.HTTPError):
+        if _LOOP in str(exc.msg):
+            return f"a redirect loop (HTTP {exc.code}); the server sends the request back where it came from"
+        return f"HTTP {exc.code} {_short(str(exc.msg))}".rstrip()
+    if isinstance(exc, urllib.error.URLError):
+        reason = exc.reason
+        return "no answer in time" if isinstance(reason, TimeoutError) else _short(str(reason))
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    return _short(str(exc) or type(exc).__name__)

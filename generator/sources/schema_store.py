@@ -29,6 +29,7 @@ from typing import Literal
 from generator.core.cache import cache_root
 from generator.core.errors import EXIT_ENVIRONMENT, GenError
 from generator.core.fs import atomic_write
+from generator.sources.download import download_failure
 from generator.yamlio import cached as cached_yaml
 
 LOCK_PATH = Path(__file__).with_name("lock.yaml")
@@ -145,8 +146,8 @@ def _download(entry: LockedFile, timeout: float) -> bytes:
             return bytes(response.read())
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise SchemaDownloadFailed(
-            f"{entry.path}: cannot download {entry.url}: {exc}. Without network, {FIX_HINT}."
-        ) from exc
+            f"{entry.path}: cannot download {entry.url}: {download_failure(exc)}. Without network, {FIX_HINT}."
+        ) from None
 
 
 def fetch_file(entry: LockedFile, dest_cache: Path, mirror: Path | None = None,

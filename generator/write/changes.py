@@ -67,7 +67,7 @@ class _Tree:
             return None, None
         if kind != "file":
             raise CorruptManifest(f"{self.show(MANIFEST_NAME)} is a {kind}, not a file; remove it")
-        data = self.read(MANIFEST_NAME)
+        data = mf.read(self.root / MANIFEST_NAME, self.show(MANIFEST_NAME))
         return data, mf.parse(data, self.show(MANIFEST_NAME))
 
     def temps(self) -> list[str]:

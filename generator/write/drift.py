@@ -96,7 +96,7 @@ def _is_temp(rel: str) -> bool:
 def _owned(root: Path) -> set[str]:
     """The files gen's manifest in ``root`` lists (with the manifest itself); none if it is absent or unreadable."""
     try:
-        manifest = mf.parse((root / MANIFEST_NAME).read_bytes(), str(root / MANIFEST_NAME))
+        manifest = mf.parse(mf.read(root / MANIFEST_NAME, str(root / MANIFEST_NAME)), str(root / MANIFEST_NAME))
     except (OSError, CorruptManifest):
         return set()
     return {MANIFEST_NAME, *manifest.files}

@@ -21,12 +21,16 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+from generator.core.errors import InputError
+from generator.core.fs import MAX_FILE_BYTES, read_regular
 from generator.write.paths import check_rel_path
 from generator.write.refusals import CorruptManifest, InvalidBundle
 
 VERSION = 1
 GENERATOR = "rdma-gitops/gen"
+MAX_BYTES = MAX_FILE_BYTES  # a manifest of 100,000 files is about 10 MB
 
 
 @dataclass(frozen=True)
@@ -57,12 +61,23 @@ def for_files(cluster: str, spec_file: str, files: Mapping[str, bytes]) -> Manif
     return Manifest(cluster, spec_file, {p: sha256(b) for p, b in files.items()})
 
 
+def read(path: Path, where: str) -> bytes:
+    """The manifest's bytes (a regular file, at most ``MAX_BYTES``); CorruptManifest otherwise."""
+    try:
+        return read_regular(path, MAX_BYTES, where)
+    except InputError as exc:
+        raise CorruptManifest(f"{exc}; delete {where} and rerun gen with --force to re-adopt the generated "
+                              "files") from None
+
+
 def parse(data: bytes, where: str) -> Manifest:
     fix = f"; delete {where} and rerun gen with --force to re-adopt the generated files"
     try:
         doc = json.loads(data.decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CorruptManifest(f"{where} is not valid JSON ({e}){fix}") from None
+    except RecursionError:  # a hand-made file of 100,000 nested '[': gen's own is three levels deep
+        raise CorruptManifest(f"{where} is not a gen manifest (nested too deeply){fix}") from None
     if not isinstance(doc, dict) or doc.get("version") != VERSION or doc.get("generator") != GENERATOR:
         raise CorruptManifest(f"{where} is not a version-{VERSION} gen manifest{fix}")
     files = doc.get("files")

@@ -2,7 +2,7 @@
 
 PyYAML's constructor is pure Python: parsing a release's CRDs takes about a second on every run. What it gives for a
 text is kept in gen's cache as JSON, keyed by the sha256 of the text (and of the PyYAML version), and read back when
-the same text is loaded again: the JSON entry is digest-checked like every cache entry, and only documents that JSON
+the same text is loaded again: the JSON entry is authenticated like every cache entry, and only documents that JSON
 holds exactly (mappings with string keys, lists, strings, numbers, booleans, null) are kept, so a read gives the
 same values a parse would. Never for user input: that is parsed by ``generator.yamlio.load``, with positions.
 """

@@ -198,7 +198,8 @@ def test_dir_and_repo_are_one_directory(tmp_path: Path) -> None:
 @pytest.mark.kustomize
 @pytest.mark.slow  # a real process
 def test_nothing_is_written_outside_dir_with_an_empty_home(tmp_path: Path) -> None:
-    """No cookiecutter replay or cache in HOME, no temporary file left, nothing beside DIR."""
+    """No cookiecutter replay or cache in HOME (only gen's own cache key, which authenticates the cache gen used),
+    no temporary file left, nothing beside DIR."""
     home, tmp, work = tmp_path / "home", tmp_path / "tmp", tmp_path / "work"
     for folder in (home, tmp, work):
         folder.mkdir()
@@ -206,8 +207,8 @@ def test_nothing_is_written_outside_dir_with_an_empty_home(tmp_path: Path) -> No
     env.pop("COOKIECUTTER_CONFIG", None)
     proc = run_gen_process("init", "new", "--no-input", cwd=work, env=env)  # TMPDIR: a process
     assert proc.code == 0, proc.err
-    assert list(home.iterdir()) == [] and list(tmp.iterdir()) == []
-    assert [p.name for p in work.iterdir()] == ["new"]
+    assert [p for p in home.rglob("*") if not p.is_dir()] == [home / ".config" / "rdma-gitops" / "cache.key"]
+    assert list(tmp.iterdir()) == [] and [p.name for p in work.iterdir()] == ["new"]
     written = sorted(p.relative_to(work / "new").as_posix() for p in (work / "new").rglob("*") if p.is_file())
     assert [f.format(name="prod") for f in TEMPLATE_FILES] == [f for f in written if not f.startswith("output/")]
     assert "output/fleet/bootstrap.yaml" in written and "output/.gen.lock" not in written

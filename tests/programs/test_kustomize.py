@@ -61,5 +61,9 @@ def test_lint_builds_are_shared_by_content_and_a_change_is_a_new_build(tmp_path:
     assert calls == [1, 0, 1] and changed[1].objects[0]["metadata"]["name"] == "y"
     (dirs[0] / "kustomization.yaml").write_text("resources:\n- cm.yaml\nconfigMapGenerator:\n- name: g\n"
                                                  "  files: [data.txt]\n")
-    (dirs[0] / "data.txt").write_text("a")
-    assert kustomize.inputs_key(dirs[0], ["kubectl", "kustomize"]) is None  # reads a file files_read cannot see
+    (dirs[0] / "data.txt").write_text("# a")
+    key = kustomize.inputs_key(dirs[0], ["kubectl", "kustomize"])
+    (dirs[0] / "data.txt").write_text("# b")  # read as data: its comments are data too
+    assert key is not None and kustomize.inputs_key(dirs[0], ["kubectl", "kustomize"]) not in (key, None)
+    (dirs[0] / "kustomization.yaml").write_text("resources:\n- https://example.com/cm.yaml\n")
+    assert kustomize.inputs_key(dirs[0], ["kubectl", "kustomize"]) is None  # remote: never cached

@@ -200,3 +200,45 @@ def test_a_kubernetes_version_in_range_is_checked_and_kept(gitops_repo: Path) ->
     assert "changes platform" not in proc.out  # the nodes' platform follows the cluster's own version
     spec = (gitops_repo / "clusters/prod.yaml").read_text()
     assert 'version: "1.33"' in spec and "version: v26.1.2" in spec
+
+
+@pytest.mark.kustomize
+def test_a_clusters_directory_linked_out_of_the_repository_is_not_edited(ipoib_repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-elsewhere"  # not under the repository (tmp_path is its root)
+    (ipoib_repo / "clusters").rename(outside)
+    (ipoib_repo / "clusters").symlink_to(outside)
+    before = snapshot(ipoib_repo / "output")
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", repo=ipoib_repo)
+    assert proc.code == 2 and "Traceback" not in proc.err
+    assert proc.err == (f"gen: error: clusters/: reached through a link to {outside}, outside the repository; gen "
+                        "edits specs only inside it: replace the link with the directory itself, or run gen in the "
+                        "repository it points into\n")
+    assert (outside / "prod.yaml").read_text() == SPEC and snapshot(ipoib_repo / "output") == before
+
+
+@pytest.mark.kustomize
+def test_a_clusters_directory_linked_inside_the_repository_is_edited_in_place(ipoib_repo: Path) -> None:
+    (ipoib_repo / "fleet").mkdir()
+    (ipoib_repo / "clusters").rename(ipoib_repo / "fleet" / "clusters")
+    (ipoib_repo / "clusters").symlink_to("fleet/clusters")
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", repo=ipoib_repo)
+    assert proc.code == 0, proc.err
+    assert "version: 'v25.7.0'" in (ipoib_repo / "fleet" / "clusters" / "prod.yaml").read_text()
+    assert (ipoib_repo / "clusters").is_symlink()
+
+
+@pytest.mark.kustomize
+def test_what_a_killed_upgrade_left_is_reported_and_the_next_upgrade_removes_it(ipoib_repo: Path) -> None:
+    leftover = ipoib_repo / "clusters" / ".prod.yaml.gen-tmp-0123456789abcdef"
+    leftover.write_text(SPEC[:40])  # killed between writing the new spec and renaming it over the old one
+    said = ("gen: warning: clusters/.prod.yaml.gen-tmp-0123456789abcdef: a temporary file left by an interrupted gen "
+            "upgrade (the spec is as it was before); the next gen upgrade removes it, or delete it\n")
+    for args in (("check",), ("bundle", "--all"), ("upgrade", "--cluster", "prod", "--to", "v25.7.0", "--dry-run")):
+        proc = run_gen(*args, repo=ipoib_repo)
+        assert proc.code == 0 and proc.err.count(said) == 1, (args, proc.err)
+    assert leftover.exists()
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v25.7.0", repo=ipoib_repo)
+    assert proc.code == 0 and not leftover.exists()
+    assert "gen upgrade: removed clusters/.prod.yaml.gen-tmp-0123456789abcdef, left by an interrupted gen upgrade" \
+        in proc.err and said not in proc.err
+    assert run_gen("check", repo=ipoib_repo).code == 0

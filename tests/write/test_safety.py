@@ -174,6 +174,30 @@ def test_garbage_manifest_is_rejected(repo: Path) -> None:
         apply(repo, [bundle("prod", PROD)])
 
 
+@pytest.mark.parametrize("hostile", ["[" * 100_000, '{"files": ' + "[" * 100_000, '{"a": ' * 50_000],
+                         ids=["lists", "in files", "objects"])
+def test_a_manifest_nested_beyond_recursion_is_one_error_and_nothing_written(repo: Path, hostile: str) -> None:
+    apply(repo, [bundle("prod", PROD)])
+    (repo / "output/prod/.gen-manifest.json").write_text(hostile)
+    before = snapshot(repo / "output")
+    with pytest.raises(CorruptManifest, match=r"is not a gen manifest \(nested too deeply\); delete output/prod/"):
+        apply(repo, [bundle("prod", {**PROD, "new.yaml": "n\n"})])
+    assert snapshot(repo / "output") == before
+    assert [d.path for d in check(repo, [bundle("prod", PROD)], all_clusters=True)] == [
+        "output/prod/.gen-manifest.json"]  # out of date, said as such
+
+
+def test_a_manifest_past_the_size_limit_or_not_a_file_is_never_read_whole(repo: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.write import manifest
+
+    apply(repo, [bundle("prod", PROD)])
+    monkeypatch.setattr(manifest, "MAX_BYTES", 1000)
+    (repo / "output/prod/.gen-manifest.json").write_text(" " * 1001 + "{}")
+    with pytest.raises(CorruptManifest, match=r"larger than the limit of 1,000 bytes.*; delete output/prod/"):
+        apply(repo, [bundle("prod", PROD)])
+
+
 def test_missing_repo_is_a_clear_error(tmp_path: Path) -> None:
     from generator.write import WriteError
 

@@ -1,0 +1,100 @@
+"""What a kustomize build is keyed by (``kustomization.build_inputs``): the whole tree of every kustomization root it
+reaches, and never a key at all for what cannot be keyed that way."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from generator.programs import kustomization
+from generator.programs.kustomization import Unkeyable, build_inputs
+from generator.programs.kustomize import inputs_key, keyable_command
+
+COMPONENT = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def _key(root: Path) -> list[bytes | str]:
+    return build_inputs(root / "overlay", root).parts()
+
+
+def test_every_file_of_every_root_counts_named_or_not(tmp_path: Path) -> None:
+    _tree(tmp_path, {"overlay/kustomization.yaml": COMPONENT + "components:\n- ../common\n",
+                     "overlay/notes/anything.txt": "a", "common/kustomization.yaml": COMPONENT,
+                     "common/deep/x.yaml": "x: 1\n", "unrelated/y.yaml": "y: 1\n"})
+    shown = [entry[0] for entry in build_inputs(tmp_path / "overlay", tmp_path).files]
+    assert shown == ["common/deep", "common/deep/x.yaml", "common/kustomization.yaml", "overlay/kustomization.yaml",
+                     "overlay/notes", "overlay/notes/anything.txt"]
+    before = _key(tmp_path)
+    for rel in ("overlay/notes/anything.txt", "common/deep/x.yaml"):
+        (tmp_path / rel).write_text("changed")
+        assert _key(tmp_path) != before
+        before = _key(tmp_path)
+    (tmp_path / "unrelated/y.yaml").write_text("y: 2\n")  # no root reaches it
+    assert _key(tmp_path) == before
+
+
+def test_a_link_counts_by_its_target(tmp_path: Path) -> None:
+    _tree(tmp_path, {"overlay/kustomization.yaml": COMPONENT + "patches:\n- path: p.yaml\n",
+                     "overlay/a.yaml": "a", "overlay/b.yaml": "a"})
+    (tmp_path / "overlay/p.yaml").symlink_to("a.yaml")
+    before = _key(tmp_path)
+    (tmp_path / "overlay/p.yaml").unlink()
+    (tmp_path / "overlay/p.yaml").symlink_to("b.yaml")  # the same bytes, through another file
+    assert _key(tmp_path) != before
+
+
+@pytest.mark.parametrize(("kustomization", "why"), [
+    ("resources:\n- https://example.com/x.yaml\n", "a remote file or base"),
+    ("resources:\n- github.com/org/repo//base?ref=v1\n", "a remote file or base"),
+    ("components:\n- git@github.com:org/repo.git\n", "a remote file or base"),
+    ("patches:\n- path: https://example.com/p.yaml\n", "a remote file or base"),
+    ("openapi:\n  path: http://example.com/schema.json\n", "a remote file or base"),
+    ("configMapGenerator:\n- name: x\n  files: [k=https://example.com/f]\n", "a remote file or base"),
+    ("helmCharts:\n- name: x\n  repo: https://charts.example.com\n", "runs helm"),
+    ("transformers:\n- t.yaml\n", "not one of kustomize's builtins"),
+    ("generators:\n- |-\n  apiVersion: builtin\n  kind: HelmChartInflationGenerator\n  metadata: {name: x}\n",
+     "not one of kustomize's builtins"),
+    ("transformers:\n- |-\n  apiVersion: builtin\n  kind: PatchTransformer\n  metadata: {name: x}\n"
+     "  path: https://example.com/p.yaml\n", "names a remote file"),
+    ("transformers:\n- sub\n", "configurations built by kustomize"),
+    ("someNewField: 1\n", "is not one kustomize v5.6 knows"),
+])
+def test_what_cannot_be_keyed_is_never_keyed(tmp_path: Path, kustomization: str, why: str) -> None:
+    _tree(tmp_path, {"overlay/kustomization.yaml": COMPONENT + kustomization, "overlay/sub/kustomization.yaml": "",
+                     "overlay/t.yaml": "apiVersion: example.com/v1\nkind: MyPlugin\nmetadata: {name: x}\n"})
+    with pytest.raises(Unkeyable, match=why):
+        build_inputs(tmp_path / "overlay", tmp_path)
+    assert inputs_key(tmp_path / "overlay", ["kubectl", "kustomize"]) is None
+
+
+def test_a_fifo_a_tree_past_the_bounds_or_a_root_in_output_is_never_keyed(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path, {"overlay/kustomization.yaml": COMPONENT + "resources:\n- ../output/b\n",
+                     "output/b/kustomization.yaml": "", "output/b/1.yaml": "", "output/b/2.yaml": ""})
+    build_inputs(tmp_path / "overlay", tmp_path)
+    with pytest.raises(Unkeyable, match="a kustomization in output"):
+        build_inputs(tmp_path / "overlay", tmp_path, outside=tmp_path / "output")
+    monkeypatch.setattr(kustomization, "MAX_TREE_FILES", 3)
+    with pytest.raises(Unkeyable, match="more than 3 files"):
+        build_inputs(tmp_path / "overlay", tmp_path)
+    monkeypatch.undo()
+    os.mkfifo(tmp_path / "overlay" / "pipe")
+    with pytest.raises(Unkeyable, match="not a regular file"):
+        build_inputs(tmp_path / "overlay", tmp_path)
+
+
+def test_flags_that_widen_what_kustomize_reads_turn_the_cache_off() -> None:
+    assert keyable_command(["kubectl", "kustomize"]) and keyable_command(["kustomize", "build", "--enable-helm"])
+    for flag in ("--load-restrictor=LoadRestrictionsNone", "--enable-alpha-plugins", "--enable-exec", "--network",
+                 "--mount=type=bind,src=/,dst=/x", "-e"):
+        assert not keyable_command(["kubectl", "kustomize", flag])

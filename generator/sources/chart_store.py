@@ -12,6 +12,11 @@ Everything a repository or a mirror gives is hostile input: sizes are checked be
 download's ``Content-Length``), each download has one deadline (``generator.sources.download``), and the index is
 parsed with gen's hardened YAML loader (depth, aliases, size) and its shape checked. The chart is optional: without
 it, gen checks against the catalog's chart facts.
+
+A chart in gen's cache counts only when gen put it there: fetching or copying it records its sha256 in an
+authenticated cache entry (``generator.core.cache``: keyed with a secret of this user's, outside any work tree), and a
+cached chart without that record, or with other bytes, is not at hand (a cache inside a checkout cannot be handed a
+chart by a commit). A mirror is read as the user named it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import catalog
+from generator.core.cache import DiskCache, cache_root, digest
 from generator.core.errors import InputError, printable
 from generator.core.fs import atomic_write
 from generator.sources.chart_archive import ArchiveError, inspect
@@ -98,8 +104,35 @@ def read_chart_file(path: Path) -> bytes:
     return data
 
 
+def _vouchers() -> DiskCache:
+    return DiskCache(cache_root(), "chart-digests", 1)
+
+
+def _voucher_key(tag: str, path: Path) -> str:
+    return digest("chart", tag, path.name)
+
+
+def vouch(chart: Chart) -> None:
+    """Record that gen put this chart (these bytes) in its cache."""
+    _vouchers().put(_voucher_key(chart.tag, chart.path), chart.sha256.encode("ascii"))
+
+
+def _vouched(tag: str, path: Path, sha256: str) -> bool:
+    return _vouchers().get(_voucher_key(tag, path)) == sha256.encode("ascii")
+
+
+def _is_gen_cache(root: Path) -> bool:
+    from generator.sources.schema_store import default_cache_dir
+
+    try:
+        return os.path.realpath(root) == os.path.realpath(default_cache_dir())
+    except OSError:
+        return False
+
+
 def find_chart(tag: str, roots: list[Path]) -> Chart | None:
-    """The release's chart from the first root (mirror, then cache) that has one; None when none has."""
+    """The release's chart from the first root (mirror, then cache) that has one; None when none has. In gen's own
+    cache, only a chart gen put there counts (``vouch``)."""
     version = catalog.load().release(tag).chart_version
     for root in roots:
         folder = chart_dir(root, tag)
@@ -110,8 +143,11 @@ def find_chart(tag: str, roots: list[Path]) -> Chart | None:
         if preferred:
             path = preferred[0]
             data = read_chart_file(path)
+            sha256 = hashlib.sha256(data).hexdigest()
+            if _is_gen_cache(root) and not _vouched(tag, path, sha256):
+                continue  # not put there by gen (or altered since): not at hand
             needs_network = _verified(data, tag, str(path))
-            return Chart(tag, path, hashlib.sha256(data).hexdigest(), needs_network)
+            return Chart(tag, path, sha256, needs_network)
     return None
 
 
@@ -171,7 +207,9 @@ def fetch_chart(tag: str, cache_root: Path, repo_url: str | None = None, timeout
     needs_network = _verified(data, tag, url)
     path = chart_dir(cache_root, tag) / f"{cat.chart_name}-{version}.tgz"
     atomic_write(path, data)
-    return Chart(tag, path, actual, needs_network)
+    chart = Chart(tag, path, actual, needs_network)
+    vouch(chart)
+    return chart
 
 
 def copy_chart(chart: Chart, cache_root: Path) -> Chart:
@@ -182,4 +220,6 @@ def copy_chart(chart: Chart, cache_root: Path) -> Chart:
     path = chart_dir(cache_root, chart.tag) / chart.path.name
     if not (path.is_file() and path.stat().st_size == len(data) and read_chart_file(path) == data):
         atomic_write(path, data)
-    return Chart(chart.tag, path, chart.sha256, chart.schema_needs_network)
+    copied = Chart(chart.tag, path, chart.sha256, chart.schema_needs_network)
+    vouch(copied)
+    return copied

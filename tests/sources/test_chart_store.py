@@ -103,3 +103,25 @@ def test_a_web_schema_ref_renders_with_schema_validation_skipped(chart_mirror: P
     assert chart is not None and schema_needs_network(chart)
     render = render_chart(chart, {}, "network-operator", KUBE)
     assert not render.error and render.skipped_schema
+
+
+def test_a_chart_in_gens_cache_counts_only_when_gen_put_it_there(chart_mirror: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache inside a checkout (GEN_CACHE_DIR=$PWD/.gen-cache) cannot be handed a chart by a commit: a chart gen did
+    not fetch or copy there is not at hand, whatever it is; one gen copied is, until its bytes change."""
+    monkeypatch.setenv("GEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("GEN_SCHEMA_CACHE", raising=False)
+    from generator.sources.schema_store import default_cache_dir
+
+    cache = default_cache_dir()
+    mirrored = find_chart("v25.4.0", [chart_mirror])
+    assert mirrored is not None
+    planted = chart_dir(cache, "v25.4.0") / mirrored.path.name
+    planted.parent.mkdir(parents=True)
+    shutil.copy(mirrored.path, planted)  # the genuine bytes even: still not gen's doing
+    assert find_chart("v25.4.0", [cache]) is None
+    copied = copy_chart(mirrored, cache)
+    assert find_chart("v25.4.0", [cache]) == copied
+    planted.write_bytes(planted.read_bytes() + b"\0")  # altered since
+    assert find_chart("v25.4.0", [cache]) is None
+    assert find_chart("v25.4.0", [tmp_path / "elsewhere", chart_mirror]) == mirrored  # a mirror: as the user named it

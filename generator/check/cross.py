@@ -6,14 +6,13 @@ reference may point at (the unit itself, plus for loose files every other object
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from generator.check.ipam import IPAM_POOL_REF
 from generator.core.finding import Finding
-from generator.core.formats import parse_quantity
+from generator.core.formats import json_value, parse_quantity
 from generator.core.kube import NETWORKS_ANNOTATION, NFD_PREFIX, PSA_ENFORCE
 from generator.core.objects import (
     Path,
@@ -148,7 +147,7 @@ def exposed_resources(spec: dict[str, Any]) -> set[str]:
                                         ("sriovDevicePlugin", "resourceList", "sriov")):
         raw = get_in(spec, (component, "config"))
         try:
-            config = json.loads(raw) if isinstance(raw, str) else None
+            config = json_value(raw) if isinstance(raw, str) else None
         except ValueError:
             continue
         for item in as_list(as_dict(config).get(list_key)):
@@ -164,7 +163,7 @@ def shared_capacity(spec: dict[str, Any]) -> dict[str, int | None]:
     pod that asks gets all the selected NICs; the count only limits how many pods share them)."""
     raw = get_in(spec, ("rdmaSharedDevicePlugin", "config"))
     try:
-        config = json.loads(raw) if isinstance(raw, str) else None
+        config = json_value(raw) if isinstance(raw, str) else None
     except ValueError:
         return {}
     out: dict[str, int | None] = {}
@@ -206,7 +205,7 @@ def _parse_networks(value: str) -> list[tuple[str, str]] | None:
     text = value.strip()
     if text.startswith("["):
         try:
-            items = json.loads(text)
+            items = json_value(text)
         except ValueError:
             return None
         if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("name"), str)

@@ -6,10 +6,10 @@ applies."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from generator.core.finding import Finding, Severity
+from generator.core.formats import json_value
 from generator.core.objects import as_dict, as_str
 from generator.core.rules import define
 
@@ -45,7 +45,7 @@ def _first_difference(a: Any, b: Any, path: str = "") -> str:
                 return _first_difference(x, y, f"{path}[{i}]")
     if isinstance(a, str) and isinstance(b, str) and a.lstrip().startswith(("{", "[")):
         try:  # an embedded JSON config: where inside it
-            parsed = json.loads(a), json.loads(b)
+            parsed = json_value(a), json_value(b)
         except ValueError:
             parsed = None
         if parsed is not None and parsed[0] != parsed[1]:

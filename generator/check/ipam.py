@@ -9,12 +9,12 @@ whereabouts IPPool objects' own ``subnet``/``cidr``/``gateway``/``range``.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from generator import catalog
 from generator.core.finding import Finding
+from generator.core.formats import json_value
 from generator.core.ipmath import Network, block_size_problem, overlapping
 from generator.core.objects import Path, as_dict, as_list, as_str, get_in, group_kind, name_of
 from generator.core.rules import Rule, define
@@ -154,7 +154,7 @@ class _Checker:
 
 def _json_object(checker: _Checker, raw: str, what: str) -> dict[str, Any] | None:
     try:
-        value = json.loads(raw)
+        value = json_value(raw)
     except ValueError as exc:
         checker.add(IPAM_JSON, f"{what} is not valid JSON: {exc}")
         return None
@@ -235,13 +235,13 @@ def ipam_configs(obj: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
     spec = as_dict(obj.get("spec"))
     if (group, kind) in NETWORK_KINDS and isinstance(spec.get("ipam"), str):
         try:
-            ipam = json.loads(spec["ipam"]) if spec["ipam"].strip() else None
+            ipam = json_value(spec["ipam"]) if spec["ipam"].strip() else None
         except ValueError:
             return []
         return [(("spec", "ipam"), ipam)] if isinstance(ipam, dict) else []
     if group == "k8s.cni.cncf.io" and kind == "NetworkAttachmentDefinition" and isinstance(spec.get("config"), str):
         try:
-            config = json.loads(spec["config"])
+            config = json_value(spec["config"])
         except ValueError:
             return []
         plugins = [as_dict(config), *[as_dict(p) for p in as_list(as_dict(config).get("plugins"))]]

@@ -11,7 +11,6 @@ other objects (a NicNodePolicy against the NicClusterPolicy and other NicNodePol
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from generator import catalog
@@ -26,6 +25,7 @@ from generator.core.formats import (
     SRIOV_RESOURCE_NAME,
     go_match,
     image_reference_error,
+    json_value,
     parse_quantity,
 )
 from generator.core.objects import Path, as_dict, as_list, as_str, get_in, group_kind, name_of
@@ -271,7 +271,7 @@ class WebhookRules:
             return None
         path = ("spec", component, "config")
         try:
-            value = json.loads(raw)
+            value = json_value(raw)
         except ValueError as exc:
             add(WEBHOOK_CONFIG_JSON, path, f"invalid JSON in {component}.config: {exc}")
             return None

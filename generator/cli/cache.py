@@ -15,9 +15,11 @@ HELP = "show where gen keeps its caches, or clear them"
 # every directory a DiskCache of this version keeps (a test finds each one in the code), and what it holds
 PARTS = {
     "schemas": "pulled CRDs, webhook schemas and charts (sha256-checked on every read)",
-    "kustomize": "gen bundle's kustomize builds, by digest of every byte they can read (validated on every run)",
+    "kustomize": "gen bundle's kustomize builds, by digest of every byte they can read (validated on every "
+                 "run)",
     "kustomize-dirs": "gen lint's kustomize builds, by digest of every byte they can read (validated on every run)",
-    "chart-digests": "the sha256 of each chart gen fetched or copied into its cache (a cached chart counts only with it)",
+    "chart-digests": "the sha256 of each chart gen fetched or copied into its cache (a cached chart counts only "
+                     "with it)",
     "helm-renders": "helm template renders, by digest of chart and values (validated again on every run)",
     "checked": "clusters checked, by digest of every input: their files' sha256 and warnings",
     "parsed-yaml": "gen's YAML data and the pinned CRDs, parsed (by digest of the text)",

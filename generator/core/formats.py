@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from fractions import Fraction
+from typing import Any
 
 # --- github.com/distribution/reference (regexp.go, normalize.go) as used by ParseNormalizedNamed ---
 _ALNUM = r"[a-z0-9]+"
@@ -85,3 +87,15 @@ DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 def go_match(pattern: re.Pattern[str], text: str) -> bool:
     """Go's ``MatchString`` with ^...$: Python's ``$`` also matches before a final newline; Go's does not."""
     return "\n" not in text and pattern.match(text) is not None
+
+
+# --- JSON embedded in an object (device plugin configs, CNI ipam and config strings) ---
+
+
+def json_value(text: str) -> Any:
+    """``json.loads`` of a string an object carries: malformed JSON, and JSON nested past the interpreter's recursion
+    limit (a 100,000-deep ``[[[...``), are both a ValueError the caller reports as invalid JSON."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read") from None

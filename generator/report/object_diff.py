@@ -26,6 +26,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from generator.core.formats import json_value
+
 Obj = dict[str, Any]
 
 
@@ -218,7 +220,7 @@ def json_data(text: str) -> Any:
     if not text.lstrip().startswith(("{", "[")):
         return None
     try:
-        data = json.loads(text)
+        data = json_value(text)
     except ValueError:
         return None
     return data if isinstance(data, dict | list) else None

@@ -1,5 +1,5 @@
 """Write ``generator/sources/lock.yaml``: every CRD and webhook schema file gen reads, for every release in
-the catalog (network-operator and Argo CD), with its upstream URL at the release tag and its sha256.
+the catalog (network-operator, Argo CD and the GPU Operator releases gen deploys), with its upstream URL at the release tag and its sha256.
 
 A maintainer tool (not installed with gen), run from the repository root after a catalog change::
 
@@ -17,9 +17,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from generator import catalog
+from generator.catalog.gpu import load_gpu
 from generator.core.fs import atomic_write
 from generator.sources.schema_store import (
     ARGO_CD,
+    GPU_OPERATOR,
     LOCK_PATH,
     NETWORK_OPERATOR,
     SchemaSourceError,
@@ -32,6 +34,7 @@ DEFAULT_MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "upstre
 _SUBDIRS: dict[str, tuple[tuple[str, str], ...]] = {
     NETWORK_OPERATOR: (("crds", ".yaml"), ("operand-crds", ".yaml"), ("webhook-schemas", ".json")),
     ARGO_CD: (("crds", ".yaml"),),
+    GPU_OPERATOR: (("crds", ".yaml"),),
 }
 _RAW = "https://raw.githubusercontent.com"
 # operand CRD file name fragment -> folder under manifests/ in Mellanox/network-operator
@@ -49,6 +52,8 @@ def upstream_url(path: str) -> tuple[str, bool]:
     project, tag, subdir, name = path.split("/", 3)
     if project == ARGO_CD:
         return f"{_RAW}/argoproj/argo-cd/{tag}/manifests/crds/{name}", True
+    if project == GPU_OPERATOR:
+        return f"{_RAW}/NVIDIA/gpu-operator/{tag}/deployments/gpu-operator/crds/{name}", True
     base = f"{_RAW}/Mellanox/network-operator/{tag}"
     if subdir == "crds":
         if name == "nfd-api-crds.yaml":
@@ -87,6 +92,7 @@ def lock_from_dir(mirror: Path) -> str:
     cat = catalog.load()
     pinned = [(NETWORK_OPERATOR, t) for t in cat.release_tags]
     pinned += [(ARGO_CD, t) for t in cat.argocd_versions]
+    pinned += [(GPU_OPERATOR, t) for t in load_gpu().charted_tags]
     for project, tag in pinned:
         files = list(_release_files(mirror, project, tag))
         if not files:

@@ -34,6 +34,7 @@ from generator.check.chart_objects import (
 from generator.check.chart_policy import check_chart_policy
 from generator.check.engine import Item, Location, built_locator, checker_for, locate
 from generator.check.equivalence import check_equivalence
+from generator.check.gpu_bundle import check_gpu_bundle
 from generator.check.invariants import check_invariants
 from generator.check.previous import attach
 from generator.check.project import check_project
@@ -244,14 +245,15 @@ def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet:
                   builds: dict[tuple[str, str], OverlayBuild], store: SchemaStore | None = None,
                   charts: Mapping[str, ChartRender] | None = None,
                   chart_renders: Mapping[str, FilesRender] | None = None,
-                  previous: Previous | None = None, done: Callable[[], None] | None = None) -> list[Finding]:
+                  previous: Previous | None = None, done: Callable[[], None] | None = None,
+                  gpu_charts: Mapping[str, ChartRender] | None = None) -> list[Finding]:
     """Every finding about the rendered bundles, sorted. ``charts``: the network-operator chart renders by cluster
     name (absent: the chart was not at hand, and its facts stand in). ``chart_renders``: the rdma-infiniband chart
     rendered with each cluster's values, when the chart is part of the output. ``previous``: the objects Argo CD
     applied before, by cluster name, asked for only when an object's CEL rules need them (``gen check``: the
     committed output at a git commit). ``done`` is called after each cluster."""
     charts = charts or {}
-    chart_renders = chart_renders or {}
+    chart_renders = chart_renders or {}  # gpu_charts: the gpu-operator chart renders, by cluster name
     found: list[Finding] = []
     for cluster, bundle in rendered:
         chart = charts.get(cluster.name)
@@ -259,6 +261,7 @@ def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet:
             found += _overlay_findings(repo, cluster, bundle, builds[(cluster.name, mode)], chart, store, previous)
         found += _chart_findings(cluster, bundle, chart)
         found += _argocd_findings(cluster, bundle, store)
+        found += check_gpu_bundle(cluster, bundle, store, (gpu_charts or {}).get(cluster.name))
         if cluster.name in chart_renders:
             found += _equivalence_findings(cluster, bundle, builds[(cluster.name, cluster.mode)],
                                            chart_renders[cluster.name])

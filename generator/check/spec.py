@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from generator.catalog.charts import chart_facts
+from generator.check.gpu_spec import gpu_value_problems
 from generator.check.spec_images import image_problems
 from generator.check.validators.kube_core import schema_version
 from generator.check.values_keys import values_problems
@@ -29,6 +30,8 @@ def check_spec(cluster: Cluster) -> Cluster:
     values: JsonPath = ("networkOperator", "values")
     for path, message in values_problems(cluster.chart_values, facts, cluster.kubernetes.version):
         raise source.error((*values, *path), message)
+    for path, message in gpu_value_problems(cluster):
+        raise source.error(path, message)
     cluster = _schema_version_note(cluster, source)
     errors: list[tuple[JsonPath, str]] = []
     warnings: list[tuple[JsonPath, str]] = []

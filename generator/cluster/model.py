@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.catalog import NodePlatform, Release, VmSize
+from generator.catalog.gpu import GpuRelease
 
 MODES = ("base", "sriov", "shared", "ipoib")
 
@@ -73,6 +74,27 @@ class Node:
 
 
 @dataclass(frozen=True)
+class GpuOperator:
+    """The GPU Operator a ``driver: operator`` cluster runs (spec ``gpu.operator``)."""
+
+    release: GpuRelease
+    values: dict[str, Any]  # gpu.operator.values: the user's, merged over the generated ones
+    namespace: str  # its own, labelled privileged
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """GPUDirect RDMA: who installs the GPU driver on the pool, and how the NIC reaches GPU memory."""
+    driver: str  # "aks" (the node pool's AKS-managed driver) | "operator" (the GPU Operator; pool made with --gpu-driver none)  # noqa: E501
+    rdma: str  # "dmabuf" | "peermem"
+    operator: GpuOperator | None = None  # driver operator: the release and the chart values
+
+    @property
+    def peermem(self) -> bool:
+        return self.rdma == "peermem"
+
+
+@dataclass(frozen=True)
 class Cluster:
     name: str
     spec_file: str  # repo-relative, POSIX
@@ -92,6 +114,7 @@ class Cluster:
     kubernetes: Kubernetes  # the version it runs (or, unset in the spec, the one gen assumes)
     node: Node  # its InfiniBand nodes' OS SKU and platform
     images: Images = Images()  # private registry mirrors and pinned digests, applied to every image gen writes
+    gpu: Gpu | None = None  # GPUDirect RDMA (spec gpu); None: the gpu section is absent
     notes: tuple[str, ...] = ()  # warnings about the spec, printed by the commands (file:line: field: why)
     # where each field is in the spec file (generator.cluster.parse.SpecSource), for checks that point at a field
     source: object = field(default=None, compare=False, repr=False)

@@ -16,6 +16,7 @@ from typing import Any
 from generator import catalog
 from generator.cluster import platform
 from generator.cluster import spec_schema as schema
+from generator.cluster.gpu import gpu_of
 from generator.cluster.model import ArgoCD, Cluster, Images, Ipoib, Verify
 from generator.core import layout
 from generator.core.errors import InputError, printable
@@ -111,6 +112,8 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     node = platform.node_of(value, vm, value["vmSize"] in cat.vm_sizes, kubernetes, release, cat, spec)
     platform.verify_image_error(value, node, cat, spec)
     notes += [*kube_notes, *platform.ipoib_interface_note(vm, value["mode"], value, spec)]
+    gpu, gpu_notes = gpu_of(value, vm, value["vmSize"] in cat.vm_sizes, kubernetes, spec)
+    notes += gpu_notes
     # Match every Azure InfiniBand VF ID the catalog knows (as the guide's rule does), plus this size's own:
     # a node pool of another IB size added later is labelled without a regeneration.
     device_ids = set(vm.device_ids).union(*(size.device_ids for size in cat.vm_sizes.values()))
@@ -139,6 +142,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         node=node,
         images=Images(mirrors=tuple(value.get("imageRegistry", {}).items()),
                       digests=tuple(value.get("imageDigests", {}).items())),
+        gpu=gpu,
     )
     return dataclasses.replace(cluster, notes=tuple(notes), source=spec)
 

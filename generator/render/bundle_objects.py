@@ -21,6 +21,7 @@ from generator.core.kube import (
     nfd_node_selector_terms,
 )
 from generator.render.data import template
+from generator.render.gpu import reloader_objects, wants_reloader
 from generator.render.image_refs import policy_image
 from generator.render.verify import verify_objects
 
@@ -281,4 +282,6 @@ def synced_objects(cluster: Cluster) -> list[Obj]:
             objs.append(nv_ipam_pool(cluster))
     if cluster.verify.enabled:
         objs += verify_objects(cluster)
+    if wants_reloader(cluster):
+        objs += reloader_objects(cluster)
     return objs

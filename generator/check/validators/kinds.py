@@ -13,9 +13,17 @@ from typing import Any
 import jsonschema_rs
 
 from generator import catalog
+from generator.catalog.gpu import load_gpu
 from generator.check.validators.crd import convert_crd
 from generator.check.validators.kube_core import CoreSchemas, core_schemas
-from generator.sources.schema_store import ARGO_CD, NETWORK_OPERATOR, LockedFile, SchemaStore, open_store
+from generator.sources.schema_store import (
+    ARGO_CD,
+    GPU_OPERATOR,
+    NETWORK_OPERATOR,
+    LockedFile,
+    SchemaStore,
+    open_store,
+)
 from generator.yamlio import cached as cached_yaml
 
 
@@ -47,16 +55,19 @@ def _converted(store: SchemaStore, entry: LockedFile) -> tuple[CustomKind, ...]:
 
 
 class Schemas:
-    """Validators by (apiVersion, kind) for one network-operator release and one Argo CD release."""
+    """Validators by (apiVersion, kind) for one network-operator release, one Argo CD release and one GPU Operator
+    release (its ClusterPolicy and NVIDIADriver)."""
 
-    def __init__(self, release: str, argocd: str, store: SchemaStore, kube_version: str):
+    def __init__(self, release: str, argocd: str, store: SchemaStore, kube_version: str, gpu_release: str = ""):
         self.release, self.argocd, self.kube_version = release, argocd, kube_version
+        self.gpu_release = gpu_release or load_gpu().default_release
         self._core: CoreSchemas = core_schemas(kube_version)
         self._custom: dict[tuple[str, str], CustomKind] = {}
         self.served: dict[str, list[str]] = {}  # kind -> apiVersions served (custom kinds)
         sources = [*store.files(NETWORK_OPERATOR, release, "crds"),
                    *store.files(NETWORK_OPERATOR, release, "operand-crds"),
-                   *store.files(ARGO_CD, argocd, "crds")]
+                   *store.files(ARGO_CD, argocd, "crds"),
+                   *store.files(GPU_OPERATOR, self.gpu_release, "crds")]
         for entry in sources:
             for custom in _converted(store, entry):
                 self._custom.setdefault((custom.api_version, custom.kind), custom)
@@ -106,13 +117,14 @@ class Schemas:
 
 
 @functools.cache
-def _schemas(release: str, argocd: str, store: SchemaStore, kube_version: str) -> Schemas:
-    return Schemas(release, argocd, store, kube_version)
+def _schemas(release: str, argocd: str, store: SchemaStore, kube_version: str, gpu_release: str) -> Schemas:
+    return Schemas(release, argocd, store, kube_version, gpu_release)
 
 
 def schemas_for(release: str, argocd: str | None = None, store: SchemaStore | None = None,
-                kube_version: str | None = None) -> Schemas:
-    """The Schemas of a release for a cluster of ``kube_version`` (default: the catalog's default Argo CD, and the
-    Kubernetes version gen lint assumes), kept per process."""
+                kube_version: str | None = None, gpu_release: str | None = None) -> Schemas:
+    """The Schemas of a release for a cluster of ``kube_version`` (default: the catalog's default Argo CD, the
+    Kubernetes version gen lint assumes and the default GPU Operator release), kept per process."""
     cat = catalog.load()
-    return _schemas(release, argocd or cat.default_argocd, store or open_store(), kube_version or cat.lint_kubernetes)
+    return _schemas(release, argocd or cat.default_argocd, store or open_store(), kube_version or cat.lint_kubernetes,
+                    gpu_release or load_gpu().default_release)

@@ -94,9 +94,10 @@ def freeform(values: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, s
     return {p: t for p, t in sorted(out.items()) if not any(p.startswith(q + ".") for q in out if q != p)}
 
 
-def published(docs: list[tuple[str, dict[str, Any] | None]], git_app_version: str, tag: str) -> None:
+def published(docs: list[tuple[str, dict[str, Any] | None]], git_version: str, git_app_version: str,
+              tag: str) -> None:
     """The render as the published chart gives it: image tags and ClusterPolicy versions that fall back to the git
-    appVersion are the release tag (in place)."""
+    appVersion, and the chart label the ClusterPolicy gives the operands, are the release tag's (in place)."""
     for _source, obj in docs:
         if obj is None:
             continue
@@ -110,6 +111,9 @@ def published(docs: list[tuple[str, dict[str, Any] | None]], git_app_version: st
                     if str(env.get("name", "")).endswith("_IMAGE") and str(value).endswith(f":{git_app_version}"):
                         env["value"] = str(value)[: -len(git_app_version)] + tag
         if obj.get("kind") == "ClusterPolicy":
+            labels = ((obj.get("spec") or {}).get("daemonsets") or {}).get("labels") or {}
+            if labels.get("helm.sh/chart") == f"{CHART}-{git_version}":
+                labels["helm.sh/chart"] = f"{CHART}-{tag}"
             for component in ("validator", "nodeStatusExporter"):
                 section = (obj.get("spec") or {}).get(component) or {}
                 if section.get("version") == git_app_version:
@@ -201,7 +205,7 @@ def derive_base(shared_root: Path, tag: str, tf: Mapping[str, Any]) -> dict[str,
     scopes = base.Scopes(crds, {})
     docs = base.rendered_docs((rel / "chart-rendered.yaml").read_text(encoding="utf-8"))
     git_app_version = str(chart["appVersion"])
-    published(docs, git_app_version, tag)
+    published(docs, str(chart["version"]), git_app_version, tag)
     objects = [base.object_record(obj, src, scopes) for src, obj in docs if obj is not None]
     app_versions = {"chart.appVersion": tag, f"subcharts.{NFD}.appVersion": 'v' + str(nfd_dep['version']).lstrip('v')}
     # the operator's own image maps first: the validator's names the same image, the operator Deployment runs it

@@ -92,6 +92,14 @@ def reloader_objects(cluster: Cluster) -> list[Obj]:
     ]
 
 
+def reloader_values(cluster: Cluster) -> Obj:
+    """The rdma-infiniband chart's ``peermemReloader`` values: the same objects as ``reloader_objects``."""
+    reloader = load_gpu().reloader
+    key, value = reloader.node_label
+    return {"namespace": reloader.namespace, "image": rewrite(reloader.image, cluster.images),
+            "nodeLabel": {"key": key, "value": value}}
+
+
 def namespace_object(name: str) -> Obj:
     """A namespace for privileged node agents: created first, never deleted with the Application."""
     return {"apiVersion": "v1", "kind": "Namespace",

@@ -21,6 +21,7 @@ from generator.cluster.model import Cluster
 from generator.core import layout
 from generator.core.kube import Obj
 from generator.render.data import text
+from generator.render.gpu import RELOAD_SCRIPT
 from generator.render.output import Bundle
 from generator.render.rdma_values import chart_values
 from generator.yamlio.dump import dump_document
@@ -29,6 +30,7 @@ CHART_NAME = "rdma-infiniband"
 CHARTS = layout.CHARTS  # output/charts/: not a cluster name
 CHART_SOURCE = Path(__file__).resolve().parent / "chart_templates"
 VERIFY_SCRIPT = "files/verify.sh"  # in the chart; the overlay's verify Job runs the same script
+RELOAD_SCRIPT_FILE = "files/peermem-reload.sh"  # the nvidia-peermem reloader's script, as the bundle's
 # The spec whose values are the chart's defaults (every other field takes the cluster schema's default).
 DEFAULTS_SPEC = b"""\
 name: rdma-infiniband
@@ -87,6 +89,7 @@ def chart_files(defaults: Cluster, version: str | None = None) -> dict[str, byte
     files["Chart.yaml"] = _chart_yaml(version)
     files["values.yaml"] = _values_yaml(version, defaults)
     files[VERIFY_SCRIPT] = text("argocd-verify.sh").encode("utf-8")
+    files[RELOAD_SCRIPT_FILE] = RELOAD_SCRIPT.encode("utf-8")
     return dict(sorted(files.items()))
 
 

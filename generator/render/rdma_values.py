@@ -18,6 +18,7 @@ from generator.render.bundle_objects import (
     SRIOV_RESOURCE_PREFIX,
 )
 from generator.render.data import template
+from generator.render.gpu import reloader_values, wants_reloader
 from generator.render.verify import bandwidth_floor
 
 VALUES_FILE = "helm/rdma-infiniband-values.yaml"  # in output/<name>/
@@ -26,7 +27,7 @@ VALUES_FILE = "helm/rdma-infiniband-values.yaml"  # in output/<name>/
 def chart_values(cluster: Cluster) -> Obj:
     """Every value the chart reads, resolved (nothing is left to the chart's defaults)."""
     ipoib = cluster.ipoib
-    return {
+    values = {
         "mode": cluster.mode,
         "namespace": {"name": cluster.namespace, "create": True},
         "argocd": {"annotations": True},
@@ -54,3 +55,6 @@ def chart_values(cluster: Cluster) -> Obj:
             "bandwidthFloorGbps": bandwidth_floor(cluster),
         },
     }
+    if wants_reloader(cluster):  # only then: the values of every other cluster stay as they were
+        values["peermemReloader"] = reloader_values(cluster)
+    return values

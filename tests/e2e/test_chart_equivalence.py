@@ -45,6 +45,7 @@ OPTIONS = (
 )
 # the operator's namespace and pull secrets (YAML-trap names), in the spec's networkOperator block
 OPERATOR = "  namespace: nvidia-network-operator\n  imagePullSecrets: [ngc, 'true', '0']\n"
+GPU_PEERMEM = "gpu: {driver: aks, rdma: peermem}\nimageRegistry: {docker.io: myacr.azurecr.io/hub}\n"
 NETWORK = (
     "ipoib:\n  networkName: ib-fabric\n  namespace: training\n  master: ibs1\n  range: 10.20.0.0/16\n"
     "  gateway: 10.20.0.254\n  exclude: [10.20.0.0/24, 10.20.255.255/32, 10.20.7.128/25]\n  perNodeBlockSize: 128\n"
@@ -63,7 +64,8 @@ class Case:
     @property
     def id(self) -> str:
         ipam = f"-{self.ipam}" if self.ipam else ""
-        options = "-options" if self.extra else ""
+        options = ("-gpu-operator" if "driver: operator" in self.extra else "-gpu-peermem" if "gpu:" in self.extra
+                   else "-options" if self.extra else "")
         return f"{self.mode}-{self.release}-{self.vm_size.removeprefix('Standard_')}{ipam}{options}"
 
     def cluster(self) -> Cluster:
@@ -88,6 +90,10 @@ def cases() -> list[Case]:
     for tag in cat.release_tags:
         out += [Case("ipoib", tag, "Standard_ND96isr_H100_v5", OPTIONS + NETWORK, ipam=ipam, operator=OPERATOR)
                 for ipam in cat.release(tag).ipam]
+    # GPUDirect with AKS's driver and nvidia-peermem: the reloader is in the overlay, so in the chart too (with the
+    # pool's tolerations, and moved to a mirror); the GPU Operator changes nothing in the overlay
+    out += [Case(mode, newest, "Standard_ND96isr_H100_v5", OPTIONS + GPU_PEERMEM) for mode in MODES]
+    out.append(Case("sriov", newest, "Standard_ND96isr_H100_v5", "gpu: {driver: operator}\n"))
     return out
 
 

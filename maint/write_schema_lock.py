@@ -1,5 +1,6 @@
 """Write ``generator/sources/lock.yaml``: every CRD and webhook schema file gen reads, for every release in
-the catalog (network-operator, Argo CD and the GPU Operator releases gen deploys), with its upstream URL at the release tag and its sha256.
+the catalog (network-operator, Argo CD and the GPU Operator releases gen deploys), with its upstream URL at the
+release tag and its sha256.
 
 A maintainer tool (not installed with gen), run from the repository root after a catalog change::
 

@@ -53,6 +53,7 @@ from generator.programs.helm import ChartRender, FilesRender
 from generator.programs.overlays import OverlayBuild, user_overlay_files
 from generator.render.argocd import PROJECT_FILE
 from generator.render.cluster_bundle import EXAMPLE_FILE, VALUES_FILE
+from generator.render.gpu import own_namespaces
 from generator.render.operator_values import NFD_WORKER_TOLERATIONS, helm_values, nfd_worker_tolerations
 from generator.render.output import Bundle
 from generator.render.rdma_values import VALUES_FILE as CHART_VALUES_FILE
@@ -165,7 +166,7 @@ def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: Overl
     if mine:
         applied = [(i, items[i].obj) for i in everything if items[i].file != example]
         found += check_project(bundle.objects[PROJECT_FILE][0], applied, cluster.namespace, checker.schemas)
-        found += check_invariants(applied, cluster.namespace, build.directory)
+        found += check_invariants(applied, cluster.namespace, build.directory, own_namespaces(cluster))
         if cluster.taints:
             found += check_taints(list(enumerate(item.obj for item in items)), cluster.taints, cluster.spec_file)
     if not found:

@@ -92,6 +92,11 @@ def reloader_objects(cluster: Cluster) -> list[Obj]:
     ]
 
 
+def own_namespaces(cluster: Cluster) -> tuple[str, ...]:
+    """The namespaces the mode overlays hold besides the operator's: the reloader's."""
+    return (reloader_namespace(),) if wants_reloader(cluster) else ()
+
+
 def reloader_values(cluster: Cluster) -> Obj:
     """The rdma-infiniband chart's ``peermemReloader`` values: the same objects as ``reloader_objects``."""
     reloader = load_gpu().reloader

@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from generator import catalog
 from generator.catalog.charts import lookup
 from generator.catalog.gpu import GpuChartFacts, gpu_chart_facts, load_gpu
@@ -29,6 +27,7 @@ from generator.check.chart_objects import taint_text, untolerated
 from generator.core.finding import Finding
 from generator.core.objects import Path, as_dict, as_list, as_str, containers, group_kind, name_of, pod_templates
 from generator.core.rules import define
+from generator.yamlio.load import YamlInputError, load_documents
 
 GPU_NFD_TWICE = define(
     "gpu-nfd-twice", "error",
@@ -62,6 +61,8 @@ GPU_POOL_TAINTS = define(
     "tolerates (the InfiniBand pool's); an error in gen bundle, where the spec's taints name the pool's",
     "cross")
 
+MAX_VALUES_BYTES = 1024 * 1024  # an Application's helm.values text
+MAX_VALUES_NODES = 100_000
 GPU_CHART = "gpu-operator"
 NETWORK_CHART = "network-operator"
 RELOADER_MODULE = "nvidia-peermem"
@@ -90,11 +91,12 @@ def _helm_values(helm: dict[str, Any]) -> tuple[dict[str, Any], Path]:
     values: dict[str, Any] = {}
     text = helm.get("values")
     if isinstance(text, str) and text.strip():
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError:
-            loaded = None
-        values = loaded if isinstance(loaded, dict) else {}
+        try:  # hostile input: bounded (size, aliases expanded, depth), as every YAML gen reads
+            docs = load_documents(text.encode("utf-8"), "helm.values", max_bytes=MAX_VALUES_BYTES,
+                                  max_nodes=MAX_VALUES_NODES, positions=False)
+        except (YamlInputError, UnicodeEncodeError):
+            docs = []
+        values = docs[0].value if len(docs) == 1 and isinstance(docs[0].value, dict) else {}
     where: Path = ("helm", "values")
     obj = helm.get("valuesObject")
     if isinstance(obj, dict):

@@ -120,3 +120,46 @@ def test_a_pool_taint_the_operands_do_not_tolerate() -> None:
     policy = {"apiVersion": "nvidia.com/v1", "kind": "ClusterPolicy", "metadata": {"name": "cluster-policy"},
               "spec": {"daemonsets": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]}}}
     assert ("gpu-pool-taints", "warning", "spec.daemonsets.tolerations") in rules(run(policy, NCP))
+
+
+def test_helm_values_text_is_read_bounded() -> None:
+    """An Application's ``helm.values`` text is hostile input: an alias bomb is not expanded, and reads as no values."""
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(9)) + "nfd: {enabled: false}\n"
+    source = app("gpu-operator", "v26.3.3")
+    source["spec"]["sources"][0]["helm"] = {"values": bomb}
+    found = run(source, app("network-operator", "26.1.2"))
+    assert [f.rule for f in found] == ["gpu-nfd-twice"]  # the values were refused: the chart's default nfd.enabled
+    plain = app("gpu-operator", "v26.3.3")
+    plain["spec"]["sources"][0]["helm"] = {"values": "nfd:\n  enabled: false\n"}
+    assert run(plain, app("network-operator", "26.1.2")) == []
+
+
+@pytest.mark.parametrize("tag", ["v25.3.4", "v25.10.1", "v26.3.3", "v26.7.0"])
+def test_the_aks_render_s_operands_miss_a_tainted_pool_and_gen_s_values_do_not(tag: str) -> None:
+    """chart-rendered-aks.yaml (Azure's values) renders no DaemonSet of its own (NFD off) and a ClusterPolicy whose
+    operand DaemonSets tolerate only nvidia.com/gpu: on a pool tainted sku=gpu (AKS's usual GPU taint) they would never
+    run. The ClusterPolicy of gen's values (the chart facts, which give the AKS render exactly) tolerates it."""
+    import yaml
+
+    from generator.check.chart_objects import check_taints
+    from generator.render.gpu import cluster_policy
+    from tests.conftest import UPSTREAM
+    from tests.helpers import make_cluster
+
+    taint = ({"key": "sku", "value": "gpu", "effect": "NoSchedule"},)
+    text = (UPSTREAM / "gpu-operator" / tag / "chart-rendered-aks.yaml").read_text()
+    rendered = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    assert not [o for o in rendered if o["kind"] == "DaemonSet"]
+    members = list(enumerate(rendered))
+    assert check_taints(members, taint, "clusters/prod.yaml") == []  # nothing of the chart itself on the pool
+    [found] = check_gpu(members, members, taints=taint, spec_file="clusters/prod.yaml")
+    assert (found.rule, found.severity, found.path) == ("gpu-pool-taints", "error", ("spec", "daemonsets",
+                                                                                    "tolerations"))
+    cluster = make_cluster(version="v26.1.2", vm_size="Standard_ND96isr_H100_v5", extra=(
+        "tolerations:\n- {key: sku, operator: Equal, value: gpu, effect: NoSchedule}\n"
+        f"gpu: {{driver: operator, operator: {{version: {tag}}}}}\n"))
+    ours = [(0, cluster_policy(cluster))]
+    assert check_gpu(ours, ours, taints=taint) == []

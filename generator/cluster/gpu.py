@@ -28,6 +28,25 @@ POOL_COMMAND = ("az aks nodepool add --resource-group <group> --cluster-name <cl
                 "--node-vm-size <size> --os-sku Ubuntu --gpu-driver none")
 
 
+def version_error(value: Any) -> tuple[JsonPath, str] | None:
+    """A ``gpu.operator.version`` gen knows but cannot deploy (no chart facts), said with what it knows of it (a known
+    defect) and the releases it can deploy; before the schema, whose enum would only list those."""
+    gpu = value.get("gpu") if isinstance(value, dict) else None
+    operator = gpu.get("operator") if isinstance(gpu, dict) else None
+    version = operator.get("version") if isinstance(operator, dict) else None
+    gpu_cat = load_gpu()
+    if not isinstance(version, str) or version not in gpu_cat.releases or version in gpu_cat.charted_tags:
+        return None
+    release = gpu_cat.release(version)
+    defects = [i for i in gpu_cat.issues(release, peermem=True) if i.severity == "error"]
+    why = "; ".join(f"it has a known GPUDirect RDMA defect: {i.summary} ({i.fix})" for i in defects)
+    fixed = next((t for t in gpu_cat.charted_tags if catalog.version_key(t) > release.key), gpu_cat.default_release)
+    return (("gpu", "operator", "version"),
+            f"GPU Operator {version} is a release gen knows but does not deploy (no chart facts of it)"
+            + (f"; {why}" if why else "") + f"; set gpu.operator.version to {fixed} (gen deploys "
+            f"{', '.join(gpu_cat.charted_tags)})")
+
+
 def gpu_of(value: dict[str, Any], vm: catalog.VmSize, known_size: bool, kubernetes: Kubernetes,
            spec: Source) -> tuple[Gpu | None, list[str]]:
     """The cluster's ``Gpu`` (None without a ``gpu`` section) and the warnings about it."""

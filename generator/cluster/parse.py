@@ -16,7 +16,7 @@ from typing import Any
 from generator import catalog
 from generator.cluster import platform
 from generator.cluster import spec_schema as schema
-from generator.cluster.gpu import gpu_of
+from generator.cluster.gpu import gpu_of, version_error
 from generator.cluster.model import ArgoCD, Cluster, Images, Ipoib, Verify
 from generator.core import layout
 from generator.core.errors import InputError, printable
@@ -88,7 +88,8 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     if not isinstance(doc.value, dict):
         raise SpecError(file, "must be a YAML mapping (name, mode, vmSize, argocd, ...)", doc.line)
     spec = SpecSource(doc, file)
-    problem = platform.version_form_error(doc.value, catalog.load()) or schema.first_error(doc.value)
+    problem = (platform.version_form_error(doc.value, catalog.load()) or version_error(doc.value)
+               or schema.first_error(doc.value))
     if problem is not None:
         raise spec.error(*problem)
     value = schema.with_defaults(doc.value)

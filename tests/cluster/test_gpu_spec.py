@@ -44,6 +44,13 @@ def test_the_operator_section_with_aks_s_driver_is_refused() -> None:
     assert "cannot both be on one pool" in error.message and "--gpu-driver none" in error.message
 
 
+def test_a_release_gen_knows_but_does_not_deploy_is_refused_with_what_it_knows() -> None:
+    error = refused("gpu: {driver: operator, operator: {version: v26.3.1}}\n")
+    assert error.field == "gpu.operator.version"
+    assert "injected every ibverbs device" in error.message and "set gpu.operator.version to v26.3.3" in error.message
+    assert "accepted values" in refused("gpu: {driver: operator, operator: {version: v9.9.9}}\n").message
+
+
 def test_sizes_without_nvidia_gpus_are_refused() -> None:
     assert "has no GPUs" in refused("gpu: {}\n", vm_size="Standard_HB120rs_v3").message
     assert "AMD" in refused("gpu: {}\n", vm_size="Standard_ND96isr_MI300X_v5").message

@@ -28,6 +28,7 @@ from generator.core import layout
 from generator.core.finding import Finding, JsonPath
 from generator.programs.helm import ChartRender
 from generator.render.argocd import APPLICATION_FILE
+from generator.render.flux import FLUX_GPU_RELEASE_FILE, FLUX_RELEASE_FILE
 from generator.render.gpu import GPU_SOURCE_DIR, GPU_VALUES_FILE, RELOADER_FILE, facts_of, operator_of
 from generator.render.gpu_argocd import GPU_APPLICATION_FILE, GPU_PROJECT_FILE
 from generator.render.output import Bundle
@@ -66,7 +67,8 @@ def check_gpu_bundle(cluster: Cluster, bundle: Bundle, store: SchemaStore | None
     """Every finding about the cluster's GPU half; [] without a ``gpu`` section."""
     if cluster.gpu is None:
         return []
-    items = _items(bundle, [APPLICATION_FILE, GPU_APPLICATION_FILE, POLICY_FILE, RELOADER_FILE])
+    items = _items(bundle, [APPLICATION_FILE, GPU_APPLICATION_FILE, POLICY_FILE, RELOADER_FILE, FLUX_RELEASE_FILE,
+                            FLUX_GPU_RELEASE_FILE])
     members = [(i, item.obj) for i, item in enumerate(items)]
     found = locate(items, check_gpu(members, members, cluster.release.tag, cluster.taints, cluster.spec_file))
     if operator_of(cluster) is not None:
@@ -94,10 +96,11 @@ def _operator_findings(cluster: Cluster, bundle: Bundle, store: SchemaStore | No
     if chart is not None:  # the chart itself: every object, as Argo CD will apply it
         rendered = [Item(obj, label) for obj in chart.objects]
         members = list(enumerate(chart.objects))
-        project = bundle.objects[GPU_PROJECT_FILE][0]
         namespace = bundle.objects[f"{GPU_SOURCE_DIR}/namespace.yaml"][0]
         problems = [f for i, obj in members for f in check_object(obj, schemas, i).findings]
-        problems += check_project(project, [*members, (len(members), namespace)], operator.namespace, schemas)
+        if GPU_PROJECT_FILE in bundle.objects:  # Argo CD's (Flux has no AppProject)
+            project = bundle.objects[GPU_PROJECT_FILE][0]
+            problems += check_project(project, [*members, (len(members), namespace)], operator.namespace, schemas)
         problems += check_taints(members, cluster.taints, cluster.spec_file)
         problems += check_gpu(members, members, cluster.release.tag, cluster.taints, cluster.spec_file)
         rendered.append(Item(namespace, f"{layout.output_dir(cluster.name)}/{GPU_SOURCE_DIR}/namespace.yaml"))

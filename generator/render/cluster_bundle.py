@@ -28,7 +28,7 @@ from generator.core.kube import Obj
 from generator.render import bundle_objects as objects
 from generator.render import rendered_chart as chart
 from generator.render.argocd import APPLICATION_FILE, KUSTOMIZATION_FILE, argocd_files
-from generator.render.flux import flux_files
+from generator.render.flux import FLUX_GPU_RELEASE_FILE, flux_files
 from generator.render.gpu import (
     GPU_SOURCE_DIR,
     GPU_VALUES_FILE,
@@ -132,6 +132,8 @@ def _gpu_files(cluster: Cluster, files: dict[str, list[Obj]]) -> None:
     files[GPU_VALUES_FILE] = [gpu_values(cluster)]
     files[f"{GPU_SOURCE_DIR}/kustomization.yaml"] = [kustomization(["namespace.yaml"])]
     files[f"{GPU_SOURCE_DIR}/namespace.yaml"] = [gpu_namespace(cluster)]
+    if cluster.gitops == "flux":  # flux/gpu-operator/ delivers the chart (generator.render.flux)
+        return
     files[GPU_PROJECT_FILE] = [gpu_project(cluster)]
     files[GPU_APPLICATION_FILE] = [gpu_application(cluster)]
     files[KUSTOMIZATION_FILE][0]["resources"] += [GPU_PROJECT_FILE.rpartition("/")[2],
@@ -146,7 +148,8 @@ def render_bundle(cluster: Cluster, has_user_overlay: bool = False, chart_object
     rendered = chart_objects if cluster.argocd.delivery == "rendered" else None
     docs = _files(cluster, has_user_overlay, rendered)
     head = header(cluster)
-    notes = {**file_notes(cluster), **gpu_file_notes(cluster, APPLICATION_FILE, GPU_APPLICATION_FILE)}
+    gpu_file = GPU_APPLICATION_FILE if cluster.gitops == "argocd" else FLUX_GPU_RELEASE_FILE
+    notes = {**file_notes(cluster), **gpu_file_notes(cluster, APPLICATION_FILE, gpu_file)}
     files = {path: dump_documents(content, head + notes.get(path, "")) for path, content in docs.items()}
     reads = (chart.release_bundle(cluster.release.tag, cluster.release.chart_version, rendered),) if rendered else ()
     return Bundle(cluster=cluster.name, spec_file=cluster.spec_file, files=files, objects=docs, reads=reads)

@@ -225,8 +225,10 @@ def gpu_file_notes(cluster: Cluster, application_file: str, gpu_application_file
             "# The GPU Operator installs the GPU driver: the pool must be created with --gpu-driver none\n"
             f"# ({POOL_COMMAND}; it applies to new nodes only:\n"
             "# scale an existing pool to 0 and back). AKS's driver and the operator's cannot share a pool.\n"
-            "# Sync wave 1: with a parent Application syncing this directory, it starts once network-operator-"
-            f"{cluster.name} is healthy.\n")}
+            + ("# Sync wave 1: with a parent Application syncing this directory, it starts once network-operator-"
+               f"{cluster.name} is healthy.\n" if cluster.gitops == "argocd" else
+               "# Its Flux Kustomization waits on the network steps (dependsOn): it starts once the drivers are "
+               "ready.\n"))}
     if gpu.peermem:
         return {RELOADER_FILE: (
             "# AKS's GPU driver (the pool created without --gpu-driver none) ships nvidia-peermem but does not load\n"

@@ -107,7 +107,8 @@ def first_error(value: Any) -> tuple[JsonPath, str, bool] | None:
         known = ", ".join(sorted(fields))
         return (*path, unknown), f"unknown field '{unknown}'{hint or ';'} known fields here: {known}", True
     if isinstance(kind, kinds.Required):
-        return (*path, kind.property), f"required field '{kind.property}' is missing", False
+        where = (*path, kind.property)
+        return where, f"required field '{kind.property}' is missing{_hint(where)}", False
     if isinstance(kind, kinds.Enum):
         return path, f"{json.dumps(err.instance)} is not accepted{_hint(path)}", False
     if isinstance(kind, kinds.Pattern):

@@ -49,7 +49,8 @@ def names(cluster: Cluster) -> list[tuple[str, tuple[str, ...]]]:
 
 
 @pytest.mark.parametrize(("text", "field", "words"), [
-    (spec_text().replace(ARGO, "gitops: flux\n"), "flux", "required field 'flux'"),
+    (spec_text().replace(ARGO, "gitops: flux\n"), "flux", "required field 'flux' is missing (Where Flux reads this repo"),
+    (spec_text().replace(ARGO, "gitops: flux\n"), "flux", "flux: {repoURL: https://"),  # the fix, not only the fault
     (spec_text().replace(ARGO, FLUX + ARGO), "argocd", "nothing would read it"),
     (spec_text() + "flux:\n  repoURL: https://x/y\n", "flux", "only with gitops: flux"),
     (spec_text().replace(ARGO, FLUX.replace("https://github.com/", "git@github.com:")), "flux.repoURL", "scp form"),

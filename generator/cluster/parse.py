@@ -21,7 +21,7 @@ from generator.cluster.model import ArgoCD, Cluster, Flux, Images, Ipoib
 from generator.core import layout
 from generator.core.errors import InputError, printable
 from generator.core.finding import JsonPath, dotted
-from generator.core.formats import image_reference_error
+from generator.core.formats import image_reference_error, semver_constraint_error
 from generator.core.ipmath import block_size_problem, excluded_count, overlapping, pool_capacity
 from generator.yamlio.load import Document, YamlInputError, load_single
 
@@ -301,6 +301,9 @@ def _flux(value: dict[str, Any], spec: SpecSource) -> Flux | None:
                          "would read it; remove it (Flux reads the repository from flux.repoURL)")
     raw = value["flux"]
     [(kind, ref)] = raw["ref"].items()  # the schema: exactly one
+    if kind == "semver" and (why := semver_constraint_error(ref)):
+        raise spec.error(("flux", "ref", "semver"), f"Flux's source-controller cannot parse this range, so the "
+                         f"GitRepository fails and nothing syncs: {why}")
     return Flux(repo_url=raw["repoURL"], ref=(kind, ref), namespace=raw["namespace"],
                 git_repository=raw["gitRepository"])
 

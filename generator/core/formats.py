@@ -99,3 +99,26 @@ def json_value(text: str) -> Any:
         return json.loads(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply to read") from None
+
+
+# A version range as Flux's GitRepository spec.ref.semver takes it: source-controller parses it with
+# Masterminds/semver v3 NewConstraint (constraints.go: cvRegex, the operators, validConstraintRegex, rewriteRange),
+# and a range it cannot parse fails the GitRepository, so nothing after it syncs.
+_SEMVER_VERSION = (r"v?([0-9|xX*]+)(\.[0-9|xX*]+)?(\.[0-9|xX*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+                   r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?")
+_SEMVER_OPS = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^"
+_SEMVER_RANGE = re.compile(rf"\s*({_SEMVER_VERSION})\s+-\s+({_SEMVER_VERSION})\s*", re.ASCII)
+_SEMVER_VALID = re.compile(rf"^(\s*({_SEMVER_OPS})\s*({_SEMVER_VERSION})\s*)((?:\s+|,\s*)({_SEMVER_OPS})\s*"
+                           rf"({_SEMVER_VERSION})\s*)*$", re.ASCII)
+
+
+def semver_constraint_error(text: str) -> str | None:
+    """Why Masterminds/semver v3 (Flux's parser of ``spec.ref.semver``) refuses a version range; None when it parses.
+    Ranges ``A - B`` are rewritten to ``>= A, <= B`` first, then every ``||`` alternative must be a list of
+    comparisons."""
+    rewritten = _SEMVER_RANGE.sub(lambda m: f">= {m.group(1)}, <= {m.group(11)}", text)
+    for alternative in rewritten.split("||"):
+        if not go_match(_SEMVER_VALID, alternative):
+            return (f"improper constraint: {alternative.strip() or '(empty)'} (a range is comparisons such as "
+                    "'>=1.2.0 <2.0.0', '~1.2', '^1.0', '1.2.x' or '1.0 - 1.4', alternatives joined by ||)")
+    return None

@@ -49,7 +49,7 @@ def names(cluster: Cluster) -> list[tuple[str, tuple[str, ...]]]:
 
 
 @pytest.mark.parametrize(("text", "field", "words"), [
-    (spec_text().replace(ARGO, "gitops: flux\n"), "flux", "required field 'flux' is missing (Where Flux reads this repo"),
+    (spec_text().replace(ARGO, "gitops: flux\n"), "flux", "'flux' is missing (Where Flux reads this repo"),
     (spec_text().replace(ARGO, "gitops: flux\n"), "flux", "flux: {repoURL: https://"),  # the fix, not only the fault
     (spec_text().replace(ARGO, FLUX + ARGO), "argocd", "nothing would read it"),
     (spec_text() + "flux:\n  repoURL: https://x/y\n", "flux", "only with gitops: flux"),
@@ -57,6 +57,9 @@ def names(cluster: Cluster) -> list[tuple[str, tuple[str, ...]]]:
     (spec_text().replace(ARGO, FLUX.replace("https://", "https://user:token@")), "flux.repoURL", "credentials"),
     (spec_text().replace(ARGO, FLUX + "  ref: {branch: main, tag: v1}\n"), "flux.ref", "more than 1"),
     (spec_text().replace(ARGO, "gitops: fluxcd\n" + FLUX[13:]), "gitops", "argocd, flux"),
+    (spec_text().replace(ARGO, FLUX + "  ref: {semver: '>=1.0 <'}\n"), "flux.ref.semver", "improper constraint"),
+    (spec_text().replace(ARGO, FLUX + "  ref: {semver: latest}\n"), "flux.ref.semver", "cannot parse"),
+    (spec_text().replace(ARGO, FLUX + "  ref: {commit: abc123}\n"), "flux.ref.commit", "40 hex digits"),
 ])
 def test_spec_mistakes_name_the_field(text: str, field: str, words: str) -> None:
     with pytest.raises(SpecError) as caught:

@@ -189,7 +189,8 @@ def _operator(cluster: Cluster) -> Step | None:
     return Step("operator", {"namespace.yaml": [_namespace(cluster)],
                              "helmrepository.yaml": [helm_repository(cluster)],
                              "helmrelease.yaml": [helm_release(cluster)]},
-                timeout="20m", why="the Namespace, then the network-operator chart (CRDs first); Ready with Helm's")
+                timeout="20m", why="the Namespace, then the network-operator chart (CRDs first); Ready when the "
+                                   "release's workloads are")
 
 
 def mode_policy(cluster: Cluster) -> Obj:
@@ -219,7 +220,8 @@ def _network(cluster: Cluster) -> Step | None:
     if cluster.ipoib.ipam == "nv-ipam":
         files["ippool.yaml"] = [objects.nv_ipam_pool(cluster)]
     return Step("network", files, health=("mellanox.com/v1alpha1/IPoIBNetwork",),
-                why="IPoIBNetwork (and nv-ipam's IPPool, whose CRD came with the policy); Ready when the network is")
+                why="IPoIBNetwork (and nv-ipam's IPPool, whose CRD came with the policy); Ready when the network "
+                    "reports ready")
 
 
 def _peermem(cluster: Cluster) -> Step | None:

@@ -373,6 +373,50 @@ def admit(obj: dict[str, Any], schemas: Schemas, index: int = -1, *, patch: bool
     return Admission(validated, stored, changes.found + findings, blocking, status)
 
 
+def _default_absent(value: Any, node: Any, apply: bool) -> bool:
+    """defaulting/algorithm.go Default: an object's absent properties get their schema's default, then every
+    property, additionalProperties value and list item is defaulted the same way; in place when ``apply``. Whether
+    any default is due."""
+    if not isinstance(node, Mapping):
+        return False
+    due = False
+    if isinstance(value, dict):
+        props = node.get("properties")
+        for key, sub in (props.items() if isinstance(props, Mapping) else ()):
+            if key not in value and isinstance(sub, Mapping) and sub.get("default") is not None:
+                if not apply:
+                    return True
+                value[key] = copy.deepcopy(sub["default"])
+                due = True
+        for key, item in value.items():
+            due = _default_absent(item, _custom_child(node, key), apply) or due
+            if due and not apply:
+                return True
+    elif isinstance(value, list):
+        items = node.get("items")
+        for item in value:
+            due = _default_absent(item, items, apply) or due
+            if due and not apply:
+                return True
+    return due
+
+
+def with_defaults(obj: Any, schema: Mapping[str, Any]) -> Any:
+    """A custom resource as the API server validates it: decoding sets every absent field that has a default in its
+    CRD's schema (KEP-575, defaulting for custom resources: "during deserialization", so before validation; a field
+    both required and defaulted is never missing). A copy when a default is due; ``obj`` itself is never changed."""
+    if not isinstance(obj, dict):
+        return obj
+    spine = {k: v for k, v in obj.items() if k != "metadata"}  # ObjectMeta has no schema defaults
+    if not _default_absent(spine, schema, apply=False):
+        return obj
+    out = copy.deepcopy(spine)
+    _default_absent(out, schema, apply=True)
+    if "metadata" in obj:
+        out["metadata"] = obj["metadata"]
+    return out
+
+
 def stored_form(obj: Any, schemas: Schemas) -> Any:
     """The object as the API server stores it (for a previous version, an update's old object); anything that is
     not an object of a known kind as it is."""

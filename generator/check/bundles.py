@@ -32,7 +32,7 @@ from generator.check.chart_objects import (
     untolerated,
 )
 from generator.check.chart_policy import check_chart_policy
-from generator.check.engine import Item, Location, built_locator, checker_for, locate
+from generator.check.engine import Item, Location, built_locator, cluster_checker, locate
 from generator.check.equivalence import ObjectKey, check_equivalence, object_key
 from generator.check.flux import check_flux
 from generator.check.gpu_bundle import check_gpu_bundle
@@ -150,7 +150,7 @@ def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: Overl
                       store: SchemaStore | None, previous: Previous | None = None) -> list[Finding]:
     if build.error:
         return [KUSTOMIZE_BUILD.in_file(build.directory, f"kustomize build failed: {build.error}")]
-    checker = checker_for(cluster.release.tag, store=store, kube_version=cluster.kubernetes.version)
+    checker = cluster_checker(cluster, store)
     objects: list[tuple[Any, str]] = [(obj, _first_file(bundle, obj, build.directory)) for obj in build.objects]
     example = f"{layout.output_dir(cluster.name)}/{EXAMPLE_FILE}"
     mine = build.mode == cluster.mode  # what Argo CD applies: checked with the chart, the pods, the project

@@ -24,6 +24,7 @@ from generator.check.schema import UNKNOWN_KIND, check_object
 from generator.check.validators.kinds import Schemas, schemas_for
 from generator.check.validators.webhook_configs import webhook_schemas_for
 from generator.check.webhook import WebhookRules
+from generator.cluster.model import Cluster
 from generator.core.finding import Finding
 from generator.core.objects import Path, group_kind, object_label
 from generator.sources.schema_store import SchemaStore
@@ -177,3 +178,11 @@ def checker_for(release: str, argocd: str | None = None, store: SchemaStore | No
     kept per process."""
     schemas = schemas_for(release, argocd, store, kube_version, gpu_release=gpu_release)
     return _checker(schemas, release, store)
+
+
+def cluster_checker(cluster: Cluster, store: SchemaStore | None = None) -> Checker:
+    """The Checker of a cluster's files: its network-operator release, its Kubernetes version, and the CRDs of the
+    GPU Operator release it runs (spec gpu.operator.version; without one, gen lint's default)."""
+    operator = cluster.gpu.operator if cluster.gpu is not None else None
+    return checker_for(cluster.release.tag, store=store, kube_version=cluster.kubernetes.version,
+                       gpu_release=operator.release.tag if operator is not None else None)

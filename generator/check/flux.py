@@ -23,12 +23,10 @@ from typing import Any
 
 from generator import catalog
 from generator.catalog.gpu import load_gpu
-from generator.check.apiserver import stored_form
 from generator.check.cel.flux import EXPRESSIONS, verdict
-from generator.check.cel.rule import check_cel
 from generator.check.cel.runtime import CelError
 from generator.check.engine import Item, locate
-from generator.check.schema import check_object
+from generator.check.schema import check_created
 from generator.check.validators.kinds import schemas_for
 from generator.cluster.model import Cluster
 from generator.core import layout
@@ -77,11 +75,7 @@ def check_flux_objects(items: list[Item], release: str, store: SchemaStore | Non
     found: list[Finding] = []
     for version in catalog.load().flux_versions:
         schemas = schemas_for(release, None, store, kube_version, version)
-        for index, item in enumerate(items):
-            checked = check_object(item.obj, schemas, index)
-            found += checked.findings
-            if not checked.blocking and isinstance(checked.stored, dict):
-                found += check_cel(checked.stored, schemas, index, stored_form(None, schemas))
+        found += [f for index, item in enumerate(items) for f in check_created(item.obj, schemas, index)]
     return found
 
 

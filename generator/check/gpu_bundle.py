@@ -20,7 +20,7 @@ from generator.check.chart_objects import CHART_RENDER, CHART_VALUES, check_tain
 from generator.check.engine import Item, locate
 from generator.check.gpu import check_gpu
 from generator.check.project import check_project
-from generator.check.schema import check_object
+from generator.check.schema import check_created, check_object
 from generator.check.validators.kinds import schemas_for
 from generator.check.values_keys import values_problems
 from generator.cluster.model import Cluster
@@ -97,7 +97,7 @@ def _operator_findings(cluster: Cluster, bundle: Bundle, store: SchemaStore | No
         rendered = [Item(obj, label) for obj in chart.objects]
         members = list(enumerate(chart.objects))
         namespace = bundle.objects[f"{GPU_SOURCE_DIR}/namespace.yaml"][0]
-        problems = [f for i, obj in members for f in check_object(obj, schemas, i).findings]
+        problems = [f for i, obj in members for f in check_created(obj, schemas, i)]
         if GPU_PROJECT_FILE in bundle.objects:  # Argo CD's (Flux has no AppProject)
             project = bundle.objects[GPU_PROJECT_FILE][0]
             problems += check_project(project, [*members, (len(members), namespace)], operator.namespace, schemas)

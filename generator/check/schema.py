@@ -11,7 +11,8 @@ import jsonschema_rs
 
 from generator import catalog
 from generator.catalog.charts import chart_facts
-from generator.check.apiserver import admit
+from generator.check.apiserver import admit, with_defaults
+from generator.check.cel.rule import check_cel
 from generator.check.validators.error_text import error_messages, non_json_path, out_of_range
 from generator.check.validators.kinds import Schemas
 from generator.core.finding import Finding, dotted
@@ -60,6 +61,15 @@ def schema_findings(obj: Any, schemas: Schemas, index: int = -1, *,
     return checked.findings, checked.blocking
 
 
+def check_created(obj: Any, schemas: Schemas, index: int = -1) -> list[Finding]:
+    """What the API server refuses of an object it creates: the strict schema, then, unless a schema error keeps
+    it from evaluating them, the CEL rules of the object's CRD (rule ``cel``) on the object as it stores it."""
+    checked = check_object(obj, schemas, index)
+    if checked.blocking or not isinstance(checked.stored, dict):
+        return checked.findings
+    return checked.findings + check_cel(checked.stored, schemas, index)
+
+
 def _unchecked(obj: Any, schemas: Schemas, index: int) -> list[Finding]:
     """Why an object cannot be validated (not a mapping, no apiVersion or kind, no schema), or []."""
     if not isinstance(obj, dict):
@@ -94,10 +104,14 @@ def check_object(obj: Any, schemas: Schemas, index: int = -1, *, partial: bool =
         return Checked(unchecked, True, obj)
     validator = schemas.validator(obj["apiVersion"], obj["kind"])
     admission = admit(obj, schemas, index, patch=partial)
+    validated = admission.validated
+    custom = None if partial else schemas.custom(obj["apiVersion"], obj["kind"])
+    if custom is not None:  # decoding sets the CRD's defaults before validation: a defaulted field is not missing
+        validated = with_defaults(validated, custom.openapi)
     try:
-        if validator.is_valid(admission.validated):
+        if validator.is_valid(validated):
             return Checked(admission.findings, admission.blocking, admission.stored)
-        errors = list(validator.iter_errors(admission.validated))
+        errors = list(validator.iter_errors(validated))
     except ValueError as exc:
         where = non_json_path(obj)
         what = f"a {where[1]}" if where else "a value"

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     if not args.paths:
         raise InputError("give at least one PATH (a YAML file or a directory)")
     from generator import catalog
-    from generator.check.engine import checker_for
+    from generator.check.engine import checker_for, cluster_checker
     from generator.check.infer import infer_release
     from generator.manifests.collect import lint_paths
     from generator.pipeline.clusters import load_cluster
@@ -90,9 +90,11 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
 
     cat = catalog.load()
     release, vm_nics = args.release, args.vm_nics
+    gpu_release = None  # the GPU Operator's CRDs: the cluster's release (--cluster), else the default's
     if args.cluster:
         model = load_cluster(repo, args.cluster)
         release = release or model.release.tag
+        gpu_release = model.gpu.operator.release.tag if model.gpu and model.gpu.operator else None
         if vm_nics is None and args.vm_size is None:
             vm_nics = model.vm_size.nics
     if release is not None and release not in cat.releases:
@@ -123,12 +125,12 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         if name not in clusters:
             model = load_cluster(repo, name)
             nics = vm_nics if vm_nics is not None else model.vm_size.nics
-            clusters[name] = (checker_for(model.release.tag, store=store, kube_version=model.kubernetes.version),
-                              nics)
+            clusters[name] = (cluster_checker(model, store), nics)
         return clusters[name]
 
     explicit = bool(release)
-    chosen: Checker | Callable[[list[Any]], Checker] = checker_for(release, store=store) if explicit else choose
+    chosen: Checker | Callable[[list[Any]], Checker] = (checker_for(release, store=store, gpu_release=gpu_release)
+                                                          if explicit else choose)
     against = None
     if args.against is not None:
         from generator.manifests.committed import LintAgainst

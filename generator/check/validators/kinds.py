@@ -29,7 +29,11 @@ from generator.sources.schema_store import (
 from generator.yamlio import cached as cached_yaml
 
 FLUX_GROUP_SUFFIX = ".toolkit.fluxcd.io"  # kustomize., helm., source.toolkit.fluxcd.io
-GPU_GROUP = "nvidia.com"  # the GPU Operator's ClusterPolicy and NVIDIADriver
+# the API groups of the GPU Operator's CRDs (spec.group of each file in the lock's gpu-operator/<tag>/crds/):
+# nvidia.com (ClusterPolicy, NVIDIADriver; GPUCluster from v26.7.0) and resource.nvidia.com (ComputeDomain,
+# ComputeDomainClique, from v26.7.0); tests/check/cel/test_rules_flux_gpu.py holds every locked release to these
+GPU_GROUP = "nvidia.com"
+GPU_GROUPS = frozenset({GPU_GROUP, "resource.nvidia.com"})
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ class Schemas:
         if not self._flux_loaded and group.endswith(FLUX_GROUP_SUFFIX):
             self._flux_loaded = True
             self._add(self._store.files(FLUX, self.flux, "crds"))
-        if not self._gpu_loaded and group == GPU_GROUP:
+        if not self._gpu_loaded and group in GPU_GROUPS:
             self._gpu_loaded = True
             self._add(self._store.files(GPU_OPERATOR, self.gpu_release, "crds"))
 

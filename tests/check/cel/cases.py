@@ -401,26 +401,47 @@ def case_rail_ipam(release: str) -> RuleCase:
     )
 
 
-# -- the GPU Operator's CRDs (every Schemas holds the default GPU Operator release's) --------------------------------
+# -- the GPU Operator's CRDs, per GPU Operator release ----------------------------------------------------------------
 def nvidia_driver(**spec: Any) -> Obj:
+    """An NVIDIADriver like the GPU Operator's sample; ``default`` (v26.7.0: required, defaulted to false) and
+    ``driverType`` (required, defaulted to gpu) left to their defaults unless given."""
     return {"apiVersion": "nvidia.com/v1alpha1", "kind": "NVIDIADriver", "metadata": {"name": "gpu-driver"},
-            "spec": {"default": False, "driverType": "gpu", "image": "nvcr.io/nvidia/driver", **spec}}
+            "spec": {"image": "driver", "repository": "nvcr.io/nvidia", "version": "580.95.05", **spec}}
 
 
 def case_driver_default() -> RuleCase:
     return RuleCase(
         passing=[Variant("default without nodeSelector", nvidia_driver(default=True)),
-                 Variant("not default, with nodeSelector", nvidia_driver(nodeSelector={"pool": "a"}))],
+                 Variant("default with an empty nodeSelector (size 0)", nvidia_driver(default=True, nodeSelector={})),
+                 Variant("not default, with nodeSelector", nvidia_driver(default=False, nodeSelector={"pool": "a"})),
+                 Variant("default omitted (the schema's default: false), with nodeSelector",
+                         nvidia_driver(nodeSelector={"pool": "a"}))],
         failing=[Variant("default with a nodeSelector", nvidia_driver(default=True, nodeSelector={"pool": "a"}),
                          path=("spec",))])
 
 
-def case_driver_immutable(field_name: str, before: Any, after: Any) -> RuleCase:
-    old = nvidia_driver(**{field_name: before})
+def case_driver_type() -> RuleCase:
+    old = nvidia_driver(driverType="gpu")
+    omitted = nvidia_driver()  # stored with the schema's default, gpu
     return RuleCase(
-        passing=[Variant("create", nvidia_driver(**{field_name: after})),
-                 Variant("unchanged update", nvidia_driver(**{field_name: before}), old)],
-        failing=[Variant("changed on update", nvidia_driver(**{field_name: after}), old, path=("spec", field_name))])
+        passing=[Variant("create", nvidia_driver(driverType="vgpu")),
+                 Variant("unchanged update", nvidia_driver(driverType="gpu"), old),
+                 Variant("written out as its default on update", nvidia_driver(driverType="gpu"), omitted),
+                 Variant("left to its default on update", nvidia_driver(), old)],
+        failing=[Variant("changed on update", nvidia_driver(driverType="vgpu"), old, path=("spec", "driverType")),
+                 Variant("changed from its default on update", nvidia_driver(driverType="vgpu"), omitted,
+                         path=("spec", "driverType"))])
+
+
+def case_driver_precompiled() -> RuleCase:
+    old = nvidia_driver(usePrecompiled=False)
+    return RuleCase(
+        passing=[Variant("create", nvidia_driver(usePrecompiled=True)),
+                 Variant("unchanged update", nvidia_driver(usePrecompiled=False), old),
+                 Variant("set on update where it was unset (no old value: the rule does not run)",
+                         nvidia_driver(usePrecompiled=True), nvidia_driver())],
+        failing=[Variant("changed on update", nvidia_driver(usePrecompiled=True), old,
+                         path=("spec", "usePrecompiled"))])
 
 
 def gpu_cluster(name: str) -> Obj:
@@ -433,23 +454,215 @@ def case_gpu_cluster_name() -> RuleCase:
                     failing=[Variant("another name", gpu_cluster("gpus"), path=())])
 
 
-def compute_domain(nodes: int) -> Obj:
-    return {"apiVersion": "resource.nvidia.com/v1beta1", "kind": "ComputeDomain", "metadata": {"name": "cd"},
-            "spec": {"numNodes": nodes, "channel": {"resourceClaimTemplate": {"name": "cd-channel"}}}}
+def compute_domain(nodes: int, **channel: Any) -> Obj:
+    return {"apiVersion": "resource.nvidia.com/v1beta1", "kind": "ComputeDomain",
+            "metadata": {"name": "cd", "namespace": "training"},
+            "spec": {"numNodes": nodes, "channel": {"resourceClaimTemplate": {"name": "cd-channel"}, **channel}}}
 
 
 def case_compute_domain_spec() -> RuleCase:
-    return RuleCase(passing=[Variant("create", compute_domain(4)), Variant("unchanged", compute_domain(4),
-                                                                          compute_domain(4))],
-                    failing=[Variant("resized", compute_domain(8), compute_domain(4), path=("spec",))])
+    return RuleCase(
+        passing=[Variant("create", compute_domain(4)),
+                 Variant("unchanged", compute_domain(4), compute_domain(4)),
+                 Variant("allocationMode written out as its default (Single)",
+                         compute_domain(4, allocationMode="Single"), compute_domain(4))],
+        failing=[Variant("resized", compute_domain(8), compute_domain(4), path=("spec",)),
+                 Variant("allocationMode changed from its default", compute_domain(4, allocationMode="All"),
+                         compute_domain(4), path=("spec",))])
+
+
+def gpu_case(kind: str, schema_path: str, rule: str) -> RuleCase | None:
+    """The case for a rule of a GPU Operator release's CRDs, or None."""
+    if kind == "NVIDIADriver":
+        if schema_path == ".spec" and "nodeSelector" in rule:
+            return case_driver_default()
+        if schema_path == ".spec.driverType" and rule == "self == oldSelf":
+            return case_driver_type()
+        if schema_path == ".spec.usePrecompiled" and rule == "self == oldSelf":
+            return case_driver_precompiled()
+    if kind == "GPUCluster" and schema_path == "" and "metadata.name" in rule:
+        return case_gpu_cluster_name()
+    if kind == "ComputeDomain" and schema_path == ".spec" and rule == "self == oldSelf":
+        return case_compute_domain_spec()
+    return None
+
+
+# -- Flux's CRDs, per Flux release -----------------------------------------------------------------------------------
+def helm_release(**spec: Any) -> Obj:
+    """The network-operator HelmRelease as gen writes it (tests/render/golden/flux-*/flux/operator/), changed by
+    ``spec`` (a key given None is dropped)."""
+    base: Obj = {
+        "releaseName": "network-operator", "interval": "10m", "timeout": "15m",
+        "chart": {"spec": {"chart": "network-operator", "version": "26.4.1", "interval": "1h",
+                           "sourceRef": {"kind": "HelmRepository", "name": "nvidia"}}},
+        "install": {"crds": "CreateReplace", "disableHooks": True, "remediation": {"retries": 3}},
+        "upgrade": {"crds": "CreateReplace", "disableHooks": True, "remediation": {"retries": 3}},
+        "values": {"nfd": {"enabled": True, "deployNodeFeatureRules": False}, "upgradeCRDs": False},
+    }
+    merged = {k: v for k, v in {**base, **spec}.items() if v is not None}
+    return {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "network-operator", "namespace": "network-operator"}, "spec": merged}
+
+
+def flux_kustomization(**spec: Any) -> Obj:
+    """A step of gen's Flux chain (tests/render/golden/flux-*/flux/kustomizations.yaml), changed by ``spec``."""
+    return {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "rdma-operator", "namespace": "flux-system"},
+            "spec": {"interval": "10m", "retryInterval": "2m", "timeout": "20m", "prune": True, "wait": True,
+                     "sourceRef": {"kind": "GitRepository", "name": "rdma-gitops"},
+                     "path": "./output/prod/flux/operator", **spec}}
+
+
+def git_repository(**spec: Any) -> Obj:
+    return {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "rdma-gitops", "namespace": "flux-system"},
+            "spec": {"interval": "5m", "url": "https://dev.azure.com/contoso/fleet/_git/rdma-gitops",
+                     "ref": {"branch": "main"}, **spec}}
+
+
+def helm_chart(source_kind: str, **spec: Any) -> Obj:
+    return {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+            "metadata": {"name": "network-operator", "namespace": "flux-system"},
+            "spec": {"chart": "network-operator", "version": "26.4.1", "interval": "1h",
+                     "sourceRef": {"kind": source_kind, "name": "nvidia"}, **spec}}
+
+
+def bucket(provider: str | None = None, **spec: Any) -> Obj:
+    """A Bucket; ``provider`` None: left to the schema's default (generic)."""
+    chosen = {"provider": provider} if provider is not None else {}
+    return {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "Bucket",
+            "metadata": {"name": "manifests", "namespace": "flux-system"},
+            "spec": {"interval": "5m", "bucketName": "rdma-gitops", "endpoint": "minio.storage.svc:9000",
+                     **chosen, **spec}}
+
+
+STS_AWS = {"provider": "aws", "endpoint": "https://sts.amazonaws.com"}
+STS_LDAP = {"provider": "ldap", "endpoint": "https://minio.storage.svc:9000"}
+SECRET = {"name": "bucket-credentials"}
+CHART_REF = {"kind": "OCIRepository", "name": "network-operator"}
+
+
+def _fails(name: str, obj: Obj, path: tuple[str | int, ...] = ("spec",)) -> Variant:
+    return Variant(name, obj, path=path)
+
+
+def case_release_chart() -> RuleCase:
+    return RuleCase(passing=[Variant("chart", helm_release()), Variant("chartRef", helm_release(chart=None,
+                                                                                                chartRef=CHART_REF))],
+                    failing=[_fails("chart and chartRef", helm_release(chartRef=CHART_REF)),
+                             _fails("neither", helm_release(chart=None))])
+
+
+def case_release_strategy(action: str) -> RuleCase:
+    def release(**strategy: Any) -> Obj:
+        return helm_release(**{action: {"crds": "CreateReplace", "disableHooks": True, "strategy": strategy}})
+
+    path = ("spec", action, "strategy")
+    retry = release(name="RetryOnFailure", retryInterval="5m")
+    remediate = release(name="RemediateOnFailure")
+    return RuleCase(passing=[Variant("RetryOnFailure with retryInterval", retry),
+                             Variant("RemediateOnFailure", remediate),
+                             Variant("RetryOnFailure without retryInterval", release(name="RetryOnFailure"))],
+                    failing=[_fails("RemediateOnFailure with retryInterval",
+                                    release(name="RemediateOnFailure", retryInterval="5m"), path)])
+
+
+def case_kube_config(kind: str, both: bool) -> RuleCase:
+    """has(configMapRef) || has(secretRef) (``both`` False), !has(configMapRef) || !has(secretRef) (True)."""
+    build = helm_release if kind == "HelmRelease" else flux_kustomization
+    secret = {"secretRef": {"name": "spoke-kubeconfig", "key": "value"}}
+    config_map = {"configMapRef": {"name": "spoke-kubeconfig"}}
+    path = ("spec", "kubeConfig")
+    passing = [Variant("secretRef", build(kubeConfig=secret)), Variant("configMapRef", build(kubeConfig=config_map)),
+               Variant("no kubeConfig", build())]
+    if both:
+        return RuleCase(passing=passing, failing=[_fails("both", build(kubeConfig={**secret, **config_map}), path)])
+    return RuleCase(passing=passing, failing=[_fails("neither", build(kubeConfig={}), path)])
+
+
+def case_git_service_account() -> RuleCase:
+    return RuleCase(
+        passing=[Variant("no serviceAccountName", git_repository()),
+                 Variant("azure workload identity", git_repository(provider="azure", serviceAccountName="flux-git")),
+                 Variant("aws", git_repository(provider="aws", serviceAccountName="flux-git"))],
+        failing=[_fails("serviceAccountName without provider", git_repository(serviceAccountName="flux-git")),
+                 _fails("serviceAccountName with the github provider",
+                        git_repository(provider="github", serviceAccountName="flux-git"))])
+
+
+def case_chart_verify() -> RuleCase:
+    verify = {"provider": "cosign", "secretRef": {"name": "cosign-pub"}}
+    return RuleCase(
+        passing=[Variant("verify from a HelmRepository", helm_chart("HelmRepository", verify=verify)),
+                 Variant("verify with its provider left to the default (cosign)",
+                         helm_chart("HelmRepository", verify={"secretRef": {"name": "cosign-pub"}})),
+                 Variant("a GitRepository without verify", helm_chart("GitRepository"))],
+        failing=[_fails("verify from a GitRepository", helm_chart("GitRepository", verify=verify))])
+
+
+def case_bucket(rule: str) -> RuleCase | None:
+    """The Bucket's seven rules, told apart by their text; ``provider`` omitted is the schema's default, generic."""
+    cases: dict[str, tuple[list[tuple[str, Obj]], list[tuple[str, Obj]]]] = {
+        "self.provider == 'aws' || self.provider == 'generic' || !has(self.sts)": (
+            [("aws with aws STS", bucket("aws", sts=STS_AWS)), ("default provider with ldap STS", bucket(sts=STS_LDAP)),
+             ("azure without STS", bucket("azure"))],
+            [("azure with STS", bucket("azure", sts=STS_LDAP))]),
+        "self.provider != 'aws' || !has(self.sts) || self.sts.provider == 'aws'": (
+            [("aws with aws STS", bucket("aws", sts=STS_AWS)), ("aws without STS", bucket("aws"))],
+            [("aws with ldap STS", bucket("aws", sts=STS_LDAP))]),
+        "self.provider != 'generic' || !has(self.sts) || self.sts.provider == 'ldap'": (
+            [("generic with ldap STS", bucket("generic", sts=STS_LDAP)), ("default provider without STS", bucket())],
+            [("default provider (generic) with aws STS", bucket(sts=STS_AWS)),
+             ("generic with aws STS", bucket("generic", sts=STS_AWS))]),
+        "!has(self.sts) || self.sts.provider != 'aws' || !has(self.sts.secretRef)": (
+            [("aws STS without secretRef", bucket("aws", sts=STS_AWS)),
+             ("ldap STS with secretRef", bucket(sts={**STS_LDAP, "secretRef": SECRET}))],
+            [("aws STS with secretRef", bucket("aws", sts={**STS_AWS, "secretRef": SECRET}))]),
+        "!has(self.sts) || self.sts.provider != 'aws' || !has(self.sts.certSecretRef)": (
+            [("aws STS without certSecretRef", bucket("aws", sts=STS_AWS)),
+             ("ldap STS with certSecretRef", bucket(sts={**STS_LDAP, "certSecretRef": SECRET}))],
+            [("aws STS with certSecretRef", bucket("aws", sts={**STS_AWS, "certSecretRef": SECRET}))]),
+        "self.provider != 'generic' || !has(self.serviceAccountName)": (
+            [("azure with serviceAccountName", bucket("azure", serviceAccountName="flux-bucket")),
+             ("generic with secretRef", bucket("generic", secretRef=SECRET))],
+            [("default provider (generic) with serviceAccountName", bucket(serviceAccountName="flux-bucket"))]),
+        "!has(self.secretRef) || !has(self.serviceAccountName)": (
+            [("azure with serviceAccountName", bucket("azure", serviceAccountName="flux-bucket")),
+             ("azure with secretRef", bucket("azure", secretRef=SECRET))],
+            [("azure with both", bucket("azure", secretRef=SECRET, serviceAccountName="flux-bucket"))]),
+    }
+    found = cases.get(rule.strip())
+    if found is None:
+        return None
+    return RuleCase([Variant(n, o) for n, o in found[0]], [_fails(n, o) for n, o in found[1]])
+
+
+def flux_case(kind: str, schema_path: str, rule: str) -> RuleCase | None:
+    """The case for a rule of a Flux release's CRDs, or None."""
+    if kind in ("HelmRelease", "Kustomization") and schema_path == ".spec.kubeConfig":
+        if rule.strip() == "has(self.configMapRef) || has(self.secretRef)":
+            return case_kube_config(kind, both=False)
+        if rule.strip() == "!has(self.configMapRef) || !has(self.secretRef)":
+            return case_kube_config(kind, both=True)
+    if kind == "HelmRelease":
+        if schema_path == ".spec" and "chartRef" in rule:
+            return case_release_chart()
+        if schema_path == ".spec.install.strategy" and "'RemediateOnFailure'" in rule:
+            return case_release_strategy("install")
+        if schema_path == ".spec.upgrade.strategy" and "'RetryOnFailure'" in rule:
+            return case_release_strategy("upgrade")
+    if kind == "GitRepository" and schema_path == ".spec" and "serviceAccountName" in rule:
+        return case_git_service_account()
+    if kind == "HelmChart" and schema_path == ".spec" and "verify" in rule:
+        return case_chart_verify()
+    if kind == "Bucket" and schema_path == ".spec":
+        return case_bucket(rule)
+    return None
 
 
 # -- dispatch -------------------------------------------------------------------------------------------------------
 def case_for(kind: str, schema_path: str, rule: str, message: str, release: str) -> RuleCase | None:
     """The case for an inventory rule, or None when no builder knows it (the tests then fail)."""
-    gpu = _gpu_case(kind, schema_path)
-    if gpu is not None:
-        return gpu
     if kind == "NicClusterPolicy":
         if schema_path.endswith(".availableStorageSize") and rule == "self == oldSelf":
             return case_ncp_available_size(release)
@@ -482,21 +695,6 @@ def case_for(kind: str, schema_path: str, rule: str, message: str, release: str)
         return case_pool_exclusions(release, kind)
     if kind == "SpectrumXRailPoolConfig" and schema_path == ".spec.railTopology[*]":
         return case_rail_ipam(release)
-    return None
-
-
-def _gpu_case(kind: str, schema_path: str) -> RuleCase | None:
-    if kind == "NVIDIADriver":
-        if schema_path == ".spec":
-            return case_driver_default()
-        if schema_path == ".spec.driverType":
-            return case_driver_immutable("driverType", "gpu", "vgpu")
-        if schema_path == ".spec.usePrecompiled":
-            return case_driver_immutable("usePrecompiled", False, True)
-    if kind == "GPUCluster" and schema_path == "":
-        return case_gpu_cluster_name()
-    if kind == "ComputeDomain" and schema_path == ".spec":
-        return case_compute_domain_spec()
     return None
 
 

@@ -72,23 +72,11 @@ def _say_skipped(skipped: list[tuple[Path, str]], files: int, paths: list[Path])
                          "give the files or directories that hold the manifests")
 
 
-def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
-    from generator.core.rules import list_rules
-
-    if args.list_rules:
-        print(list_rules(), end="")
-        return EXIT_OK
-    if not args.paths:
-        raise InputError("give at least one PATH (a YAML file or a directory)")
-    from generator import catalog
-    from generator.check.engine import checker_for, cluster_checker
-    from generator.check.infer import infer_release
-    from generator.manifests.collect import lint_paths
+def _options(args: argparse.Namespace, repo: Path, cat: Any) -> tuple[str | None, int | None, str | None]:
+    """The release, NICs per node and GPU Operator release the options (and --cluster's spec) ask for; InputError for
+    an unknown release or VM size."""
     from generator.pipeline.clusters import load_cluster
-    from generator.report.reporter import Summary, report
-    from generator.sources.schema_store import open_store
 
-    cat = catalog.load()
     release, vm_nics = args.release, args.vm_nics
     gpu_release = None  # the GPU Operator's CRDs: the cluster's release (--cluster), else the default's
     if args.cluster:
@@ -106,6 +94,27 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         vm_nics = size.nics
     if vm_nics is not None and vm_nics < 1:
         raise InputError("--vm-nics must be at least 1")
+    return release, vm_nics, gpu_release
+
+
+def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
+    from generator.core.rules import list_rules
+
+    if args.list_rules:
+        print(list_rules(), end="")
+        return EXIT_OK
+    if not args.paths:
+        raise InputError("give at least one PATH (a YAML file or a directory)")
+    from generator import catalog
+    from generator.check.engine import checker_for, cluster_checker
+    from generator.check.infer import infer_release
+    from generator.manifests.collect import lint_paths
+    from generator.pipeline.clusters import load_cluster
+    from generator.report.reporter import Summary, report
+    from generator.sources.schema_store import open_store
+
+    cat = catalog.load()
+    release, vm_nics, gpu_release = _options(args, repo, cat)
     store = open_store(mirror)
     inferred: list[str] = []
     clusters: dict[str, tuple[Checker, int | None]] = {}
@@ -130,14 +139,14 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
 
     explicit = bool(release)
     chosen: Checker | Callable[[list[Any]], Checker] = (checker_for(release, store=store, gpu_release=gpu_release)
-                                                          if explicit else choose)
+                                                          if release else choose)
     against = None
     if args.against is not None:
         from generator.manifests.committed import LintAgainst
 
         # which objects need their previous version: by the chosen release's CRDs, else by the newest (update
         # rules are only ever added); each object is then checked with its own release's
-        schemas = checker_for(release if explicit else cat.release_tags[-1], store=store).schemas
+        schemas = checker_for(release or cat.release_tags[-1], store=store).schemas
         against = LintAgainst(args.against or None, Path.cwd(), args.paths, not args.no_kustomize, schemas)
     result = lint_paths(args.paths, chosen, base=Path.cwd(), strict=args.strict, vm_nics=vm_nics,
                         build=not args.no_kustomize, per_file=None if explicit else per_file, against=against)

@@ -36,6 +36,7 @@ from generator.check.engine import Item, Location, built_locator, checker_for, l
 from generator.check.equivalence import ObjectKey, check_equivalence, object_key
 from generator.check.flux import check_flux
 from generator.check.invariants import check_invariants
+from generator.check.pools import check_pool_taints
 from generator.check.previous import attach
 from generator.check.project import check_project
 from generator.check.schema import check_schema
@@ -162,14 +163,17 @@ def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: Overl
         if before is not None:
             attach(wanted, before)
     everything = list(range(len(items)))
-    found = checker.findings(items, [(everything, everything)], vm_nics=cluster.vm_size.nics)
+    nics = max(pool.vm_size.nics for pool in cluster.pools) if cluster.pools else cluster.vm_size.nics
+    found = checker.findings(items, [(everything, everything)], vm_nics=nics, pools=cluster.pools)
     found += check_mirrored([(i, item.obj) for i, item in enumerate(items)], cluster.images, cluster.release.tag)
     if mine:
         applied = [(i, items[i].obj) for i in everything if items[i].file != example]
         if PROJECT_FILE in bundle.objects:  # Argo CD's (a Flux cluster has no AppProject)
             found += check_project(bundle.objects[PROJECT_FILE][0], applied, cluster.namespace, checker.schemas)
         found += check_invariants(applied, cluster.namespace, build.directory)
-        if cluster.taints:
+        if cluster.pools:
+            found += check_pool_taints(list(enumerate(item.obj for item in items)), cluster.pools, cluster.spec_file)
+        elif cluster.taints:
             found += check_taints(list(enumerate(item.obj for item in items)), cluster.taints, cluster.spec_file)
     if not found:
         return []

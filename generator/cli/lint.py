@@ -15,6 +15,8 @@ from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError, printable
 
 if TYPE_CHECKING:
     from generator.check.engine import Checker
+    from generator.cluster.model import Cluster, Pool
+    from generator.manifests.collect import SpecContext
 
 
 HELP = "lint Kubernetes YAML (files, directories, kustomize) for the Network Operator"
@@ -43,6 +45,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "end it with --: gen lint --against -- PATH...")
     p.add_argument("--list-rules", action="store_true", help="print every rule id with its one-line doc and exit")
     schema_source(p)
+
+
+def _nics(model: Cluster) -> int:
+    """The most InfiniBand NICs a node of the cluster has (its pools' VM sizes, else its own)."""
+    return max(pool.vm_size.nics for pool in model.pools) if model.pools else model.vm_size.nics
 
 
 def _cluster_of(repo: Path, path: Path) -> str | None:
@@ -83,18 +90,20 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     from generator import catalog
     from generator.check.engine import checker_for
     from generator.check.infer import infer_release
-    from generator.manifests.collect import lint_paths
+    from generator.manifests.collect import SpecContext, lint_paths
     from generator.pipeline.clusters import load_cluster
     from generator.report.reporter import Summary, report
     from generator.sources.schema_store import open_store
 
     cat = catalog.load()
     release, vm_nics = args.release, args.vm_nics
+    pools: tuple[Pool, ...] = ()
     if args.cluster:
         model = load_cluster(repo, args.cluster)
         release = release or model.release.tag
+        pools = model.pools
         if vm_nics is None and args.vm_size is None:
-            vm_nics = model.vm_size.nics
+            vm_nics = _nics(model)
     if release is not None and release not in cat.releases:
         raise InputError(f"unknown release {release!r}; known: {', '.join(cat.release_tags)}")
     if args.vm_size:
@@ -106,7 +115,7 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         raise InputError("--vm-nics must be at least 1")
     store = open_store(mirror)
     inferred: list[str] = []
-    clusters: dict[str, tuple[Checker, int | None]] = {}
+    clusters: dict[str, tuple[Checker, SpecContext]] = {}
 
     def choose(objects: list[Any]) -> Checker:
         """The release the policies' image versions name, else the catalog default."""
@@ -115,16 +124,16 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
             inferred.append(f"network-operator {found[0]} ({found[1]}; --release to choose)")
         return checker_for(found[0] if found else cat.default_release, store=store)
 
-    def per_file(path: Path) -> tuple[Checker, int | None] | None:
-        """A cluster's files (output/<name>/, overlays/<name>/): its spec's release and VM size."""
+    def per_file(path: Path) -> tuple[Checker, SpecContext] | None:
+        """A cluster's files (output/<name>/, overlays/<name>/): its spec's release, VM sizes and pools."""
         name = _cluster_of(repo, path)
         if name is None:
             return None
         if name not in clusters:
             model = load_cluster(repo, name)
-            nics = vm_nics if vm_nics is not None else model.vm_size.nics
+            nics = vm_nics if vm_nics is not None else _nics(model)
             clusters[name] = (checker_for(model.release.tag, store=store, kube_version=model.kubernetes.version),
-                              nics)
+                              SpecContext(nics, model.pools))
         return clusters[name]
 
     explicit = bool(release)
@@ -138,7 +147,8 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         schemas = checker_for(release if explicit else cat.release_tags[-1], store=store).schemas
         against = LintAgainst(args.against or None, Path.cwd(), args.paths, not args.no_kustomize, schemas)
     result = lint_paths(args.paths, chosen, base=Path.cwd(), strict=args.strict, vm_nics=vm_nics,
-                        build=not args.no_kustomize, per_file=None if explicit else per_file, against=against)
+                        build=not args.no_kustomize, per_file=None if explicit else per_file, against=against,
+                        pools=pools)
     for note in result.notes:
         print(f"gen lint: note: {note}", file=sys.stderr)
     _say_skipped(result.skipped, result.files, args.paths)

@@ -12,13 +12,14 @@ mode, the verify Job unless asked for) is stepped over: whoever waits on it wait
     operator   the Namespace, a HelmRepository and the network-operator HelmRelease (its values: helm/values.yaml)
     policy     the NodeFeatureRule and the mode's NicClusterPolicy (and the user's overlays/<name>/), healthy when
                the operator reports status.state ready (healthCheckExprs: templates/flux-health.yaml)
+    pools      the NicNodePolicies of a cluster's node pools (spec pools, network-operator v26.4.0 on), after the
+               cluster-wide policy has dropped the sections they take (the webhook refuses a section in both); healthy
+               when each reports status.state ready
     network    the IPoIBNetwork (ready likewise) and the nv-ipam IPPool, whose CRD the operator installs with the policy
     verify     the opt-in ib_write_bw Job, the last step
 
-The places kept for later steps: ``pools`` (the NicNodePolicies of a cluster's node pools, after the cluster-wide
-policy; their health expressions are in flux-health.yaml already) and ``gpu-operator`` (the GPU Operator once the
-drivers are ready). Each is one builder in ``STEPS``, returning its ``Step`` when the spec asks for it; ``CHAIN``
-already orders them.
+The place kept for a later step: ``gpu-operator`` (the GPU Operator once the drivers are ready). Each step is one
+builder in ``STEPS``, returning its ``Step`` when the spec asks for it; ``CHAIN`` orders them.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class Step:
 CHAIN: dict[str, tuple[str, ...]] = {
     "operator": (),
     "policy": ("operator",),
-    "pools": ("policy",),  # later: a cluster's node pools' NicNodePolicies
+    "pools": ("policy",),  # a cluster's node pools' NicNodePolicies
     "network": ("pools",),
     "gpu-operator": ("network",),  # later: the GPU Operator, once the network drivers are ready
     "verify": ("gpu-operator",),
@@ -188,6 +189,8 @@ def mode_policy(cluster: Cluster) -> Obj:
     patches: dict[str, list[Callable[[Cluster], Obj]]] = {
         "sriov": [objects.sriov_patch], "shared": [objects.shared_patch],
         "ipoib": [objects.shared_patch, objects.ipoib_patch]}
+    if cluster.node_policies:  # the device plugins are the pools' (their NicNodePolicies, the pools step)
+        patches = {"ipoib": [objects.ipoib_patch]}
     for patch in patches.get(cluster.mode, []):
         policy["spec"].update(patch(cluster)["spec"])
     return policy
@@ -219,6 +222,15 @@ def _verify(cluster: Cluster) -> Step | None:
                 why="the ib_write_bw Job; Ready when it completes, failed below the bandwidth floor")
 
 
+def _pools(cluster: Cluster) -> Step | None:
+    if not cluster.node_policies:
+        return None
+    return Step("pools", {"nicnodepolicies.yaml": objects.nic_node_policies(cluster)},
+                health=("mellanox.com/v1alpha1/NicNodePolicy",), timeout="30m",
+                why="a NicNodePolicy per node pool (its DOCA driver and device plugin), after the NicClusterPolicy "
+                    "dropped those sections; Ready when each reports status.state ready")
+
+
 def _later(_cluster: Cluster) -> Step | None:
     return None
 
@@ -227,7 +239,7 @@ Builder = Callable[[Cluster, bool], "Step | None"]
 STEPS: dict[str, Builder] = {
     "operator": lambda cluster, _user: _operator(cluster),
     "policy": _policy,
-    "pools": lambda cluster, _user: _later(cluster),
+    "pools": lambda cluster, _user: _pools(cluster),
     "network": lambda cluster, _user: _network(cluster),
     "gpu-operator": lambda cluster, _user: _later(cluster),
     "verify": lambda cluster, _user: _verify(cluster),

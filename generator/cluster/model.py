@@ -126,7 +126,8 @@ class Pool:
     tolerations: tuple[dict[str, Any], ...]  # for the pool's taints (the NicNodePolicy's, its pods')
     taints: tuple[dict[str, Any], ...]  # the pool's taints, as AKS sets them (checked, never rendered)
     node: Node  # its nodes' OS SKU and platform
-    gpu: Gpu | None = None  # GPUDirect RDMA on the pool: the cluster's (a pool's own gpu section: later)
+    gpu: Gpu | None = None  # GPUDirect RDMA on the pool; None: the cluster's (a pool's own gpu section comes with
+    #                         the GPU Operator's spec)
 
     @property
     def policy_name(self) -> str:
@@ -189,4 +190,5 @@ class Cluster:
         """The cluster as one pool's nodes see it: the pool's mode, VM size, tolerations, taints, platform and GPU
         settings (what its example pod and verify Job are made for); no pools of its own."""
         return replace(self, mode=pool.mode(self.mode), vm_size=pool.vm_size, tolerations=pool.tolerations,
-                       taints=pool.taints, node=pool.node, gpu=pool.gpu, pools=(), node_policies=False)
+                       taints=pool.taints, node=pool.node, gpu=pool.gpu if pool.gpu is not None else self.gpu,
+                       pools=(), node_policies=False)

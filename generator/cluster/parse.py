@@ -163,7 +163,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         raise spec.error(("argocd", "source"), "the rdma-infiniband chart does not carry the pools' NicNodePolicies "
                          "(it builds one NicClusterPolicy); set argocd.source to overlay (the default), which applies "
                          "them")
-    return dataclasses.replace(cluster, notes=tuple(notes), source=spec)
+    return dataclasses.replace(cluster, notes=tuple(dict.fromkeys(notes)), source=spec)
 
 
 def _network(value: str, spec: SpecSource, path: JsonPath) -> ipaddress.IPv4Network:

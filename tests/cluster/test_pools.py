@@ -198,3 +198,13 @@ def test_any_valid_pools_give_one_pool_each_within_the_name_limits(pools: list[d
     assert [p.name for p in cluster.pools] == [p["name"] for p in pools]
     for pool in cluster.pools:  # the webhook's 30, and 26 with sriovDevicePlugin (its label's 63 characters)
         assert len(pool.policy_name) <= 26
+
+
+def test_the_user_guides_pools_error_is_what_gen_says() -> None:
+    """docs/user-guide.md quotes the refusal of per-pool settings before v26.4.0: gen's own words, byte for byte."""
+    from tests.conftest import REPO
+
+    guide = (REPO / "docs" / "user-guide.md").read_text()
+    shown = next(line for line in guide.splitlines() if line.startswith("gen: error: ") and "pools[1]" in line)
+    exc = error(TWO, version="v25.10.0")
+    assert shown == f"gen: error: {exc}"

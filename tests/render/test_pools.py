@@ -202,3 +202,16 @@ def test_the_schemas_pools_example_bundles_into_node_policies() -> None:
     policies = [o for o in bundle.objects[NODE_POLICIES_FILE] if o["kind"] == "NicNodePolicy"]
     assert len(policies) >= 2
     assert [p["spec"]["nodeSelector"][AGENT_POOL] for p in policies] == [pool["name"] for pool in example]
+
+
+def test_a_pool_takes_the_clusters_gpu_settings() -> None:
+    """GPUDirect RDMA (the cluster's gpu) reaches each pool's checks: the GPU-memory floor, the pool's GPUs."""
+    import dataclasses
+
+    from generator.cluster.model import Gpu
+
+    c = dataclasses.replace(cluster(VERIFY), gpu=Gpu(driver="aks", rdma="dmabuf"))
+    assert all(c.pool_view(pool).gpu == c.gpu for pool in c.pools)
+    jobs = {o["metadata"]["name"]: o for o in verify_objects(c) if o["kind"] == "Job"}
+    env = _env(jobs["rdma-verify-h100"])
+    assert (env["GPU_MEMORY"], env["GPUS"]) == ("dmabuf", "8")

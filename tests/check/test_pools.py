@@ -148,3 +148,11 @@ def test_gen_lint_with_a_cluster_spec_knows_its_pools(gitops_repo: Path) -> None
     without = run_gen("lint", "nnp.yaml", repo=gitops_repo, cwd=gitops_repo)
     assert "nicnodepolicy-no-pool" not in without.out
 
+
+
+def test_the_same_spec_at_v25_10_0_exits_2_naming_v26_4_0(gitops_repo: Path) -> None:
+    write_spec(gitops_repo, mode="sriov", version="v25.10.0", extra=POOLS)
+    result = run_gen("bundle", "--cluster", "prod", repo=gitops_repo)
+    assert result.code == 2
+    assert "field 'pools[1].devicePlugin'" in result.err and "v26.4.0" in result.err
+    assert not (gitops_repo / "output").exists()  # nothing written

@@ -1,6 +1,7 @@
 """Regenerate the parts of ``schemas/cluster.schema.json`` that restate the catalog: the release enum, default and
 description, the known VM sizes, the Kubernetes versions of AKS's calendar, AKS's OS SKUs and the node architectures
-(``generator/catalog/releases.yaml``, ``vm-sizes.yaml``, ``platform.yaml``).
+(``generator/catalog/releases.yaml``, ``vm-sizes.yaml``, ``platform.yaml``), and the GPU Operator releases gen can
+deploy (``gpu-operator.yaml``).
 
 A maintainer tool (not installed with gen), run from the repository root after a catalog change::
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import catalog
+from generator.catalog.gpu import load_gpu
 from generator.cluster.spec_schema import REPO_SCHEMA
 
 
@@ -36,6 +38,7 @@ def regenerated(schema: dict[str, Any]) -> dict[str, Any]:
     vm_size["examples"] = list(cat.vm_sizes)
     _platform_fields(out, cat)
     _pool_fields(out)
+    _gpu_fields(out)
     return out
 
 
@@ -60,6 +63,15 @@ def _without_defaults(schema: Any) -> Any:
     if isinstance(schema, list):
         return [_without_defaults(v) for v in schema]
     return schema
+
+
+def _gpu_fields(out: dict[str, Any]) -> None:
+    gpu = load_gpu()
+    version = out["properties"]["gpu"]["properties"]["operator"]["properties"]["version"]
+    version["enum"] = list(gpu.charted_tags)
+    version["default"] = gpu.default_release
+    version["description"] = ("GPU Operator release (the gpu-operator chart's version); the ones gen has chart facts "
+                              "of: " + ", ".join(f"{t} ({gpu.release(t).status})" for t in gpu.charted_tags) + ".")
 
 
 def _platform_fields(out: dict[str, Any], cat: catalog.Catalog) -> None:

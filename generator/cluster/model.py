@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.catalog import NodePlatform, Release, VmSize
+from generator.catalog.gpu import GpuRelease
 
 MODES = ("base", "sriov", "shared", "ipoib")
 DEVICE_PLUGINS = ("sriov", "shared", "none")  # a pool's: the SR-IOV or RDMA shared device plugin, or none
@@ -68,14 +69,6 @@ class Verify:
     image: str
     bandwidth_floor_gbps: int | None  # None: the VM size's floor from the catalog
     nccl: Nccl = Nccl()
-
-
-@dataclass(frozen=True)
-class Gpu:
-    """GPUDirect RDMA: who installs the GPU driver on the pool, and how the NIC reaches GPU memory."""
-    driver: str  # "aks" (the node pool's AKS-managed driver) | "operator" (the GPU Operator; pool made with
-    #              --gpu-driver none)
-    rdma: str  # "dmabuf" | "peermem"
 
 
 @dataclass(frozen=True)
@@ -147,6 +140,28 @@ class Pool:
         if self.device_plugin == "shared" and cluster_mode == "ipoib":
             return "ipoib"
         return self.device_plugin
+
+
+@dataclass(frozen=True)
+class GpuOperator:
+    """The GPU Operator a ``driver: operator`` cluster runs (spec ``gpu.operator``)."""
+
+    release: GpuRelease
+    values: dict[str, Any]  # gpu.operator.values: the user's, merged over the generated ones
+    namespace: str  # its own, labelled privileged
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """GPUDirect RDMA: who installs the GPU driver on the pool, and how the NIC reaches GPU memory."""
+    driver: str  # "aks" (the node pool's AKS-managed driver) | "operator" (the GPU Operator; pool made with
+    #              --gpu-driver none)
+    rdma: str  # "dmabuf" | "peermem"
+    operator: GpuOperator | None = None  # driver operator: the release and the chart values
+
+    @property
+    def peermem(self) -> bool:
+        return self.rdma == "peermem"
 
 
 @dataclass(frozen=True)

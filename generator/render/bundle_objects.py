@@ -22,6 +22,7 @@ from generator.core.kube import (
     nfd_node_selector_terms,
 )
 from generator.render.data import template
+from generator.render.gpu import reloader_objects, wants_reloader
 from generator.render.image_refs import policy_image
 from generator.render.operator_values import merge as merged
 from generator.render.resources import (
@@ -361,4 +362,6 @@ def synced_objects(cluster: Cluster) -> list[Obj]:
         objs += verify_objects(cluster)
         if cluster.verify.nccl.enabled:
             objs += nccl_objects(cluster)
+    if wants_reloader(cluster):
+        objs += reloader_objects(cluster)
     return objs

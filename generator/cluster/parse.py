@@ -16,7 +16,7 @@ from typing import Any
 from generator import catalog
 from generator.cluster import platform, pools, verification
 from generator.cluster import spec_schema as schema
-from generator.cluster.gpu import gpu_of, version_error
+from generator.cluster.gpu import gpu_of, pool_error, version_error
 from generator.cluster.model import ArgoCD, Cluster, Flux, Images, Ipoib
 from generator.core import layout
 from generator.core.errors import InputError, printable
@@ -129,6 +129,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     pool_list = spec_pools.parse()
     notes += spec_pools.notes
     pools.ipoib_master_error(pool_list, value, spec)
+    pool_error(gpu, pool_list, cat.vm_sizes, spec)
     tolerations, taints = (pools.cluster_wide(pool_list) if pool_list
                            else (tuple(value.get("tolerations", ())), tuple(value.get("taints", ()))))
     # Match every Azure InfiniBand VF ID the catalog knows (as the guide's rule does), plus this size's own (and every

@@ -208,3 +208,36 @@ def test_the_user_guides_pools_error_is_what_gen_says() -> None:
     shown = next(line for line in guide.splitlines() if line.startswith("gen: error: ") and "pools[1]" in line)
     exc = error(TWO, version="v25.10.0")
     assert shown == f"gen: error: {exc}"
+
+
+def test_a_huge_pool_list_or_value_is_said_by_its_size_not_echoed() -> None:
+    """5,000 pools, or a 50,000-character VM size: the message counts them against the limit and quotes at most a
+    little of the value (a hostile spec's value never fills the terminal or a CI log)."""
+    exc = error("pools:\n" + "".join(f"- name: p{i}\n" for i in range(5000)))
+    assert exc.field == "pools" and "5000 items, more than the 100 allowed" in exc.message
+    assert len(str(exc)) < 1200 and "p4999" not in exc.message
+    exc = error("pools:\n- name: a\n  vmSize: " + "S" * 50_000 + "\n")
+    assert exc.field == "pools[0].vmSize" and "50000 characters, more than the 100 allowed" in exc.message
+    assert len(str(exc)) < 1200
+    exc = error("pools:\n- name: [" + ", ".join(["x" * 40] * 200) + "]\n")
+    assert exc.field == "pools[0].name" and "is not of type" in exc.message and len(str(exc)) < 1200
+
+
+# text as JSON escapes it (control characters too), within the BMP: YAML reads those \\u escapes as JSON does
+_TEXT = st.text(st.characters(max_codepoint=0xFFFF, blacklist_categories=("Cs",)), max_size=30)
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+                     max_leaves=20)
+_POOL_KEYS = st.sampled_from(["name", "vmSize", "nic", "devicePlugin", "driver", "tolerations", "taints", "node"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(_JSON, st.lists(st.dictionaries(_POOL_KEYS, _JSON, max_size=5), max_size=4)))
+def test_any_pools_value_parses_or_is_a_spec_error_naming_pools(value: object) -> None:
+    """Whatever ``pools`` holds (any JSON type, any pool fields of any type): a Cluster, or a SpecError at a field
+    under pools (a pool that is a driver not found for a platform, a vmSize: at its field), never another exception."""
+    try:
+        parse("pools: " + json.dumps(value) + "\n")
+    except SpecError as exc:
+        assert exc.field.startswith(("pools", "imageDigests", "ipoib.master", "vmSize")), exc
+        assert exc.line is not None and len(str(exc)) < 4000, exc

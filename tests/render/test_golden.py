@@ -113,6 +113,12 @@ CASES.update({
         "  devicePlugin: sriov\n", "").replace("  devicePlugin: shared\n", "")),
     "flux-pools-ipoib-v26.4.1": flux_spec(spec_text(mode="ipoib", version="v26.4.1", extra=(
         "verify:\n  enabled: true\n" + POOLS.replace("devicePlugin: shared", "devicePlugin: none")))),
+    # the pools with the GPU half: AKS's driver with the nvidia-peermem reloader after the NicNodePolicies (wave 4);
+    # with Flux, the GPU Operator's HelmRelease after the pools' step
+    "pools-gpu-aks-peermem-v26.4.1": spec_text(mode="sriov", version="v26.4.1", extra=(
+        "gpu: {driver: aks, rdma: peermem}\n" + POOLS)),
+    "flux-pools-gpu-operator-v26.4.1": flux_spec(spec_text(mode="shared", version="v26.4.1", extra=(
+        "gpu: {driver: operator, rdma: dmabuf}\n" + POOLS))),
 })
 
 

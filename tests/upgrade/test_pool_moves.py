@@ -176,6 +176,8 @@ def test_upgrade_across_v26_4_0_keeps_each_pools_driver(pools_repo: Path) -> Non
     (("--pool", "a100", "--to", "v26.4.1"), "not both"),
     (("--driver", "doca3.4.1-26.04-1.1.0.0-1"), "--driver goes with --pool"),
     ((), "give --to TAG"),
+    (("--pool", "a100", "--gpu-to", "v26.7.0"), "--gpu-to moves the GPU Operator alone"),
+    (("--to", "v26.4.1", "--gpu-to", "v26.7.0"), "--gpu-to moves the GPU Operator alone"),
 ])
 def test_upgrade_refuses_what_it_cannot_do(pools_repo: Path, args: tuple[str, ...], words: str) -> None:
     before = (pools_repo / "clusters/prod.yaml").read_bytes()

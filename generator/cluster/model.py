@@ -119,8 +119,8 @@ class Pool:
     tolerations: tuple[dict[str, Any], ...]  # for the pool's taints (the NicNodePolicy's, its pods')
     taints: tuple[dict[str, Any], ...]  # the pool's taints, as AKS sets them (checked, never rendered)
     node: Node  # its nodes' OS SKU and platform
-    gpu: Gpu | None = None  # GPUDirect RDMA on the pool; None: the cluster's (a pool's own gpu section comes with
-    #                         the GPU Operator's spec)
+    gpu: Gpu | None = None  # GPUDirect RDMA on the pool; None: the cluster's (every pool takes it: one GPU Operator
+    #                         and one ClusterPolicy serve the cluster)
 
     @property
     def policy_name(self) -> str:

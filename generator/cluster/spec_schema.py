@@ -131,16 +131,17 @@ def shown(value: Any) -> str:
 
 
 def _size_error(kind: Any, value: Any) -> str:
-    """Too many or too few items, properties or characters: said with the count and the limit, not the value."""
+    """Too many items or entries, or too many characters, in a value too long to quote: said with the count and the
+    limit (a short value keeps jsonschema's message, which quotes it)."""
+    if len(json.dumps(value)) <= SHOWN_MAX:
+        return ""
     kinds = jsonschema_rs.ValidationErrorKind
     if isinstance(kind, kinds.MaxItems) and isinstance(value, list):
-        return f"{len(value)} items, more than the {kind.limit} allowed"
-    if isinstance(kind, kinds.MinItems) and isinstance(value, list):
-        return f"{len(value)} item(s), fewer than the {kind.limit} needed (leave the field out instead of empty)"
+        return f"has {len(value)} items, more than {kind.limit}"
     if isinstance(kind, kinds.MaxProperties) and isinstance(value, dict):
-        return f"{len(value)} entries, more than the {kind.limit} allowed"
+        return f"has {len(value)} entries, more than {kind.limit}"
     if isinstance(kind, kinds.MaxLength) and isinstance(value, str):
-        return f"{shown(value)} is {len(value)} characters, more than the {kind.limit} allowed"
+        return f"{shown(value)} is {len(value)} characters, longer than {kind.limit} characters"
     return ""
 
 

@@ -37,8 +37,32 @@ def regenerated(schema: dict[str, Any]) -> dict[str, Any]:
                               + ". Any other size needs `nic`.")
     vm_size["examples"] = list(cat.vm_sizes)
     _platform_fields(out, cat)
+    _pool_fields(out)
     _gpu_fields(out)
     return out
+
+
+# a pool's fields that are the cluster's own, restated under pools[] without their defaults (a pool takes the
+# cluster's value, whatever it is), with the description saying so
+POOL_COPIES = ("vmSize", "nic", "tolerations", "taints", "node")
+
+
+def _pool_fields(out: dict[str, Any]) -> None:
+    """Copy the cluster's vmSize, nic, tolerations, taints and node into a pool's fields (one definition)."""
+    props = out["properties"]
+    pool = props["pools"]["items"]["properties"]
+    for name in POOL_COPIES:
+        copied = _without_defaults(copy.deepcopy(props[name]))
+        copied["description"] = f"The pool's own; default: the cluster's {name}. " + copied.get("description", "")
+        pool[name] = copied
+
+
+def _without_defaults(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _without_defaults(v) for k, v in schema.items() if k != "default"}
+    if isinstance(schema, list):
+        return [_without_defaults(v) for v in schema]
+    return schema
 
 
 def _gpu_fields(out: dict[str, Any]) -> None:

@@ -283,6 +283,7 @@ class Catalog:
     aks_driver_since: dict[str, DriverFloor]  # platform name -> the first release whose driver works on AKS
     image_archs: dict[str, tuple[str, ...]]  # image name (no tag) -> the architectures it is built for, where known
     driver_digests_since: str  # the first release whose operator takes ofedDriver.version: sha256:...
+    node_policy_since: str  # the first release with NicNodePolicy (per-pool driver and device plugins)
     policy: Policy  # NVIDIA's release lifecycle
     newer_upstream: NewerUpstream | None
     ipam_backends: dict[str, IpamBackend]  # by name (IPAM_BACKENDS)
@@ -297,6 +298,10 @@ class Catalog:
     def takes_driver_digest(self, release: Release) -> bool:
         """Whether the release's operator pulls ``ofedDriver.version: sha256:...`` as a digest."""
         return release.key >= version_key(self.driver_digests_since)
+
+    def has_node_policies(self, release: Release) -> bool:
+        """Whether the release's operator reconciles NicNodePolicies (one per node pool)."""
+        return release.key >= version_key(self.node_policy_since)
 
     @property
     def release_tags(self) -> tuple[str, ...]:
@@ -474,6 +479,7 @@ def load() -> Catalog:
                           for name, f in (platform.get("aksDriverSince") or {}).items()},
         image_archs={str(name): tuple(archs) for name, archs in (platform.get("imageArchs") or {}).items()},
         driver_digests_since=str(releases_raw["driverDigestsSince"]),
+        node_policy_since=str(releases_raw["nicNodePolicySince"]),
         policy=_policy(life),
         newer_upstream=NewerUpstream(**life["newerUpstream"]) if life.get("newerUpstream") else None,
         ipam_backends={name: IpamBackend(name, raw["policyField"], raw["image"])

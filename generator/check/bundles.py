@@ -37,10 +37,11 @@ from generator.check.equivalence import ObjectKey, check_equivalence, object_key
 from generator.check.flux import check_flux
 from generator.check.gpu_bundle import check_gpu_bundle
 from generator.check.invariants import check_invariants
+from generator.check.pools import check_pool_taints
 from generator.check.previous import attach
 from generator.check.project import check_project
 from generator.check.schema import check_schema
-from generator.check.validators.kinds import schemas_for
+from generator.check.validators.kinds import Schemas, schemas_for
 from generator.check.values_keys import values_problems
 from generator.cluster.model import MODES, Cluster
 from generator.core import layout
@@ -164,15 +165,11 @@ def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: Overl
         if before is not None:
             attach(wanted, before)
     everything = list(range(len(items)))
-    found = checker.findings(items, [(everything, everything)], vm_nics=cluster.vm_size.nics)
+    nics = max(pool.vm_size.nics for pool in cluster.pools) if cluster.pools else cluster.vm_size.nics
+    found = checker.findings(items, [(everything, everything)], vm_nics=nics, pools=cluster.pools)
     found += check_mirrored([(i, item.obj) for i, item in enumerate(items)], cluster.images, cluster.release.tag)
     if mine:
-        applied = [(i, items[i].obj) for i in everything if items[i].file != example]
-        if PROJECT_FILE in bundle.objects:  # Argo CD's (a Flux cluster has no AppProject)
-            found += check_project(bundle.objects[PROJECT_FILE][0], applied, cluster.namespace, checker.schemas)
-        found += check_invariants(applied, cluster.namespace, build.directory, own_namespaces(cluster))
-        if cluster.taints:
-            found += check_taints(list(enumerate(item.obj for item in items)), cluster.taints, cluster.spec_file)
+        found += _applied_findings(cluster, bundle, items, example, checker.schemas, build.directory)
     if not found:
         return []
     sources = _Sources(repo, bundle)  # a finding to place: read the sources with positions
@@ -180,6 +177,22 @@ def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: Overl
                for obj, file in objects[: len(build.objects)]]
     located += sources.in_file(example) if mine else []
     return locate(located + chart_items, found)
+
+
+def _applied_findings(cluster: Cluster, bundle: Bundle, items: list[Item], example: str, schemas: Schemas,
+                      directory: str) -> list[Finding]:
+    """What Argo CD applies (the mode's overlay, with the chart), against the project, the invariants and the taints
+    of the pool (or of each pool)."""
+    applied = [(i, item.obj) for i, item in enumerate(items) if item.file != example]
+    found: list[Finding] = []
+    if PROJECT_FILE in bundle.objects:  # Argo CD's (a Flux cluster has no AppProject)
+        found += check_project(bundle.objects[PROJECT_FILE][0], applied, cluster.namespace, schemas)
+    found += check_invariants(applied, cluster.namespace, directory, own_namespaces(cluster))
+    if cluster.pools:
+        found += check_pool_taints(list(enumerate(item.obj for item in items)), cluster.pools, cluster.spec_file)
+    elif cluster.taints:
+        found += check_taints(list(enumerate(item.obj for item in items)), cluster.taints, cluster.spec_file)
+    return found
 
 
 def _chart_findings(cluster: Cluster, bundle: Bundle, chart: ChartRender | None) -> list[Finding]:

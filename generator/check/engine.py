@@ -20,11 +20,12 @@ from generator.check.chart_objects import check_images
 from generator.check.gpu import check_gpu
 from generator.check.ipam import check_deployed, check_ipam
 from generator.check.nodepolicy import check_node_policies
+from generator.check.pools import check_pools
 from generator.check.schema import UNKNOWN_KIND, check_object
 from generator.check.validators.kinds import Schemas, schemas_for
 from generator.check.validators.webhook_configs import webhook_schemas_for
 from generator.check.webhook import WebhookRules
-from generator.cluster.model import Cluster
+from generator.cluster.model import Cluster, Pool
 from generator.core.finding import Finding
 from generator.core.objects import Path, group_kind, object_label
 from generator.sources.schema_store import SchemaStore
@@ -106,14 +107,14 @@ class Checker:
         return found + ipam_found, [(index, path, name) for path, name in refs], obj
 
     def run(self, items: list[Item], units: Iterable[Unit], *, strict: bool = False,
-            vm_nics: int | None = None) -> list[Finding]:
+            vm_nics: int | None = None, pools: tuple[Pool, ...] = ()) -> list[Finding]:
         """Per-object checks on every item, then the cross-object rules per unit; located."""
-        return locate(items, self.findings(items, units, vm_nics=vm_nics), strict=strict)
+        return locate(items, self.findings(items, units, vm_nics=vm_nics, pools=pools), strict=strict)
 
     def findings(self, items: list[Item], units: Iterable[Unit], *, vm_nics: int | None = None,
-                 only: Collection[int] | None = None) -> list[Finding]:
+                 only: Collection[int] | None = None, pools: tuple[Pool, ...] = ()) -> list[Finding]:
         """Per-object checks on every item (``only``: on these), then the cross-object rules per unit; not located
-        yet."""
+        yet. ``pools``: the node pools of the cluster spec the objects are checked with."""
         found: list[Finding] = []
         refs: dict[int, list[tuple[int, Path, str]]] = {}
         stored: dict[int, Any] = {}  # the objects as the API server stores them, by index
@@ -140,6 +141,7 @@ class Checker:
             found += cross.check_pool_refs([r for i in unit for r in refs[i]], ctx)
             found += check_deployed(members, self.release, ctx.cluster_policies, ctx.workload_images, patches)
             found += check_node_policies(members, self.webhook.facts, ctx.cluster_policies, ctx.node_policies)
+            found += check_pools(members, ctx, pools)
             found += check_gpu(members, [(i, landed(i)) for i in context if _whole(items[i])])
         return found
 

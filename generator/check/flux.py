@@ -47,7 +47,7 @@ FLUX_HEALTH = define("flux-health", "error", "a Flux health expression (healthCh
                      "without one", "flux")
 FLUX_CHAIN = define("flux-chain", "error", "a Flux Kustomization's path is not a directory of the bundle, a dependsOn "
                     "names no Kustomization of the chain or makes a cycle, or the chain is out of order (operator, "
-                    "policy, network, verify)", "flux")
+                    "policy, pools, network, verify)", "flux")
 FLUX_STEPS = define("flux-steps", "error", "the Flux steps do not deliver exactly the checked bundle: an object "
                     "missing, twice, or changed against the mode overlay's build, or a HelmRelease whose chart or "
                     "values differ from the release's and helm/values.yaml", "flux")

@@ -11,14 +11,14 @@ import dataclasses
 
 from generator.catalog.charts import chart_facts
 from generator.check.gpu_spec import gpu_value_problems
-from generator.check.spec_images import image_problems
+from generator.check.spec_images import image_problems, platform_pin_problems
 from generator.check.validators.kube_core import schema_version
 from generator.check.values_keys import values_problems
 from generator.check.values_meaning import meaning_problems
 from generator.cluster.model import Cluster
 from generator.cluster.parse import SpecSource
 from generator.core.finding import JsonPath
-from generator.render.inventory import source_names
+from generator.render.inventory import cluster_images
 
 
 def check_spec(cluster: Cluster) -> Cluster:
@@ -38,7 +38,9 @@ def check_spec(cluster: Cluster) -> Cluster:
     errors: list[tuple[JsonPath, str]] = []
     warnings: list[tuple[JsonPath, str]] = []
     if cluster.images.mirrors or cluster.images.digests:
-        errors, warnings = image_problems(cluster, source_names(cluster))
+        images = cluster_images(cluster)
+        errors, warnings = image_problems(cluster, sorted({used.name for used in images}))
+        errors += platform_pin_problems(cluster, images)
     for path, message in errors:
         raise source.error(path, message)
     if cluster.chart_values:

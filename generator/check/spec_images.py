@@ -10,6 +10,7 @@ from generator import catalog
 from generator.cluster.model import Cluster
 from generator.core.finding import JsonPath
 from generator.render.image_refs import matching_prefix, mirrored_name
+from generator.render.inventory import UsedImage
 
 # github.com/distribution/reference: a registry host (a name with a dot, or with a port, or localhost), lower-case
 # here, then path components
@@ -76,6 +77,23 @@ def image_problems(cluster: Cluster, used: list[str]) -> tuple[Problems, Problem
     errors += _digest_problems(cluster, used)
     warnings += _driver_pin_warnings(cluster)
     return errors, warnings
+
+
+def platform_pin_problems(cluster: Cluster, images: list[UsedImage]) -> Problems:
+    """A pinned image the nodes pull one per platform (the GPU driver: ``<version>-<os><version>``): one digest is one
+    platform's image, so with pools on several platforms every pool would pull that one (the wrong OS on the others).
+    The DOCA driver's pin is refused earlier, with the pools (``generator.cluster.pools``)."""
+    out: Problems = []
+    pinned = dict(cluster.images.digests)
+    for name in sorted({used.name for used in images if used.platform and used.name in pinned}):
+        platforms = sorted({used.platform for used in images if used.name == name and used.platform})
+        if len(platforms) > 1:
+            pools = ", ".join(f"{p.name}: {p.node.platform.os}{p.node.platform.os_version}" for p in cluster.pools)
+            out.append((("imageDigests", name), f"pins {name}, whose image is per node OS, and the pools run "
+                                               f"{len(platforms)} ({pools}): a digest is one OS's image, and every "
+                                               "pool would pull it; remove the pin (the tag then names each OS's "
+                                               "image), or give the pools one node.osSku"))
+    return out
 
 
 def _driver_pin_warnings(cluster: Cluster) -> Problems:

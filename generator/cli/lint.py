@@ -15,6 +15,8 @@ from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError, printable
 
 if TYPE_CHECKING:
     from generator.check.engine import Checker
+    from generator.cluster.model import Cluster, Pool
+    from generator.manifests.collect import SpecContext
 
 
 HELP = "lint Kubernetes YAML (files, directories, kustomize) for the Network Operator"
@@ -45,6 +47,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     schema_source(p)
 
 
+def _nics(model: Cluster) -> int:
+    """The most InfiniBand NICs a node of the cluster has (its pools' VM sizes, else its own)."""
+    return max(pool.vm_size.nics for pool in model.pools) if model.pools else model.vm_size.nics
+
+
 def _cluster_of(repo: Path, path: Path) -> str | None:
     """The cluster whose files ``path`` is among: output/<name>/... or overlays/<name>/... of the repo, when
     clusters/<name>.yaml exists."""
@@ -72,19 +79,22 @@ def _say_skipped(skipped: list[tuple[Path, str]], files: int, paths: list[Path])
                          "give the files or directories that hold the manifests")
 
 
-def _options(args: argparse.Namespace, repo: Path, cat: Any) -> tuple[str | None, int | None, str | None]:
-    """The release, NICs per node and GPU Operator release the options (and --cluster's spec) ask for; InputError for
-    an unknown release or VM size."""
+def _options(args: argparse.Namespace, repo: Path,
+             cat: Any) -> tuple[str | None, int | None, str | None, tuple[Pool, ...]]:
+    """The release, NICs per node, GPU Operator release and pools the options (and --cluster's spec) ask for;
+    InputError for an unknown release or VM size."""
     from generator.pipeline.clusters import load_cluster
 
     release, vm_nics = args.release, args.vm_nics
     gpu_release = None  # the GPU Operator's CRDs: the cluster's release (--cluster), else the default's
+    pools: tuple[Pool, ...] = ()
     if args.cluster:
         model = load_cluster(repo, args.cluster)
         release = release or model.release.tag
         gpu_release = model.gpu.operator.release.tag if model.gpu and model.gpu.operator else None
+        pools = model.pools
         if vm_nics is None and args.vm_size is None:
-            vm_nics = model.vm_size.nics
+            vm_nics = _nics(model)
     if release is not None and release not in cat.releases:
         raise InputError(f"unknown release {release!r}; known: {', '.join(cat.release_tags)}")
     if args.vm_size:
@@ -94,7 +104,7 @@ def _options(args: argparse.Namespace, repo: Path, cat: Any) -> tuple[str | None
         vm_nics = size.nics
     if vm_nics is not None and vm_nics < 1:
         raise InputError("--vm-nics must be at least 1")
-    return release, vm_nics, gpu_release
+    return release, vm_nics, gpu_release, pools
 
 
 def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
@@ -108,16 +118,16 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     from generator import catalog
     from generator.check.engine import checker_for, cluster_checker
     from generator.check.infer import infer_release
-    from generator.manifests.collect import lint_paths
+    from generator.manifests.collect import SpecContext, lint_paths
     from generator.pipeline.clusters import load_cluster
     from generator.report.reporter import Summary, report
     from generator.sources.schema_store import open_store
 
     cat = catalog.load()
-    release, vm_nics, gpu_release = _options(args, repo, cat)
+    release, vm_nics, gpu_release, pools = _options(args, repo, cat)
     store = open_store(mirror)
     inferred: list[str] = []
-    clusters: dict[str, tuple[Checker, int | None]] = {}
+    clusters: dict[str, tuple[Checker, SpecContext]] = {}
 
     def choose(objects: list[Any]) -> Checker:
         """The release the policies' image versions name, else the catalog default."""
@@ -126,15 +136,15 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
             inferred.append(f"network-operator {found[0]} ({found[1]}; --release to choose)")
         return checker_for(found[0] if found else cat.default_release, store=store)
 
-    def per_file(path: Path) -> tuple[Checker, int | None] | None:
-        """A cluster's files (output/<name>/, overlays/<name>/): its spec's release and VM size."""
+    def per_file(path: Path) -> tuple[Checker, SpecContext] | None:
+        """A cluster's files (output/<name>/, overlays/<name>/): its spec's release, VM sizes and pools."""
         name = _cluster_of(repo, path)
         if name is None:
             return None
         if name not in clusters:
             model = load_cluster(repo, name)
-            nics = vm_nics if vm_nics is not None else model.vm_size.nics
-            clusters[name] = (cluster_checker(model, store), nics)
+            nics = vm_nics if vm_nics is not None else _nics(model)
+            clusters[name] = (cluster_checker(model, store), SpecContext(nics, model.pools))
         return clusters[name]
 
     explicit = bool(release)
@@ -149,7 +159,8 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         schemas = checker_for(release or cat.release_tags[-1], store=store).schemas
         against = LintAgainst(args.against or None, Path.cwd(), args.paths, not args.no_kustomize, schemas)
     result = lint_paths(args.paths, chosen, base=Path.cwd(), strict=args.strict, vm_nics=vm_nics,
-                        build=not args.no_kustomize, per_file=None if explicit else per_file, against=against)
+                        build=not args.no_kustomize, per_file=None if explicit else per_file, against=against,
+                        pools=pools)
     for note in result.notes:
         print(f"gen lint: note: {note}", file=sys.stderr)
     _say_skipped(result.skipped, result.files, args.paths)

@@ -5,11 +5,12 @@ chart values are checked by ``generator.check.gpu_spec`` once the spec is parsed
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from generator import catalog
 from generator.catalog.gpu import GpuRelease, load_gpu
-from generator.cluster.model import Gpu, GpuOperator, Kubernetes
+from generator.cluster.model import Gpu, GpuOperator, Kubernetes, Pool
 from generator.core.errors import InputError
 from generator.core.finding import JsonPath
 
@@ -72,6 +73,22 @@ def gpu_of(value: dict[str, Any], vm: catalog.VmSize, known_size: bool, kubernet
     release = gpu_cat.release(operator["version"])  # the schema's enum checked it
     notes = [*_lifecycle(release, spec), *_kubernetes(release, kubernetes, spec)]
     return Gpu(driver, rdma, GpuOperator(release, dict(operator.get("values") or {}), gpu_cat.namespace)), notes
+
+
+def pool_error(gpu: Gpu | None, pools: tuple[Pool, ...], known_sizes: Mapping[str, object], spec: Source) -> None:
+    """A pool takes the cluster's ``gpu``: a pool of its own VM size with another vendor's GPUs cannot (the GPU
+    Operator and nvidia-peermem are NVIDIA's). A pool of a size without GPUs can: nothing of ``gpu`` reaches it (the
+    reloader and the GPU Operator's operands select GPU nodes; its example pod and verify Job use host memory)."""
+    if gpu is None:
+        return
+    other = load_gpu().other_vendor_sizes
+    for pool in pools:
+        size = pool.vm_size.name
+        if size in known_sizes and size in other:
+            raise spec.error(("pools", pool.index, "vmSize"),
+                             f"pool {pool.name}'s {size} has {other[size]}: the NVIDIA GPU Operator and nvidia-peermem "
+                             "do not apply to them, and every pool takes the cluster's gpu; give the pool an NVIDIA "
+                             "size, or remove gpu")
 
 
 def _lifecycle(release: GpuRelease, spec: Source) -> list[str]:

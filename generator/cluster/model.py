@@ -4,13 +4,17 @@ from the catalog. Built by ``generator.cluster.parse``; everything after it read
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.catalog import NodePlatform, Release, VmSize
 from generator.catalog.gpu import GpuRelease
 
 MODES = ("base", "sriov", "shared", "ipoib")
+DEVICE_PLUGINS = ("sriov", "shared", "none")  # a pool's: the SR-IOV or RDMA shared device plugin, or none
+# a pool's device plugin when the spec gives none: the mode's
+MODE_DEVICE_PLUGIN = {"base": "none", "sriov": "sriov", "shared": "shared", "ipoib": "shared"}
+AGENT_POOL_LABEL = "kubernetes.azure.com/agentpool"  # AKS labels every node with its agent pool's name
 GITOPS = ("argocd", "flux")  # spec gitops: the engine that delivers the bundle
 
 
@@ -95,6 +99,50 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Driver:
+    """A pool's DOCA driver: the version its nodes run and how the operator moves them to another."""
+
+    version: str  # doca3.4.1-26.04-1.1.0.0-1 (the operator appends -<os><osVersion>-<arch>)
+    upgrade_policy: dict[str, Any]  # ofedDriver.upgradePolicy: gen's default, the spec's fields merged over it
+    given: bool = False  # the spec sets the version (else the release's)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One AKS node pool with InfiniBand (spec ``pools[]``): from network-operator v26.4.0 one NicNodePolicy."""
+
+    name: str  # the AKS agent pool: its nodes carry kubernetes.azure.com/agentpool=<name>
+    index: int  # its place in the spec's pools list (for messages: pools[<index>])
+    vm_size: VmSize  # with any `nic` override applied
+    device_plugin: str  # DEVICE_PLUGINS
+    driver: Driver
+    tolerations: tuple[dict[str, Any], ...]  # for the pool's taints (the NicNodePolicy's, its pods')
+    taints: tuple[dict[str, Any], ...]  # the pool's taints, as AKS sets them (checked, never rendered)
+    node: Node  # its nodes' OS SKU and platform
+    gpu: Gpu | None = None  # GPUDirect RDMA on the pool; None: the cluster's (every pool takes it: one GPU Operator
+    #                         and one ClusterPolicy serve the cluster)
+
+    @property
+    def policy_name(self) -> str:
+        """Its NicNodePolicy's name (at most 17 characters: within every limit the operator derives names to)."""
+        return f"rdma-{self.name}"
+
+    @property
+    def selector(self) -> dict[str, str]:
+        """The nodeSelector of the pool's nodes."""
+        return {AGENT_POOL_LABEL: self.name}
+
+    def mode(self, cluster_mode: str) -> str:
+        """The mode the pool's pods are in: its device plugin's, and with a shared plugin in an ipoib cluster, ipoib
+        (its pods attach the IPoIB network)."""
+        if self.device_plugin == "none":
+            return "base"
+        if self.device_plugin == "shared" and cluster_mode == "ipoib":
+            return "ipoib"
+        return self.device_plugin
+
+
+@dataclass(frozen=True)
 class GpuOperator:
     """The GPU Operator a ``driver: operator`` cluster runs (spec ``gpu.operator``)."""
 
@@ -139,12 +187,23 @@ class Cluster:
     gitops: str = "argocd"  # GITOPS: who delivers the bundle
     flux: Flux | None = None  # with gitops: flux
     gpu: Gpu | None = None  # None: no GPU section: GPU memory is not used
+    pools: tuple[Pool, ...] = ()  # spec pools: the InfiniBand node pools (empty: one, the cluster's own)
+    node_policies: bool = False  # the pools get NicNodePolicies (pools given, release v26.4.0 or later)
     notes: tuple[str, ...] = ()  # warnings about the spec, printed by the commands (file:line: field: why)
     # where each field is in the spec file (generator.cluster.parse.SpecSource), for checks that point at a field
     source: object = field(default=None, compare=False, repr=False)
 
     @property
     def platforms(self) -> tuple[NodePlatform, ...]:
-        """Every node platform of the cluster's InfiniBand nodes (one per pool once pools exist), each pulling its
-        own DOCA driver image."""
+        """Every node platform of the cluster's InfiniBand nodes (one per pool), each pulling its own DOCA driver
+        image."""
+        if self.pools:
+            return tuple(dict.fromkeys(pool.node.platform for pool in self.pools))
         return (self.node.platform,)
+
+    def pool_view(self, pool: Pool) -> Cluster:
+        """The cluster as one pool's nodes see it: the pool's mode, VM size, tolerations, taints, platform and GPU
+        settings (what its example pod and verify Job are made for); no pools of its own."""
+        return replace(self, mode=pool.mode(self.mode), vm_size=pool.vm_size, tolerations=pool.tolerations,
+                       taints=pool.taints, node=pool.node, gpu=pool.gpu if pool.gpu is not None else self.gpu,
+                       pools=(), node_policies=False)

@@ -14,9 +14,9 @@ import re
 from typing import Any
 
 from generator import catalog
-from generator.cluster import platform, verification
+from generator.cluster import platform, pools, verification
 from generator.cluster import spec_schema as schema
-from generator.cluster.gpu import gpu_of, version_error
+from generator.cluster.gpu import gpu_of, pool_error, version_error
 from generator.cluster.model import ArgoCD, Cluster, Flux, Images, Ipoib
 from generator.core import layout
 from generator.core.errors import InputError, printable
@@ -115,18 +115,27 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     image = value["verify"]["image"]
     if image_reference_error(image):
         raise spec.error(("verify", "image"), f"{image!r} is not an image reference: {image_reference_error(image)}")
-    vm = _vm_size(value, cat, spec)
+    vm = platform.vm_size_of(value, cat, spec)
     kubernetes, kube_notes = platform.kubernetes_of(value, release, cat, spec)
     node = platform.node_of(value, vm, value["vmSize"] in cat.vm_sizes, kubernetes, release, cat, spec)
     platform.verify_image_error(value, node, cat, spec)
     verify = verification.verify_of(value)
-    verification.check_verify(verify, vm, spec)
+    if not value.get("pools"):
+        verification.check_verify(verify, vm, spec)
     notes += [*kube_notes, *platform.ipoib_interface_note(vm, value["mode"], value, spec)]
     gpu, gpu_notes = gpu_of(value, vm, value["vmSize"] in cat.vm_sizes, kubernetes, spec)
     notes += gpu_notes
-    # Match every Azure InfiniBand VF ID the catalog knows (as the guide's rule does), plus this size's own:
-    # a node pool of another IB size added later is labelled without a regeneration.
-    device_ids = set(vm.device_ids).union(*(size.device_ids for size in cat.vm_sizes.values()))
+    spec_pools = pools.Pools(value, release, kubernetes, cat, spec)
+    pool_list = spec_pools.parse()
+    notes += spec_pools.notes
+    pools.ipoib_master_error(pool_list, value, spec)
+    pool_error(gpu, pool_list, cat.vm_sizes, spec)
+    tolerations, taints = (pools.cluster_wide(pool_list) if pool_list
+                           else (tuple(value.get("tolerations", ())), tuple(value.get("taints", ()))))
+    # Match every Azure InfiniBand VF ID the catalog knows (as the guide's rule does), plus this size's own (and every
+    # pool's): a node pool of another IB size added later is labelled without a regeneration.
+    device_ids = set(vm.device_ids).union(*(size.device_ids for size in cat.vm_sizes.values()),
+                                          *(pool.vm_size.device_ids for pool in pool_list))
     chart_values = operator.get("values", {})
     cluster = Cluster(
         name=name,
@@ -141,8 +150,8 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         ipoib=_ipoib(value["ipoib"], release, vm.ipoib_interface, spec),
         argocd=_argocd(argocd_raw, spec),
         verify=verify,
-        tolerations=tuple(value.get("tolerations", ())),
-        taints=tuple(value.get("taints", ())),
+        tolerations=tolerations,
+        taints=taints,
         chart_values=chart_values,
         kubernetes=kubernetes,
         node=node,
@@ -151,28 +160,16 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         gitops=value["gitops"],
         flux=flux,
         gpu=gpu,
+        pools=pool_list,
+        node_policies=bool(pool_list) and cat.has_node_policies(release),
     )
     verification.check_gpu_memory(cluster, spec)
-    return dataclasses.replace(cluster, notes=tuple(notes), source=spec)
-
-
-def _vm_size(value: dict[str, Any], cat: catalog.Catalog, spec: SpecSource) -> catalog.VmSize:
-    name = value["vmSize"]
-    override = value.get("nic", {})
-    known = cat.vm_sizes.get(name)
-    if known is None:
-        if "count" not in override or "deviceIds" not in override:
-            raise spec.error(("vmSize",), f"unknown VM size {name!r}; known sizes: {', '.join(cat.vm_sizes)}. "
-                                          "For another size, give nic.count and nic.deviceIds")
-        known = catalog.VmSize(name=name, description="user-described", gpus=0, nics=override["count"],
-                               link="unknown", nic_family="unknown", device_ids=tuple(override["deviceIds"]),
-                               ipoib_interface="ibP257p0s0")
-    return dataclasses.replace(
-        known,
-        nics=override.get("count", known.nics),
-        device_ids=tuple(override.get("deviceIds", known.device_ids)),
-        ipoib_interface=override.get("ipoibInterface", known.ipoib_interface),
-    )
+    verification.check_pools(cluster, spec)
+    if cluster.node_policies and cluster.argocd.source == "chart":
+        raise spec.error(("argocd", "source"), "the rdma-infiniband chart does not carry the pools' NicNodePolicies "
+                         "(it builds one NicClusterPolicy); set argocd.source to overlay (the default), which applies "
+                         "them")
+    return dataclasses.replace(cluster, notes=tuple(dict.fromkeys(notes)), source=spec)
 
 
 def _network(value: str, spec: SpecSource, path: JsonPath) -> ipaddress.IPv4Network:

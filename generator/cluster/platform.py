@@ -11,6 +11,8 @@ that depend on it (``gen images``, ``gen upgrade``, a driver digest pin).
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from generator import catalog
@@ -86,22 +88,58 @@ def _aks_notes(version: str, cat: catalog.Catalog, spec: Source) -> list[str]:
     return [spec.note(KUBERNETES, why)]
 
 
+def vm_size_of(value: dict[str, Any], cat: catalog.Catalog, spec: Source,
+               path: JsonPath = ("vmSize",)) -> catalog.VmSize:
+    """The VM size of ``value`` (the spec, or a pool: its ``vmSize`` and ``nic``), a SpecError at ``path`` when the
+    catalog does not know it and ``nic`` does not describe it."""
+    name = value["vmSize"]
+    override = value.get("nic", {})
+    known = cat.vm_sizes.get(name)
+    if known is None:
+        if "count" not in override or "deviceIds" not in override:
+            raise spec.error(path, f"unknown VM size {name!r}; known sizes: {', '.join(cat.vm_sizes)}. "
+                                   "For another size, give nic.count and nic.deviceIds")
+        known = catalog.VmSize(name=name, description="user-described", gpus=0, nics=override["count"],
+                               link="unknown", nic_family="unknown", device_ids=tuple(override["deviceIds"]),
+                               ipoib_interface="ibP257p0s0")
+    return dataclasses.replace(
+        known,
+        nics=override.get("count", known.nics),
+        device_ids=tuple(override.get("deviceIds", known.device_ids)),
+        ipoib_interface=override.get("ipoibInterface", known.ipoib_interface),
+    )
+
+
+@dataclass(frozen=True)
+class NodeFields:
+    """Where a pool's node fields are in the spec: the cluster's own (``node.osSku``, ``node.arch``, ``vmSize``), or
+    a pool's (``pools[i].node.osSku``, ...) where the pool gives them; and their values (a pool's merged over the
+    cluster's)."""
+
+    raw: dict[str, Any]  # osSku (the schema's default filled in) and arch, if given
+    os_sku: JsonPath = OS_SKU
+    arch: JsonPath = ARCH
+    vm_size: JsonPath = ("vmSize",)
+
+
 def node_of(value: dict[str, Any], vm: catalog.VmSize, known_size: bool, kubernetes: Kubernetes,
-            release: catalog.Release, cat: catalog.Catalog, spec: Source) -> Node:
+            release: catalog.Release, cat: catalog.Catalog, spec: Source, fields: NodeFields | None = None) -> Node:
     """The InfiniBand nodes' OS SKU and platform; a SpecError where AKS does not offer it, the VM size does not run it,
-    or the release's DOCA driver cannot run there (naming the releases that can)."""
-    raw = value.get("node", {})
+    or the release's DOCA driver cannot run there (naming the releases that can). ``fields``: a pool's (default: the
+    cluster's own ``node``)."""
+    fields = fields or NodeFields(value.get("node", {}))
+    raw = fields.raw
     sku = cat.aks.os_skus[raw["osSku"]]  # the schema's enum and default
     on = _version_text(kubernetes)
     image = sku.image(kubernetes.version)
     if image is None:
-        raise spec.error(OS_SKU, f"AKS offers {sku.name} on Kubernetes {sku.kubernetes_range}, not on {on}")
+        raise spec.error(fields.os_sku, f"AKS offers {sku.name} on Kubernetes {sku.kubernetes_range}, not on {on}")
     arch = raw.get("arch", vm.arch)
     if known_size and arch != vm.arch:
-        raise spec.error(ARCH, f"{vm.name} nodes are {vm.arch} ({vm.description}); drop node.arch or set it to "
-                               f"{vm.arch}")
+        raise spec.error(fields.arch, f"{vm.name} nodes are {vm.arch} ({vm.description}); drop node.arch or set it "
+                                      f"to {vm.arch}")
     platform = cat.platforms[f"{image.os}{image.os_version}-{arch}"]
-    given = spec.given(OS_SKU)
+    given = spec.given(fields.os_sku)
     sku_text = f"node.osSku {sku.name}" + ("" if given else " (the default)")
     if vm.os_versions and (image.os != "ubuntu" or image.os_version not in vm.os_versions):
         needed = cat.platforms[f"ubuntu{vm.os_versions[-1]}-{arch}"]
@@ -112,14 +150,14 @@ def node_of(value: dict[str, Any], vm: catalog.VmSize, known_size: bool, kuberne
         wanted = " or ".join(vm.os_versions)
         skus = [s.name for s in cat.aks.os_skus.values() if (i := s.image(kubernetes.version)) is not None
                 and i.os == "ubuntu" and i.os_version in vm.os_versions]
-        raise spec.error(OS_SKU if given else ("vmSize",),
+        raise spec.error(fields.os_sku if given else fields.vm_size,
                          f"{vm.name} runs only Ubuntu {wanted} on AKS (its pools are created with that OS SKU); "
                          f"{sku_text} gives {platform.describe()} on {on}: set node.osSku to "
                          f"{' or '.join(skus) or 'an OS SKU with Ubuntu ' + wanted}")
     refusal = cat.driver_refusal(release, platform)
     if refusal:
         nowhere = not any(cat.runs_driver(r, platform) for r in cat.releases.values())
-        path = (OS_SKU if given else ("vmSize",)) if nowhere else ("networkOperator", "version")
+        path = (fields.os_sku if given else fields.vm_size) if nowhere else ("networkOperator", "version")
         raise spec.error(path, f"{platform.describe()} nodes ({sku_text} on {on}, {vm.name}): {refusal}")
     moving = len(sku.images) > 1  # the OS follows the Kubernetes version
     return Node(sku.name, platform, assumed=not kubernetes.given and moving)
@@ -131,12 +169,15 @@ def _version_text(kubernetes: Kubernetes) -> str:
     return f"Kubernetes {kubernetes.version} (assumed: the newest the release supports; set kubernetes.version)"
 
 
-def ipoib_interface_note(vm: catalog.VmSize, mode: str, value: dict[str, Any], spec: Source) -> list[str]:
-    """A warning where mode ipoib takes a VM size's IPoIB interface name that no source shows on that size."""
+def ipoib_interface_note(vm: catalog.VmSize, mode: str, value: dict[str, Any], spec: Source,
+                         nic: dict[str, Any] | None = None, path: JsonPath = ("vmSize",)) -> list[str]:
+    """A warning where mode ipoib takes a VM size's IPoIB interface name that no source shows on that size (``nic``
+    and ``path``: a pool's)."""
+    nic = value.get("nic", {}) if nic is None else nic
     if mode != "ipoib" or not vm.ipoib_interface_guess or "master" in value.get("ipoib", {}) \
-            or "ipoibInterface" in value.get("nic", {}):
+            or "ipoibInterface" in nic:
         return []
-    return [spec.note(("vmSize",), f"the IPoIB interface name {vm.ipoib_interface} is a guess for {vm.name} (seen on "
+    return [spec.note(path, f"the IPoIB interface name {vm.ipoib_interface} is a guess for {vm.name} (seen on "
                                    "other Azure sizes, not shown on this one): check the altname of the first IB "
                                    "interface on a node (ip -d link) and set ipoib.master to it")]
 

@@ -110,13 +110,49 @@ def first_error(value: Any) -> tuple[JsonPath, str, bool] | None:
         where = (*path, kind.property)
         return where, f"required field '{kind.property}' is missing{_hint(where)}", False
     if isinstance(kind, kinds.Enum):
-        return path, f"{json.dumps(err.instance)} is not accepted{_hint(path)}", False
+        return path, f"{shown(err.instance)} is not accepted{_hint(path)}", False
     if isinstance(kind, kinds.Pattern):
         value = err.instance
         odd = isinstance(value, str) and any(not c.isprintable() or c.isspace() for c in value)
         why = " (it holds a space or a control character)" if odd else ""
-        return path, f"{json.dumps(value)} does not match the required form{why}{_hint(path)}", False
-    return path, str(err.message) + _hint(path), False
+        return path, f"{shown(value)} does not match the required form{why}{_hint(path)}", False
+    sized = _size_error(kind, err.instance)
+    if sized:
+        return path, sized + _hint(path), False
+    return path, _bounded(str(err.message), err.instance) + _hint(path), False
+
+
+SHOWN_MAX = 120  # characters of an offending value a message quotes
+
+
+def shown(value: Any) -> str:
+    """``value`` as JSON, cut to SHOWN_MAX characters (a hostile spec's value is never echoed whole)."""
+    text = json.dumps(value)
+    return text if len(text) <= SHOWN_MAX else f"{text[:SHOWN_MAX]}... ({len(text)} characters)"
+
+
+def _size_error(kind: Any, value: Any) -> str:
+    """Too many items or entries, or too many characters, in a value too long to quote: said with the count and the
+    limit (a short value keeps jsonschema's message, which quotes it)."""
+    if len(json.dumps(value)) <= SHOWN_MAX:
+        return ""
+    kinds = jsonschema_rs.ValidationErrorKind
+    if isinstance(kind, kinds.MaxItems) and isinstance(value, list):
+        return f"has {len(value)} items, more than {kind.limit}"
+    if isinstance(kind, kinds.MaxProperties) and isinstance(value, dict):
+        return f"has {len(value)} entries, more than {kind.limit}"
+    if isinstance(kind, kinds.MaxLength) and isinstance(value, str):
+        return f"{shown(value)} is {len(value)} characters, longer than {kind.limit} characters"
+    return ""
+
+
+def _bounded(message: str, value: Any) -> str:
+    """jsonschema's message, its leading copy of the value cut as ``shown`` cuts it."""
+    for dumped in (json.dumps(value, separators=(",", ":")), json.dumps(value, separators=(",", ":"),
+                                                                        ensure_ascii=False)):
+        if len(dumped) > SHOWN_MAX and message.startswith(dumped):
+            return f"{dumped[:SHOWN_MAX]}... ({len(dumped)} characters){message[len(dumped):]}"
+    return message
 
 
 def with_defaults(value: dict[str, Any]) -> dict[str, Any]:

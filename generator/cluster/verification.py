@@ -4,6 +4,7 @@ only fail (or only pass) on the cluster is a spec error here, naming the field a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Protocol
 
 from generator.catalog import VmSize
@@ -55,6 +56,26 @@ def check_verify(verify: Verify, vm: VmSize, spec: Source) -> None:
         raise spec.error(path, f"give verify.nccl.image: an nccl-tests image pinned by digest, such as "
                                f"{facts.load().nccl_tests_image}@sha256:<digest> (gen knows no published digest "
                                "of it)")
+
+
+def has_nccl(vm: VmSize) -> bool:
+    """Whether the NCCL check can run on the size (NVIDIA GPUs and NCCL settings in the catalog)."""
+    checks = facts.size_checks(vm.name)
+    return checks is not None and checks.nccl is not None and vm.gpu_resource == "nvidia.com/gpu"
+
+
+def check_pools(cluster: Cluster, spec: Source) -> None:
+    """The verify section held to each pool's VM size (each pool gets its own checks): the ib_write_bw floor on every
+    pool, the NCCL check on the pools that can run it (refused only when none can)."""
+    if not cluster.pools:
+        return
+    for pool in cluster.pools:
+        able = has_nccl(pool.vm_size)
+        verify = cluster.verify if able else replace(cluster.verify, nccl=Nccl())
+        check_verify(verify, pool.vm_size, spec)
+        check_gpu_memory(cluster.pool_view(pool), spec)
+    if cluster.verify.nccl.enabled and not any(has_nccl(p.vm_size) for p in cluster.pools):
+        check_verify(cluster.verify, cluster.pools[0].vm_size, spec)
 
 
 def check_gpu_memory(cluster: Cluster, spec: Source) -> None:

@@ -27,6 +27,7 @@ RULE_MODULES = (
     "generator.check.gpu",
     "generator.check.ipam",
     "generator.check.nodepolicy",
+    "generator.check.pools",
     "generator.check.project",
     "generator.check.chart_objects",
     "generator.check.chart_policy",

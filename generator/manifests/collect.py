@@ -10,6 +10,7 @@ from typing import Any
 
 from generator.check.bundles import KUSTOMIZE_BUILD
 from generator.check.engine import Checker, Item, Unit, built_locator, locate
+from generator.cluster.model import Pool
 from generator.core.errors import InputError
 from generator.core.finding import Finding, JsonPath
 from generator.core.objects import as_dict, as_str
@@ -137,7 +138,16 @@ class _Collector:
             self.add(_file_finding(self.load(k_file), KUSTOMIZE_BUILD, f"kustomize build failed: {error}", 1, 1))
 
 
-PerFile = Callable[[FsPath], "tuple[Checker, int | None] | None"]
+@dataclass(frozen=True, eq=False)
+class SpecContext:
+    """What a cluster spec tells the checks of its objects: the InfiniBand NICs a node has (what a pod may ask for;
+    None: unknown), and its node pools (``pools``). Compared by identity: one per cluster spec."""
+
+    nics: int | None = None
+    pools: tuple[Pool, ...] = ()
+
+
+PerFile = Callable[[FsPath], "tuple[Checker, SpecContext] | None"]
 
 
 @dataclass
@@ -248,42 +258,44 @@ def _build_units(c: _Collector, buildable: list[_Buildable], origin: dict[int, F
 def lint_paths(paths: list[FsPath], checker: Checker | Callable[[list[Any]], Checker], *, base: FsPath,
                strict: bool = False, vm_nics: int | None = None, build: bool = True,
                per_file: PerFile | None = None,
-               against: Callable[[Collected], list[str]] | None = None) -> LintResult:
+               against: Callable[[Collected], list[str]] | None = None, pools: tuple[Pool, ...] = ()) -> LintResult:
     """Lint files and directories; raises InputError for paths that do not exist. ``checker``: the Checker, or what
     chooses it from the objects it is to check (sources, patches and what kustomize built). ``per_file``: the Checker
-    and NIC count for the objects of one file or kustomize directory (real path), when they are not the default
-    ones (a cluster's output, with its own release). ``against`` gives the objects their previous versions
-    (``Item.old``) before they are checked, and returns notes to print."""
+    and spec context (NIC count, pools) for the objects of one file or kustomize directory (real path), when they are
+    not the default ones (a cluster's output, with its own release). ``against`` gives the objects their previous
+    versions (``Item.old``) before they are checked, and returns notes to print. ``pools``: the default context's
+    node pools (gen lint --cluster)."""
     collected = collect(paths, base=base, build=build)
     result = LintResult([], files=collected.files, builds=collected.builds, skipped=collected.skipped)
     if against is not None:
         result.notes += against(collected)
     items = collected.items
     found: list[Finding] = []
-    for chosen, nics, group_units, only in _groups(items, collected.units, collected.origin, checker, per_file,
-                                                   vm_nics):
+    default = SpecContext(vm_nics, pools)
+    for chosen, spec, group_units, only in _groups(items, collected.units, collected.origin, checker, per_file,
+                                                   default):
         if chosen is None:
             result.checker = chosen = checker if isinstance(checker, Checker) else checker(
                 [items[i].obj for i in only])
-        found += chosen.findings(items, group_units, vm_nics=nics, only=only)
+        found += chosen.findings(items, group_units, vm_nics=spec.nics, only=only, pools=spec.pools)
     result.findings = sorted(set(locate(items, found, strict=strict)) | set(collected.findings), key=Finding.sort_key)
     result.objects = sum(1 for item in items if item.doc is not None)
     return result
 
 
-Group = tuple["Checker | None", "int | None", list[Unit], set[int]]
+Group = tuple["Checker | None", SpecContext, list[Unit], set[int]]
 
 
 def _groups(items: list[Item], units: list[Unit], origin: dict[int, FsPath], checker: Any, per_file: PerFile | None,
-            vm_nics: int | None) -> list[Group]:
-    """The items split by the Checker that checks them: (Checker or None for the default one, NIC count, units,
+            default: SpecContext) -> list[Group]:
+    """The items split by the Checker that checks them: (Checker or None for the default one, spec context, units,
     indices). A kustomize build is checked whole by its directory's; loose files each by their own, against the
     objects of every loose file."""
     if per_file is None:
-        return [(checker if isinstance(checker, Checker) else None, vm_nics, units, set(range(len(items))))]
-    keys: dict[FsPath, tuple[Checker, int | None] | None] = {}
+        return [(checker if isinstance(checker, Checker) else None, default, units, set(range(len(items))))]
+    keys: dict[FsPath, tuple[Checker, SpecContext] | None] = {}
 
-    def key_of(index: int) -> tuple[Checker, int | None] | None:
+    def key_of(index: int) -> tuple[Checker, SpecContext] | None:
         path = origin.get(index)
         if path is None:
             return None
@@ -291,17 +303,17 @@ def _groups(items: list[Item], units: list[Unit], origin: dict[int, FsPath], che
             keys[path] = per_file(path)
         return keys[path]
 
-    groups: dict[tuple[Checker, int | None] | None, Group] = {}
+    groups: dict[tuple[Checker, SpecContext] | None, Group] = {}
 
-    def group(key: tuple[Checker, int | None] | None) -> Group:
+    def group(key: tuple[Checker, SpecContext] | None) -> Group:
         if key not in groups:
-            groups[key] = (None, vm_nics, [], set()) if key is None else (key[0], key[1], [], set())
+            groups[key] = (None, default, [], set()) if key is None else (key[0], key[1], [], set())
         return groups[key]
 
     for index in range(len(items)):
         group(key_of(index))[3].add(index)
     for members, context in units:
-        by_key: dict[tuple[Checker, int | None] | None, list[int]] = {}
+        by_key: dict[tuple[Checker, SpecContext] | None, list[int]] = {}
         for index in members:
             by_key.setdefault(key_of(index), []).append(index)
         for key, part in by_key.items():

@@ -126,7 +126,11 @@ def wants_chart(repo: Path, clusters: list[Cluster]) -> bool:
 
 
 def rdma_chart_renders(clusters: list[Cluster]) -> dict[str, FilesRender]:
-    """The rdma-infiniband chart rendered with each cluster's values (real helm, in parallel, cached)."""
+    """The rdma-infiniband chart rendered with each cluster's values (real helm, in parallel, cached); not for a
+    cluster whose pools have NicNodePolicies (the chart does not carry them, nor does such a cluster get its values)."""
+    clusters = [c for c in clusters if not c.node_policies]
+    if not clusters:
+        return {}
     command = helm_command()
     if command is None:
         raise HelmMissing(f"helm is not installed, and output/{layout.CHARTS}/ (the rdma-infiniband chart) is part of "

@@ -30,7 +30,10 @@ HEALTH_FILE = "argocd/argocd-cm-health.yaml"
 HEALTH_CHECKS = {
     "mellanox.com_NicClusterPolicy": "nicclusterpolicy-health.lua",
     "mellanox.com_IPoIBNetwork": "argocd-ipoibnetwork-health.lua",
+    "mellanox.com_NicNodePolicy": "nicnodepolicy-health.lua",
 }
+NODE_POLICY_HEALTH = "mellanox.com_NicNodePolicy"  # in the patch of a cluster with NicNodePolicies (a merge patch: it
+#                                                    stays when another cluster's patch without it is applied after)
 
 
 
@@ -181,7 +184,7 @@ def _gpu_destinations(cluster: Cluster) -> list[Obj]:
 def health_patch(cluster: Cluster) -> Obj:
     """argocd-cm patch with the Lua health checks (kubectl patch --type merge, or a kustomize patch)."""
     data = {f"resource.customizations.health.{key}": (TEMPLATES / name).read_text("utf-8")
-            for key, name in HEALTH_CHECKS.items()}
+            for key, name in HEALTH_CHECKS.items() if key != NODE_POLICY_HEALTH or cluster.node_policies}
     data.update(gpu_health_checks(cluster))
     return {
         "apiVersion": "v1",

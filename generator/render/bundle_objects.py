@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 
-from generator.cluster.model import MODES, Cluster
+from generator.catalog import Image
+from generator.cluster.model import MODES, Cluster, Pool
 from generator.core.kube import (
     MELLANOX_VENDOR,
     NETWORKS_ANNOTATION,
@@ -23,6 +24,7 @@ from generator.core.kube import (
 from generator.render.data import template
 from generator.render.gpu import reloader_objects, wants_reloader
 from generator.render.image_refs import policy_image
+from generator.render.operator_values import merge as merged
 from generator.render.resources import (
     SHARED_RESOURCE_NAME,
     SRIOV_RESOURCE_NAME,
@@ -36,6 +38,10 @@ INFINIBAND_CLASS = "0207"  # PCI class: network controller, InfiniBand
 WAVE_NAMESPACE = "-1"
 WAVE_NODE_FEATURE_RULE = "1"
 WAVE_POLICY = "2"
+# NicNodePolicies after the NicClusterPolicy is healthy: when a cluster moves to pools, the sections they take over
+# have left the NicClusterPolicy by then (the webhook refuses a section in both; Argo CD applies one wave's objects
+# in parallel)
+WAVE_NODE_POLICY = "3"
 WAVE_NETWORK = "3"
 
 
@@ -108,7 +114,8 @@ def _image(cluster: Cluster, component: str) -> Obj:
 
 
 def nic_cluster_policy(cluster: Cluster) -> Obj:
-    """The base policy: DOCA driver on nodes NFD labelled, plus DOCA telemetry (the guide's base)."""
+    """The base policy: DOCA driver on nodes NFD labelled, plus DOCA telemetry (the guide's base). With NicNodePolicies
+    the driver is the pools' (and so are the device plugins): the cluster-wide parts only, tolerating every pool."""
     driver = {**_image(cluster, DRIVER), **template("ofed-driver.yaml")}
     return {
         "apiVersion": "mellanox.com/v1alpha1",
@@ -118,10 +125,46 @@ def nic_cluster_policy(cluster: Cluster) -> Obj:
             "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
                 "nodeSelectorTerms": nfd_node_selector_terms()}},
             **({"tolerations": list(cluster.tolerations)} if cluster.tolerations else {}),
-            "ofedDriver": driver,
+            **({} if cluster.node_policies else {"ofedDriver": driver}),
             "docaTelemetryService": _image(cluster, "docaTelemetryService"),
         },
     }
+
+
+def _pool_driver(cluster: Cluster, pool: Pool) -> Obj:
+    """A pool's ofedDriver: its DOCA driver version, gen's driver settings, its upgrade policy."""
+    release = cluster.release.image(DRIVER)
+    image = Image(release.repository, release.image, pool.driver.version)
+    driver: Obj = policy_image(image, cluster.images, driver=True)
+    if cluster.image_pull_secrets:
+        driver["imagePullSecrets"] = list(cluster.image_pull_secrets)
+    settings = template("ofed-driver.yaml")
+    settings["upgradePolicy"] = merged(settings["upgradePolicy"], pool.driver.upgrade_policy)
+    return {**driver, **settings}
+
+
+def nic_node_policy(cluster: Cluster, pool: Pool) -> Obj:
+    """One pool's NicNodePolicy (network-operator v26.4.0 on): its nodes by AKS's agent pool label, its tolerations,
+    DOCA driver and device plugin. The operator adds the Mellanox NIC label to every DaemonSet's nodeSelector."""
+    spec: Obj = {"nodeSelector": pool.selector}
+    if pool.tolerations:
+        spec["tolerations"] = list(pool.tolerations)
+    spec["ofedDriver"] = _pool_driver(cluster, pool)
+    if pool.device_plugin == "sriov":
+        spec.update(sriov_patch(cluster)["spec"])
+    elif pool.device_plugin == "shared":
+        spec.update(shared_patch(cluster)["spec"])
+    return {
+        "apiVersion": "mellanox.com/v1alpha1",
+        "kind": "NicNodePolicy",
+        "metadata": _metadata(pool.policy_name, annotations=_cr_annotations(WAVE_NODE_POLICY)),
+        "spec": spec,
+    }
+
+
+def nic_node_policies(cluster: Cluster) -> list[Obj]:
+    """The pools' NicNodePolicies ([] without them)."""
+    return [nic_node_policy(cluster, pool) for pool in cluster.pools] if cluster.node_policies else []
 
 
 def _policy_patch(spec_fields: Obj) -> Obj:
@@ -190,8 +233,21 @@ def ipoib_patch(cluster: Cluster) -> Obj:
 
 def policy_components(cluster: Cluster) -> dict[str, tuple[str, ...]]:
     """Each catalog component the NicClusterPolicy deploys (its image) -> the mode overlays that deploy it, as
-    ``nic_cluster_policy`` and the mode patches above build them (the ipoib overlay includes the shared one)."""
+    ``nic_cluster_policy`` and the mode patches above build them (the ipoib overlay includes the shared one). With
+    NicNodePolicies, the driver and the pools' device plugins are in every overlay (their base)."""
     ipam = "whereabouts" if cluster.ipoib.ipam == "whereabouts" else "nvIpam"
+    if cluster.node_policies:
+        plugins = {p.device_plugin for p in cluster.pools}
+        return {
+            DRIVER: MODES,
+            "docaTelemetryService": MODES,
+            **({"sriovDevicePlugin": MODES} if "sriov" in plugins else {}),
+            **({"rdmaSharedDevicePlugin": MODES} if "shared" in plugins else {}),
+            "cniPlugins": ("ipoib",),
+            "multus": ("ipoib",),
+            "ipoib": ("ipoib",),
+            ipam: ("ipoib",),
+        }
     return {
         DRIVER: MODES,
         "docaTelemetryService": MODES,
@@ -254,6 +310,21 @@ def nv_ipam_pool(cluster: Cluster) -> Obj:
     }
 
 
+def example_pods(cluster: Cluster) -> list[Obj]:
+    """The guide's example pod for the mode; with pools, one per pool (named after it, on its nodes, requesting its
+    device plugin's resource and its VM size's GPUs)."""
+    if not cluster.pools:
+        return [example_pod(cluster)]
+    out = []
+    for pool in cluster.pools:
+        pod = example_pod(cluster.pool_view(pool))
+        pod["metadata"]["name"] = f"{pod['metadata']['name']}-{pool.name}"
+        spec = pod["spec"]
+        pod["spec"] = {"containers": spec.pop("containers"), "nodeSelector": pool.selector, **spec}
+        out.append(pod)
+    return out
+
+
 def example_pod(cluster: Cluster) -> Obj:
     pod: Obj = template("example-pod.yaml")
     container = pod["spec"]["containers"][0]
@@ -282,7 +353,7 @@ def example_pod(cluster: Cluster) -> Obj:
 
 def synced_objects(cluster: Cluster) -> list[Obj]:
     """The objects Argo CD syncs from the bundle for the cluster's mode, as they are before the mode's patches."""
-    objs = [namespace(cluster), node_feature_rule(cluster), nic_cluster_policy(cluster)]
+    objs = [namespace(cluster), node_feature_rule(cluster), nic_cluster_policy(cluster), *nic_node_policies(cluster)]
     if cluster.mode == "ipoib":
         objs.append(ipoib_network(cluster))
         if cluster.ipoib.ipam == "nv-ipam":

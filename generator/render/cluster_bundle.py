@@ -17,7 +17,14 @@ Layout (paths relative to output/<cluster>/), mirroring the guide's kustomize co
                                (generator.render.flux)
     overlays/<mode>/verify.yaml   opt-in PostSync ib_write_bw check of every HCA (spec verify.enabled)
     overlays/<mode>/nccl.yaml     opt-in PostSync two-node NCCL all_reduce_perf check (spec verify.nccl.enabled)
-    examples/pod.yaml          the guide's example pod for the mode, with the size's GPUs (not synced)
+    examples/pod.yaml          the guide's example pod for the mode, with the size's GPUs (not synced); one per pool
+
+With pools (spec ``pools``) from network-operator v26.4.0, the pools' drivers and device plugins are NicNodePolicies:
+
+    base/nicclusterpolicy.yaml   the cluster-wide parts only (DOCA telemetry), tolerating every pool
+    base/nicnodepolicies.yaml    one NicNodePolicy per pool: its DOCA driver and device plugin on its agent pool
+    overlays/<mode>/             base, and in ipoib the IPoIB network (the device plugins are the pools', in base)
+    overlays/<mode>/verify.yaml  a check per pool, on its nodes, for its VM size
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from generator.core.kube import Obj
 from generator.render import bundle_objects as objects
 from generator.render import rendered_chart as chart
 from generator.render.argocd import APPLICATION_FILE, KUSTOMIZATION_FILE, argocd_files
-from generator.render.flux import FLUX_GPU_RELEASE_FILE, flux_files
+from generator.render.flux import FLUX_DIR, FLUX_GPU_RELEASE_FILE, flux_files
 from generator.render.gpu import (
     GPU_SOURCE_DIR,
     GPU_VALUES_FILE,
@@ -68,20 +75,29 @@ WEBHOOK_PREFIX_NOTE = ("# (resourcePrefix '{prefix}', not the guide's 'rdma': th
                        "in networkOperator.values,\n"
                        "# and it refuses a prefix that is not an FQDN; pods request {resource})\n")
 SRIOV_FILE = "overlays/sriov/sriov-device-plugin.yaml"
+NODE_POLICIES_FILE = "base/nicnodepolicies.yaml"
+FLUX_NODE_POLICIES_FILE = f"{FLUX_DIR}/pools/{NODE_POLICIES_FILE.split('/', 1)[1]}"
 
 
 def file_notes(cluster: Cluster) -> dict[str, str]:
-    """The notes after the header, per file."""
-    if not webhook_enabled(cluster):
-        return {SRIOV_FILE: GUIDE_PREFIX_NOTE}
+    """The notes after the header, per file (with NicNodePolicies, the SR-IOV config is in theirs)."""
+    where = [SRIOV_FILE]
+    if cluster.node_policies:
+        if not any(pool.device_plugin == "sriov" for pool in cluster.pools):
+            return {}
+        where = [NODE_POLICIES_FILE, *([FLUX_NODE_POLICIES_FILE] if cluster.gitops == "flux" else [])]
     prefix = sriov_resource_prefix(cluster)
-    return {SRIOV_FILE: WEBHOOK_PREFIX_NOTE.format(prefix=prefix, resource=f"{prefix}/{SRIOV_RESOURCE_NAME}")}
+    note = GUIDE_PREFIX_NOTE if not webhook_enabled(cluster) else \
+        WEBHOOK_PREFIX_NOTE.format(prefix=prefix, resource=f"{prefix}/{SRIOV_RESOURCE_NAME}")
+    return dict.fromkeys(where, note)
 
 
 def _files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | None) -> dict[str, list[Obj]]:
     def mode_components(mode: str) -> list[str]:
         return [f"{layout.user_overlay_ref()}/{cluster.name}"] if has_user_overlay and mode == cluster.mode else []
 
+    if cluster.node_policies:
+        return _pool_files(cluster, has_user_overlay, chart_objects)
     ipoib_resources = ["../shared", "ipoib-network.yaml"]
     files: dict[str, list[Obj]] = {
         "base/kustomization.yaml": [kustomization(["namespace.yaml", "nodefeaturerule.yaml",
@@ -101,13 +117,18 @@ def _files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | 
         VALUES_FILE: [helm_values(cluster)],
         CHART_VALUES_FILE: [chart_values(cluster)],
         **(flux_files(cluster, has_user_overlay) if cluster.gitops == "flux" else argocd_files(cluster)),
-        EXAMPLE_FILE: [objects.example_pod(cluster)],
+        EXAMPLE_FILE: objects.example_pods(cluster),
     }
     if cluster.ipoib.ipam == "nv-ipam":
         ipoib_resources.append("ippool.yaml")
         files["overlays/ipoib/ippool.yaml"] = [objects.nv_ipam_pool(cluster)]
     files["overlays/ipoib/kustomization.yaml"] = [kustomization(ipoib_resources, ["ipoib.yaml"],
                                                                 mode_components("ipoib"))]
+    return _finish(cluster, files, chart_objects)
+
+
+def _finish(cluster: Cluster, files: dict[str, list[Obj]], chart_objects: list[Obj] | None) -> dict[str, list[Obj]]:
+    """The GPU half, the checks in the mode's overlay, the rendered chart in base; sorted by path."""
     _gpu_files(cluster, files)
     if cluster.verify.enabled:
         files[f"overlays/{cluster.mode}/{VERIFY_FILE}"] = verify_objects(cluster)
@@ -119,6 +140,37 @@ def _files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | 
         files.update(chart.chart_files(chart_objects, cluster.release.tag))
         files["base/kustomization.yaml"][0]["resources"].append(f"../{chart.CHART_DIR}")
     return dict(sorted(files.items()))
+
+
+def _pool_files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | None) -> dict[str, list[Obj]]:
+    """A cluster whose pools have NicNodePolicies: the policies in base, the mode overlays add only the cluster-wide
+    IPoIB network (mode ipoib): every device plugin is a pool's."""
+    def mode_components(mode: str) -> list[str]:
+        return [f"{layout.user_overlay_ref()}/{cluster.name}"] if has_user_overlay and mode == cluster.mode else []
+
+    files: dict[str, list[Obj]] = {
+        "base/kustomization.yaml": [kustomization(["namespace.yaml", "nodefeaturerule.yaml", "nicclusterpolicy.yaml",
+                                                   NODE_POLICIES_FILE.split("/", 1)[1]])],
+        "base/namespace.yaml": [objects.namespace(cluster)],
+        "base/nodefeaturerule.yaml": [objects.node_feature_rule(cluster)],
+        "base/nicclusterpolicy.yaml": [objects.nic_cluster_policy(cluster)],
+        NODE_POLICIES_FILE: objects.nic_node_policies(cluster),
+        **{f"overlays/{mode}/kustomization.yaml": [kustomization(["../../base"], components=mode_components(mode))]
+           for mode in ("base", "sriov", "shared")},
+        "overlays/ipoib/ipoib-network.yaml": [objects.ipoib_network(cluster)],
+        "overlays/ipoib/ipoib.yaml": [objects.ipoib_patch(cluster)],
+        VALUES_FILE: [helm_values(cluster)],
+        # no helm/rdma-infiniband-values.yaml: the rdma-infiniband chart does not carry NicNodePolicies
+        **(flux_files(cluster, has_user_overlay) if cluster.gitops == "flux" else argocd_files(cluster)),
+        EXAMPLE_FILE: objects.example_pods(cluster),
+    }
+    ipoib_resources = ["../../base", "ipoib-network.yaml"]
+    if cluster.ipoib.ipam == "nv-ipam":
+        ipoib_resources.append("ippool.yaml")
+        files["overlays/ipoib/ippool.yaml"] = [objects.nv_ipam_pool(cluster)]
+    files["overlays/ipoib/kustomization.yaml"] = [kustomization(ipoib_resources, ["ipoib.yaml"],
+                                                                mode_components("ipoib"))]
+    return _finish(cluster, files, chart_objects)
 
 
 def _gpu_files(cluster: Cluster, files: dict[str, list[Obj]]) -> None:

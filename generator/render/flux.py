@@ -12,17 +12,20 @@ mode, the verify Job unless asked for) is stepped over: whoever waits on it wait
     operator   the Namespace, a HelmRepository and the network-operator HelmRelease (its values: helm/values.yaml)
     policy     the NodeFeatureRule and the mode's NicClusterPolicy (and the user's overlays/<name>/), healthy when
                the operator reports status.state ready (healthCheckExprs: templates/flux-health.yaml)
+    pools      the NicNodePolicies of a cluster's node pools (spec pools, network-operator v26.4.0 on), after the
+               cluster-wide policy has dropped the sections they take (the webhook refuses a section in both); healthy
+               when each reports status.state ready
     network    the IPoIBNetwork (ready likewise) and the nv-ipam IPPool, whose CRD the operator installs with the policy
     peermem    with gpu {driver: aks, rdma: peermem}: the nvidia-peermem reloader, once the DOCA driver is loaded
-               (loading it unloads nvidia-peermem: the reloader exists for that)
+               (loading it unloads nvidia-peermem: the reloader exists for that); with pools, after every pool's
+               NicNodePolicy is ready (their DOCA drivers are loaded)
     gpu-operator  with gpu {driver: operator}: its Namespace, a HelmRepository and the gpu-operator HelmRelease (its
                values: helm/gpu-operator-values.yaml), Ready when the ClusterPolicy it installs reports status.state
                ready (the HelmRelease's own poller wait with healthCheckExprs), after the network drivers are ready
+               (the NicClusterPolicy's, and with pools every NicNodePolicy's)
     verify     the opt-in checks (ib_write_bw, NCCL), the last step
 
-The place kept for a later step: ``pools`` (the NicNodePolicies of a cluster's node pools, after the cluster-wide
-policy; their health expressions are in flux-health.yaml already). It is one builder in ``STEPS``, returning its
-``Step`` when the spec asks for it; ``CHAIN`` already orders it.
+Each step is one builder in ``STEPS``, returning its ``Step`` when the spec asks for it; ``CHAIN`` orders them.
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ class Step:
 CHAIN: dict[str, tuple[str, ...]] = {
     "operator": (),
     "policy": ("operator",),
-    "pools": ("policy",),  # later: a cluster's node pools' NicNodePolicies
+    "pools": ("policy",),  # a cluster's node pools' NicNodePolicies
     "network": ("pools",),
     "peermem": ("network",),  # AKS's GPU driver: reload nvidia-peermem after the DOCA driver is in
     "gpu-operator": ("peermem",),  # the GPU Operator's driver: once the network drivers are ready
@@ -200,6 +203,8 @@ def mode_policy(cluster: Cluster) -> Obj:
     patches: dict[str, list[Callable[[Cluster], Obj]]] = {
         "sriov": [objects.sriov_patch], "shared": [objects.shared_patch],
         "ipoib": [objects.shared_patch, objects.ipoib_patch]}
+    if cluster.node_policies:  # the device plugins are the pools' (their NicNodePolicies, the pools step)
+        patches = {"ipoib": [objects.ipoib_patch]}
     for patch in patches.get(cluster.mode, []):
         policy["spec"].update(patch(cluster)["spec"])
     return policy
@@ -287,15 +292,20 @@ def _verify(cluster: Cluster) -> Step | None:
                 why="the ib_write_bw Job (and the NCCL Job); Ready when they complete, failed below their floors")
 
 
-def _later(_cluster: Cluster) -> Step | None:
-    return None
+def _pools(cluster: Cluster) -> Step | None:
+    if not cluster.node_policies:
+        return None
+    return Step("pools", {"nicnodepolicies.yaml": objects.nic_node_policies(cluster)},
+                health=("mellanox.com/v1alpha1/NicNodePolicy",), timeout="30m",
+                why="a NicNodePolicy per node pool (its DOCA driver and device plugin), after the NicClusterPolicy "
+                    "dropped those sections; Ready when each reports status.state ready")
 
 
 Builder = Callable[[Cluster, bool], "Step | None"]
 STEPS: dict[str, Builder] = {
     "operator": lambda cluster, _user: _operator(cluster),
     "policy": _policy,
-    "pools": lambda cluster, _user: _later(cluster),
+    "pools": lambda cluster, _user: _pools(cluster),
     "network": lambda cluster, _user: _network(cluster),
     "peermem": lambda cluster, _user: _peermem(cluster),
     "gpu-operator": lambda cluster, _user: _gpu_operator(cluster),

@@ -26,6 +26,7 @@ from generator.render.operator_values import merge, mirrored_values
 RELOADER_FILE = "base/nvidia-peermem-reloader.yaml"  # in every mode overlay, through base/
 RELOADER_NAME = "nvidia-peermem-reloader"
 WAVE_RELOADER = "3"  # after the NicClusterPolicy (wave 2) is healthy: the DOCA driver is loaded by then
+WAVE_RELOADER_POOLS = "4"  # with NicNodePolicies (wave 3) the pools' DOCA drivers: after they are healthy
 GPU_VALUES_FILE = "helm/gpu-operator-values.yaml"
 GPU_SOURCE_DIR = "gpu-operator"  # output/<name>/gpu-operator/: the GPU Operator Application's git source
 DAEMONSET_TOLERATIONS = "daemonsets.tolerations"
@@ -58,6 +59,12 @@ def reloader_namespace() -> str:
     return load_gpu().reloader.namespace
 
 
+def reloader_wave(cluster: Cluster) -> str:
+    """The reloader's sync wave: after whichever policy loads the DOCA driver (the NicClusterPolicy, or with pools
+    from v26.4.0 the NicNodePolicies) is healthy."""
+    return WAVE_RELOADER_POOLS if cluster.node_policies else WAVE_RELOADER
+
+
 def reloader_objects(cluster: Cluster) -> list[Obj]:
     """The reloader's Namespace and DaemonSet (Azure's configs/nvidia-peermem-reloader, with a pinned image)."""
     reloader = load_gpu().reloader
@@ -86,7 +93,8 @@ def reloader_objects(cluster: Cluster) -> list[Obj]:
     return [
         namespace_object(reloader.namespace),
         {"apiVersion": "apps/v1", "kind": "DaemonSet",
-         "metadata": {"name": RELOADER_NAME, "namespace": reloader.namespace, "annotations": {WAVE: WAVE_RELOADER}},
+         "metadata": {"name": RELOADER_NAME, "namespace": reloader.namespace,
+                      "annotations": {WAVE: reloader_wave(cluster)}},
          "spec": {"selector": {"matchLabels": dict(labels)}, "updateStrategy": {"type": "RollingUpdate"},
                   "template": {"metadata": {"labels": dict(labels)}, "spec": pod}}},
     ]
@@ -220,9 +228,12 @@ def gpu_file_notes(cluster: Cluster, application_file: str, gpu_application_file
     gpu = cluster.gpu
     if gpu is None:
         return {}
+    pools = ", ".join(p.name for p in cluster.pools if p.vm_size.gpu_resource == "nvidia.com/gpu")
     if gpu.driver == "operator":
+        who = ("the pool must be created with --gpu-driver none\n" if not pools else
+               f"every GPU pool ({pools}) must be created\n# with --gpu-driver none\n")
         return {gpu_application_file: (
-            "# The GPU Operator installs the GPU driver: the pool must be created with --gpu-driver none\n"
+            f"# The GPU Operator installs the GPU driver: {who}"
             f"# ({POOL_COMMAND}; it applies to new nodes only:\n"
             "# scale an existing pool to 0 and back). AKS's driver and the operator's cannot share a pool.\n"
             + ("# Sync wave 1: with a parent Application syncing this directory, it starts once network-operator-"
@@ -233,7 +244,9 @@ def gpu_file_notes(cluster: Cluster, application_file: str, gpu_application_file
         return {RELOADER_FILE: (
             "# AKS's GPU driver (the pool created without --gpu-driver none) ships nvidia-peermem but does not load\n"
             "# it, and the DOCA driver's load unloads it (Azure/aks-rdma-infiniband#50): this DaemonSet loads it\n"
-            "# after the NicClusterPolicy is healthy (sync wave 3) and again whenever it is unloaded.\n")}
+            + ("# after the NicClusterPolicy is healthy (sync wave 3) and again whenever it is unloaded.\n"
+               if not cluster.node_policies else
+               "# after the pools' NicNodePolicies are healthy (sync wave 4) and again whenever it is unloaded.\n"))}
     return {application_file: (
         "# GPUDirect RDMA over DMA-BUF with AKS's GPU driver: nothing is deployed for it. The pool (created without\n"
         "# --gpu-driver none) must run NVIDIA's open kernel modules (`cat /proc/driver/nvidia/version` names the Open\n"

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator import catalog
+from generator.catalog import Image
 from generator.catalog.charts import chart_facts, lookup
 from generator.catalog.gpu import load_gpu
-from generator.cluster.model import Cluster
+from generator.cluster.model import MODES, Cluster
 from generator.core.kube import POLICY_NAME
 from generator.render.bundle_objects import DRIVER, policy_components
 from generator.render.gpu import (
@@ -77,10 +78,37 @@ class UsedImage:
                 "platform": self.platform or None}
 
 
+def _pool_drivers(cluster: Cluster) -> list[UsedImage]:
+    """With NicNodePolicies: each pool's DOCA driver, its version for its nodes' platform."""
+    cat = catalog.load()
+    release = cluster.release.image(DRIVER)
+    name = f"{release.repository}/{release.image}"
+    digest = pinned_digest(name, cluster.images)
+    out = []
+    for pool in cluster.pools:
+        image = Image(release.repository, release.image, pool.driver.version)
+        spec = policy_image(image, cluster.images, driver=True)
+        platform = pool.node.platform
+        tag = image.version + platform.driver_suffix
+        out.append(UsedImage(
+            source=str(Reference(name, tag, digest)),
+            mirror=str(Reference(mirrored_name(name, cluster.images), tag, digest)),
+            reference=driver_image(spec["repository"], spec["image"], spec["version"], platform.driver_suffix,
+                                   cat.takes_driver_digest(cluster.release)),
+            digest=digest,
+            component=f"NicNodePolicy/{pool.policy_name} spec.ofedDriver",
+            used_by=tuple(f"overlays/{mode}" for mode in MODES),
+            platform=platform.name,
+        ))
+    return out
+
+
 def _policy_images(cluster: Cluster) -> list[UsedImage]:
     cat = catalog.load()
-    out = []
+    out = _pool_drivers(cluster) if cluster.node_policies else []
     for component, modes in policy_components(cluster).items():
+        if component == DRIVER and cluster.node_policies:
+            continue
         image = cluster.release.image(component)
         driver = component == DRIVER
         name = f"{image.repository}/{image.image}"

@@ -10,8 +10,8 @@ in the catalog) fails the Job, naming the HCA, and so the sync.
 from __future__ import annotations
 
 from generator.catalog import verification as facts
-from generator.cluster.model import Cluster
-from generator.cluster.verification import bandwidth_floor, nccl_floor, uses_gpu_memory
+from generator.cluster.model import AGENT_POOL_LABEL, Cluster, Pool
+from generator.cluster.verification import bandwidth_floor, has_nccl, nccl_floor, uses_gpu_memory
 from generator.core.kube import (
     HOOK,
     HOOK_DELETE_POLICY,
@@ -68,7 +68,7 @@ def _security(cluster: Cluster, container: Obj) -> None:
         container["securityContext"] = {"capabilities": {"add": ["IPC_LOCK"]}}
 
 
-def _verify_container(cluster: Cluster) -> Obj:
+def _verify_container(cluster: Cluster, name: str) -> Obj:
     gpus = cluster.vm_size.gpus if uses_gpu_memory(cluster) else 0
     env = [
         {"name": "MODE", "value": cluster.mode},
@@ -77,7 +77,7 @@ def _verify_container(cluster: Cluster) -> Obj:
         {"name": "FLOOR_GBPS", "value": str(bandwidth_floor(cluster))},
         {"name": "GPU_MEMORY", "value": gpu_memory(cluster)},
         {"name": "GPUS", "value": str(gpus)},
-        {"name": "SERVER", "value": f"{VERIFY_NAME}-0.{VERIFY_NAME}.{cluster.namespace}.svc"},
+        {"name": "SERVER", "value": f"{name}-0.{name}.{cluster.namespace}.svc"},
         {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
     ]
     if cluster.mode == "ipoib":
@@ -96,7 +96,16 @@ def _verify_container(cluster: Cluster) -> Obj:
     return container
 
 
-def _pod_template(cluster: Cluster, name: str, spec: Obj) -> Obj:
+def _node_terms(pool: Pool | None) -> list[Obj]:
+    """The nodes a check runs on: the InfiniBand nodes (NFD's label), of the pool's agent pool when it has one."""
+    terms = nfd_node_selector_terms()
+    if pool is not None:
+        for term in terms:
+            term["matchExpressions"].append({"key": AGENT_POOL_LABEL, "operator": "In", "values": [pool.name]})
+    return terms
+
+
+def _pod_template(cluster: Cluster, name: str, spec: Obj, pool: Pool | None = None) -> Obj:
     meta: Obj = {"labels": {"app.kubernetes.io/name": name}}
     if cluster.mode == "ipoib":
         # <namespace>/<network>: the NetworkAttachmentDefinition the operator made from the IPoIBNetwork
@@ -108,7 +117,7 @@ def _pod_template(cluster: Cluster, name: str, spec: Obj) -> Obj:
             "subdomain": name,  # index 0 is reachable as <name>-0.<name>
             "affinity": {
                 "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": nfd_node_selector_terms()}},
+                    "nodeSelectorTerms": _node_terms(pool)}},
                 "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
                     "labelSelector": {"matchLabels": {"app.kubernetes.io/name": name}},
                     "topologyKey": "kubernetes.io/hostname"}]},
@@ -148,11 +157,21 @@ def _job(cluster: Cluster, name: str, deadline: int, template: Obj, wave: str | 
     }
 
 
+def _pools(cluster: Cluster, base: str) -> list[tuple[Cluster, str, Pool | None]]:
+    """(the cluster as the check's nodes see it, the check's name, the pool) per check: one, or one per pool (named
+    after it, on its nodes, made for its VM size and device plugin)."""
+    if not cluster.pools:
+        return [(cluster, base, None)]
+    return [(cluster.pool_view(pool), f"{base}-{pool.name}", pool) for pool in cluster.pools]
+
+
 def verify_objects(cluster: Cluster) -> list[Obj]:
-    """Headless Service + Indexed Job (2 completions, one pod per node), both PostSync hooks."""
-    template = _pod_template(cluster, VERIFY_NAME, {"containers": [_verify_container(cluster)]})
-    return [_service(cluster, VERIFY_NAME, PERFTEST_PORT, "perftest", None),
-            _job(cluster, VERIFY_NAME, 900, template, None)]
+    """Headless Service + Indexed Job (2 completions, one pod per node), both PostSync hooks; one pair per pool."""
+    out: list[Obj] = []
+    for view, name, pool in _pools(cluster, VERIFY_NAME):
+        template = _pod_template(view, name, {"containers": [_verify_container(view, name)]}, pool)
+        out += [_service(view, name, PERFTEST_PORT, "perftest", None), _job(view, name, 900, template, None)]
+    return out
 
 
 # -- NCCL ----------------------------------------------------------------------------------------------------------
@@ -177,7 +196,7 @@ def topology_xml(topology: facts.Topology) -> str:
     return "\n".join(lines) + "\n"
 
 
-def nccl_env(cluster: Cluster) -> list[Obj]:
+def nccl_env(cluster: Cluster, name: str = NCCL_NAME) -> list[Obj]:
     """The NCCL job's environment: the size's NCCL settings (catalog), then the check's own."""
     checks = facts.size_checks(cluster.vm_size.name)
     assert checks is not None and checks.nccl is not None, "refused by the spec check"
@@ -186,7 +205,7 @@ def nccl_env(cluster: Cluster) -> list[Obj]:
     if checks.nccl.topology is not None:
         settings["NCCL_TOPO_FILE"] = f"{TOPOLOGY_DIR}/topo.xml"
     settings.update({"NCCL_DEBUG": "INFO", "NCCL_DEBUG_SUBSYS": "INIT,NET"})
-    host = f"{NCCL_NAME}.{cluster.namespace}.svc"
+    host = f"{name}.{cluster.namespace}.svc"
     env: list[Obj] = [{"name": k, "value": v} for k, v in settings.items()]
     env += [
         {"name": "NCCL_ENV_NAMES", "value": " ".join(settings)},
@@ -195,7 +214,7 @@ def nccl_env(cluster: Cluster) -> list[Obj]:
         {"name": "MESSAGE_BYTES", "value": str(NCCL_MESSAGE_BYTES)},
         {"name": "EXPECT_GDR", "value": "1" if uses_gpu_memory(cluster) else "0"},
         {"name": "VM_SIZE", "value": cluster.vm_size.name},
-        {"name": "PEERS", "value": f"{NCCL_NAME}-0.{host} {NCCL_NAME}-1.{host}"},
+        {"name": "PEERS", "value": f"{name}-0.{host} {name}-1.{host}"},
         {"name": "SSH_PORT", "value": str(SSH_PORT)},
         # the password of this run's sshd: the Job's UID, known to its two pods (and to whoever may read them)
         {"name": "JOB_UID", "valueFrom": {"fieldRef": {
@@ -207,7 +226,7 @@ def nccl_env(cluster: Cluster) -> list[Obj]:
     return env
 
 
-def _nccl_container(cluster: Cluster) -> Obj:
+def _nccl_container(cluster: Cluster, name: str) -> Obj:
     mounts: list[Obj] = [{"name": "shm", "mountPath": "/dev/shm"}]
     checks = facts.size_checks(cluster.vm_size.name)
     if checks is not None and checks.nccl is not None and checks.nccl.topology is not None:
@@ -216,7 +235,7 @@ def _nccl_container(cluster: Cluster) -> Obj:
         "name": "all-reduce-perf",
         "image": rewrite(cluster.verify.nccl.image, cluster.images),
         "command": ["/bin/bash", "-c", data.text("argocd-nccl.sh")],
-        "env": nccl_env(cluster),
+        "env": nccl_env(cluster, name),
         "ports": [{"name": "ssh", "containerPort": SSH_PORT, "protocol": "TCP"}],
         "volumeMounts": mounts,
     }
@@ -228,7 +247,15 @@ def _nccl_container(cluster: Cluster) -> Obj:
 
 def nccl_objects(cluster: Cluster) -> list[Obj]:
     """ConfigMap (the topology file, where the size has one) + headless Service + Indexed Job, PostSync hooks of
-    the wave after the ib_write_bw Job."""
+    the wave after the ib_write_bw Job; one set per pool (of a size with NVIDIA GPUs)."""
+    out: list[Obj] = []
+    for view, name, pool in _pools(cluster, NCCL_NAME):
+        if pool is None or has_nccl(pool.vm_size):
+            out += _nccl_objects(view, name, pool)
+    return out
+
+
+def _nccl_objects(cluster: Cluster, name: str, pool: Pool | None) -> list[Obj]:
     checks = facts.size_checks(cluster.vm_size.name)
     topology = checks.nccl.topology if checks is not None and checks.nccl is not None else None
     volumes: list[Obj] = [{"name": "shm", "emptyDir": {"medium": "Memory"}}]  # NCCL's shared-memory transport
@@ -237,13 +264,14 @@ def nccl_objects(cluster: Cluster) -> list[Obj]:
         objs.append({
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": {"name": NCCL_NAME, "namespace": cluster.namespace,
-                         "labels": {**PART_OF, "app.kubernetes.io/name": NCCL_NAME},
+            "metadata": {"name": name, "namespace": cluster.namespace,
+                         "labels": {**PART_OF, "app.kubernetes.io/name": name},
                          "annotations": _hook_annotations(NCCL_WAVE)},
             "data": {"topo.xml": topology_xml(topology)},
         })
-        volumes.append({"name": "topology", "configMap": {"name": NCCL_NAME}})
-    template = _pod_template(cluster, NCCL_NAME, {"containers": [_nccl_container(cluster)], "volumes": volumes})
-    objs += [_service(cluster, NCCL_NAME, SSH_PORT, "ssh", NCCL_WAVE),
-             _job(cluster, NCCL_NAME, 1800, template, NCCL_WAVE)]
+        volumes.append({"name": "topology", "configMap": {"name": name}})
+    template = _pod_template(cluster, name, {"containers": [_nccl_container(cluster, name)], "volumes": volumes},
+                             pool)
+    objs += [_service(cluster, name, SSH_PORT, "ssh", NCCL_WAVE),
+             _job(cluster, name, 1800, template, NCCL_WAVE)]
     return objs

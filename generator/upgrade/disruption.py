@@ -13,9 +13,11 @@ from generator.upgrade.migrations import component_effect
 
 @dataclass(frozen=True)
 class Disruption:
-    what: str  # component, e.g. ofedDriver, secondaryNetwork.multus, chart: network-operator
+    what: str  # component, e.g. ofedDriver, secondaryNetwork.multus, chart: network-operator; a NicNodePolicy's
+    #            component: "NicNodePolicy rdma-a100 ofedDriver"
     change: str  # e.g. "image a -> b", "config changed", "added", "removed"
     effect: str
+    detail: str = ""  # a NicNodePolicy's driver: how its upgrade policy rolls it
 
 
 def _find(objects: Iterable[Obj], kind: str) -> Obj | None:
@@ -48,6 +50,30 @@ def _change(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _node_policies(objects: Iterable[Obj]) -> dict[str, Obj]:
+    return {str((o.get("metadata") or {}).get("name", "")): o for o in objects if o.get("kind") == "NicNodePolicy"}
+
+
+def _policy_changes(old: Obj | None, new: Obj | None, prefix: str) -> list[Disruption]:
+    """The changes of one policy's components, the driver first (``prefix``: a NicNodePolicy's, before each)."""
+    out: list[Disruption] = []
+    before, after = _components(old), _components(new)
+    for name in sorted(set(before) | set(after), key=lambda n: (n != "ofedDriver", n)):
+        if name not in after:
+            change = "removed"
+        elif name not in before:
+            change = f"added ({_image(after[name])})"
+        else:
+            change = _change(before[name], after[name])
+        if change:
+            detail = driver_policy(new) if prefix and name == "ofedDriver" and name in after else ""
+            effect = component_effect(name, removed=name not in after)
+            if prefix:  # a NicNodePolicy's: its pool's nodes
+                effect = effect.replace("on each InfiniBand node", "on each node of its pool")
+            out.append(Disruption(f"{prefix}{name}", change, effect, detail))
+    return out
+
+
 def driver_policy(policy: Obj | None) -> str:
     """How the operator rolls a new driver over the nodes, from ``spec.ofedDriver.upgradePolicy``."""
     upgrade = (((policy or {}).get("spec") or {}).get("ofedDriver") or {}).get("upgradePolicy") or {}
@@ -68,18 +94,19 @@ def driver_policy(policy: Obj | None) -> str:
 def disruptions(old_objects: list[Obj], new_objects: list[Obj], old_chart_images: Iterable[str],
                 new_chart_images: Iterable[str]) -> list[Disruption]:
     """Every component whose change reaches the nodes, in the policy's order, then the networks, then the chart."""
-    out: list[Disruption] = []
     old_policy, new_policy = _find(old_objects, "NicClusterPolicy"), _find(new_objects, "NicClusterPolicy")
-    before, after = _components(old_policy), _components(new_policy)
-    for name in sorted(set(before) | set(after), key=lambda n: (n != "ofedDriver", n)):
-        if name not in after:
-            change = "removed"
-        elif name not in before:
-            change = f"added ({_image(after[name])})"
-        else:
-            change = _change(before[name], after[name])
-        if change:
-            out.append(Disruption(name, change, component_effect(name, removed=name not in after)))
+    out = _policy_changes(old_policy, new_policy, "")
+    old_nodes, new_nodes = _node_policies(old_objects), _node_policies(new_objects)
+    for name in sorted(set(old_nodes) | set(new_nodes)):
+        what = f"NicNodePolicy {name}"
+        if name in old_nodes and name in new_nodes:
+            out += _policy_changes(old_nodes[name], new_nodes[name], f"{what} ")
+        elif name in new_nodes and old_nodes:  # a pool added beside the others (the first ones: the move says it)
+            out.append(Disruption(what, "added", "the operator creates its driver and device plugin DaemonSets on the "
+                                                 "pool's nodes; their first driver pods load the driver undrained"))
+        elif name in old_nodes:
+            out.append(Disruption(what, "removed", "the operator deletes its DaemonSets: the pool's nodes keep the "
+                                                   "loaded driver but lose its driver and device plugin pods"))
     old_net, new_net = _find(old_objects, "IPoIBNetwork"), _find(new_objects, "IPoIBNetwork")
     if old_net is not None and new_net is not None and old_net.get("spec") != new_net.get("spec"):
         changed = sorted(k for k in set(old_net["spec"]) | set(new_net["spec"])

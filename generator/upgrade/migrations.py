@@ -111,6 +111,27 @@ def _kubernetes(cluster: Cluster, target: catalog.Release, out: StepEdits) -> li
                                            this))]
 
 
+def _pools_keep_drivers(cluster: Cluster, raw: dict[str, Any], target: catalog.Release, out: StepEdits
+                        ) -> list[Migration]:
+    """A step into NicNodePolicies: each pool that follows the release is pinned to the driver its nodes run, so that
+    the move reloads no node (the new DaemonSets' first pods would load the new driver undrained)."""
+    cat = catalog.load()
+    if not cluster.pools or cat.has_node_policies(cluster.release) or not cat.has_node_policies(target):
+        return []
+    listed = raw.get("pools")
+    entries: list[Any] = listed if isinstance(listed, list) else []
+    pinned = []
+    for pool in cluster.pools:
+        entry = entries[pool.index] if pool.index < len(entries) and isinstance(entries[pool.index], dict) else {}
+        if _get(entry, ("driver", "version")) is not None or pool.driver.version == target.doca_driver:
+            continue
+        out.edits.append(Edit(("pools", pool.index, "driver", "version"), pool.driver.version))
+        pinned.append(f"pools[{pool.index}] ({pool.name}).driver.version: {pool.driver.version}, the driver its nodes "
+                      f"run ({target.tag}'s is {target.doca_driver}): then gen upgrade --cluster {cluster.name} "
+                      f"--pool {pool.name}")
+    return [migration("pools-keep-drivers", tuple(pinned), name=cluster.name)] if pinned else []
+
+
 @dataclass
 class StepEdits:
     """What one step does to the spec: the edits (for the spec file) and the migrations (for the plan)."""
@@ -133,6 +154,7 @@ def step_edits(cluster: Cluster, raw: dict[str, Any], target: catalog.Release, *
         out.migrations.append(migration("whereabouts-to-nv-ipam" if cluster.mode == "ipoib" else "ipoib-overlay-ipam"))
     out.migrations += _stale_digests(cluster, target, out, accept_breaking)
     out.migrations += _kubernetes(cluster, target, out)
+    out.migrations += _pools_keep_drivers(cluster, raw, target, out)
     values = _get(raw, ("networkOperator", "values"))
     if isinstance(values, dict) and values:
         old, new = chart_facts(cluster.release.tag), chart_facts(target.tag)

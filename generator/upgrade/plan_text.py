@@ -11,6 +11,7 @@ from generator.cluster.model import Cluster
 from generator.core.errors import printable
 from generator.upgrade.gpu_steps import GpuPlan
 from generator.upgrade.migrations import AUTOMATIC, CHECK, HUMAN, Migration
+from generator.upgrade.pool_moves import Move, Refusal
 from generator.upgrade.schema_changes import ADDED
 from generator.upgrade.steps import Plan, Step
 
@@ -22,7 +23,19 @@ def _wrap(text: str, indent: int) -> list[str]:
                          subsequent_indent=" " * indent, break_on_hyphens=False, break_long_words=False)
 
 
+def _pool_header(plan: Plan) -> list[str]:
+    step = plan.steps[0]
+    old = next(p for p in step.source.pools if p.name == plan.pool)
+    new = next(p for p in step.target.pools if p.name == plan.pool)
+    others = [p.name for p in step.target.pools if p.name != plan.pool]
+    return _wrap(f"gen upgrade: {plan.cluster}: pool {plan.pool} ({new.vm_size.name}) moves its DOCA driver "
+                 f"{old.driver.version} -> {new.driver.version}; network-operator {step.target.release.tag} and the "
+                 f"other pools ({', '.join(others) or 'none'}) stay as they are", 0)
+
+
 def _header(plan: Plan) -> list[str]:
+    if plan.pool:
+        return _pool_header(plan)
     first, last = plan.steps[0].source, plan.steps[-1].target
     path = " -> ".join([first.release.tag, *(s.target.release.tag for s in plan.steps)])
     lines = [f"gen upgrade: {plan.cluster} ({first.mode}, {first.vm_size.name}) {first.release.tag} -> "
@@ -61,9 +74,14 @@ def _step(step: Step, index: int, plan: Plan) -> list[str]:
     old, new = step.source, step.target
     out = ["", f"== Step {index}: {old.release.tag} -> {new.release.tag} (chart {old.release.chart_version} -> "
                f"{new.release.chart_version})"]
-    sections = (_spec_section(step, plan), _fields_section(step), _crds_section(step), _values_section(step),
-                _notes_section(step), _migrations_section(step), _nodes_section(step), _gpu_section(step),
-                _sync_section(step))
+    if plan.pool:
+        out = ["", f"== Step {index}: pool {plan.pool}'s DOCA driver, on {new.release.tag}"]
+    sections: tuple[list[str], ...] = (
+        _spec_section(step, plan), _fields_section(step), _crds_section(step), _values_section(step),
+        _notes_section(step), _migrations_section(step), _nodes_section(step), _gpu_section(step),
+        _sync_section(step))
+    if plan.pool:  # the release stays: no API, chart, notes or GPU Operator pairing to compare
+        sections = (_spec_section(step, plan), _migrations_section(step), _nodes_section(step), _sync_section(step))
     for section in sections:
         if section:  # a section with nothing to say is left out (only NVIDIA's notes can be)
             out += ["", *section]
@@ -124,7 +142,9 @@ def _nodes_section(step: Step) -> list[str]:
     for d in step.disruptions:
         out.append(f"  - {d.what}: {d.change}")
         out += _wrap(d.effect, 6)
-        if d.what == "ofedDriver":
+        if d.detail:
+            out += _wrap(d.detail, 6)
+        elif d.what == "ofedDriver" and d.change != "removed":
             out += _wrap(step.driver_policy, 6)
     if not step.disruptions:
         out.append("  nothing restarts")
@@ -180,6 +200,33 @@ def _sync_section(step: Step) -> list[str]:
     else:
         out.append(f"  nothing would be refused: the bundle validates for {new.release.tag} ({step.objects} objects "
                    f"in overlays/{new.mode})")
+    return out
+
+
+def move_lines(move: Move, refusals: list[Refusal], release: str, webhook_on: bool) -> list[str]:
+    """The move to NicNodePolicies as a reviewer reads it: each apply in order with what it does to the DaemonSets
+    and the nodes, the webhook's verdict on the order (replayed), and the nodes that reload the driver."""
+    out = _wrap(f"Moving to NicNodePolicies: {len(move.applies)} applies, in this order, in one sync (Argo CD's sync "
+                "waves wait for the NicClusterPolicy's health before the NicNodePolicies; Flux's rdma-pools waits on "
+                "rdma-policy)", 0)
+    for number, apply in enumerate(move.applies, 1):
+        wrapped = _wrap(f"{apply.action} {apply.label}: {apply.when}", 5)
+        out += [f"  {number}. {wrapped[0].strip()}", *wrapped[1:]]
+        for effect in apply.effects:
+            lines = _wrap(effect, 7)
+            out += [f"     - {lines[0].strip()}", *lines[1:]]
+    reloads = ", ".join(move.reloads)
+    out += _wrap("Nodes that reload the DOCA driver: " + (f"those of {reloads}, undrained (see above)" if reloads
+                                                          else "none (every pool keeps the version it runs)"), 2)
+    if refusals:
+        out.append(f"  The admission webhook of {release} would refuse (gen's webhook rules, each apply replayed "
+                   "against the policies stored before it):")
+        out += [f"    {r.apply.label}: {f.rule}: {f.message}" for r in refusals for f in r.findings]
+    else:
+        said = ("" if webhook_on else " It is off in this cluster's chart values (the chart's default); the order "
+                "keeps each section in one kind of policy all the same.")
+        out += _wrap(f"The admission webhook of {release} accepts every apply in this order: gen's webhook rules, "
+                     f"each apply replayed against the policies stored before it.{said}", 2)
     return out
 
 

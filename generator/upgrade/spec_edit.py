@@ -29,7 +29,7 @@ class SpecEditError(InputError):
 class Edit:
     """Set ``path`` to ``value``, or delete it (``value`` None and ``delete``); ``after`` places a new key."""
 
-    path: tuple[str, ...]
+    path: tuple[str | int, ...]  # an int is a list index (pools[0]); the list entry must exist
     value: Any = None
     delete: bool = False
     after: str = ""  # a top-level key after which a new top-level key goes (else at the end of the file)
@@ -38,7 +38,7 @@ class Edit:
 
     @property
     def dotted(self) -> str:
-        return ".".join(self.path)
+        return "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in self.path).lstrip(".")
 
 
 def _yaml(style: tuple[int, int, int]) -> YAML:
@@ -80,7 +80,7 @@ def _same_style(old: Any, new: Any) -> Any:
 def _apply(data: CommentedMap, edit: Edit) -> None:
     node: Any = data
     for i, key in enumerate(edit.path[:-1]):
-        child = node.get(key)
+        child = node[key] if isinstance(key, int) else node.get(key)
         if child is None:
             if edit.delete:
                 return
@@ -106,19 +106,21 @@ def _apply(data: CommentedMap, edit: Edit) -> None:
         _insert(node, leaf, edit.value, edit.after if len(edit.path) == 1 else "")
 
 
-def _prune_empty(data: CommentedMap, path: tuple[str, ...]) -> None:
-    """Remove the mappings along ``path`` that a deletion left empty, deepest first."""
+def _prune_empty(data: CommentedMap, path: tuple[str | int, ...]) -> None:
+    """Remove the mappings along ``path`` that a deletion left empty, deepest first (never a list entry)."""
     for depth in range(len(path), 0, -1):
         parent: Any = data
         for key in path[:depth - 1]:
             parent = parent[key]
+        if isinstance(path[depth - 1], int):
+            return
         if parent.get(path[depth - 1]) == {}:
             del parent[path[depth - 1]]
         else:
             return
 
 
-def _insert(node: CommentedMap, key: str, value: Any, after: str) -> None:
+def _insert(node: CommentedMap, key: str | int, value: Any, after: str) -> None:
     keys = list(node)
     position = keys.index(after) + 1 if after in keys else len(keys)
     node.insert(position, key, value)

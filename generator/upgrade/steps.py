@@ -3,20 +3,26 @@ nodes and the sync, and what gen refuses. Assembled from what the caller rendere
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from generator.catalog.charts import chart_facts
+from generator.check.engine import checker_for
 from generator.check.validators.kinds import Schemas
 from generator.cluster.model import Cluster
 from generator.core.finding import Finding
 from generator.core.kube import Obj
+from generator.core.rules import parse_directives
+from generator.render.cluster_bundle import GUIDE_PREFIX_NOTE
 from generator.render.operator_values import helm_values
+from generator.render.resources import webhook_enabled
 from generator.report import sync_plan
 from generator.report.sync_plan import Row
 from generator.sources.schema_store import SchemaStore
 from generator.upgrade.disruption import Disruption, disruptions, driver_policy
 from generator.upgrade.gpu_steps import network_step_note
 from generator.upgrade.migrations import HUMAN, Migration, migration
+from generator.upgrade.pool_moves import move_to_pools, replay
 from generator.upgrade.schema_changes import CrdChange, FieldChange, crd_changes, field_changes
 from generator.upgrade.spec_edit import Edit
 from generator.upgrade.values_changes import ValueChange, set_keys, value_changes
@@ -59,6 +65,7 @@ class Plan:
     cluster: str
     spec_file: str
     steps: list[Step] = field(default_factory=list)
+    pool: str = ""  # a pool's driver moves (gen upgrade --pool), not the release
 
     @property
     def refused(self) -> list[Migration]:
@@ -79,7 +86,10 @@ def _spec_lines(edits: list[Edit], old_raw: dict[str, object], old: Cluster) -> 
     for edit in edits:
         node: object = old_raw
         for key in edit.path:
-            node = node.get(key) if isinstance(node, dict) else None
+            if isinstance(key, int):
+                node = node[key] if isinstance(node, list) and key < len(node) else None
+            else:
+                node = node.get(key) if isinstance(node, dict) else None
         before = str(node) if node is not None else ("(default: " + old.release.tag + ")"
                                                      if edit.path == ("networkOperator", "version") else "(not set)")
         after = "(removed)" if edit.delete else f"renamed {edit.rename_to}" if edit.rename_to else str(edit.value)
@@ -96,6 +106,7 @@ def plan_step(old: Built, new: Built, edits: list[Edit], old_raw: dict[str, obje
     if in_overlay:
         found.append(migration("overlay-breaks", tuple(_finding_line(f) for f in in_overlay), name=target.name))
     found += _platform_change(source, target)
+    found += pools_move(old.objects, new.objects, target, store)
     old_images = chart_facts(source.release.tag).images_with(helm_values(source))
     new_images = chart_facts(target.release.tag).images_with(helm_values(target))
     policy = next((o for o in new.objects if o.get("kind") == "NicClusterPolicy"), None)
@@ -116,10 +127,34 @@ def plan_step(old: Built, new: Built, edits: list[Edit], old_raw: dict[str, obje
     )
 
 
+def pools_move(before: list[Obj], after: list[Obj], target: Cluster, store: SchemaStore | None) -> list[Migration]:
+    """The move from one NicClusterPolicy to the pools' NicNodePolicies, when the step makes it: its order (replayed
+    through the target release's webhook rules), what it does to the DaemonSets and nodes. Refused (a human decides)
+    where a pool would reload its driver undrained or the webhook would refuse an apply."""
+    move = move_to_pools(before, after)
+    if move is None:
+        return []
+    webhook = checker_for(target.release.tag, store=store).webhook
+    disabled = frozenset() if webhook_enabled(target) else frozenset(parse_directives(GUIDE_PREFIX_NOTE)[0])
+    refusals = replay(before, move.applies, webhook, disabled)
+    order = tuple(f"{a.action} {a.label} ({a.when}): " + "; ".join(a.effects) for a in move.applies)
+    details = [f"the admission webhook of {target.release.tag} would refuse {r.apply.label}: {f.rule}: {f.message}"
+               for r in refusals for f in r.findings]
+    details += [f"{name}: its nodes would reload the DOCA driver undrained; keep its pool on the driver it runs "
+                "(pools[].driver.version) for the move" for name in move.reloads]
+    if not details:
+        details.append(f"the admission webhook of {target.release.tag} accepts each apply in this order (gen's "
+                       "webhook rules, replayed against the policies stored before it); no node reloads the driver")
+    found = dataclasses.replace(migration("pools-to-nicnodepolicies", tuple(details), name=target.name), order=order)
+    if refusals or move.reloads:
+        found = dataclasses.replace(found, kind=HUMAN)
+    return [found]
+
+
 def _platform_change(source: Cluster, target: Cluster) -> list[Migration]:
     """Where the node platform (so the DOCA driver image the nodes pull) differs after the step: it follows an
     assumed Kubernetes version that moves with the release."""
-    changed = [(old, new) for old, new in zip(source.platforms, target.platforms, strict=True) if old != new]
+    changed = [(old, new) for old, new in zip(source.platforms, target.platforms, strict=False) if old != new]
     if not changed or not target.node.assumed:
         return []
     driver = target.release.image("docaDriver").version

@@ -51,11 +51,12 @@ def test_at_least_40_bad_cases_cover_most_rules():
     # tests/cli/test_images.py; chart-equivalence compares a helm render with a kustomize build:
     # tests/check/test_equivalence.py, tests/cli/test_chart_command.py; the render policy holds a chart's render
     # to the release's facts: tests/check/test_chart_policy.py, tests/cli/test_hostile_chart.py; the flux rules need a
-    # gitops: flux bundle: tests/check/test_flux.py
+    # gitops: flux bundle: tests/check/test_flux.py; the pool rules need a spec's pools: tests/check/test_pools.py
     assert set(RULES) - covered <= {"kustomize-build", "yaml-too-large", "argocd-project", "chart-render",
                                     "chart-values", "pool-taints", "bundle-invariant", "image-mirror",
                                     "chart-equivalence", "chart-privilege", "chart-namespace", "chart-rbac",
-                                    "chart-image-source", "flux-health", "flux-chain", "flux-steps"}
+                                    "chart-image-source", "flux-health", "flux-chain", "flux-steps",
+                                    "nicnodepolicy-no-pool", "pool-without-policy", "pool-resource"}
 
 
 @pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])

@@ -93,6 +93,35 @@ CASES.update({
 })
 
 
+# node pools: an A100 pool on SR-IOV and a tainted H100 pool on the shared plugin, one NicNodePolicy each (v26.4.1),
+# verify and NCCL per pool; the same pools before v26.4.0 share the NicClusterPolicy (they differ only in VM size,
+# taints and tolerations); with Flux and IPoIB, the pools step and the cluster-wide IPoIB network
+POOLS = ("pools:\n"
+         "- name: a100\n"
+         "  devicePlugin: sriov\n"
+         "- name: h100\n"
+         "  vmSize: Standard_ND96isr_H100_v5\n"
+         "  devicePlugin: shared\n"
+         "  taints: [{key: sku, value: gpu, effect: NoSchedule}]\n"
+         "  tolerations: [{key: sku, operator: Equal, value: gpu, effect: NoSchedule}]\n")
+NCCL = ("verify:\n  enabled: true\n  image: ghcr.io/azure/aks-rdma-infiniband/ibtools@sha256:" + "a" * 64 + "\n"
+        "  nccl:\n    enabled: true\n    image: ghcr.io/azure/aks-rdma-infiniband/nccl-tests@sha256:" + "b" * 64 + "\n")
+CASES.update({
+    "pools-v26.4.1": spec_text(mode="sriov", version="v26.4.1", extra='kubernetes:\n  version: "1.35"\n' + NCCL
+                               + POOLS),
+    "pools-shared-policy-v26.1.2": spec_text(mode="sriov", version="v26.1.2", extra=POOLS.replace(
+        "  devicePlugin: sriov\n", "").replace("  devicePlugin: shared\n", "")),
+    "flux-pools-ipoib-v26.4.1": flux_spec(spec_text(mode="ipoib", version="v26.4.1", extra=(
+        "verify:\n  enabled: true\n" + POOLS.replace("devicePlugin: shared", "devicePlugin: none")))),
+    # the pools with the GPU half: AKS's driver with the nvidia-peermem reloader after the NicNodePolicies (wave 4);
+    # with Flux, the GPU Operator's HelmRelease after the pools' step
+    "pools-gpu-aks-peermem-v26.4.1": spec_text(mode="sriov", version="v26.4.1", extra=(
+        "gpu: {driver: aks, rdma: peermem}\n" + POOLS)),
+    "flux-pools-gpu-operator-v26.4.1": flux_spec(spec_text(mode="shared", version="v26.4.1", extra=(
+        "gpu: {driver: operator, rdma: dmabuf}\n" + POOLS))),
+})
+
+
 def rendered(case: str) -> dict[str, bytes]:
     spec = checked_cluster(CASES[case].encode(), "clusters/prod.yaml", expected_name="prod")
     return render_bundle(spec).files

@@ -140,6 +140,77 @@ def test_argocd_cm_patch() -> None:
     assert "resource.customizations.health.mellanox.com_NicClusterPolicy: |" in text
 
 
+NNP = (TEMPLATES / HEALTH_CHECKS["mellanox.com_NicNodePolicy"]).read_text()
+
+
+def nnp(status: dict[str, Any] | None) -> dict[str, Any]:
+    obj: dict[str, Any] = {"apiVersion": "mellanox.com/v1alpha1", "kind": "NicNodePolicy",
+                           "metadata": {"name": "rdma-a100"}, "spec": {"nodeSelector": {}}}
+    if status is not None:
+        obj["status"] = status
+    return obj
+
+
+# what Mellanox/network-operator v26.4.1 writes (controllers/nicnodepolicy_controller.go, nic_policy_helpers.go):
+# ready or notReady from the state manager (a component's failure is its own appliedStates entry, the policy
+# notReady), error with a reason when the nodes overlap another NicNodePolicy's
+NNP_CASES = [
+    ("ready", {"state": "ready", "appliedStates": [{"name": "state-OFED", "state": "ready"},
+                                                   {"name": "state-SRIOV-device-plugin", "state": "ready"},
+                                                   {"name": "state-RDMA-device-plugin", "state": "ignore"}]},
+     "Healthy", ["driver and device plugin are ready"]),
+    ("notReady, the driver loading", {"state": "notReady", "appliedStates": [
+        {"name": "state-OFED", "state": "notReady", "message": "waiting for pods"},
+        {"name": "state-SRIOV-device-plugin", "state": "ready"}]},
+     "Progressing", ["state-OFED (waiting for pods)"]),
+    ("notReady with a failing component", {"state": "notReady", "appliedStates": [
+        {"name": "state-OFED", "state": "error", "message": "failed to render the DaemonSet"},
+        {"name": "state-RDMA-device-plugin", "state": "notReady"}]},
+     "Progressing", ["state-RDMA-device-plugin", "failing: state-OFED (failed to render the DaemonSet)"]),
+    ("error: nodes overlap", {"state": "error", "reason": "node selector overlap detected: node aks-a100-1 is "
+                              "selected by rdma-a100 and rdma-all"},
+     "Degraded", ["node selector overlap detected", "rdma-a100 and rdma-all"]),
+    ("ignore", {"state": "ignore"}, "Degraded", ["ignored by the operator"]),
+    ("no status", None, "Progressing", ["waiting for the operator"]),
+    ("empty status", {}, "Progressing", ["waiting for the operator"]),
+    ("unknown state", {"state": "upgrading"}, "Progressing", ["unknown state upgrading"]),
+]
+
+
+@pytest.mark.parametrize(("case", "status", "health", "words"), NNP_CASES, ids=[c[0] for c in NNP_CASES])
+def test_nic_node_policy_health(case: str, status: dict[str, Any] | None, health: str, words: list[str]) -> None:
+    hs = run_health(NNP, nnp(status))
+    assert hs["status"] == health, hs
+    for word in words:
+        assert word in hs["message"], hs
+
+
+def test_nic_node_policy_statuses_cover_the_crd_enum() -> None:
+    """Every state the pinned NicNodePolicy CRDs allow has a case above (from v26.4.1, the first with the CRD)."""
+    covered = {c[1]["state"] for c in NNP_CASES if c[1] and "state" in c[1]}
+    crds = sorted((UPSTREAM / "network-operator").glob("*/crds/mellanox.com_nicnodepolicies.yaml"))
+    assert crds
+    for crd_file in crds:
+        crd = yaml.safe_load(crd_file.read_text())
+        for version in crd["spec"]["versions"]:
+            status = version["schema"]["openAPIV3Schema"]["properties"]["status"]
+            assert set(status["properties"]["state"]["enum"]) <= covered, crd_file
+            # the fields the script reads are the CRD's
+            assert {"state", "reason", "appliedStates"} <= set(status["properties"])
+            applied = status["properties"]["appliedStates"]["items"]["properties"]
+            assert {"name", "state", "message"} <= set(applied)
+
+
+def test_nic_node_policy_health_only_where_the_cluster_has_them() -> None:
+    """The argocd-cm patch carries the NicNodePolicy check for a cluster with pools (v26.4.0 on); a cluster without
+    keeps the patch it had (a merge patch: applying it after a pool cluster's keeps the check)."""
+    plain = health_patch(make_cluster())
+    assert "resource.customizations.health.mellanox.com_NicNodePolicy" not in plain["data"]
+    pools = make_cluster(version="v26.4.1", extra="pools:\n- name: a100\n- name: h100\n  devicePlugin: shared\n")
+    data = health_patch(pools)["data"]
+    assert data["resource.customizations.health.mellanox.com_NicNodePolicy"] == NNP
+
+
 # -- the GPU Operator's ClusterPolicy, and Applications (app of apps) -------------------------------------------------
 
 CLUSTER_POLICY = (TEMPLATES / GPU_HEALTH_CHECKS["nvidia.com_ClusterPolicy"]).read_text()

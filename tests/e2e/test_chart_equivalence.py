@@ -5,7 +5,6 @@ pinned helm's ``lint --strict`` is clean, and values.schema.json makes helm refu
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ import pytest
 
 from generator import catalog
 from generator.check.equivalence import differences
-from generator.cluster.model import MODES, Cluster, Gpu
+from generator.cluster.model import MODES, Cluster
 from generator.pipeline.chart_renders import chart_defaults
 from generator.pipeline.clusters import checked_cluster
 from generator.programs.helm import helm_command
@@ -98,8 +97,9 @@ class Case:
         text = spec_text(name="eq", mode=self.mode, version=self.release, vm_size=self.vm_size, extra=extra)
         version = f"  version: {self.release}\n"
         text = text.replace(version, version + self.operator, 1)
-        cluster = checked_cluster(text.encode(), "clusters/eq.yaml", expected_name="eq")
-        return dataclasses.replace(cluster, gpu=Gpu(driver="aks", rdma=self.gpu)) if self.gpu else cluster
+        if self.gpu:
+            text += f"gpu:\n  driver: aks\n  rdma: {self.gpu}\n"
+        return checked_cluster(text.encode(), "clusters/eq.yaml", expected_name="eq")
 
 
 def cases() -> list[Case]:

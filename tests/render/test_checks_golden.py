@@ -8,13 +8,12 @@ Regenerate with ``GEN_UPDATE_GOLDEN=1`` and review the diff.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 
 import pytest
 
-from generator.cluster.model import Cluster, Gpu
+from generator.cluster.model import Cluster
 from generator.render.cluster_bundle import render_bundle
 from tests.conftest import REPO
 from tests.helpers import make_cluster
@@ -40,8 +39,8 @@ def case_cluster(case: str) -> Cluster:
     kube = 'kubernetes:\n  version: "1.35"\n' if "GB200" in vm_size else ""
     extra = (kube + TAINT + "verify:\n  enabled: true\n" + (f"  image: {image}\n" if image else "")
              + f"  nccl:\n    enabled: true\n    image: {NCCL_IMAGE}\n")
-    cluster = make_cluster("prod", mode, extra=extra, version="v26.4.1", vm_size=vm_size)
-    return dataclasses.replace(cluster, gpu=Gpu(driver="operator", rdma=rdma)) if rdma else cluster
+    gpu = f"gpu:\n  driver: operator\n  rdma: {rdma}\n" if rdma else ""
+    return make_cluster("prod", mode, extra=extra + gpu, version="v26.4.1", vm_size=vm_size)
 
 
 def check_files(case: str) -> dict[str, bytes]:

@@ -206,11 +206,10 @@ def test_the_schemas_pools_example_bundles_into_node_policies() -> None:
 
 def test_a_pool_takes_the_clusters_gpu_settings() -> None:
     """GPUDirect RDMA (the cluster's gpu) reaches each pool's checks: the GPU-memory floor, the pool's GPUs."""
-    import dataclasses
+    from tests.render.test_verify import CUDA_PERFTEST
 
-    from generator.cluster.model import Gpu
-
-    c = dataclasses.replace(cluster(VERIFY), gpu=Gpu(driver="aks", rdma="dmabuf"))
+    c = cluster(VERIFY + f"  image: {CUDA_PERFTEST}\ngpu:\n  driver: aks\n  rdma: dmabuf\n")
+    assert c.gpu is not None
     assert all(c.pool_view(pool).gpu == c.gpu for pool in c.pools)
     jobs = {o["metadata"]["name"]: o for o in verify_objects(c) if o["kind"] == "Job"}
     env = _env(jobs["rdma-verify-h100"])

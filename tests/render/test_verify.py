@@ -21,7 +21,7 @@ from generator.catalog import verification as facts
 from generator.check.project import is_cluster_scoped, project_allows
 from generator.check.schema import check_schema
 from generator.check.validators.kinds import Schemas
-from generator.cluster.model import MODES, Cluster, Gpu
+from generator.cluster.model import MODES, Cluster
 from generator.cluster.parse import SpecError
 from generator.cluster.verification import bandwidth_floor, check_gpu_memory, nccl_floor
 from generator.core.objects import group_kind
@@ -32,6 +32,7 @@ from generator.render.verify import NCCL_FILE, VERIFY_FILE, nccl_objects, topolo
 from tests.helpers import make_cluster
 
 ENABLED = "verify:\n  enabled: true\n"
+GPU_AKS = "gpu:\n  driver: aks\n  rdma: dmabuf\n"  # GPUDirect with AKS's driver, as a spec gives it
 NCCL_IMAGE = "ghcr.io/azure/aks-rdma-infiniband/nccl-tests@sha256:" + "a" * 64
 CUDA_PERFTEST = "registry.example/perftest-cuda@sha256:" + "b" * 64
 WITH_NCCL = ENABLED + f"  nccl:\n    enabled: true\n    image: {NCCL_IMAGE}\n"
@@ -51,9 +52,8 @@ def _env(objs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def gpu_cluster(mode: str = "sriov", vm_size: str = "Standard_ND96isr_H100_v5", rdma: str = "dmabuf",
                 extra: str = "") -> Cluster:
-    spec = ENABLED + f"  image: {CUDA_PERFTEST}\n" + extra
-    return dataclasses.replace(make_cluster("v", mode, extra=spec, version="v26.4.1", vm_size=vm_size),
-                               gpu=Gpu(driver="aks", rdma=rdma))
+    spec = ENABLED + f"  image: {CUDA_PERFTEST}\n" + extra + f"gpu:\n  driver: aks\n  rdma: {rdma}\n"
+    return make_cluster("v", mode, extra=spec, version="v26.4.1", vm_size=vm_size)
 
 
 # -- the objects ---------------------------------------------------------------------------------------------------
@@ -145,8 +145,12 @@ def test_gpu_memory_requests_every_gpu_and_uses_the_gpudirect_floor(rdma: str, m
 
 
 def test_amd_gpus_stay_on_host_memory() -> None:
-    """MI300X: perftest's --use_cuda cannot reach AMD GPUs: host memory and its floor, no GPUs requested."""
-    cluster = gpu_cluster(vm_size="Standard_ND96isr_MI300X_v5")
+    """MI300X: perftest's --use_cuda cannot reach AMD GPUs: host memory and its floor, no GPUs requested; a gpu
+    section there is refused (the NVIDIA GPU Operator and nvidia-peermem do not apply)."""
+    with pytest.raises(SpecError) as err:
+        gpu_cluster(vm_size="Standard_ND96isr_MI300X_v5")
+    assert err.value.field == "gpu" and "AMD" in err.value.message
+    cluster = make_cluster("v", "sriov", extra=ENABLED, version="v26.4.1", vm_size="Standard_ND96isr_MI300X_v5")
     env = _env(verify_objects(cluster))
     assert env["GPU_MEMORY"] == "host" and env["FLOOR_GBPS"] == "390"
 
@@ -245,9 +249,8 @@ def test_a_tag_only_nccl_image_is_refused() -> None:
 def test_gpu_memory_with_an_image_without_cuda_is_refused() -> None:
     """Azure's ibtools has Ubuntu's perftest, built without CUDA: with gpu set, --use_cuda would fail every run."""
     default = make_cluster("v", "sriov", extra=ENABLED, vm_size="Standard_ND96isr_H100_v5", version="v26.4.1")
-    with_gpu = dataclasses.replace(default, gpu=Gpu(driver="aks", rdma="dmabuf"))
-    with pytest.raises(SpecError) as err:
-        check_gpu_memory(with_gpu, default.source)  # type: ignore[arg-type]
+    with pytest.raises(SpecError) as err:  # from the spec, as a user meets it
+        make_cluster("v", "sriov", extra=ENABLED + GPU_AKS, vm_size="Standard_ND96isr_H100_v5", version="v26.4.1")
     assert err.value.field == "verify.enabled" and "Unsupported memory type" in err.value.message
     check_gpu_memory(gpu_cluster(), gpu_cluster().source)  # type: ignore[arg-type]  # a CUDA perftest: accepted
     check_gpu_memory(default, default.source)  # type: ignore[arg-type]  # no gpu: host memory, ibtools is fine
@@ -310,9 +313,8 @@ SIZES = {"Standard_ND96asr_v4": "v25.4.0", "Standard_ND96isr_H100_v5": "v26.4.1"
 
 def _size_cluster(vm_size: str, gpu: bool) -> Cluster:
     kube = 'kubernetes:\n  version: "1.35"\n' if "GB200" in vm_size else ""
-    cluster = make_cluster("v", "shared", extra=kube + ENABLED + f"  image: {CUDA_PERFTEST}\n",
-                           version=SIZES[vm_size], vm_size=vm_size)
-    return dataclasses.replace(cluster, gpu=Gpu(driver="aks", rdma="dmabuf")) if gpu else cluster
+    return make_cluster("v", "shared", extra=kube + ENABLED + f"  image: {CUDA_PERFTEST}\n" + (GPU_AKS if gpu else ""),
+                        version=SIZES[vm_size], vm_size=vm_size)
 
 
 @pytest.mark.parametrize("gpu", [False, True], ids=["host", "gpu"])

@@ -106,7 +106,7 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         raise InputError("--vm-nics must be at least 1")
     store = open_store(mirror)
     inferred: list[str] = []
-    clusters: dict[str, tuple[Checker, int | None]] = {}
+    clusters: dict[str, tuple[Checker, int | None, str]] = {}
 
     def choose(objects: list[Any]) -> Checker:
         """The release the policies' image versions name, else the catalog default."""
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
             inferred.append(f"network-operator {found[0]} ({found[1]}; --release to choose)")
         return checker_for(found[0] if found else cat.default_release, store=store)
 
-    def per_file(path: Path) -> tuple[Checker, int | None] | None:
+    def per_file(path: Path) -> tuple[Checker, int | None, str] | None:
         """A cluster's files (output/<name>/, overlays/<name>/): its spec's release and VM size."""
         name = _cluster_of(repo, path)
         if name is None:
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
             model = load_cluster(repo, name)
             nics = vm_nics if vm_nics is not None else model.vm_size.nics
             clusters[name] = (checker_for(model.release.tag, store=store, kube_version=model.kubernetes.version),
-                              nics)
+                              nics, name)
         return clusters[name]
 
     explicit = bool(release)

@@ -46,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _built(repo: Path, cluster: Cluster, mirror: Path | None, messages: Messages) -> Built:
-    checked = check_clusters(repo, [cluster], [], mirror, messages)
+    checked = check_clusters(repo, [cluster], None, mirror, messages)
     chart = checked.charts.get(cluster.name)
     chart_objects = chart.objects if chart is not None and not chart.error and cluster.argocd.delivery == "helm" \
         else None

@@ -34,8 +34,6 @@ from generator import catalog
 from generator.core.cache import DiskCache, cache_root, digest
 from generator.core.errors import InputError, printable
 from generator.core.fs import atomic_write
-from generator.sources.chart_archive import ArchiveError, inspect
-from generator.sources.download import DownloadError, check_url, fetch
 from generator.yamlio.load import YamlInputError, load_documents
 
 REPOSITORY_ENV = "GEN_CHART_REPOSITORY"  # a Helm repository (a mirror of the catalog's) to fetch charts from
@@ -73,6 +71,8 @@ def repository_url() -> str:
 def _verified(data: bytes, tag: str, where: str) -> bool:
     """Whether the chart ``data`` needs the network to validate values (a schema ``$ref``s the web), once it is
     known to be the release's chart and nothing else; else ChartSourceError naming ``where``."""
+    from generator.sources.chart_archive import ArchiveError, inspect  # archives and the network: when used only
+
     cat = catalog.load()
     want = (cat.chart_name, cat.release(tag).chart_version)
     try:
@@ -152,6 +152,8 @@ def find_chart(tag: str, roots: list[Path]) -> Chart | None:
 
 
 def _get(url: str, limit: int, timeout: float) -> bytes:
+    from generator.sources.download import DownloadError, fetch
+
     try:
         return fetch(url, limit, timeout)
     except DownloadError as exc:
@@ -188,6 +190,8 @@ def _index_entry(data: bytes, index_url: str, name: str, version: str, tag: str)
 def fetch_chart(tag: str, cache_root: Path, repo_url: str | None = None, timeout: float = TIMEOUT_S) -> Chart:
     """Download the release's chart through the repository's index.yaml into the cache, digest-verified;
     ``timeout``: the deadline of each download."""
+    from generator.sources.download import DownloadError, check_url
+
     cat = catalog.load()
     version = cat.release(tag).chart_version
     base = (repo_url or repository_url()).rstrip("/") + "/"

@@ -11,7 +11,7 @@ import pytest
 
 from generator.cli.bundle import bundle
 from generator.cli.check import check
-from generator.pipeline import outcome, records
+from generator.pipeline import checking, records
 from generator.yamlio import cached
 from tests.conftest import write_spec
 from tests.helpers import run_gen
@@ -22,13 +22,13 @@ def rendered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[list[str]]
     """The clusters each in-process check_clusters call renders (a cache of this test's own)."""
     monkeypatch.setenv("GEN_CACHE_DIR", str(tmp_path / "cache"))
     calls: list[list[str]] = []
-    real = outcome.check_clusters
+    real = checking.check_clusters
 
     def spy(repo: Path, clusters: list[Any], *args: Any, **kwargs: Any) -> Any:
         calls.append([c.name for c in clusters])
         return real(repo, clusters, *args, **kwargs)
 
-    monkeypatch.setattr(outcome, "check_clusters", spy)
+    monkeypatch.setattr(checking, "check_clusters", spy)
     return calls
 
 
@@ -70,10 +70,11 @@ def test_a_changed_spec_renders_that_cluster_only(gitops_repo: Path, rendered: l
     write_spec(gitops_repo, name="b", mode="ipoib", version="v26.1.2")
     out, _ = _run(gitops_repo, capsys, "check", code=1)
     assert rendered[-1] == ["b"] and "output/b/" in out
+    again, _ = _run(gitops_repo, capsys, "check", code=1)
+    assert again == out and len(rendered) == 2  # recorded with its bytes: said again without rendering
     _run(gitops_repo, capsys, "bundle")
-    assert rendered[-1] == ["b"]
     _run(gitops_repo, capsys, "check")
-    assert len(rendered) == 3  # up to date again: nothing rendered
+    assert len(rendered) == 2  # written from the record, then up to date: nothing rendered
 
 
 @pytest.mark.kustomize
@@ -84,7 +85,11 @@ def test_an_edited_output_file_or_a_corrupt_record_gets_the_cluster_rendered(
     policy = gitops_repo / "output" / "c" / "base" / "nicclusterpolicy.yaml"
     policy.write_text(policy.read_text() + "# edited\n")
     out, _ = _run(gitops_repo, capsys, "check", code=1)
-    assert rendered[-1] == ["c"] and "output/c/base/nicclusterpolicy.yaml: changed" in out
+    # its inputs are as recorded: the bytes the record keeps are the bundle, and output/ differs from them
+    assert len(rendered) == 1 and "output/c/base/nicclusterpolicy.yaml: changed" in out
+    (tmp_path / "cache" / "rendered").rename(tmp_path / "cache" / "rendered-gone")
+    again, _ = _run(gitops_repo, capsys, "check", code=1)
+    assert rendered[-1] == ["c"] and again == out  # without those bytes: rendered again, the same verdict
     _run(gitops_repo, capsys, "bundle")
     assert "# edited" not in policy.read_text()
     for entry in (tmp_path / "cache" / "checked").rglob("*"):

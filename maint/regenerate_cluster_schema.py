@@ -1,6 +1,7 @@
 """Regenerate the parts of ``schemas/cluster.schema.json`` that restate the catalog: the release enum, default and
 description, the known VM sizes, the Kubernetes versions of AKS's calendar, AKS's OS SKUs and the node architectures
-(``generator/catalog/releases.yaml``, ``vm-sizes.yaml``, ``platform.yaml``).
+(``generator/catalog/releases.yaml``, ``vm-sizes.yaml``, ``platform.yaml``), and the GPU Operator releases gen can
+deploy (``gpu-operator.yaml``).
 
 A maintainer tool (not installed with gen), run from the repository root after a catalog change::
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import catalog
+from generator.catalog.gpu import load_gpu
 from generator.cluster.spec_schema import REPO_SCHEMA
 
 
@@ -35,7 +37,17 @@ def regenerated(schema: dict[str, Any]) -> dict[str, Any]:
                               + ". Any other size needs `nic`.")
     vm_size["examples"] = list(cat.vm_sizes)
     _platform_fields(out, cat)
+    _gpu_fields(out)
     return out
+
+
+def _gpu_fields(out: dict[str, Any]) -> None:
+    gpu = load_gpu()
+    version = out["properties"]["gpu"]["properties"]["operator"]["properties"]["version"]
+    version["enum"] = list(gpu.charted_tags)
+    version["default"] = gpu.default_release
+    version["description"] = ("GPU Operator release (the gpu-operator chart's version); the ones gen has chart facts "
+                              "of: " + ", ".join(f"{t} ({gpu.release(t).status})" for t in gpu.charted_tags) + ".")
 
 
 def _platform_fields(out: dict[str, Any], cat: catalog.Catalog) -> None:

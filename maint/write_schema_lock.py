@@ -1,5 +1,6 @@
 """Write ``generator/sources/lock.yaml``: every CRD and webhook schema file gen reads, for every release in
-the catalog (network-operator, Argo CD and Flux), with its upstream URL at the release tag and its sha256.
+the catalog (network-operator, Argo CD, Flux and the GPU Operator releases gen deploys), with its upstream URL at the
+release tag and its sha256.
 
 A maintainer tool (not installed with gen), run from the repository root after a catalog change::
 
@@ -17,10 +18,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from generator import catalog
+from generator.catalog.gpu import load_gpu
 from generator.core.fs import atomic_write
 from generator.sources.schema_store import (
     ARGO_CD,
     FLUX,
+    GPU_OPERATOR,
     LOCK_PATH,
     NETWORK_OPERATOR,
     SchemaSourceError,
@@ -34,6 +37,7 @@ _SUBDIRS: dict[str, tuple[tuple[str, str], ...]] = {
     NETWORK_OPERATOR: (("crds", ".yaml"), ("operand-crds", ".yaml"), ("webhook-schemas", ".json")),
     ARGO_CD: (("crds", ".yaml"),),
     FLUX: (("crds", ".yaml"),),
+    GPU_OPERATOR: (("crds", ".yaml"),),
 }
 _RAW = "https://raw.githubusercontent.com"
 # a Flux CRD file's API group (before .toolkit.fluxcd.io) -> the controller whose repository holds it
@@ -57,6 +61,8 @@ def upstream_url(path: str) -> tuple[str, bool]:
         controller = _FLUX_CONTROLLERS[name.split(".", 1)[0]]
         version = catalog.load().flux_versions[tag][controller]
         return f"{_RAW}/fluxcd/{controller}/{version}/config/crd/bases/{name}", True
+    if project == GPU_OPERATOR:
+        return f"{_RAW}/NVIDIA/gpu-operator/{tag}/deployments/gpu-operator/crds/{name}", True
     base = f"{_RAW}/Mellanox/network-operator/{tag}"
     if subdir == "crds":
         if name == "nfd-api-crds.yaml":
@@ -96,6 +102,7 @@ def lock_from_dir(mirror: Path) -> str:
     pinned = [(NETWORK_OPERATOR, t) for t in cat.release_tags]
     pinned += [(ARGO_CD, t) for t in cat.argocd_versions]
     pinned += [(FLUX, t) for t in cat.flux_versions]
+    pinned += [(GPU_OPERATOR, t) for t in load_gpu().charted_tags]
     for project, tag in pinned:
         files = list(_release_files(mirror, project, tag))
         if not files:

@@ -157,6 +157,7 @@ def validators() -> dict[str, Schemas]:
 
 FIXTURE_CHARTS = REPO / "tests" / "fixtures" / "charts"
 FIXTURE_VERSIONS = {"v25.4.0": "25.4.0", "v25.10.0": "25.10.0"}  # 25.10.0's NFD values schema $refs the web
+FIXTURE_GPU_VERSIONS = ("v26.3.3",)  # the miniature gpu-operator chart, packaged as these releases
 
 
 def _helm() -> list[str]:
@@ -170,7 +171,8 @@ def _helm() -> list[str]:
 
 @pytest.fixture(scope="session")
 def chart_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixture chart packaged as network-operator 25.4.0 and 25.10.0 and indexed as a Helm repository."""
+    """The fixture charts packaged as network-operator 25.4.0 and 25.10.0 and gpu-operator v26.3.3, and indexed as a
+    Helm repository."""
     root = tmp_path_factory.mktemp("chart-repo")
     work = tmp_path_factory.mktemp("chart-src")
     home = tmp_path_factory.mktemp("helm-home")
@@ -187,13 +189,21 @@ def chart_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if variant.is_file():
             shutil.copy(variant, chart / "charts" / "node-feature-discovery" / "values.schema.json")
         subprocess.run([*_helm(), "package", str(chart), "-d", str(root)], env=env, check=True, capture_output=True)
+    for tag in FIXTURE_GPU_VERSIONS:
+        chart = work / tag / "gpu-operator"
+        shutil.copytree(FIXTURE_CHARTS / "gpu-operator", chart)
+        meta = (chart / "Chart.yaml").read_text()
+        (chart / "Chart.yaml").write_text(meta.replace("version: v26.3.3", f"version: {tag}")
+                                          .replace('appVersion: "v26.3.3"', f'appVersion: "{tag}"'))
+        subprocess.run([*_helm(), "package", str(chart), "-d", str(root)], env=env, check=True, capture_output=True)
     subprocess.run([*_helm(), "repo", "index", str(root)], env=env, check=True, capture_output=True)
     return root
 
 
 @pytest.fixture(scope="session")
 def chart_mirror(chart_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A schema mirror (../shared/upstream, linked) that also holds the fixture charts, laid out as gen reads it."""
+    """A schema mirror (../shared/upstream, linked) that also holds the fixture charts (network-operator and
+    gpu-operator), laid out as gen reads it."""
     root = tmp_path_factory.mktemp("mirror")
     (root / "argo-cd").symlink_to(UPSTREAM / "argo-cd")
     for release in sorted((UPSTREAM / "network-operator").iterdir()):
@@ -205,6 +215,15 @@ def chart_mirror(chart_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         if version:
             (target / "chart").mkdir()
             shutil.copy(chart_repo / f"network-operator-{version}.tgz", target / "chart")
+    for release in sorted((UPSTREAM / "gpu-operator").iterdir()):
+        if not release.is_dir():
+            continue
+        target = root / "gpu-operator" / release.name
+        target.mkdir(parents=True)
+        (target / "crds").symlink_to(release / "crds")
+        if release.name in FIXTURE_GPU_VERSIONS:
+            (target / "chart").mkdir()
+            shutil.copy(chart_repo / f"gpu-operator-{release.name}.tgz", target / "chart")
     return root
 
 

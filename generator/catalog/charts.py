@@ -128,6 +128,7 @@ class ChartFacts:
     toggles: dict[str, Toggle]
     schema_needs_network: bool  # a subchart's values.schema.json $refs a web URL: helm needs the network
     privileges: ChartPrivileges
+    name: str = "network-operator"  # the chart (the GPU Operator's facts: generator.catalog.gpu)
 
     # -- values keys --------------------------------------------------------------------------------------------
 
@@ -159,7 +160,7 @@ class ChartFacts:
         if key in self.inert:
             return KeyVerdict(False, f"the chart {self.version} ignores it: {self.inert[key]}")
         hint = did_you_mean(key, self._known | self._parents)
-        return KeyVerdict(False, f"not a value of the network-operator chart {self.version}{hint}")
+        return KeyVerdict(False, f"not a value of the {self.name} chart {self.version}{hint}")
 
     # -- what renders ---------------------------------------------------------------------------------------------
 
@@ -234,7 +235,12 @@ def _object(raw: dict[str, Any]) -> ChartObject:
 
 @functools.cache
 def chart_facts(tag: str) -> ChartFacts:
-    raw = cached_yaml.load((DATA_DIR / f"{tag}.yaml").read_text("utf-8"))
+    """The network-operator chart's facts of a release."""
+    return facts_from(cached_yaml.load((DATA_DIR / f"{tag}.yaml").read_text("utf-8")), tag)
+
+
+def facts_from(raw: dict[str, Any], tag: str) -> ChartFacts:
+    """Chart facts from the data of one ``charts/*.yaml`` file."""
     toggles = {
         key: Toggle(key, bool(t.get("exists", True)), t.get("default"),
                     tuple(_object(o) for o in t.get("objects") or ()),
@@ -257,6 +263,7 @@ def chart_facts(tag: str) -> ChartFacts:
         toggles=toggles,
         schema_needs_network=any(s.get("schemaNeedsNetwork") for s in (raw.get("subcharts") or {}).values()),
         privileges=_privileges(raw.get("privileges") or {}, str(raw["rendered"]["namespace"])),
+        name=str(raw["chart"]["name"]),
     )
 
 

@@ -35,6 +35,7 @@ from generator.check.chart_policy import check_chart_policy
 from generator.check.engine import Item, Location, built_locator, checker_for, locate
 from generator.check.equivalence import ObjectKey, check_equivalence, object_key
 from generator.check.flux import check_flux
+from generator.check.gpu_bundle import check_gpu_bundle
 from generator.check.invariants import check_invariants
 from generator.check.previous import attach
 from generator.check.project import check_project
@@ -55,6 +56,7 @@ from generator.render.argocd import PROJECT_FILE
 from generator.render.cluster_bundle import EXAMPLE_FILE, VALUES_FILE
 from generator.render.fleet import FleetPart
 from generator.render.flux import FLUX_DIR
+from generator.render.gpu import own_namespaces
 from generator.render.operator_values import NFD_WORKER_TOLERATIONS, helm_values, nfd_worker_tolerations
 from generator.render.output import Bundle
 from generator.render.rdma_values import VALUES_FILE as CHART_VALUES_FILE
@@ -169,7 +171,7 @@ def _overlay_findings(repo: Path, cluster: Cluster, bundle: Bundle, build: Overl
         applied = [(i, items[i].obj) for i in everything if items[i].file != example]
         if PROJECT_FILE in bundle.objects:  # Argo CD's (a Flux cluster has no AppProject)
             found += check_project(bundle.objects[PROJECT_FILE][0], applied, cluster.namespace, checker.schemas)
-        found += check_invariants(applied, cluster.namespace, build.directory)
+        found += check_invariants(applied, cluster.namespace, build.directory, own_namespaces(cluster))
         if cluster.taints:
             found += check_taints(list(enumerate(item.obj for item in items)), cluster.taints, cluster.spec_file)
     if not found:
@@ -275,14 +277,15 @@ def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet:
                   builds: dict[tuple[str, str], OverlayBuild], store: SchemaStore | None = None,
                   charts: Mapping[str, ChartRender] | None = None,
                   chart_renders: Mapping[str, FilesRender] | None = None,
-                  previous: Previous | None = None, done: Callable[[], None] | None = None) -> list[Finding]:
+                  previous: Previous | None = None, done: Callable[[], None] | None = None,
+                  gpu_charts: Mapping[str, ChartRender] | None = None) -> list[Finding]:
     """Every finding about the rendered bundles, sorted. ``charts``: the network-operator chart renders by cluster
     name (absent: the chart was not at hand, and its facts stand in). ``chart_renders``: the rdma-infiniband chart
     rendered with each cluster's values, when the chart is part of the output. ``previous``: the objects Argo CD
     applied before, by cluster name, asked for only when an object's CEL rules need them (``gen check``: the
     committed output at a git commit). ``done`` is called after each cluster."""
     charts = charts or {}
-    chart_renders = chart_renders or {}
+    chart_renders = chart_renders or {}  # gpu_charts: the gpu-operator chart renders, by cluster name
     found: list[Finding] = []
     for cluster, bundle in rendered:
         chart = charts.get(cluster.name)
@@ -292,6 +295,7 @@ def check_bundles(repo: Path, rendered: Sequence[tuple[Cluster, Bundle]], fleet:
         found += _argocd_findings(cluster, bundle, store)
         if cluster.gitops == "flux":
             found += _flux_findings(cluster, bundle, builds, store)
+        found += check_gpu_bundle(cluster, bundle, store, (gpu_charts or {}).get(cluster.name))
         if cluster.name in chart_renders:
             found += _equivalence_findings(cluster, bundle, builds[(cluster.name, cluster.mode)],
                                            chart_renders[cluster.name])

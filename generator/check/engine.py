@@ -17,6 +17,7 @@ from generator.check import cross
 from generator.check.apiserver import stored_form
 from generator.check.cel.rule import check_cel
 from generator.check.chart_objects import check_images
+from generator.check.gpu import check_gpu
 from generator.check.ipam import check_deployed, check_ipam
 from generator.check.nodepolicy import check_node_policies
 from generator.check.schema import UNKNOWN_KIND, check_object
@@ -136,6 +137,7 @@ class Checker:
             found += cross.check_pool_refs([r for i in unit for r in refs.get(i, [])], ctx)
             found += check_deployed(members, self.release, ctx.cluster_policies, ctx.workload_images, patches)
             found += check_node_policies(members, self.webhook.facts, ctx.cluster_policies, ctx.node_policies)
+            found += check_gpu(members, [(i, landed(i)) for i in context if _whole(items[i])])
         return found
 
 
@@ -168,7 +170,8 @@ def _checker(schemas: Schemas, release: str, store: SchemaStore | None) -> Check
 
 
 def checker_for(release: str, argocd: str | None = None, store: SchemaStore | None = None,
-                kube_version: str | None = None) -> Checker:
-    """The Checker of a release (for a cluster of ``kube_version``; default: gen lint's), kept per process."""
-    schemas = schemas_for(release, argocd, store, kube_version)
+                kube_version: str | None = None, gpu_release: str | None = None) -> Checker:
+    """The Checker of a release (for a cluster of ``kube_version``, with ``gpu_release``'s CRDs; default: gen lint's),
+    kept per process."""
+    schemas = schemas_for(release, argocd, store, kube_version, gpu_release=gpu_release)
     return _checker(schemas, release, store)

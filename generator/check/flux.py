@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from generator import catalog
+from generator.catalog.gpu import load_gpu
 from generator.check.apiserver import stored_form
 from generator.check.cel.flux import EXPRESSIONS, verdict
 from generator.check.cel.rule import check_cel
@@ -36,6 +37,8 @@ from generator.core.kube import Obj
 from generator.core.objects import as_dict, as_list, as_str
 from generator.core.rules import define
 from generator.render import flux
+from generator.render.gpu import GPU_SOURCE_DIR, GPU_VALUES_FILE, operator_of
+from generator.render.gpu_argocd import GPU_RELEASE_NAME
 from generator.render.output import Bundle
 from generator.sources.schema_store import SchemaStore
 from generator.yamlio.load import Document, load_documents
@@ -245,7 +248,10 @@ def steps_findings(cluster: Cluster, bundle: Bundle, builds: Builds) -> list[Fin
                                                 f"({delivered[key][0]} and {directory}): their Kustomizations "
                                                 "would take it from each other, and prune it"))
             delivered[key] = (directory, _without_flux_annotations(obj))
-    wanted = {_identity(obj): obj for obj in overlay}
+    # what the steps deliver besides the overlay: the GPU Operator's Namespace (gpu-operator/, checked with the bundle)
+    extra = [obj for rel, docs in bundle.objects.items() if rel.startswith(f"{GPU_SOURCE_DIR}/") for obj in docs
+             if isinstance(obj, dict) and obj.get("kind") != "Kustomization"]
+    wanted = {_identity(obj): obj for obj in [*overlay, *extra]}
     for key in sorted(set(wanted) - set(delivered)):
         found.append(FLUX_STEPS.in_file(f"{out}/{flux.FLUX_DIR}", f"{key} is in {layout.mode_overlay(cluster.mode)} "
                                         "but no Flux step applies it"))
@@ -260,24 +266,38 @@ def steps_findings(cluster: Cluster, bundle: Bundle, builds: Builds) -> list[Fin
 
 
 def _release_findings(cluster: Cluster, bundle: Bundle) -> list[Finding]:
+    """Each HelmRelease against what gen checked: the network-operator chart at the release's version with
+    helm/values.yaml, the gpu-operator chart at the GPU Operator release's with helm/gpu-operator-values.yaml."""
     from generator.render.cluster_bundle import VALUES_FILE
 
     out = layout.output_dir(cluster.name)
-    values = bundle.objects.get(VALUES_FILE, [{}])[0]
+    operator = operator_of(cluster)
+    wanted = {flux.RELEASE_NAME: ((catalog.load().chart_name, cluster.release.chart_version), VALUES_FILE,
+                                  f"network-operator {cluster.release.chart_version} (the release "
+                                  f"{cluster.release.tag} gen checked)")}
+    if operator is not None:
+        wanted[GPU_RELEASE_NAME] = ((load_gpu().chart_name, operator.release.chart_version), GPU_VALUES_FILE,
+                                    f"gpu-operator {operator.release.chart_version} (the GPU Operator release gen "
+                                    "checked)")
     found = []
     for rel, docs in sorted(bundle.objects.items()):
         for doc in docs:
             if _kind(doc) != f"{flux.HELM_API}/HelmRelease":
                 continue
             spec = as_dict(as_dict(doc).get("spec"))
+            name = as_str(as_dict(as_dict(doc).get("metadata")).get("name"))
             chart = as_dict(as_dict(spec.get("chart")).get("spec"))
-            if (chart.get("chart"), chart.get("version")) != (catalog.load().chart_name, cluster.release.chart_version):
+            if name not in wanted:
+                found.append(FLUX_STEPS.in_file(f"{out}/{rel}", f"HelmRelease {name!r} is none gen renders",
+                                                path=("metadata", "name")))
+                continue
+            expected, values_file, what = wanted[name]
+            if (chart.get("chart"), chart.get("version")) != expected:
                 found.append(FLUX_STEPS.in_file(f"{out}/{rel}", f"installs {chart.get('chart')} {chart.get('version')}"
-                                                f", not network-operator {cluster.release.chart_version} (the "
-                                                f"release {cluster.release.tag} gen checked)",
-                                                path=("spec", "chart", "spec")))
+                                                f", not {what}", path=("spec", "chart", "spec")))
+            values = bundle.objects.get(values_file, [{}])[0]
             if _canonical(spec.get("values")) != _canonical(values):
-                found.append(FLUX_STEPS.in_file(f"{out}/{rel}", f"its values differ from {out}/{VALUES_FILE}, the "
+                found.append(FLUX_STEPS.in_file(f"{out}/{rel}", f"its values differ from {out}/{values_file}, the "
                                                 "values gen checked against the chart", path=("spec", "values")))
     return found
 
@@ -291,6 +311,9 @@ def check_flux(cluster: Cluster, bundle: Bundle, builds: Builds, store: SchemaSt
     found = check_flux_objects(items, cluster.release.tag, store, cluster.kubernetes.version)
     kustomizations = [(i, item.obj) for i, item in enumerate(items)
                       if _kind(item.obj) == f"{flux.KUSTOMIZATION_API}/Kustomization"]
+    for index, item in enumerate(items):  # a HelmRelease's own wait (poller) has health expressions too
+        if _kind(item.obj) == f"{flux.HELM_API}/HelmRelease":
+            found += health_findings(index, item.obj)
     for index, kust in kustomizations:
         found += health_findings(index, kust)
         step = _step_of(kust, cluster.name)

@@ -18,9 +18,10 @@ BUNDLE_INVARIANT = define(
     "bundle")
 
 
-def check_invariants(members: list[tuple[int, Any]], namespace: str, overlay: str) -> list[Finding]:
+def check_invariants(members: list[tuple[int, Any]], namespace: str, overlay: str,
+                     own: tuple[str, ...] = ()) -> list[Finding]:
     """``members``: (index, object) of what Argo CD applies, built from the ``overlay`` directory (where a missing
-    object is reported)."""
+    object is reported); ``own``: the other namespaces the bundle makes on purpose (the nvidia-peermem reloader's)."""
     objects = [(i, o) for i, o in members if isinstance(o, dict)]
     policies = [(i, o) for i, o in objects if group_kind(o) == ("mellanox.com", "NicClusterPolicy")]
     out = []
@@ -38,7 +39,7 @@ def check_invariants(members: list[tuple[int, Any]], namespace: str, overlay: st
                                                      "a `namespace:` in overlays/?): the operator's namespace would "
                                                      "not be labelled privileged"))
     for index, obj in namespaces:
-        if name_of(obj) != namespace:
+        if name_of(obj) != namespace and name_of(obj) not in own:
             out.append(BUNDLE_INVARIANT.at(("metadata", "name"), f"Namespace {name_of(obj)!r}: the Application "
                                            f"deploys to {namespace!r}; set networkOperator.namespace in the spec "
                                            "instead of renaming it in overlays/", index))

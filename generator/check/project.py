@@ -26,10 +26,9 @@ def is_cluster_scoped(group: str, kind: str, schemas: Schemas | None = None) -> 
     if builtin is not None:
         return builtin
     if schemas is not None:
-        for api_version, custom_kind in schemas.custom_kinds():
-            custom = schemas.custom(api_version, custom_kind)
-            if custom is not None and custom_kind == kind and api_version.rpartition("/")[0] == group:
-                return custom.scope == "Cluster"
+        scope = schemas.scope_of(group, kind)
+        if scope is not None:
+            return scope == "Cluster"
     return None
 
 

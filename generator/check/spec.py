@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from generator.catalog.charts import chart_facts
+from generator.check.gpu_spec import gpu_value_problems
 from generator.check.spec_images import image_problems
 from generator.check.validators.kube_core import schema_version
 from generator.check.values_keys import values_problems
@@ -31,6 +32,8 @@ def check_spec(cluster: Cluster) -> Cluster:
         # a key the chart does not read is pointed at (the key), a value of the wrong type at its value
         verdict = facts.verdict(".".join(str(p) for p in path))
         raise source.error((*values, *path), message, at_key=not verdict.ok and verdict.message == message)
+    for path, message in gpu_value_problems(cluster):
+        raise source.error(path, message)
     cluster = _schema_version_note(cluster, source)
     errors: list[tuple[JsonPath, str]] = []
     warnings: list[tuple[JsonPath, str]] = []

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from generator import catalog
+from generator.catalog.gpu import GpuCatalog, GpuRelease, load_gpu
 from generator.core.errors import EXIT_OK
 
 HELP = ("list known network-operator releases (one line each: chart, support status, date, Kubernetes, IPoIB IPAM; "
-        "gen releases has the long form), Azure InfiniBand VM sizes (with their NICs, architecture and IPoIB "
-        "interface), node platforms and AKS's Kubernetes versions")
-SECTIONS = ("releases", "vm-sizes", "platforms", "kubernetes")
+        "gen releases has the long form), GPU Operator releases (with the Network Operator releases validated for "
+        "GPUDirect RDMA), Azure InfiniBand VM sizes (with their NICs, architecture and IPoIB interface), node "
+        "platforms and AKS's Kubernetes versions")
+SECTIONS = ("releases", "gpu-operator", "vm-sizes", "platforms", "kubernetes")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,6 +41,49 @@ def _releases(cat: catalog.Catalog) -> list[str]:
         default = "  (default)" if tag == cat.default_release else ""
         lines.append(f"  {tag:9} {rel.chart_version:8} {rel.status.status:11} {rel.lifecycle.released:10} "
                      f"{rel.kubernetes_range:14} {', '.join(rel.ipam)}{default}")
+    return lines
+
+
+def gpu_release_lines(release: GpuRelease, gpu: GpuCatalog, cat: catalog.Catalog) -> list[str]:
+    """One GPU Operator release: validated pairs (with the network-operator releases gen knows of those lines),
+    known issues, whether gen can deploy it."""
+    validated = "; ".join(f"{v.network_operator} ({', '.join(v.os)})" for v in release.rdma_validated)
+    ours = [t for t in cat.release_tags if release.validated_with(t)]
+    issues = [gpu.known_issues[i] for i in release.known_issues]
+    lines = [f"      {'GPUDirect RDMA with':22} Network Operator {validated}",
+             f"      {'  of gen releases':22} {', '.join(ours) or 'none'}"]
+    lines += [f"      {'known issue':22} {i.id} ({i.severity}{', with peermem' if i.applies == 'peermem' else ''}): "
+              f"{i.summary}" for i in issues]
+    return lines
+
+
+def gpu_as_json(gpu: GpuCatalog, cat: catalog.Catalog) -> dict[str, Any]:
+    return {
+        "chart": {"repository": gpu.chart_repository, "name": gpu.chart_name},
+        "statusAsOf": gpu.status_as_of,
+        "default": gpu.default_release,
+        "releases": [{
+            "tag": r.tag, "released": r.released, "status": r.status, "deployable": r.charted,
+            "default": r.tag == gpu.default_release, "driver": r.driver,
+            "kubernetes": {"min": r.kubernetes[0], "max": r.kubernetes[1]},
+            "rdmaValidated": [{"networkOperator": v.network_operator, "os": list(v.os)} for v in r.rdma_validated],
+            "validatedWith": [t for t in cat.release_tags if r.validated_with(t)],
+            "knownIssues": [{"id": i.id, "severity": i.severity, "applies": i.applies, "summary": i.summary,
+                             "fix": i.fix, "source": i.source} for i in (gpu.known_issues[k] for k in r.known_issues)],
+        } for r in gpu.releases.values()],
+    }
+
+
+def gpu_releases(cat: catalog.Catalog) -> list[str]:
+    gpu = load_gpu()
+    lines = [f"GPU Operator releases (chart {gpu.chart_repository} {gpu.chart_name}; status as of {gpu.status_as_of}; "
+             "deployable: gen has the chart's facts, spec gpu.operator.version):"]
+    for tag, rel in gpu.releases.items():
+        default = "  (default)" if tag == gpu.default_release else ""
+        deployable = "deployable" if rel.charted else "known only"
+        lines.append(f"  {tag:9} {rel.released}  {rel.status:11} {deployable:10}  driver {rel.driver:11} "
+                     f"kubernetes {rel.kubernetes_range}{default}")
+        lines += gpu_release_lines(rel, gpu, cat)
     return lines
 
 
@@ -86,7 +132,8 @@ def _kubernetes(cat: catalog.Catalog) -> list[str]:
 
 def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     cat = catalog.load()
-    sections = {"releases": _releases, "vm-sizes": _vm_sizes, "platforms": _platforms, "kubernetes": _kubernetes}
+    sections = {"releases": _releases, "gpu-operator": gpu_releases, "vm-sizes": _vm_sizes, "platforms": _platforms,
+                "kubernetes": _kubernetes}
     for name in SECTIONS:
         if args.what in (None, name):
             print("\n".join(sections[name](cat)))

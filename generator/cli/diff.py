@@ -12,7 +12,7 @@ from generator.cli.options import schema_source, selection
 from generator.cluster.repo import discover
 from generator.core import layout
 from generator.core.errors import EXIT_OK, InputError
-from generator.pipeline.chart_renders import chart_roots
+from generator.pipeline.chart_renders import chart_roots, gpu_operator_charts
 from generator.pipeline.checking import render_clusters
 from generator.pipeline.messages import Messages
 from generator.programs import applied, git
@@ -55,9 +55,10 @@ def _now(repo: Path, names: list[str], mirror: Path | None) -> dict[str, applied
         raise InputError(f"{flux[0]}: field 'gitops': gen diff compares what Argo CD applies, and this cluster is "
                          "delivered by Flux (gitops: flux), which it does not model yet; compare its output with git "
                          "diff, or name only Argo CD clusters")
+    gpu_charts = gpu_operator_charts([cluster for cluster, _ in rendered.clusters], mirror)
     builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters])
     return {cluster.name: applied.from_bundle(cluster, bundle, builds[(cluster.name, cluster.mode)],
-                                              charts.get(cluster.name))
+                                              charts.get(cluster.name), gpu_charts.get(cluster.name))
             for cluster, bundle in rendered.clusters}
 
 

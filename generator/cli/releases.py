@@ -11,12 +11,13 @@ from typing import Any
 
 from generator import catalog
 from generator.catalog.charts import chart_facts
-from generator.cli.catalog import platform_support
+from generator.catalog.gpu import load_gpu
+from generator.cli.catalog import gpu_as_json, gpu_releases, platform_support
 from generator.cluster.model import MODES
 from generator.core.errors import EXIT_OK
 
 HELP = ("network-operator releases: support status (NVIDIA's lifecycle notes), dates, Kubernetes range, node "
-        "platforms, DOCA driver, every image, modes and IPoIB IPAM")
+        "platforms, DOCA driver, every image, modes and IPoIB IPAM; and the GPU Operator releases (GPUDirect RDMA)")
 
 # The chart's own images, by the values key that sets their repository
 CHART_IMAGES = {
@@ -70,6 +71,7 @@ def as_json(cat: catalog.Catalog) -> dict[str, Any]:
                        for name, (image, version) in images(r, cat).items()},
             "breaking": list(r.lifecycle.breaking),
         } for r in cat.releases.values()],
+        "gpuOperator": gpu_as_json(load_gpu(), cat),
     }
 
 
@@ -119,7 +121,7 @@ def text(cat: catalog.Catalog) -> list[str]:
             *(f"    - {change}" for change in life.breaking),
         ]
         previous = r.tag
-    return lines
+    return [*lines, "", *gpu_releases(cat)]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -1,5 +1,6 @@
 """``gen upgrade --cluster NAME --to TAG``: move a cluster's spec to a newer network-operator release, one release at a
-time, print the plan, and write the spec and the bundle only when every step validates and nothing needs a human."""
+time, print the plan, and write the spec and the bundle only when every step validates and nothing needs a human.
+``--gpu-to TAG`` does the same for the GPU Operator (``gpu.operator.version``), one release gen can deploy at a time."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import catalog
+from generator.catalog.gpu import load_gpu
 from generator.check.validators.kinds import schemas_for
 from generator.cli.bundle import bundle
 from generator.cli.options import schema_source
@@ -27,8 +29,9 @@ from generator.pipeline.clusters import checked_cluster, load_fleet
 from generator.pipeline.messages import Messages
 from generator.sources.schema_store import open_store
 from generator.upgrade import plan_text as report
+from generator.upgrade.gpu_steps import GpuPlan, gpu_step
 from generator.upgrade.migrations import step_edits
-from generator.upgrade.spec_edit import apply_edits, changed_lines
+from generator.upgrade.spec_edit import Edit, apply_edits, changed_lines
 from generator.upgrade.steps import Built, Plan, plan_step
 from generator.yamlio.load import YamlInputError, load_single
 
@@ -38,7 +41,9 @@ HELP = ("move a cluster to a newer network-operator release: print the plan, the
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cluster", required=True, metavar="NAME", help="the cluster spec clusters/NAME.yaml")
-    p.add_argument("--to", required=True, metavar="TAG", help="the network-operator release to move to (gen releases)")
+    p.add_argument("--to", metavar="TAG", help="the network-operator release to move to (gen releases)")
+    p.add_argument("--gpu-to", metavar="TAG", help="the GPU Operator release to move to (gen catalog gpu-operator; a "
+                                                   "cluster with gpu.driver operator)")
     p.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
     p.add_argument("--accept-breaking", action="store_true",
                    help="let gen drop what the new release no longer reads (retired chart values) instead of refusing")
@@ -134,8 +139,70 @@ def _write_spec(repo: Path, file: str, data: bytes) -> None:
         raise os_failure(exc, file, "write it") from None
 
 
+def plan_gpu_upgrade(repo: Path, name: str, to: str, *, mirror: Path | None, messages: Messages
+                     ) -> tuple[GpuPlan, str, str] | None:
+    """Every GPU Operator step from the cluster's release to ``to`` (the releases gen can deploy), built and checked
+    in memory; the plan and the spec's text before and after; None when the cluster is on ``to`` already."""
+    gpu = load_gpu()
+    [name] = select(repo, [name], all_clusters=False)
+    file = layout.spec_file(name)
+    if (repo / file).is_symlink():
+        raise InputError(f"{file}: is a symbolic link; gen upgrade edits only a regular file in clusters/")
+    current = load_fleet(repo, [name]).selected[0]
+    if current.gpu is None or current.gpu.operator is None:
+        raise InputError(f"--gpu-to: {file} runs no GPU Operator (gpu.driver operator); nothing to upgrade")
+    target = gpu.releases.get(to)
+    if target is None or not target.charted:
+        raise InputError(f"--gpu-to {to!r}: not a GPU Operator release gen can deploy; those are: "
+                         f"{', '.join(gpu.charted_tags)}")
+    now = current.gpu.operator.release
+    if target.key == now.key:
+        return None
+    if target.key < now.key:
+        raise InputError(f"--gpu-to {target.tag}: {file} is on GPU Operator {now.tag}; gen upgrades, never "
+                         "downgrades: restore the older spec and output from git instead")
+    text = before = read_regular(repo / file, MAX_SPEC_BYTES, file).decode("utf-8")
+    store = open_store(mirror)
+    plan = GpuPlan(name, file, [])
+    old = current
+    for tag in [t for t in gpu.charted_tags if now.key < catalog.version_key(t) <= target.key]:
+        text = apply_edits(text, [Edit(("gpu", "operator", "version"), tag)], file)
+        new = checked_cluster(text.encode(), file, expected_name=name)
+        checked = check_clusters(repo, [new], None, mirror, messages)
+        plan.steps.append(gpu_step(old, new, [f for f in checked.findings if f.severity == "error"], store))
+        old = new
+    return plan, before, text
+
+
+def _run_gpu(args: argparse.Namespace, repo: Path, mirror: Path | None, messages: Messages) -> int:
+    found = plan_gpu_upgrade(repo, args.cluster, args.gpu_to, mirror=mirror, messages=messages)
+    if found is None:
+        print(f"gen upgrade: {args.cluster} is already on GPU Operator {args.gpu_to}; nothing to do")
+        return EXIT_OK
+    plan, before, after = found
+    sys.stdout.write(report.render_gpu(plan))
+    if plan.refused or plan.errors:
+        why = [f"{len(plan.refused)} chart value(s) the new chart no longer reads"] if plan.refused else []
+        why += [f"the new bundle has {plan.errors} error(s)"] if plan.errors else []
+        print(f"gen upgrade: refused: {'; '.join(why)}; nothing written", file=sys.stderr)
+        return EXIT_FAILED
+    lines = changed_lines(before, after)
+    if args.dry_run:
+        print(f"\ngen upgrade: dry run: {plan.spec_file} would change ({lines} line(s)); nothing written")
+        return EXIT_OK
+    _write_spec(repo, plan.spec_file, after.encode("utf-8"))
+    print(f"\ngen upgrade: {plan.spec_file} moved to GPU Operator {args.gpu_to} ({lines} line(s) changed); writing "
+          "the bundle")
+    return bundle(repo, [plan.cluster], False, prune=False, force=False, mirror=mirror, messages=messages)
+
+
 def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     messages = Messages()  # one per command: a chart not at hand is said once
+    if bool(args.to) == bool(args.gpu_to):
+        raise InputError("gen upgrade: give --to TAG (the network-operator release) or --gpu-to TAG (the GPU "
+                         "Operator release), one of them")
+    if args.gpu_to:
+        return _run_gpu(args, repo, mirror, messages)
     upgrade = plan_upgrade(repo, args.cluster, args.to, accept_breaking=args.accept_breaking, mirror=mirror,
                            messages=messages)
     if upgrade is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.catalog import NodePlatform, Release, VmSize
+from generator.catalog.gpu import GpuRelease
 
 MODES = ("base", "sriov", "shared", "ipoib")
 GITOPS = ("argocd", "flux")  # spec gitops: the engine that delivers the bundle
@@ -67,14 +68,6 @@ class Verify:
 
 
 @dataclass(frozen=True)
-class Gpu:
-    """GPUDirect RDMA: who installs the GPU driver on the pool, and how the NIC reaches GPU memory."""
-    driver: str  # "aks" (the node pool's AKS-managed driver) | "operator" (the GPU Operator; pool made with
-    #              --gpu-driver none)
-    rdma: str  # "dmabuf" | "peermem"
-
-
-@dataclass(frozen=True)
 class Images:
     """Where the cluster pulls its images from (spec ``imageRegistry`` and ``imageDigests``)."""
 
@@ -99,6 +92,28 @@ class Node:
     os_sku: str  # AKS --os-sku: Ubuntu (AKS's default, its version follows Kubernetes), Ubuntu2204, Ubuntu2404, ...
     platform: NodePlatform  # OS, version, architecture: the DOCA driver image the nodes pull
     assumed: bool  # follows from an assumed Kubernetes version (kubernetes.version not set, osSku a moving default)
+
+
+@dataclass(frozen=True)
+class GpuOperator:
+    """The GPU Operator a ``driver: operator`` cluster runs (spec ``gpu.operator``)."""
+
+    release: GpuRelease
+    values: dict[str, Any]  # gpu.operator.values: the user's, merged over the generated ones
+    namespace: str  # its own, labelled privileged
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """GPUDirect RDMA: who installs the GPU driver on the pool, and how the NIC reaches GPU memory."""
+    driver: str  # "aks" (the node pool's AKS-managed driver) | "operator" (the GPU Operator; pool made with
+    #              --gpu-driver none)
+    rdma: str  # "dmabuf" | "peermem"
+    operator: GpuOperator | None = None  # driver operator: the release and the chart values
+
+    @property
+    def peermem(self) -> bool:
+        return self.rdma == "peermem"
 
 
 @dataclass(frozen=True)

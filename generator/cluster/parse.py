@@ -16,6 +16,7 @@ from typing import Any
 from generator import catalog
 from generator.cluster import platform, verification
 from generator.cluster import spec_schema as schema
+from generator.cluster.gpu import gpu_of, version_error
 from generator.cluster.model import ArgoCD, Cluster, Flux, Images, Ipoib
 from generator.core import layout
 from generator.core.errors import InputError, printable
@@ -92,7 +93,8 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     if not isinstance(doc.value, dict):
         raise SpecError(file, "must be a YAML mapping (name, mode, vmSize, argocd, ...)", doc.line)
     spec = SpecSource(doc, file)
-    problem = platform.version_form_error(doc.value, catalog.load()) or schema.first_error(doc.value)
+    problem = (platform.version_form_error(doc.value, catalog.load()) or version_error(doc.value)
+               or schema.first_error(doc.value))
     if problem is not None:
         raise spec.error(*problem)
     value = schema.with_defaults(doc.value)
@@ -120,6 +122,8 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
     verify = verification.verify_of(value)
     verification.check_verify(verify, vm, spec)
     notes += [*kube_notes, *platform.ipoib_interface_note(vm, value["mode"], value, spec)]
+    gpu, gpu_notes = gpu_of(value, vm, value["vmSize"] in cat.vm_sizes, kubernetes, spec)
+    notes += gpu_notes
     # Match every Azure InfiniBand VF ID the catalog knows (as the guide's rule does), plus this size's own:
     # a node pool of another IB size added later is labelled without a regeneration.
     device_ids = set(vm.device_ids).union(*(size.device_ids for size in cat.vm_sizes.values()))
@@ -146,6 +150,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
                       digests=tuple(value.get("imageDigests", {}).items())),
         gitops=value["gitops"],
         flux=flux,
+        gpu=gpu,
     )
     verification.check_gpu_memory(cluster, spec)
     return dataclasses.replace(cluster, notes=tuple(notes), source=spec)

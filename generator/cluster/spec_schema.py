@@ -122,7 +122,8 @@ def with_defaults(value: dict[str, Any]) -> dict[str, Any]:
     """A copy of a valid spec with every absent field that has a schema ``default`` filled in.
 
     An absent object is filled in too when something inside it has a default (no ``ipoib:`` still means the
-    guide's network). Defaults that depend on other fields (the gateway from the range, the IPAM from the
+    guide's network), unless the schema marks it ``"x-fill-when-absent": false`` (an opt-in section: no ``gpu:`` means
+    no GPU part). Defaults that depend on other fields (the gateway from the range, the IPAM from the
     release) are not in the schema: the loader derives them.
     """
     return _fill(cluster_schema(), copy.deepcopy(value))
@@ -136,7 +137,7 @@ def _fill(schema: dict[str, Any], value: Any) -> Any:
             value[name] = _fill(sub, value[name])
         elif "default" in sub:
             value[name] = copy.deepcopy(sub["default"])
-        elif sub.get("type") == "object" and _has_defaults(sub):
+        elif sub.get("type") == "object" and sub.get("x-fill-when-absent", True) and _has_defaults(sub):
             value[name] = _fill(sub, {})
     return value
 

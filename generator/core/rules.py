@@ -24,6 +24,7 @@ RULE_MODULES = (
     "generator.check.cel.rule",
     "generator.check.webhook",
     "generator.check.cross",
+    "generator.check.gpu",
     "generator.check.ipam",
     "generator.check.nodepolicy",
     "generator.check.project",

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from generator import catalog
+from generator.catalog.gpu import load_gpu
 from generator.cluster.model import Cluster
 from generator.core import layout
 from generator.core.errors import InputError
@@ -23,10 +24,11 @@ from generator.programs.helm import (
     render_chart_files,
 )
 from generator.render import rdma_chart
+from generator.render.gpu import gpu_values, operator_of
 from generator.render.operator_values import helm_values
 from generator.render.rdma_values import chart_values
 from generator.sources import schema_store
-from generator.sources.chart_store import Chart, ChartSourceError, find_chart
+from generator.sources.chart_store import GPU_OPERATOR, Chart, ChartSourceError, find_chart
 from generator.write import MANIFEST_NAME
 
 
@@ -41,13 +43,15 @@ def charts_at_hand(mirror: Path | None) -> list[tuple[str, str]]:
     a refused chart never looks like no chart (a warm cache and an empty one reach the same verdict)."""
     roots = chart_roots(mirror)
     out = []
-    for tag in catalog.load().release_tags:
+    wanted = [(tag, "network-operator", tag) for tag in catalog.load().release_tags]
+    wanted += [(f"{GPU_OPERATOR}/{tag}", GPU_OPERATOR, tag) for tag in load_gpu().charted_tags]
+    for name, product, tag in wanted:
         try:
-            found = find_chart(tag, roots)
+            found = find_chart(tag, roots, product)
         except ChartSourceError as exc:
-            out.append((tag, "refused:" + hashlib.sha256(str(exc).encode()).hexdigest()))
+            out.append((name, "refused:" + hashlib.sha256(str(exc).encode()).hexdigest()))
             continue
-        out.append((tag, found.sha256 if found else ""))
+        out.append((name, found.sha256 if found else ""))
     return out
 
 
@@ -74,6 +78,27 @@ def operator_charts(clusters: list[Cluster], mirror: Path | None, messages: Mess
                              f"or pass --from DIR holding network-operator/{tag}/chart/*.tgz, or use delivery helm")
     if messages is not None:
         messages.charts_missing({c.release.tag for c in clusters if c.name not in renders}, command is None)
+    return renders
+
+
+def gpu_operator_charts(clusters: list[Cluster], mirror: Path | None, messages: Messages | None = None,
+                        ) -> dict[str, ChartRender]:
+    """Each GPU Operator cluster's gpu-operator chart, rendered with its values, where the chart is at hand and helm
+    runs; says through ``messages`` which releases' charts are not (their chart facts stand in)."""
+    command = helm_command()
+    found: dict[str, Chart | None] = {}
+    renders: dict[str, ChartRender] = {}
+    wanted = [(c, op) for c in clusters for op in [operator_of(c)] if op is not None]
+    for cluster, operator in wanted:
+        tag = operator.release.tag
+        if tag not in found:
+            found[tag] = find_chart(tag, chart_roots(mirror), GPU_OPERATOR)
+        chart = found[tag]
+        if chart is not None and command is not None:
+            renders[cluster.name] = render_chart(chart, gpu_values(cluster), operator.namespace,
+                                                 cluster.kubernetes.version, command)
+    if messages is not None:
+        messages.gpu_charts_missing({op.release.tag for c, op in wanted if c.name not in renders}, command is None)
     return renders
 
 

@@ -16,7 +16,7 @@ from generator.core.errors import InputError
 from generator.core.finding import Finding
 from generator.core.kube import Obj
 from generator.core.progress import QUIET, Progress
-from generator.pipeline.chart_renders import chart_defaults, operator_charts, rdma_chart_renders
+from generator.pipeline.chart_renders import chart_defaults, gpu_operator_charts, operator_charts, rdma_chart_renders
 from generator.pipeline.clusters import Fleet, load_fleet
 from generator.pipeline.messages import Messages
 from generator.programs.helm import ChartRender, FilesRender
@@ -88,6 +88,7 @@ def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: FleetMemb
     the chart notes are said (through ``messages``); nothing is written."""
     overlays = user_overlays(repo, clusters)
     charts = operator_charts(clusters, mirror, messages)
+    gpu_charts = gpu_operator_charts(clusters, mirror, messages)
     objects = {name: r.objects for name, r in charts.items() if not r.error}
     rendered = render(clusters, overlays, objects, fleet=[],
                       chart_defaults=chart_defaults() if with_chart else None)
@@ -97,7 +98,8 @@ def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: FleetMemb
     progress.phase("clusters checked", len(rendered.clusters))
     by_cluster = {}
     for pair in rendered.clusters:
-        by_cluster[pair[0].name] = check_bundles(repo, [pair], None, builds, store, charts, chart_renders, previous)
+        by_cluster[pair[0].name] = check_bundles(repo, [pair], None, builds, store, charts, chart_renders, previous,
+                                                 gpu_charts=gpu_charts)
         progress.advance()
     progress.done()
     parts: dict[str, tuple[FleetPart, tuple[Finding, ...]]] = {}

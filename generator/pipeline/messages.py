@@ -54,3 +54,13 @@ class Messages:
             self.write(f"gen: note: network-operator chart {', '.join(missing)}: {why}; checked against the "
                        "catalog's chart facts instead (gen schemas pull fetches the charts)\n")
 
+    def gpu_charts_missing(self, tags: Iterable[str], helm_missing: bool) -> None:
+        """The same for the gpu-operator chart (once each)."""
+        missing = sorted({f"gpu-operator/{t}" for t in tags} - self.charts_said)
+        if missing:
+            self.charts_said.update(missing)
+            why = "helm is not installed" if helm_missing else "not in the cache or mirror"
+            shown = ", ".join(m.split("/", 1)[1] for m in missing)
+            self.write(f"gen: note: gpu-operator chart {shown}: {why}; checked against the catalog's chart facts "
+                       "instead (gen schemas pull fetches the charts)\n")
+

@@ -21,7 +21,8 @@ from typing import Any
 import yaml
 
 from generator import catalog
-from generator.cluster.model import Cluster
+from generator.catalog.gpu import load_gpu
+from generator.cluster.model import MODES, Cluster
 from generator.core import layout
 from generator.core.errors import BuildFailed, InputError, printable
 from generator.core.kube import KUSTOMIZATION_NAMES, Obj
@@ -29,8 +30,9 @@ from generator.programs import kustomize
 from generator.programs.helm import ChartRender, helm_command, render_chart
 from generator.programs.overlays import OverlayBuild
 from generator.render.argocd import KUSTOMIZATION_FILE
+from generator.render.gpu import GPU_SOURCE_DIR
 from generator.render.output import Bundle
-from generator.sources.chart_store import find_chart
+from generator.sources.chart_store import GPU_OPERATOR, NETWORK_OPERATOR, find_chart
 
 ARGOCD_GROUP = "argoproj.io"
 
@@ -60,7 +62,8 @@ class Applied:
     @property
     def modes(self) -> str:
         """The mode(s) as the overlay directories name them (``shared``), for headings."""
-        return ", ".join(PurePosixPath(path).name for path in self.overlays) or "no overlay"
+        names = [PurePosixPath(path).name for path in self.overlays]
+        return ", ".join(name for name in names if name in MODES) or "no overlay"
 
 
 def _is_application(obj: Obj) -> bool:
@@ -105,14 +108,20 @@ def _tag(chart_version: str) -> str | None:
     return next((t for t, r in catalog.load().releases.items() if r.chart_version == chart_version), None)
 
 
+def _gpu_tag(version: str) -> str | None:
+    release = load_gpu().release_of_chart(version)
+    return release.tag if release is not None and release.charted else None
+
+
 def render_side_chart(name: str, version: str, values: Obj, namespace: str, roots: Sequence[Path],
                       helm: list[str] | None) -> ChartSide:
     """The chart's render with these values, where the chart is at hand and helm runs; else why not."""
     cat = catalog.load()
-    tag = _tag(version) if name == cat.chart_name else None
+    product = GPU_OPERATOR if name == load_gpu().chart_name else NETWORK_OPERATOR
+    tag = _tag(version) if name == cat.chart_name else _gpu_tag(version) if product == GPU_OPERATOR else None
     if tag is None:
         return ChartSide(name, version, values, None, f"chart {name} {version} is not a release gen knows")
-    chart = find_chart(tag, list(roots))
+    chart = find_chart(tag, list(roots), product)
     if chart is None:
         return ChartSide(name, version, values, None, f"chart {name} {version} is not at hand (gen schemas pull)")
     if helm is None:
@@ -138,9 +147,11 @@ def _chart_sources(apps: list[Obj]) -> list[tuple[Obj, str]]:
     return out
 
 
-def from_bundle(cluster: Cluster, bundle: Bundle, build: OverlayBuild, chart: ChartRender | None) -> Applied:
+def from_bundle(cluster: Cluster, bundle: Bundle, build: OverlayBuild, chart: ChartRender | None,
+                gpu_chart: ChartRender | None = None) -> Applied:
     """What Argo CD applies for ``cluster`` once ``bundle`` is written: its argocd/ kustomization's objects, the built
-    mode overlay, and with delivery helm the chart (rendered here when ``chart`` is given)."""
+    mode overlay (and the GPU Operator's Namespace), and with delivery helm the charts (rendered here when ``chart``,
+    ``gpu_chart`` are given)."""
     if build.error:
         raise BuildFailed(f"kustomize build {build.directory} failed: {build.error}")
     kust = bundle.objects[KUSTOMIZATION_FILE][0]
@@ -148,18 +159,26 @@ def from_bundle(cluster: Cluster, bundle: Bundle, build: OverlayBuild, chart: Ch
     argocd = [obj for res in kust["resources"] for obj in bundle.objects[str(folder / res)]]
     apps = [obj for obj in argocd if _is_application(obj)]
     charts = []
+    gpu_name = load_gpu().chart_name
     for source, _namespace in _chart_sources(apps):
         name, version = str(source["chart"]), str(source.get("targetRevision", ""))
         values = _values(source, f"{layout.output_dir(cluster.name)}/{KUSTOMIZATION_FILE}")
-        if chart is not None and not chart.error:
-            charts.append(ChartSide(name, version, values, chart.objects))
+        render = gpu_chart if name == gpu_name else chart
+        if render is not None and not render.error:
+            charts.append(ChartSide(name, version, values, render.objects))
         else:
-            why = f"helm template failed: {printable(chart.error)[:300]}" if chart is not None else \
+            why = f"helm template failed: {printable(render.error)[:300]}" if render is not None else \
                 f"chart {name} {version} is not at hand (gen schemas pull)" if helm_command() else \
                 "helm is not installed (scripts/setup.sh)"
             charts.append(ChartSide(name, version, values, None, why))
-    return Applied(cluster.name, (layout.mode_overlay_dir(cluster.name, cluster.mode),),
-                   cluster.argocd.delivery, argocd, build.objects, tuple(charts))
+    overlays = [layout.mode_overlay_dir(cluster.name, cluster.mode)]
+    objects = list(build.objects)
+    gpu_dir = f"{GPU_SOURCE_DIR}/kustomization.yaml"
+    if gpu_dir in bundle.objects:  # the GPU Operator Application's git source: its Namespace
+        overlays.append(f"{layout.output_dir(cluster.name)}/{GPU_SOURCE_DIR}")
+        objects += [obj for res in bundle.objects[gpu_dir][0]["resources"]
+                    for obj in bundle.objects[f"{GPU_SOURCE_DIR}/{res}"]]
+    return Applied(cluster.name, tuple(overlays), cluster.argocd.delivery, argocd, objects, tuple(charts))
 
 
 def clusters_in(root: Path) -> list[str]:

@@ -64,7 +64,7 @@ def render_chart(chart: Chart, values: dict[str, Any], namespace: str, kube_vers
         raise HelmMissing("helm is not installed; run scripts/setup.sh (it installs a pinned helm) or set GEN_HELM")
     skip = schema_needs_network(chart)
     values_text = json.dumps(values, sort_keys=True)
-    key = digest(chart.sha256, values_text, namespace, kube_version, str(skip), tool_key(command))
+    key = digest(chart.sha256, chart.product, values_text, namespace, kube_version, str(skip), tool_key(command))
     cache = DiskCache(cache_root(), "helm-renders", CACHE_VERSION)
     hit = cache.get_json(key)
     if isinstance(hit, list):
@@ -78,7 +78,8 @@ def render_chart(chart: Chart, values: dict[str, Any], namespace: str, kube_vers
         archive.write_bytes(data)
         values_file = Path(tmp) / "values.yaml"
         values_file.write_bytes(dump_document(values))
-        args = ["template", RELEASE_NAME, str(archive), "--namespace", namespace, "--kube-version", kube_version,
+        release = RELEASE_NAME if chart.product == RELEASE_NAME else chart.product  # Argo CD's releaseName
+        args = ["template", release, str(archive), "--namespace", namespace, "--kube-version", kube_version,
                 "--include-crds", "--values", str(values_file)]
         if skip:
             args.append("--skip-schema-validation")

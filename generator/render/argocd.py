@@ -11,6 +11,7 @@ from generator.core import layout
 from generator.core.kube import PART_OF, Obj
 from generator.render.bundle_objects import synced_objects
 from generator.render.data import TEMPLATES, template
+from generator.render.gpu import gpu_health_checks, reloader_namespace, wants_reloader
 from generator.render.operator_values import helm_values
 from generator.render.rdma_chart import CHART_NAME, chart_path
 from generator.render.rdma_values import chart_values
@@ -166,16 +167,22 @@ def app_project(cluster: Cluster) -> Obj:
         "spec": {
             "description": f"NVIDIA Network Operator (RDMA over InfiniBand) on cluster {cluster.name}",
             "sourceRepos": repos,
-            "destinations": [destination(cluster)],
+            "destinations": [destination(cluster), *_gpu_destinations(cluster)],
             "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in cluster_scoped_kinds(cluster)],
         },
     }
+
+
+def _gpu_destinations(cluster: Cluster) -> list[Obj]:
+    """The nvidia-peermem reloader's namespace, where the Application deploys it."""
+    return [{**cluster_destination(cluster), "namespace": reloader_namespace()}] if wants_reloader(cluster) else []
 
 
 def health_patch(cluster: Cluster) -> Obj:
     """argocd-cm patch with the Lua health checks (kubectl patch --type merge, or a kustomize patch)."""
     data = {f"resource.customizations.health.{key}": (TEMPLATES / name).read_text("utf-8")
             for key, name in HEALTH_CHECKS.items()}
+    data.update(gpu_health_checks(cluster))
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

@@ -21,6 +21,7 @@ from generator.core.kube import (
     nfd_node_selector_terms,
 )
 from generator.render.data import template
+from generator.render.gpu import reloader_objects, wants_reloader
 from generator.render.image_refs import policy_image
 from generator.render.resources import (
     SHARED_RESOURCE_NAME,
@@ -290,4 +291,6 @@ def synced_objects(cluster: Cluster) -> list[Obj]:
         objs += verify_objects(cluster)
         if cluster.verify.nccl.enabled:
             objs += nccl_objects(cluster)
+    if wants_reloader(cluster):
+        objs += reloader_objects(cluster)
     return objs

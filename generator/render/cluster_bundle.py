@@ -27,8 +27,20 @@ from generator.core import layout
 from generator.core.kube import Obj
 from generator.render import bundle_objects as objects
 from generator.render import rendered_chart as chart
-from generator.render.argocd import argocd_files
-from generator.render.flux import flux_files
+from generator.render.argocd import APPLICATION_FILE, KUSTOMIZATION_FILE, argocd_files
+from generator.render.flux import FLUX_GPU_RELEASE_FILE, flux_files
+from generator.render.gpu import (
+    GPU_SOURCE_DIR,
+    GPU_VALUES_FILE,
+    RELOADER_FILE,
+    gpu_file_notes,
+    gpu_namespace,
+    gpu_values,
+    operator_of,
+    reloader_objects,
+    wants_reloader,
+)
+from generator.render.gpu_argocd import GPU_APPLICATION_FILE, GPU_PROJECT_FILE, gpu_application, gpu_project
 from generator.render.operator_values import helm_values
 from generator.render.output import Bundle, kustomization
 from generator.render.rdma_values import VALUES_FILE as CHART_VALUES_FILE
@@ -96,6 +108,7 @@ def _files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | 
         files["overlays/ipoib/ippool.yaml"] = [objects.nv_ipam_pool(cluster)]
     files["overlays/ipoib/kustomization.yaml"] = [kustomization(ipoib_resources, ["ipoib.yaml"],
                                                                 mode_components("ipoib"))]
+    _gpu_files(cluster, files)
     if cluster.verify.enabled:
         files[f"overlays/{cluster.mode}/{VERIFY_FILE}"] = verify_objects(cluster)
         files[f"overlays/{cluster.mode}/kustomization.yaml"][0]["resources"].append(VERIFY_FILE)
@@ -108,6 +121,25 @@ def _files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | 
     return dict(sorted(files.items()))
 
 
+def _gpu_files(cluster: Cluster, files: dict[str, list[Obj]]) -> None:
+    """The GPU half (spec ``gpu``): the nvidia-peermem reloader in base/, or the GPU Operator's Application, project,
+    values and Namespace."""
+    if wants_reloader(cluster):
+        files[RELOADER_FILE] = reloader_objects(cluster)
+        files["base/kustomization.yaml"][0]["resources"].append(RELOADER_FILE.rpartition("/")[2])
+    if operator_of(cluster) is None:
+        return
+    files[GPU_VALUES_FILE] = [gpu_values(cluster)]
+    files[f"{GPU_SOURCE_DIR}/kustomization.yaml"] = [kustomization(["namespace.yaml"])]
+    files[f"{GPU_SOURCE_DIR}/namespace.yaml"] = [gpu_namespace(cluster)]
+    if cluster.gitops == "flux":  # flux/gpu-operator/ delivers the chart (generator.render.flux)
+        return
+    files[GPU_PROJECT_FILE] = [gpu_project(cluster)]
+    files[GPU_APPLICATION_FILE] = [gpu_application(cluster)]
+    files[KUSTOMIZATION_FILE][0]["resources"] += [GPU_PROJECT_FILE.rpartition("/")[2],
+                                                   GPU_APPLICATION_FILE.rpartition("/")[2]]
+
+
 def render_bundle(cluster: Cluster, has_user_overlay: bool = False, chart_objects: list[Obj] | None = None
                   ) -> Bundle:
     """Pure: the same cluster (and user-overlay presence, and chart render) always gives the same bytes.
@@ -115,7 +147,9 @@ def render_bundle(cluster: Cluster, has_user_overlay: bool = False, chart_object
     ``chart_objects``: what ``helm template`` gave, for ``argocd.delivery: rendered`` (ignored otherwise)."""
     rendered = chart_objects if cluster.argocd.delivery == "rendered" else None
     docs = _files(cluster, has_user_overlay, rendered)
-    head, notes = header(cluster), file_notes(cluster)
+    head = header(cluster)
+    gpu_file = GPU_APPLICATION_FILE if cluster.gitops == "argocd" else FLUX_GPU_RELEASE_FILE
+    notes = {**file_notes(cluster), **gpu_file_notes(cluster, APPLICATION_FILE, gpu_file)}
     files = {path: dump_documents(content, head + notes.get(path, "")) for path, content in docs.items()}
     reads = (chart.release_bundle(cluster.release.tag, cluster.release.chart_version, rendered),) if rendered else ()
     return Bundle(cluster=cluster.name, spec_file=cluster.spec_file, files=files, objects=docs, reads=reads)

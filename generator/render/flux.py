@@ -13,12 +13,16 @@ mode, the verify Job unless asked for) is stepped over: whoever waits on it wait
     policy     the NodeFeatureRule and the mode's NicClusterPolicy (and the user's overlays/<name>/), healthy when
                the operator reports status.state ready (healthCheckExprs: templates/flux-health.yaml)
     network    the IPoIBNetwork (ready likewise) and the nv-ipam IPPool, whose CRD the operator installs with the policy
-    verify     the opt-in ib_write_bw Job, the last step
+    peermem    with gpu {driver: aks, rdma: peermem}: the nvidia-peermem reloader, once the DOCA driver is loaded
+               (loading it unloads nvidia-peermem: the reloader exists for that)
+    gpu-operator  with gpu {driver: operator}: its Namespace, a HelmRepository and the gpu-operator HelmRelease (its
+               values: helm/gpu-operator-values.yaml), Ready when the ClusterPolicy it installs reports status.state
+               ready (the HelmRelease's own poller wait with healthCheckExprs), after the network drivers are ready
+    verify     the opt-in checks (ib_write_bw, NCCL), the last step
 
-The places kept for later steps: ``pools`` (the NicNodePolicies of a cluster's node pools, after the cluster-wide
-policy; their health expressions are in flux-health.yaml already) and ``gpu-operator`` (the GPU Operator once the
-drivers are ready). Each is one builder in ``STEPS``, returning its ``Step`` when the spec asks for it; ``CHAIN``
-already orders them.
+The place kept for a later step: ``pools`` (the NicNodePolicies of a cluster's node pools, after the cluster-wide
+policy; their health expressions are in flux-health.yaml already). It is one builder in ``STEPS``, returning its
+``Step`` when the spec asks for it; ``CHAIN`` already orders it.
 """
 
 from __future__ import annotations
@@ -30,14 +34,17 @@ from typing import Any
 
 from generator import catalog
 from generator.catalog.charts import chart_facts
+from generator.catalog.gpu import load_gpu
 from generator.cluster.model import Cluster, Flux
 from generator.core import layout
 from generator.core.kube import PART_OF, Obj
 from generator.render import bundle_objects as objects
 from generator.render.data import template
+from generator.render.gpu import RELOADER_FILE, gpu_namespace, gpu_values, operator_of, reloader_objects, wants_reloader
+from generator.render.gpu_argocd import GPU_RELEASE_NAME
 from generator.render.operator_values import helm_values
 from generator.render.output import kustomization
-from generator.render.verify import VERIFY_FILE, verify_objects
+from generator.render.verify import NCCL_FILE, VERIFY_FILE, nccl_objects, verify_objects
 
 FLUX_DIR = "flux"
 ENTRY_FILE = f"{FLUX_DIR}/kustomization.yaml"  # kustomize: what the bootstrap applies
@@ -54,6 +61,9 @@ PRUNE = "kustomize.toolkit.fluxcd.io/prune"
 FLUX_ANNOTATIONS = {"Namespace": {PRUNE: "disabled"}}  # what gen adds to the bundle's objects for Flux, by kind
 
 HELM_REPOSITORY = "nvidia"
+CLUSTER_POLICY_API = "nvidia.com/v1"  # the GPU Operator's ClusterPolicy
+FLUX_RELEASE_FILE = f"{FLUX_DIR}/operator/helmrelease.yaml"  # the network-operator HelmRelease
+FLUX_GPU_RELEASE_FILE = f"{FLUX_DIR}/gpu-operator/helmrelease.yaml"
 RELEASE_NAME = "network-operator"  # as Argo CD's helm source names it: the chart's objects are named after it
 INTERVAL = "10m"
 RETRY_INTERVAL = "2m"
@@ -82,7 +92,8 @@ CHAIN: dict[str, tuple[str, ...]] = {
     "policy": ("operator",),
     "pools": ("policy",),  # later: a cluster's node pools' NicNodePolicies
     "network": ("pools",),
-    "gpu-operator": ("network",),  # later: the GPU Operator, once the network drivers are ready
+    "peermem": ("network",),  # AKS's GPU driver: reload nvidia-peermem after the DOCA driver is in
+    "gpu-operator": ("peermem",),  # the GPU Operator's driver: once the network drivers are ready
     "verify": ("gpu-operator",),
 }
 
@@ -211,12 +222,67 @@ def _network(cluster: Cluster) -> Step | None:
                 why="IPoIBNetwork (and nv-ipam's IPPool, whose CRD came with the policy); Ready when the network is")
 
 
+def _peermem(cluster: Cluster) -> Step | None:
+    if not wants_reloader(cluster):
+        return None
+    return Step("peermem", {RELOADER_FILE.rpartition("/")[2]: reloader_objects(cluster)}, timeout="20m",
+                why="the nvidia-peermem reloader DaemonSet, after the DOCA driver is loaded (which unloads peermem)")
+
+
+def gpu_helm_release(cluster: Cluster) -> Obj:
+    """The gpu-operator chart at the release's version, with helm/gpu-operator-values.yaml's values; Ready only when
+    the ClusterPolicy the chart installs is (helm-controller's poller wait with health expressions: kstatus cannot
+    read the policy's status.state)."""
+    operator = operator_of(cluster)
+    assert operator is not None
+    gpu = load_gpu()
+    return {
+        "apiVersion": HELM_API,
+        "kind": "HelmRelease",
+        "metadata": {"name": GPU_RELEASE_NAME, "namespace": operator.namespace, "labels": _labels(cluster)},
+        "spec": {
+            "releaseName": GPU_RELEASE_NAME,
+            "interval": INTERVAL,
+            "timeout": "30m",  # the driver is built and loaded on every GPU node
+            "chart": {"spec": {
+                "chart": gpu.chart_name,
+                "version": operator.release.chart_version,
+                "sourceRef": {"kind": "HelmRepository", "name": HELM_REPOSITORY},
+                "interval": "1h",
+            }},
+            "install": {"crds": "CreateReplace", "remediation": {"retries": 3}},
+            "upgrade": {"crds": "CreateReplace", "remediation": {"retries": 3}},
+            "waitStrategy": {"name": "poller"},
+            "healthCheckExprs": health_checks((f"{CLUSTER_POLICY_API}/ClusterPolicy",)),
+            "values": gpu_values(cluster),
+        },
+    }
+
+
+def _gpu_operator(cluster: Cluster) -> Step | None:
+    operator = operator_of(cluster)
+    if operator is None:
+        return None
+    namespace = gpu_namespace(cluster)
+    namespace["metadata"]["annotations"] = {**namespace["metadata"].get("annotations", {}),
+                                            **FLUX_ANNOTATIONS["Namespace"]}
+    repository = helm_repository(cluster)
+    repository["metadata"]["namespace"] = operator.namespace
+    repository["spec"]["url"] = load_gpu().chart_repository
+    return Step("gpu-operator", {"namespace.yaml": [namespace], "helmrepository.yaml": [repository],
+                                 "helmrelease.yaml": [gpu_helm_release(cluster)]},
+                timeout="40m", why="the GPU Operator's Namespace and chart; Ready when its ClusterPolicy is ready")
+
+
 def _verify(cluster: Cluster) -> Step | None:
     if not cluster.verify.enabled:
         return None
+    files = {VERIFY_FILE: verify_objects(cluster)}
+    if cluster.verify.nccl.enabled:
+        files[NCCL_FILE] = nccl_objects(cluster)
     # a Job's template cannot be patched: force recreates it when it changes (and so runs the check again)
-    return Step("verify", {VERIFY_FILE: verify_objects(cluster)}, timeout="20m", force=True,
-                why="the ib_write_bw Job; Ready when it completes, failed below the bandwidth floor")
+    return Step("verify", files, timeout="20m", force=True,
+                why="the ib_write_bw Job (and the NCCL Job); Ready when they complete, failed below their floors")
 
 
 def _later(_cluster: Cluster) -> Step | None:
@@ -229,7 +295,8 @@ STEPS: dict[str, Builder] = {
     "policy": _policy,
     "pools": lambda cluster, _user: _later(cluster),
     "network": lambda cluster, _user: _network(cluster),
-    "gpu-operator": lambda cluster, _user: _later(cluster),
+    "peermem": lambda cluster, _user: _peermem(cluster),
+    "gpu-operator": lambda cluster, _user: _gpu_operator(cluster),
     "verify": lambda cluster, _user: _verify(cluster),
 }
 

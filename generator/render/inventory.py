@@ -11,10 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator import catalog
-from generator.catalog.charts import chart_facts
+from generator.catalog.charts import chart_facts, lookup
+from generator.catalog.gpu import load_gpu
 from generator.cluster.model import Cluster
 from generator.core.kube import POLICY_NAME
 from generator.render.bundle_objects import DRIVER, policy_components
+from generator.render.gpu import (
+    RELOADER_NAME,
+    cluster_policy,
+    facts_of,
+    gpu_values,
+    operator_of,
+    public_gpu_values,
+    reloader_namespace,
+    wants_reloader,
+)
 from generator.render.image_refs import (
     Reference,
     driver_image,
@@ -29,6 +40,8 @@ from generator.render.image_refs import (
 from generator.render.operator_values import helm_values, public_values
 from generator.render.verify import NCCL_NAME, VERIFY_NAME
 
+POLICY_NAME_GPU = "cluster-policy"  # the ClusterPolicy the gpu-operator chart renders
+GPU_APPLICATION_NAME = "gpu-operator-application.yaml"
 # where each catalog component sits in the NicClusterPolicy
 POLICY_FIELDS = {
     DRIVER: "spec.ofedDriver",
@@ -126,9 +139,69 @@ def _verify_image(cluster: Cluster) -> list[UsedImage]:
     return out
 
 
+def _gpu_images(cluster: Cluster) -> list[UsedImage]:
+    """The GPU half's: the nvidia-peermem reloader's, or the gpu-operator chart's and those the operator pulls for the
+    ClusterPolicy's operands that are on (the GPU driver: one image per node OS, ``<version>-<os><version>``)."""
+    if wants_reloader(cluster):
+        source = load_gpu().reloader.image
+        mirror = rewrite(source, cluster.images)
+        return [UsedImage(source=pinned(source, cluster.images), mirror=mirror, reference=mirror,
+                          digest=parse(mirror).digest, component=f"DaemonSet/{reloader_namespace()}/{RELOADER_NAME}",
+                          used_by=("base",))]
+    operator = operator_of(cluster)
+    if operator is None:
+        return []
+    facts = facts_of(operator)
+    public, values = public_gpu_values(cluster, operator), gpu_values(cluster)
+    out = []
+    for image in facts.chart.rendered_images(values):
+        source = facts.chart.image_ref(image, public)
+        keys = image.keys.get("ref") or image.keys["repository"].rsplit(".", 1)[0]
+        out.append(UsedImage(source=pinned(source, cluster.images), mirror=rewrite(source, cluster.images),
+                             reference=facts.chart.image_ref(image, values),
+                             digest=parse(rewrite(source, cluster.images)).digest,
+                             component=f"gpu-operator chart {facts.chart.version} ({keys})",
+                             used_by=(f"argocd/{GPU_APPLICATION_NAME}",)))
+    public_policy = facts.cluster_policy(public)["spec"]
+    policy = cluster_policy(cluster)["spec"]
+    for operand in facts.operands:
+        if operand.enabled_by and lookup(policy, operand.enabled_by) is not True:
+            continue
+        out += _operand_images(cluster, operand.component, operand.os_suffix, lookup(public_policy, operand.component),
+                               lookup(policy, operand.component))
+    return out
+
+
+def _operand_images(cluster: Cluster, component: str, os_suffix: bool, public: object,
+                    pulled: object) -> list[UsedImage]:
+    if not isinstance(public, dict) or not isinstance(pulled, dict):
+        return []
+    name = f"{public.get('repository')}/{public.get('image')}"
+    version = str(public.get("version", ""))
+    digest = pinned_digest(name, cluster.images)
+    spec = {k: str(pulled.get(k, "")) for k in ("repository", "image", "version")}
+    where = f"ClusterPolicy/{POLICY_NAME_GPU} spec.{component}"
+    if not os_suffix:
+        return [UsedImage(source=str(Reference(name, version, digest)),
+                          mirror=str(Reference(mirrored_name(name, cluster.images), version, digest)),
+                          reference=operator_image(spec["repository"], spec["image"], spec["version"]),
+                          digest=digest, component=where, used_by=(f"argocd/{GPU_APPLICATION_NAME}",))]
+    out = []
+    for os_tag in sorted({f"{p.os}{p.os_version}" for p in cluster.platforms}):  # the operator appends -<os><ver>
+        tag = f"{version}-{os_tag}"
+        reference = operator_image(spec["repository"], spec["image"], spec["version"])
+        if not spec["version"].startswith("sha256:"):
+            reference += f"-{os_tag}"
+        out.append(UsedImage(source=str(Reference(name, tag, digest)),
+                             mirror=str(Reference(mirrored_name(name, cluster.images), tag, digest)),
+                             reference=reference, digest=digest, component=where,
+                             used_by=(f"argocd/{GPU_APPLICATION_NAME}",), platform=os_tag))
+    return out
+
+
 def cluster_images(cluster: Cluster) -> list[UsedImage]:
     """Every image the cluster's output makes nodes pull, sorted by source."""
-    found = _policy_images(cluster) + _chart_images(cluster) + _verify_image(cluster)
+    found = _policy_images(cluster) + _chart_images(cluster) + _verify_image(cluster) + _gpu_images(cluster)
     return sorted(found, key=lambda u: (u.source, u.mirror, u.component))
 
 

@@ -26,6 +26,7 @@ from generator.core.formats import RDMA_RESOURCE_NAME as RDMA_RESOURCE_NAME_RE
 from generator.core.formats import SRIOV_RESOURCE_NAME as SRIOV_RESOURCE_NAME_RE
 from generator.core.kube import Obj
 from generator.render.data import text
+from generator.render.gpu import RELOAD_SCRIPT
 from generator.render.output import Bundle
 from generator.render.rdma_values import chart_values
 from generator.yamlio.dump import dump_document
@@ -36,6 +37,7 @@ CHART_SOURCE = Path(__file__).resolve().parent / "chart_templates"
 VERIFY_SCRIPT = "files/verify.sh"  # in the chart; the overlay's verify Job runs the same script
 RELEASE_FACTS = "files/releases.json"  # in the chart: what its checks (rdma.checks) know of each release
 NCCL_SCRIPT = "files/nccl.sh"  # the same for the NCCL Job
+RELOAD_SCRIPT_FILE = "files/peermem-reload.sh"  # the nvidia-peermem reloader's script, as the bundle's
 # The spec whose values are the chart's defaults: the newest supported release (its images), mode sriov; every other
 # field takes the cluster schema's default.
 DEFAULTS_SPEC = """\
@@ -121,6 +123,7 @@ def chart_files(defaults: Cluster, version: str | None = None) -> dict[str, byte
     files[VERIFY_SCRIPT] = text("argocd-verify.sh").encode("utf-8")
     files[NCCL_SCRIPT] = text("argocd-nccl.sh").encode("utf-8")
     files[RELEASE_FACTS] = release_facts()
+    files[RELOAD_SCRIPT_FILE] = RELOAD_SCRIPT.encode("utf-8")
     return dict(sorted(files.items()))
 
 

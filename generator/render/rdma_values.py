@@ -15,6 +15,7 @@ from generator.cluster.verification import bandwidth_floor, nccl_floor, uses_gpu
 from generator.core.kube import MELLANOX_VENDOR, Obj
 from generator.render.bundle_objects import DRIVER, INFINIBAND_CLASS
 from generator.render.data import template
+from generator.render.gpu import reloader_values, wants_reloader
 from generator.render.image_refs import policy_image, rewrite
 from generator.render.resources import SHARED_RESOURCE_NAME, SRIOV_RESOURCE_NAME, sriov_resource_prefix
 from generator.render.verify import gpu_memory, nccl_env, rdma_resources, topology_xml
@@ -25,7 +26,7 @@ VALUES_FILE = "helm/rdma-infiniband-values.yaml"  # in output/<name>/
 def chart_values(cluster: Cluster) -> Obj:
     """Every value the chart reads, resolved (nothing is left to the chart's defaults)."""
     ipoib = cluster.ipoib
-    return {
+    values = {
         "mode": cluster.mode,
         "release": cluster.release.tag,
         "namespace": {"name": cluster.namespace, "create": True},
@@ -52,6 +53,9 @@ def chart_values(cluster: Cluster) -> Obj:
         },
         "verify": verify_values(cluster),
     }
+    if wants_reloader(cluster):  # only then: the values of every other cluster stay as they were
+        values["peermemReloader"] = reloader_values(cluster)
+    return values
 
 
 def verify_values(cluster: Cluster) -> Obj:

@@ -140,6 +140,9 @@ def flux_plan(cluster: Cluster, links: Iterable[Link], built: dict[str, list[Obj
             where = f"{meta['namespace']}/{meta.get('name', '')}" if meta.get("namespace") else str(meta.get("name"))
             lines.append(f"{'':6}{obj.get('kind')!s:22} {where}")
             if obj.get("kind") == "HelmRelease":
-                lines.append(f"{'':8}{CHART_KIND:20} network-operator {cluster.release.chart_version} (its crds/ "
-                             "first; hooks off)")
+                chart = ((obj.get("spec") or {}).get("chart") or {}).get("spec") or {}
+                hooks = "hooks off" if ((obj.get("spec") or {}).get("install") or {}).get("disableHooks") else \
+                    "its hooks as Helm runs them"
+                lines.append(f"{'':8}{CHART_KIND:20} {chart.get('chart')} {chart.get('version')} (its crds/ first; "
+                             f"{hooks})")
     return "\n".join(lines) + "\n"

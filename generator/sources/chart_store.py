@@ -4,6 +4,7 @@ fetched into the cache by ``gen schemas pull`` through the Helm repository's ``i
 Layout, the same in a mirror (``--from DIR`` / ``$GEN_SCHEMA_MIRROR``) and in the cache::
 
     network-operator/<tag>/chart/network-operator-<chart version>.tgz
+    gpu-operator/<tag>/chart/gpu-operator-<chart version>.tgz      (the GPU Operator: ``product="gpu-operator"``)
 
 A fetched chart must match the ``digest`` (sha256) its repository's index gives for it; any chart, fetched or from
 a mirror, must be the ``network-operator`` chart of the release's version, and nothing else
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import catalog
+from generator.catalog.gpu import load_gpu
 from generator.core.cache import DiskCache, cache_root, digest
 from generator.core.errors import InputError, printable
 from generator.core.fs import atomic_write
@@ -52,36 +54,52 @@ class ChartSourceError(InputError):
         super().__init__(printable(message))
 
 
+NETWORK_OPERATOR = "network-operator"
+GPU_OPERATOR = "gpu-operator"
+
+
 @dataclass(frozen=True)
 class Chart:
-    tag: str  # the network-operator release
+    tag: str  # the release (of the network operator, or of the GPU Operator: ``product``)
     path: Path
     sha256: str
     schema_needs_network: bool = False  # a values.schema.json of the chart $refs a web URL
+    product: str = NETWORK_OPERATOR
 
 
-def chart_dir(root: Path, tag: str) -> Path:
-    return root / "network-operator" / tag / "chart"
+def chart_dir(root: Path, tag: str, product: str = NETWORK_OPERATOR) -> Path:
+    return root / product / tag / "chart"
 
 
-def repository_url() -> str:
+def identity(tag: str, product: str = NETWORK_OPERATOR) -> tuple[str, str, str]:
+    """(chart name, chart version, Helm repository) of a release of ``product``."""
+    if product == GPU_OPERATOR:
+        gpu = load_gpu()
+        return gpu.chart_name, gpu.release(tag).chart_version, gpu.chart_repository
+    cat = catalog.load()
+    return cat.chart_name, cat.release(tag).chart_version, cat.chart_repository
+
+
+def repository_url(product: str = NETWORK_OPERATOR) -> str:
+    if product == GPU_OPERATOR:
+        return os.environ.get(REPOSITORY_ENV) or load_gpu().chart_repository
     return os.environ.get(REPOSITORY_ENV) or catalog.load().chart_repository
 
 
-def _verified(data: bytes, tag: str, where: str) -> bool:
+def _verified(data: bytes, tag: str, where: str, product: str = NETWORK_OPERATOR) -> bool:
     """Whether the chart ``data`` needs the network to validate values (a schema ``$ref``s the web), once it is
     known to be the release's chart and nothing else; else ChartSourceError naming ``where``."""
     from generator.sources.chart_archive import ArchiveError, inspect  # archives and the network: when used only
 
-    cat = catalog.load()
-    want = (cat.chart_name, cat.release(tag).chart_version)
+    name, version, _repo = identity(tag, product)
+    want = (name, version)
     try:
-        facts = inspect(data, cat.chart_name)
+        facts = inspect(data, name)
     except ArchiveError as exc:
         raise ChartSourceError(f"{where}: {exc}; remove it or replace it with the release's chart") from None
     if (facts.name, facts.version) != want:
         raise ChartSourceError(f"{where}: is chart {facts.name} {facts.version}, not {want[0]} {want[1]} of "
-                               f"network-operator {tag}; replace it with the release's chart")
+                               f"{product} {tag}; replace it with the release's chart")
     return facts.schema_needs_network
 
 
@@ -108,17 +126,17 @@ def _vouchers() -> DiskCache:
     return DiskCache(cache_root(), "chart-digests", 1)
 
 
-def _voucher_key(tag: str, path: Path) -> str:
-    return digest("chart", tag, path.name)
+def _voucher_key(product: str, tag: str, path: Path) -> str:
+    return digest("chart", product, tag, path.name)
 
 
 def vouch(chart: Chart) -> None:
     """Record that gen put this chart (these bytes) in its cache."""
-    _vouchers().put(_voucher_key(chart.tag, chart.path), chart.sha256.encode("ascii"))
+    _vouchers().put(_voucher_key(chart.product, chart.tag, chart.path), chart.sha256.encode("ascii"))
 
 
-def _vouched(tag: str, path: Path, sha256: str) -> bool:
-    return _vouchers().get(_voucher_key(tag, path)) == sha256.encode("ascii")
+def _vouched(product: str, tag: str, path: Path, sha256: str) -> bool:
+    return _vouchers().get(_voucher_key(product, tag, path)) == sha256.encode("ascii")
 
 
 def _is_gen_cache(root: Path) -> bool:
@@ -130,24 +148,24 @@ def _is_gen_cache(root: Path) -> bool:
         return False
 
 
-def find_chart(tag: str, roots: list[Path]) -> Chart | None:
+def find_chart(tag: str, roots: list[Path], product: str = NETWORK_OPERATOR) -> Chart | None:
     """The release's chart from the first root (mirror, then cache) that has one; None when none has. In gen's own
     cache, only a chart gen put there counts (``vouch``)."""
-    version = catalog.load().release(tag).chart_version
+    name, version, _repo = identity(tag, product)
     for root in roots:
-        folder = chart_dir(root, tag)
+        folder = chart_dir(root, tag, product)
         if not folder.is_dir():
             continue
         found = sorted(p for p in folder.iterdir() if p.suffix == ".tgz" and p.is_file())
-        preferred = [p for p in found if p.name == f"network-operator-{version}.tgz"] or found
+        preferred = [p for p in found if p.name == f"{name}-{version}.tgz"] or found
         if preferred:
             path = preferred[0]
             data = read_chart_file(path)
             sha256 = hashlib.sha256(data).hexdigest()
-            if _is_gen_cache(root) and not _vouched(tag, path, sha256):
+            if _is_gen_cache(root) and not _vouched(product, tag, path, sha256):
                 continue  # not put there by gen (or altered since): not at hand
-            needs_network = _verified(data, tag, str(path))
-            return Chart(tag, path, sha256, needs_network)
+            needs_network = _verified(data, tag, str(path), product)
+            return Chart(tag, path, sha256, needs_network, product)
     return None
 
 
@@ -160,7 +178,8 @@ def _get(url: str, limit: int, timeout: float) -> bytes:
         raise ChartSourceError(str(exc)) from None
 
 
-def _index_entry(data: bytes, index_url: str, name: str, version: str, tag: str) -> dict[str, Any]:
+def _index_entry(data: bytes, index_url: str, name: str, version: str, tag: str,
+                 product: str = NETWORK_OPERATOR) -> dict[str, Any]:
     """The entry of chart ``name`` at ``version`` in a repository's index, its shape checked."""
     try:
         docs = load_documents(data, index_url, max_bytes=MAX_INDEX_BYTES, max_nodes=MAX_INDEX_NODES, positions=False)
@@ -174,12 +193,12 @@ def _index_entry(data: bytes, index_url: str, name: str, version: str, tag: str)
                                "maps chart names to lists of versions)")
     versions = entries.get(name)
     if versions is None:
-        raise ChartSourceError(f"{index_url}: has no chart {name} (network-operator {tag} needs {version})")
+        raise ChartSourceError(f"{index_url}: has no chart {name} ({product} {tag} needs {version})")
     if not isinstance(versions, list):
         raise ChartSourceError(f"{index_url}: entries.{name} is not a list of chart versions")
     entry = next((e for e in versions if isinstance(e, dict) and str(e.get("version")) == version), None)
     if entry is None:
-        raise ChartSourceError(f"{index_url}: has no {name} {version} (network-operator {tag})")
+        raise ChartSourceError(f"{index_url}: has no {name} {version} ({product} {tag})")
     urls = entry.get("urls")
     if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls) or \
             not isinstance(entry.get("digest"), str) or not _SHA256.match(entry["digest"]):
@@ -187,20 +206,20 @@ def _index_entry(data: bytes, index_url: str, name: str, version: str, tag: str)
     return entry
 
 
-def fetch_chart(tag: str, cache_root: Path, repo_url: str | None = None, timeout: float = TIMEOUT_S) -> Chart:
+def fetch_chart(tag: str, cache_root: Path, repo_url: str | None = None, timeout: float = TIMEOUT_S,
+                product: str = NETWORK_OPERATOR) -> Chart:
     """Download the release's chart through the repository's index.yaml into the cache, digest-verified;
     ``timeout``: the deadline of each download."""
     from generator.sources.download import DownloadError, check_url
 
-    cat = catalog.load()
-    version = cat.release(tag).chart_version
-    base = (repo_url or repository_url()).rstrip("/") + "/"
+    name, version, _repo = identity(tag, product)
+    base = (repo_url or repository_url(product)).rstrip("/") + "/"
     try:
         check_url(base)
     except DownloadError:
         raise ChartSourceError(f"{base}: a Helm repository URL must be http:// or https://") from None
     index_url = urllib.parse.urljoin(base, "index.yaml")
-    entry = _index_entry(_get(index_url, MAX_INDEX_BYTES, timeout), index_url, cat.chart_name, version, tag)
+    entry = _index_entry(_get(index_url, MAX_INDEX_BYTES, timeout), index_url, name, version, tag, product)
     digest = entry["digest"]
     url = urllib.parse.urljoin(base, entry["urls"][0])
     data = _get(url, MAX_CHART_BYTES, timeout)
@@ -208,10 +227,10 @@ def fetch_chart(tag: str, cache_root: Path, repo_url: str | None = None, timeout
     if actual != digest:
         raise ChartSourceError(f"{url}: sha256 {actual} does not match the index's digest {digest}; the download was "
                                "altered or the repository is inconsistent; nothing was written")
-    needs_network = _verified(data, tag, url)
-    path = chart_dir(cache_root, tag) / f"{cat.chart_name}-{version}.tgz"
+    needs_network = _verified(data, tag, url, product)
+    path = chart_dir(cache_root, tag, product) / f"{name}-{version}.tgz"
     atomic_write(path, data)
-    chart = Chart(tag, path, actual, needs_network)
+    chart = Chart(tag, path, actual, needs_network, product)
     vouch(chart)
     return chart
 
@@ -221,9 +240,9 @@ def copy_chart(chart: Chart, cache_root: Path) -> Chart:
     data = read_chart_file(chart.path)
     if hashlib.sha256(data).hexdigest() != chart.sha256:
         raise ChartSourceError(f"{chart.path}: changed while gen read it; run the command again")
-    path = chart_dir(cache_root, chart.tag) / chart.path.name
+    path = chart_dir(cache_root, chart.tag, chart.product) / chart.path.name
     if not (path.is_file() and path.stat().st_size == len(data) and read_chart_file(path) == data):
         atomic_write(path, data)
-    copied = Chart(chart.tag, path, chart.sha256, chart.schema_needs_network)
+    copied = Chart(chart.tag, path, chart.sha256, chart.schema_needs_network, chart.product)
     vouch(copied)
     return copied

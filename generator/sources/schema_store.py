@@ -7,6 +7,7 @@ Layout (mirror and cache alike)::
     network-operator/<tag>/webhook-schemas/<file>.json
     argo-cd/<tag>/crds/<file>.yaml
     flux/<tag>/crds/<file>.yaml
+    gpu-operator/<tag>/crds/<file>.yaml
 
 ``lock.yaml`` (next to this module) lists every file of every release in the catalog (network-operator, Argo CD,
 Flux) with its
@@ -37,6 +38,7 @@ FIX_HINT = f"pass --from DIR or set {MIRROR_ENV}=DIR to use a local mirror laid 
 NETWORK_OPERATOR = "network-operator"
 ARGO_CD = "argo-cd"
 FLUX = "flux"
+GPU_OPERATOR = "gpu-operator"
 
 DOWNLOAD_TIMEOUT_S = 30.0
 

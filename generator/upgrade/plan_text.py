@@ -7,7 +7,9 @@ import textwrap
 from itertools import groupby
 
 from generator import catalog
+from generator.cluster.model import Cluster
 from generator.core.errors import printable
+from generator.upgrade.gpu_steps import GpuPlan
 from generator.upgrade.migrations import AUTOMATIC, CHECK, HUMAN, Migration
 from generator.upgrade.schema_changes import ADDED
 from generator.upgrade.steps import Plan, Step
@@ -60,7 +62,8 @@ def _step(step: Step, index: int, plan: Plan) -> list[str]:
     out = ["", f"== Step {index}: {old.release.tag} -> {new.release.tag} (chart {old.release.chart_version} -> "
                f"{new.release.chart_version})"]
     sections = (_spec_section(step, plan), _fields_section(step), _crds_section(step), _values_section(step),
-                _notes_section(step), _migrations_section(step), _nodes_section(step), _sync_section(step))
+                _notes_section(step), _migrations_section(step), _nodes_section(step), _gpu_section(step),
+                _sync_section(step))
     for section in sections:
         if section:  # a section with nothing to say is left out (only NVIDIA's notes can be)
             out += ["", *section]
@@ -126,6 +129,43 @@ def _nodes_section(step: Step) -> list[str]:
     if not step.disruptions:
         out.append("  nothing restarts")
     return out
+
+
+def _gpu_section(step: Step) -> list[str]:
+    """A GPU Operator cluster's step that leaves NVIDIA's validated GPUDirect pairs: a warning."""
+    return ["GPUDirect RDMA", *_wrap(f"warning: {step.gpu}", 2)] if step.gpu else []
+
+
+def render_gpu(plan: GpuPlan) -> str:
+    """A GPU Operator upgrade (``gen upgrade --gpu-to``), one section per step."""
+    first, last = plan.steps[0].source, plan.steps[-1].target
+    tags = [_gpu_tag(first), *(_gpu_tag(s.target) for s in plan.steps)]
+    lines = [f"gen upgrade: {plan.cluster} GPU Operator {tags[0]} -> {tags[-1]}, {len(plan.steps)} step(s): "
+             f"{' -> '.join(tags)} (network-operator {last.release.tag})"]
+    for index, step in enumerate(plan.steps, 1):
+        old, new = _gpu_tag(step.source), _gpu_tag(step.target)
+        lines += ["", f"== GPU Operator step {index}: {old} -> {new} (chart gpu-operator {old} -> {new})", "",
+                  f"Spec ({plan.spec_file})", f"  gpu.operator.version: {old} -> {new}", "",
+                  "CRDs", *([f"  {c.change:8} {c.name} (installed by {c.installed_by})" for c in step.crds]
+                            or ["  no change"]), "",
+                  f"Chart values the cluster sets (gpu-operator {old} -> {new})",
+                  *([f"  {v.change:16} {v.key}: {v.detail}" for v in step.values] or ["  no change"]), "",
+                  "Nodes and pods (the ClusterPolicy the operator deploys from)"]
+        for change in step.operands:
+            lines.append(f"  - {change.component}: {change.change}")
+            lines += _wrap(change.effect, 6)
+        if not step.operands:
+            lines.append("  nothing restarts")
+        if step.notes:
+            lines += ["", "Notes", *(line for note in step.notes for line in _wrap(f"- {note}", 2))]
+        lines += ["", "Checks"]
+        lines += ([f"  {f.file}{':' + str(f.line) if f.line else ''}: {f.rule}: {f.message}" for f in step.errors]
+                  or [f"  the bundle validates with GPU Operator {new}"])
+    return "".join(printable(line.rstrip()) + "\n" for line in lines)
+
+
+def _gpu_tag(cluster: Cluster) -> str:
+    return cluster.gpu.operator.release.tag if cluster.gpu and cluster.gpu.operator else "-"
 
 
 def _sync_section(step: Step) -> list[str]:

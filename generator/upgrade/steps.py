@@ -15,6 +15,7 @@ from generator.report import sync_plan
 from generator.report.sync_plan import Row
 from generator.sources.schema_store import SchemaStore
 from generator.upgrade.disruption import Disruption, disruptions, driver_policy
+from generator.upgrade.gpu_steps import network_step_note
 from generator.upgrade.migrations import HUMAN, Migration, migration
 from generator.upgrade.schema_changes import CrdChange, FieldChange, crd_changes, field_changes
 from generator.upgrade.spec_edit import Edit
@@ -46,6 +47,7 @@ class Step:
     sync: list[Row]
     errors: list[Finding]
     objects: int
+    gpu: str = ""  # a GPU Operator cluster: the step leaves (or stays outside) NVIDIA's validated GPUDirect pairs
 
     @property
     def refused(self) -> list[Migration]:
@@ -110,6 +112,7 @@ def plan_step(old: Built, new: Built, edits: list[Edit], old_raw: dict[str, obje
         sync=sync_plan.plan(target, new.objects, new.chart_objects),
         errors=new.errors,
         objects=len(new.objects),
+        gpu=network_step_note(source, target),
     )
 
 

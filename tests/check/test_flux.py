@@ -292,3 +292,42 @@ def test_gen_diff_says_it_does_not_model_flux(gitops_repo: Path) -> None:
         subprocess.run(["git", *argv], cwd=gitops_repo, check=True)
     result = run_gen("diff", "--cluster", "prod", repo=gitops_repo)
     assert result.code == 2 and "delivered by Flux" in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.kustomize
+def test_flux_delivers_the_gpu_half_in_its_chain(gitops_repo: Path) -> None:
+    """Flux composes with GPUDirect: the GPU Operator as a HelmRelease that is Ready only when its ClusterPolicy is,
+    after the network drivers; the nvidia-peermem reloader after the policy; the NCCL check with the verify step."""
+    taint = "tolerations:\n- {key: sku, operator: Equal, value: gpu, effect: NoSchedule}\n" \
+            "taints:\n- {key: sku, value: gpu, effect: NoSchedule}\n"
+    (gitops_repo / "clusters" / "op.yaml").write_text(flux_text("op", "sriov", "v26.4.1", (
+        "vmSize: Standard_ND96isr_H100_v5\ngpu: {driver: operator, rdma: dmabuf}\n" + taint)).replace(
+        "vmSize: Standard_ND96asr_v4\n", "", 1))
+    (gitops_repo / "clusters" / "aks.yaml").write_text(flux_text("aks", "ipoib", "v26.4.1", (
+        "gpu: {driver: aks, rdma: peermem}\nipoib: {ipam: nv-ipam}\n"
+        "verify:\n  enabled: true\n  image: registry.example/perftest-cuda@sha256:" + "b" * 64 + "\n"
+        "  nccl:\n    enabled: true\n    image: ghcr.io/azure/aks-rdma-infiniband/nccl-tests@sha256:" + "a" * 64
+        + "\n")))
+    result = run_gen("bundle", "--all", repo=gitops_repo)
+    assert result.code == 0, result.err
+    assert "Traceback" not in result.err
+    out = gitops_repo / "output"
+    assert not (out / "op" / "argocd").exists()  # no Argo CD Application, AppProject or argocd-cm for a Flux cluster
+    release = yaml.safe_load((out / "op" / "flux" / "gpu-operator" / "helmrelease.yaml").read_text())
+    assert release["spec"]["chart"]["spec"]["chart"] == "gpu-operator"
+    assert release["spec"]["waitStrategy"] == {"name": "poller"}
+    assert [c["kind"] for c in release["spec"]["healthCheckExprs"]] == ["ClusterPolicy"]
+    values = yaml.safe_load((out / "op" / "helm" / "gpu-operator-values.yaml").read_text())
+    assert release["spec"]["values"] == values and values["nfd"]["enabled"] is False
+    note = (out / "op" / "flux" / "gpu-operator" / "helmrelease.yaml").read_text()
+    assert "must be created with --gpu-driver none" in note and "waits on the network steps" in note
+    order = {}
+    for name in ("op", "aks"):
+        plan = run_gen("plan", "--cluster", name, repo=gitops_repo)
+        assert plan.code == 0, plan.err
+        order[name] = [line.split()[1] for line in plan.out.splitlines() if line[:1].isdigit()]
+    assert order["op"] == ["rdma-operator", "rdma-policy", "rdma-gpu-operator"]
+    assert order["aks"] == ["rdma-operator", "rdma-policy", "rdma-network", "rdma-peermem", "rdma-verify"]
+    verify = (out / "aks" / "flux" / "verify" / "kustomization.yaml").read_text()
+    assert "nccl.yaml" in verify and "verify.yaml" in verify
+    assert run_gen("check", repo=gitops_repo).code == 0

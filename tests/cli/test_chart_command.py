@@ -47,7 +47,7 @@ def test_gen_chart_writes_the_chart_and_keeps_it_current(gitops_repo: Path) -> N
     write_spec(gitops_repo, mode="sriov")
     proc = run_gen("chart", repo=gitops_repo)
     assert proc.code == 0, proc.err
-    assert "output/charts: 16 written" in proc.out and f"gen chart: {CHART}/" in proc.out
+    assert "output/charts: 18 written" in proc.out and f"gen chart: {CHART}/" in proc.out
     written = {p.relative_to(gitops_repo / CHART).as_posix(): p.read_bytes()
                for p in (gitops_repo / CHART).rglob("*") if p.is_file()}
     assert written == chart_files(chart_defaults())
@@ -56,7 +56,7 @@ def test_gen_chart_writes_the_chart_and_keeps_it_current(gitops_repo: Path) -> N
     # from now on gen bundle and gen check keep it current, and --prune keeps it
     assert run_gen("check", repo=gitops_repo).code == 0
     proc = run_gen("bundle", "--all", "--prune", repo=gitops_repo)
-    assert proc.code == 0 and "output/charts: 0 written, 16 unchanged" in proc.out, proc.err
+    assert proc.code == 0 and "output/charts: 0 written, 18 unchanged" in proc.out, proc.err
     assert "stale" not in proc.err
     template = gitops_repo / CHART / "templates/nicclusterpolicy.yaml"
     template.write_text(template.read_text().replace("nic-cluster-policy", "my-policy"))
@@ -85,7 +85,7 @@ def test_source_chart_delivers_the_chart_with_the_overlays_objects(gitops_repo: 
     _source_chart(gitops_repo, mode)
     proc = run_gen("bundle", "--cluster", "prod", repo=gitops_repo)  # checks the Application and the project
     assert proc.code == 0, proc.err
-    assert "output/charts: 16 written" in proc.out  # no gen chart needed: the Application points at it
+    assert "output/charts: 18 written" in proc.out  # no gen chart needed: the Application points at it
     [app] = _docs((gitops_repo / "output/prod/argocd/application.yaml").read_bytes(), "app")
     chart_source = app["spec"]["sources"][1]
     assert chart_source["path"] == CHART and chart_source["helm"]["releaseName"] == "rdma-infiniband"

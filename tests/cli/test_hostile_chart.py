@@ -46,6 +46,7 @@ def _mirror(tmp_path: Path, archive: Path) -> Path:
     root = tmp_path / "mirror"
     (root / "network-operator").mkdir(parents=True)
     (root / "argo-cd").symlink_to(UPSTREAM / "argo-cd")
+    (root / "gpu-operator").symlink_to(UPSTREAM / "gpu-operator")
     for release in sorted((UPSTREAM / "network-operator").iterdir()):
         target = root / "network-operator" / release.name
         target.mkdir()

@@ -49,7 +49,7 @@ def _json() -> dict[str, Any]:
 
 def test_json_schema() -> None:
     data = _json()
-    assert set(data) == {"releases", "asOf", "policy", "newerUpstream"}
+    assert set(data) == {"releases", "asOf", "policy", "newerUpstream", "gpuOperator"}
     assert data["asOf"] == "v26.4.1"
     assert set(data["policy"]) == {"cadence", "support", "upgrades", "upgradesSince"}
     assert data["newerUpstream"]["line"] == "v26.7"

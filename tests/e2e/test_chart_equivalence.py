@@ -51,6 +51,7 @@ GPU_CHECKS = ("verify:\n  enabled: true\n  image: registry.example/perftest-cuda
               + "\n")
 # the operator's namespace and pull secrets (YAML-trap names), in the spec's networkOperator block
 OPERATOR = "  namespace: nvidia-network-operator\n  imagePullSecrets: [ngc, 'true', '0']\n"
+GPU_PEERMEM = "gpu: {driver: aks, rdma: peermem}\nimageRegistry: {docker.io: myacr.azurecr.io/hub}\n"
 NETWORK = (
     "ipoib:\n  networkName: ib-fabric\n  namespace: training\n  master: ibs1\n  range: 10.20.0.0/16\n"
     "  gateway: 10.20.0.254\n  exclude: [10.20.0.0/24, 10.20.255.255/32, 10.20.7.128/25]\n  perNodeBlockSize: 128\n"
@@ -83,7 +84,8 @@ class Case:
     @property
     def id(self) -> str:
         ipam = f"-{self.ipam}" if self.ipam else ""
-        options = "-options" if self.extra else ""
+        options = ("-gpu-operator" if "driver: operator" in self.extra else "-gpu-peermem" if "gpu:" in self.extra
+                   else "-options" if self.extra else "")
         options += "-mirrored" if "imageRegistry" in self.extra else ""
         options += "-webhook" if "admissionController" in self.operator else ""
         gpu = f"-gpu-{self.gpu}" if self.gpu else ""
@@ -123,6 +125,13 @@ def cases() -> list[Case]:
         out += [Case(mode, newest, size, kube + OPTIONS.split("verify:")[0] + GPU_CHECKS, gpu=gpu)
                 for mode in MODES for gpu in ("", "dmabuf")]
     out.append(Case("sriov", newest, "Standard_ND96asr_v4", GPU_CHECKS, gpu="peermem"))
+    # GPUDirect with AKS's driver and nvidia-peermem: the reloader is in the overlay, so in the chart too (with the
+    # pool's tolerations, and moved to a mirror); the GPU Operator changes nothing in the overlay
+    # (the verify Job measures GPU memory then: with a perftest image built with CUDA)
+    gpu_options = OPTIONS.replace("verify:\n  enabled: true\n", "verify:\n  enabled: true\n  image: "
+                                  "registry.example/perftest-cuda@sha256:" + "b" * 64 + "\n")
+    out += [Case(mode, newest, "Standard_ND96isr_H100_v5", gpu_options + GPU_PEERMEM) for mode in MODES]
+    out.append(Case("sriov", newest, "Standard_ND96isr_H100_v5", "gpu: {driver: operator}\n"))
     return out
 
 

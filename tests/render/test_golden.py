@@ -18,6 +18,8 @@ from tests.conftest import REPO, spec_text
 GOLDEN = REPO / "tests" / "render" / "golden"
 MIRRORS = ("imageRegistry:\n  nvcr.io/nvidia: myacr.azurecr.io/nvidia\n  ghcr.io: myacr.azurecr.io/ghcr\n"
            "  registry.k8s.io: myacr.azurecr.io/k8s\n")
+TAINTED = ("tolerations:\n- {key: sku, operator: Equal, value: gpu, effect: NoSchedule}\n"
+           "taints:\n- {key: sku, value: gpu, effect: NoSchedule}\n")
 CASES = {
     "base-v25.4.0": spec_text(mode="base"),
     "sriov-v25.4.0": spec_text(mode="sriov"),
@@ -61,6 +63,15 @@ CASES = {
                                                  "  nvcr.io/nvidia/mellanox/doca-driver: sha256:" + "7" * 64 + "\n"),
     "sriov-v26.4.1-gb200": spec_text(mode="sriov", version="v26.4.1", vm_size="Standard_ND128isr_NDR_GB200_v6",
                                      extra='kubernetes:\n  version: "1.35"\n'),
+    # GPUDirect RDMA (issue 22): the GPU Operator over DMA-BUF on a tainted H100 pool (its Application, project,
+    # Namespace, values, the ClusterPolicy and Application health checks); AKS's driver with nvidia-peermem (the
+    # reloader in base/, after the policy); AKS's driver with DMA-BUF (nothing but a note)
+    "gpu-operator-dmabuf-v26.4.1-h100": spec_text(mode="sriov", version="v26.4.1", vm_size="Standard_ND96isr_H100_v5",
+                                                  extra=TAINTED + "gpu: {driver: operator, rdma: dmabuf}\n"),
+    "gpu-aks-peermem-v26.4.1-h100": spec_text(mode="shared", version="v26.4.1", vm_size="Standard_ND96isr_H100_v5",
+                                              extra=TAINTED + "gpu: {driver: aks, rdma: peermem}\n"),
+    "gpu-aks-dmabuf-v26.4.1-h100": spec_text(mode="sriov", version="v26.4.1", vm_size="Standard_ND96isr_H100_v5",
+                                             extra="gpu: {driver: aks}\n"),
 }
 
 

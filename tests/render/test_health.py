@@ -11,6 +11,7 @@ import yaml
 from generator.render.argocd import HEALTH_CHECKS, HEALTH_FILE, health_patch
 from generator.render.cluster_bundle import render_bundle
 from generator.render.data import TEMPLATES
+from generator.render.gpu import GPU_HEALTH_CHECKS
 from tests.conftest import UPSTREAM
 from tests.helpers import make_cluster
 
@@ -137,3 +138,57 @@ def test_argocd_cm_patch() -> None:
     assert loaded == cm  # the multi-line scripts survive the YAML round trip byte for byte
     text = bundle.files[HEALTH_FILE].decode()
     assert "resource.customizations.health.mellanox.com_NicClusterPolicy: |" in text
+
+
+# -- the GPU Operator's ClusterPolicy, and Applications (app of apps) -------------------------------------------------
+
+CLUSTER_POLICY = (TEMPLATES / GPU_HEALTH_CHECKS["nvidia.com_ClusterPolicy"]).read_text()
+APPLICATION = (TEMPLATES / GPU_HEALTH_CHECKS["argoproj.io_Application"]).read_text()
+ERROR = {"type": "Error", "status": "True", "reason": "OperandNotReady", "message": "nvidia-driver-daemonset not ready"}
+
+CP_CASES = [
+    ("ready", {"state": "ready", "conditions": [{"type": "Ready", "status": "True"}]}, "Healthy", ["all GPU operands"]),
+    ("notReady with an Error condition", {"state": "notReady", "conditions": [{"type": "Ready", "status": "False"},
+                                                                              ERROR]},
+     "Progressing", ["OperandNotReady: nvidia-driver-daemonset not ready"]),
+    ("notReady, an Error condition not true", {"state": "notReady", "conditions": [{**ERROR, "status": "False"}]},
+     "Progressing", ["GPU operands not ready yet"]),
+    ("ignored", {"state": "ignored"}, "Degraded", ["one ClusterPolicy"]),
+    ("no status", None, "Progressing", ["waiting for the GPU Operator"]),
+    ("empty state", {"state": ""}, "Progressing", ["waiting for the GPU Operator"]),
+    ("unknown state", {"state": "upgrading"}, "Progressing", ["unknown state upgrading"]),
+]
+
+
+@pytest.mark.parametrize(("case", "status", "health", "words"), CP_CASES, ids=[c[0] for c in CP_CASES])
+def test_cluster_policy_health(case: str, status: dict[str, Any] | None, health: str, words: list[str]) -> None:
+    obj: dict[str, Any] = {"apiVersion": "nvidia.com/v1", "kind": "ClusterPolicy",
+                           "metadata": {"name": "cluster-policy"}, "spec": {}}
+    if status is not None:
+        obj["status"] = status
+    hs = run_health(CLUSTER_POLICY, obj)
+    assert hs["status"] == health, hs
+    for word in words:
+        assert word in hs["message"], hs
+
+
+@pytest.mark.parametrize(("status", "health"), [
+    ({"health": {"status": "Healthy"}}, "Healthy"),
+    ({"health": {"status": "Degraded", "message": "NicClusterPolicy error"}}, "Degraded"),
+    ({"health": {"status": "Progressing"}}, "Progressing"),
+    ({"sync": {"status": "OutOfSync"}}, "Progressing"),
+    (None, "Progressing"),
+])
+def test_application_health_is_argo_cd_s_own(status: dict[str, Any] | None, health: str) -> None:
+    obj: dict[str, Any] = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                           "metadata": {"name": "network-operator-prod"}}
+    if status is not None:
+        obj["status"] = status
+    assert run_health(APPLICATION, obj)["status"] == health
+
+
+def test_the_patch_of_a_gpu_operator_cluster_carries_both() -> None:
+    data = health_patch(make_cluster(version="v26.4.1", vm_size="Standard_ND96isr_H100_v5",
+                                     extra="gpu: {driver: operator}\n"))["data"]
+    assert data["resource.customizations.health.nvidia.com_ClusterPolicy"] == CLUSTER_POLICY
+    assert data["resource.customizations.health.argoproj.io_Application"] == APPLICATION

@@ -22,6 +22,7 @@ from generator.pipeline.clusters import checked_cluster
 from generator.render.argocd import APPLICATION_FILE, application
 from generator.render.cluster_bundle import render_bundle
 from generator.render.data import text
+from generator.render.gpu import RELOAD_SCRIPT
 from generator.render.rdma_chart import CHART_NAME, chart_bundle, chart_files, default_values, values_schema
 from generator.render.rdma_values import VALUES_FILE, chart_values
 from tests.conftest import REPO, spec_text
@@ -52,14 +53,15 @@ def test_the_chart_is_generic_and_versioned_with_the_project() -> None:
     version = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)  # type: ignore[union-attr]
     assert meta["name"] == CHART_NAME and meta["apiVersion"] == "v2"
     assert meta["version"] == meta["appVersion"] == version == project_version()
-    assert sorted(files) == ["Chart.yaml", "README.md", "files/nccl.sh", "files/releases.json", "files/verify.sh",
-                             "templates/_helpers.tpl", "templates/checks.yaml", "templates/ipoibnetwork.yaml",
-                             "templates/ippool.yaml", "templates/namespace.yaml", "templates/nccl.yaml",
-                             "templates/nicclusterpolicy.yaml",
-                             "templates/nodefeaturerule.yaml", "templates/verify.yaml", "values.schema.json",
-                             "values.yaml"]
+    assert sorted(files) == ["Chart.yaml", "README.md", "files/nccl.sh", "files/peermem-reload.sh",
+                             "files/releases.json", "files/verify.sh", "templates/_helpers.tpl",
+                             "templates/checks.yaml", "templates/ipoibnetwork.yaml", "templates/ippool.yaml",
+                             "templates/namespace.yaml", "templates/nccl.yaml", "templates/nicclusterpolicy.yaml",
+                             "templates/nodefeaturerule.yaml", "templates/peermem-reloader.yaml",
+                             "templates/verify.yaml", "values.schema.json", "values.yaml"]
     assert files["files/verify.sh"].decode() == text("argocd-verify.sh")  # one script for the overlay and the chart
     assert files["files/nccl.sh"].decode() == text("argocd-nccl.sh")
+    assert files["files/peermem-reload.sh"].decode() == RELOAD_SCRIPT  # and one for the nvidia-peermem reloader
     bundle = chart_bundle(chart_defaults())
     assert bundle.cluster == "charts" and set(bundle.files) == {f"{CHART_NAME}/{rel}" for rel in files}
     assert chart_files(chart_defaults()) == chart_files(chart_defaults())  # pure
@@ -75,7 +77,7 @@ def test_default_values_are_a_default_spec_s_with_the_schema_s_descriptions() ->
     assert values["images"] == {k: v.as_dict() for k, v in latest.images.items()}
     text_ = chart_files(chart_defaults())["values.yaml"].decode()
     for key, node in values_schema()["properties"].items():
-        if key != "global":
+        if key not in ("global", "peermemReloader"):  # peermemReloader: only a peermem cluster's values have it
             assert f"\n{key}:" in text_ and node["description"].split()[0] in text_
 
 

@@ -15,14 +15,24 @@ from typing import Any
 import jsonschema_rs
 
 from generator import catalog
+from generator.catalog.gpu import load_gpu
 from generator.check.validators.crd import convert_crd
 from generator.check.validators.kube_core import CoreSchemas, core_schemas
 from generator.core.cache import DiskCache, cache_root, digest
 from generator.core.identity import package_digest
-from generator.sources.schema_store import ARGO_CD, FLUX, NETWORK_OPERATOR, LockedFile, SchemaStore, open_store
+from generator.sources.schema_store import (
+    ARGO_CD,
+    FLUX,
+    GPU_OPERATOR,
+    NETWORK_OPERATOR,
+    LockedFile,
+    SchemaStore,
+    open_store,
+)
 from generator.yamlio import cached as cached_yaml
 
 FLUX_GROUP_SUFFIX = ".toolkit.fluxcd.io"  # kustomize., helm., source.toolkit.fluxcd.io
+GPU_GROUP = "nvidia.com"  # the GPU Operator's ClusterPolicy and NVIDIADriver
 
 
 @dataclass(frozen=True)
@@ -80,11 +90,15 @@ def _from_json(entry: Any) -> tuple[CustomKind, ...] | None:
 
 
 class Schemas:
-    """Validators by (apiVersion, kind) for one network-operator release and one Argo CD release."""
+    """Validators by (apiVersion, kind) for one network-operator release, one Argo CD release, Flux, and one GPU
+    Operator release (its ClusterPolicy and NVIDIADriver; the Flux and GPU Operator CRDs are read when first asked
+    for)."""
 
-    def __init__(self, release: str, argocd: str, store: SchemaStore, kube_version: str, flux: str = ""):
+    def __init__(self, release: str, argocd: str, store: SchemaStore, kube_version: str, flux: str = "",
+                 gpu_release: str = ""):
         self.release, self.argocd, self.kube_version = release, argocd, kube_version
         self.flux = flux or list(catalog.load().flux_versions)[-1]
+        self.gpu_release = gpu_release or load_gpu().default_release
         self._store = store
         self._core: CoreSchemas = core_schemas(kube_version)
         self._custom: dict[tuple[str, str], CustomKind] = {}
@@ -93,6 +107,7 @@ class Schemas:
                    *store.files(NETWORK_OPERATOR, release, "operand-crds"),
                    *store.files(ARGO_CD, argocd, "crds")])
         self._flux_loaded = False
+        self._gpu_loaded = False
         self._compiled: dict[tuple[str, str], Any] = {}
 
     def _add(self, entries: list[LockedFile]) -> None:
@@ -101,18 +116,36 @@ class Schemas:
                 self._custom.setdefault((custom.api_version, custom.kind), custom)
                 self.served.setdefault(custom.kind, []).append(custom.api_version)
 
-    def _lookup(self, api_version: str, kind: str) -> CustomKind | None:
-        """A custom kind; the Flux CRDs are read on the first Flux group asked for."""
-        if not self._flux_loaded and api_version.rpartition("/")[0].endswith(FLUX_GROUP_SUFFIX):
+    def _load_group(self, group: str) -> None:
+        """The Flux and the GPU Operator CRDs are read on the first of their groups asked for (a repo with neither
+        never needs them, nor pays for converting them)."""
+        if not self._flux_loaded and group.endswith(FLUX_GROUP_SUFFIX):
             self._flux_loaded = True
             self._add(self._store.files(FLUX, self.flux, "crds"))
+        if not self._gpu_loaded and group == GPU_GROUP:
+            self._gpu_loaded = True
+            self._add(self._store.files(GPU_OPERATOR, self.gpu_release, "crds"))
+
+    def _lookup(self, api_version: str, kind: str) -> CustomKind | None:
+        self._load_group(api_version.rpartition("/")[0])
         return self._custom.get((api_version, kind))
+
+    def scope_of(self, group: str, kind: str) -> str | None:
+        """A custom kind's scope (``Cluster`` or ``Namespaced``) by group and kind, whatever its version; None when
+        no CRD has it."""
+        self._load_group(group)
+        for (api_version, custom_kind), custom in self._custom.items():
+            if custom_kind == kind and api_version.rpartition("/")[0] == group:
+                return custom.scope
+        return None
 
     def describe(self) -> str:
         return f"network-operator {self.release}, Argo CD {self.argocd}"
 
     def custom_kinds(self) -> list[tuple[str, str]]:
-        """(apiVersion, kind) of every custom kind known."""
+        """(apiVersion, kind) of every custom kind of the network-operator, Argo CD and GPU Operator CRDs (the Flux
+        kinds once one of them was asked for)."""
+        self._load_group(GPU_GROUP)
         return sorted(self._custom)
 
     def custom(self, api_version: str, kind: str) -> CustomKind | None:
@@ -151,14 +184,15 @@ class Schemas:
 
 
 @functools.cache
-def _schemas(release: str, argocd: str, store: SchemaStore, kube_version: str, flux: str) -> Schemas:
-    return Schemas(release, argocd, store, kube_version, flux)
+def _schemas(release: str, argocd: str, store: SchemaStore, kube_version: str, flux: str,
+             gpu_release: str) -> Schemas:
+    return Schemas(release, argocd, store, kube_version, flux, gpu_release)
 
 
 def schemas_for(release: str, argocd: str | None = None, store: SchemaStore | None = None,
-                kube_version: str | None = None, flux: str | None = None) -> Schemas:
-    """The Schemas of a release for a cluster of ``kube_version`` (default: the catalog's default Argo CD and newest
-    Flux, and the Kubernetes version gen lint assumes), kept per process."""
+                kube_version: str | None = None, flux: str | None = None, gpu_release: str | None = None) -> Schemas:
+    """The Schemas of a release for a cluster of ``kube_version`` (default: the catalog's default Argo CD, newest
+    Flux, the Kubernetes version gen lint assumes and the default GPU Operator release), kept per process."""
     cat = catalog.load()
     return _schemas(release, argocd or cat.default_argocd, store or open_store(), kube_version or cat.lint_kubernetes,
-                    flux or list(cat.flux_versions)[-1])
+                    flux or list(cat.flux_versions)[-1], gpu_release or load_gpu().default_release)

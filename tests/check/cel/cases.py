@@ -401,9 +401,55 @@ def case_rail_ipam(release: str) -> RuleCase:
     )
 
 
+# -- the GPU Operator's CRDs (every Schemas holds the default GPU Operator release's) --------------------------------
+def nvidia_driver(**spec: Any) -> Obj:
+    return {"apiVersion": "nvidia.com/v1alpha1", "kind": "NVIDIADriver", "metadata": {"name": "gpu-driver"},
+            "spec": {"default": False, "driverType": "gpu", "image": "nvcr.io/nvidia/driver", **spec}}
+
+
+def case_driver_default() -> RuleCase:
+    return RuleCase(
+        passing=[Variant("default without nodeSelector", nvidia_driver(default=True)),
+                 Variant("not default, with nodeSelector", nvidia_driver(nodeSelector={"pool": "a"}))],
+        failing=[Variant("default with a nodeSelector", nvidia_driver(default=True, nodeSelector={"pool": "a"}),
+                         path=("spec",))])
+
+
+def case_driver_immutable(field_name: str, before: Any, after: Any) -> RuleCase:
+    old = nvidia_driver(**{field_name: before})
+    return RuleCase(
+        passing=[Variant("create", nvidia_driver(**{field_name: after})),
+                 Variant("unchanged update", nvidia_driver(**{field_name: before}), old)],
+        failing=[Variant("changed on update", nvidia_driver(**{field_name: after}), old, path=("spec", field_name))])
+
+
+def gpu_cluster(name: str) -> Obj:
+    return {"apiVersion": "nvidia.com/v1alpha1", "kind": "GPUCluster", "metadata": {"name": name},
+            "spec": {"draDriver": {}}}
+
+
+def case_gpu_cluster_name() -> RuleCase:
+    return RuleCase(passing=[Variant("the singleton's name", gpu_cluster("gpu-cluster"))],
+                    failing=[Variant("another name", gpu_cluster("gpus"), path=())])
+
+
+def compute_domain(nodes: int) -> Obj:
+    return {"apiVersion": "resource.nvidia.com/v1beta1", "kind": "ComputeDomain", "metadata": {"name": "cd"},
+            "spec": {"numNodes": nodes, "channel": {"resourceClaimTemplate": {"name": "cd-channel"}}}}
+
+
+def case_compute_domain_spec() -> RuleCase:
+    return RuleCase(passing=[Variant("create", compute_domain(4)), Variant("unchanged", compute_domain(4),
+                                                                          compute_domain(4))],
+                    failing=[Variant("resized", compute_domain(8), compute_domain(4), path=("spec",))])
+
+
 # -- dispatch -------------------------------------------------------------------------------------------------------
 def case_for(kind: str, schema_path: str, rule: str, message: str, release: str) -> RuleCase | None:
     """The case for an inventory rule, or None when no builder knows it (the tests then fail)."""
+    gpu = _gpu_case(kind, schema_path)
+    if gpu is not None:
+        return gpu
     if kind == "NicClusterPolicy":
         if schema_path.endswith(".availableStorageSize") and rule == "self == oldSelf":
             return case_ncp_available_size(release)
@@ -436,6 +482,21 @@ def case_for(kind: str, schema_path: str, rule: str, message: str, release: str)
         return case_pool_exclusions(release, kind)
     if kind == "SpectrumXRailPoolConfig" and schema_path == ".spec.railTopology[*]":
         return case_rail_ipam(release)
+    return None
+
+
+def _gpu_case(kind: str, schema_path: str) -> RuleCase | None:
+    if kind == "NVIDIADriver":
+        if schema_path == ".spec":
+            return case_driver_default()
+        if schema_path == ".spec.driverType":
+            return case_driver_immutable("driverType", "gpu", "vgpu")
+        if schema_path == ".spec.usePrecompiled":
+            return case_driver_immutable("usePrecompiled", False, True)
+    if kind == "GPUCluster" and schema_path == "":
+        return case_gpu_cluster_name()
+    if kind == "ComputeDomain" and schema_path == ".spec":
+        return case_compute_domain_spec()
     return None
 
 

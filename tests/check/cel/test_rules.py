@@ -60,12 +60,15 @@ INVENTORY = _inventory()
 
 
 def test_inventory_per_release() -> None:
-    """52 rule occurrences (23 distinct) in the pinned releases; Argo CD's CRDs have none."""
+    """52 rule occurrences (23 distinct) in the pinned network-operator releases, plus the default GPU Operator
+    release's 5 (NVIDIADriver, GPUCluster, ComputeDomain) in every release's schemas; Argo CD's CRDs have none."""
     per_release: dict[str, int] = {}
     for rule in INVENTORY:
         per_release[rule.release] = per_release.get(rule.release, 0) + 1
-    assert per_release == {"v25.4.0": 2, "v25.7.0": 3, "v25.10.0": 10, "v26.1.2": 19, "v26.4.1": 18}
-    assert len({(r.kind, r.schema_path, r.rule, r.message) for r in INVENTORY}) == 23
+    gpu = 5
+    assert per_release == {"v25.1.0": gpu, "v25.4.0": 2 + gpu, "v25.7.0": 3 + gpu, "v25.10.0": 10 + gpu,
+                           "v26.1.2": 19 + gpu, "v26.4.1": 18 + gpu}
+    assert len({(r.kind, r.schema_path, r.rule, r.message) for r in INVENTORY}) == 23 + gpu
     assert not [r for r in INVENTORY if r.api_version.startswith("argoproj.io/")]
     assert {r.rule for r in INVENTORY if r.transition} == {"self == oldSelf"}
 

@@ -145,3 +145,40 @@ def test_trusted_yaml_is_parsed_once(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         if entry.is_file():
             entry.write_bytes(entry.read_bytes().replace(b'"x"', b'"y"'))  # a corrupt entry is a miss
     assert cached.load_all(text) == first
+
+
+@pytest.mark.kustomize
+def test_gen_lint_right_after_gen_bundle_builds_nothing_and_says_what_an_empty_cache_says(
+        gitops_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gen bundle keeps its builds under the key gen lint gives each written directory (every byte kustomize can read
+    there): gen lint output/ right after builds none of the mode overlays (only what gen bundle checks without
+    building: base/ and argocd/), and its verdict is the one an empty cache gives."""
+    from generator.programs import kustomize
+
+    _fleet(gitops_repo)
+    write_spec(gitops_repo, name="d", mode="sriov", version="v26.4.1")  # builds alike c's in part: shared, one build
+    shared = {"GEN_CACHE_DIR": str(tmp_path / "shared")}
+    run_gen("bundle", "--all", repo=gitops_repo, env=shared, check=True)
+    built: list[Path] = []
+    real = kustomize.build
+
+    def spy(directory: Path, command: Any = None) -> Any:
+        built.append(directory)
+        return real(directory, command)
+
+    monkeypatch.setattr(kustomize, "build", spy)
+    warm = run_gen("lint", "output", cwd=gitops_repo, env=shared)
+    assert built and all(path.parent.name == "overlays" or path.name in ("base", "argocd") for path in built)
+    assert not [path for path in built if path.parent.name == "overlays"]
+    built.clear()
+    empty = run_gen("lint", "output", cwd=gitops_repo, env={"GEN_CACHE_DIR": str(tmp_path / "empty")})
+    assert [path for path in built if path.parent.name == "overlays"]
+    assert (warm.code, warm.out, warm.err) == (empty.code, empty.out, empty.err)
+    # a written directory edited by hand is another key: built by gen lint, and said
+    policy = gitops_repo / "output" / "d" / "base" / "nicclusterpolicy.yaml"
+    policy.write_text(policy.read_text().replace("nvcr.io/nvidia/mellanox", "nvcr.io/nvstaging/mellanox"))
+    built.clear()
+    edited = run_gen("lint", "output", cwd=gitops_repo, env=shared)
+    assert [path for path in built if path.parent.name == "overlays"] and edited.code == 1
+    assert (edited.code, edited.out) == (lambda r: (r.code, r.out))(
+        run_gen("lint", "output", cwd=gitops_repo, env={"GEN_CACHE_DIR": str(tmp_path / "empty-2")}))

@@ -99,6 +99,7 @@ def measure_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]
     fleet_gen.write_fleet(repo, members)
     env = base_env(cache)
     out: dict[str, Any] = {"clusters": n, "load_before": os.getloadavg()[0]}
+    no_lint = args.no_lint or n > args.lint_max
     cold, after_bundle, lint_empty = Series(), Series(), Series()
     for i in range(args.cold_runs):
         shutil.rmtree(cache, ignore_errors=True)
@@ -106,14 +107,14 @@ def measure_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]
         log(f"{n} clusters: cold gen bundle --all ({i + 1}/{args.cold_runs})")
         first = cold.add(gen(["bundle", "--all"], repo, env))
         log(f"  {first.seconds:.1f} s; {first.stderr.strip().splitlines()[-1] if first.stderr.strip() else ''}")
-        if not args.no_lint:  # what a pre-commit hook or CI job pays right after gen bundle
+        if not no_lint:  # what a pre-commit hook or CI job pays right after gen bundle
             after_bundle.add(gen(["lint", "output"], repo, env))
             log(f"  gen lint output/ right after: {after_bundle.runs[-1].seconds:.1f} s")
     out["kustomize_builds"] = count_files(cache / "kustomize")
     out["files"] = count_files(repo / "output")
     out["summary_line"] = next((line for line in reversed(cold.runs[-1].stdout.splitlines())
                                 if line.startswith("gen bundle:")), "")
-    if not args.no_lint:
+    if not no_lint:
         for i in range(args.cold_runs if n >= 100 else 1):
             empty = work / f"cache-{n}-lint-empty"
             shutil.rmtree(empty, ignore_errors=True)
@@ -133,7 +134,7 @@ def measure_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]
     for _ in range(args.runs):
         changed.add(gen(["check"], repo, env, ok=(1,)))
     path.write_text(old)
-    if not args.no_lint:
+    if not no_lint:
         log(f"{n} clusters: gen lint output/ (x{args.runs + 1})")
         first_lint = gen(["lint", "output"], repo, env)
         for _ in range(args.runs):
@@ -263,6 +264,8 @@ def main() -> int:
     parser.add_argument("--cold-runs", type=int, default=None, help="cold runs per size (default: --runs)")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--no-lint", action="store_true", help="skip gen lint output/")
+    parser.add_argument("--lint-max", type=int, default=int(os.environ.get("BENCH_LINT_MAX", "500")),
+                        help="measure gen lint output/ on fleets up to this size only (default 500; $BENCH_LINT_MAX)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args()
     sizes = ([int(s) for s in args.sizes.split(",") if s.strip()] if args.sizes else

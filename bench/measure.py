@@ -54,5 +54,7 @@ class Series:
         return max(r.max_rss_mb for r in self.runs)
 
     def as_json(self) -> dict[str, object]:
-        return {"median_s": round(self.median, 3), "runs_s": [round(r.seconds, 3) for r in self.runs],
+        times = [r.seconds for r in self.runs]
+        return {"median_s": round(self.median, 3), "runs_s": [round(t, 3) for t in times],
+                "spread_s": round(max(times) - min(times), 3),
                 "max_rss_mb": round(self.max_rss_mb, 1), "exit_codes": sorted({r.code for r in self.runs})}

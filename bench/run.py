@@ -99,17 +99,30 @@ def measure_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]
     fleet_gen.write_fleet(repo, members)
     env = base_env(cache)
     out: dict[str, Any] = {"clusters": n, "load_before": os.getloadavg()[0]}
-    cold = Series()
+    no_lint = args.no_lint or n > args.lint_max
+    cold, after_bundle, lint_empty = Series(), Series(), Series()
     for i in range(args.cold_runs):
         shutil.rmtree(cache, ignore_errors=True)
         shutil.rmtree(repo / "output", ignore_errors=True)
         log(f"{n} clusters: cold gen bundle --all ({i + 1}/{args.cold_runs})")
         first = cold.add(gen(["bundle", "--all"], repo, env))
         log(f"  {first.seconds:.1f} s; {first.stderr.strip().splitlines()[-1] if first.stderr.strip() else ''}")
+        if not no_lint:  # what a pre-commit hook or CI job pays right after gen bundle
+            after_bundle.add(gen(["lint", "output"], repo, env))
+            log(f"  gen lint output/ right after: {after_bundle.runs[-1].seconds:.1f} s")
     out["kustomize_builds"] = count_files(cache / "kustomize")
     out["files"] = count_files(repo / "output")
     out["summary_line"] = next((line for line in reversed(cold.runs[-1].stdout.splitlines())
                                 if line.startswith("gen bundle:")), "")
+    if not no_lint:
+        for i in range(args.cold_runs if n >= 100 else 1):
+            empty = work / f"cache-{n}-lint-empty"
+            shutil.rmtree(empty, ignore_errors=True)
+            log(f"{n} clusters: gen lint output/ from an empty cache ({i + 1})")
+            lint_empty.add(gen(["lint", "output"], repo, base_env(empty)))
+        out["lint_builds"] = count_files(work / f"cache-{n}-lint-empty" / "kustomize-dirs")
+        out["lint_after_bundle"] = after_bundle.as_json()
+        out["lint_empty"] = lint_empty.as_json()
     warm, check, changed, lint = Series(), Series(), Series(), Series()
     log(f"{n} clusters: warm gen bundle --all, gen check (x{args.runs})")
     for _ in range(args.runs):
@@ -121,7 +134,7 @@ def measure_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]
     for _ in range(args.runs):
         changed.add(gen(["check"], repo, env, ok=(1,)))
     path.write_text(old)
-    if not args.no_lint:
+    if not no_lint:
         log(f"{n} clusters: gen lint output/ (x{args.runs + 1})")
         first_lint = gen(["lint", "output"], repo, env)
         for _ in range(args.runs):
@@ -132,7 +145,9 @@ def measure_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]
     out.update({"cold": cold.as_json(), "warm": warm.as_json(), "check": check.as_json(),
                 "changed_first_s": round(first_changed.seconds, 3), "changed": changed.as_json(),
                 "per_cluster_cold_s": round(cold.median / n, 4),
-                "max_rss_mb": round(max(s.max_rss_mb for s in (cold, warm, check, changed)), 1),
+                "load": [round(x, 2) for x in os.getloadavg()],
+                "max_rss_mb": round(max(s.max_rss_mb for s in (cold, warm, check, changed, after_bundle,
+                                                               lint_empty, lint) if s.runs), 1),
                 "load_after": os.getloadavg()[0]})
     out["_repo"] = str(repo)
     out["_cache"] = str(cache)
@@ -201,7 +216,7 @@ def measure_floors(size: dict[str, Any], args: argparse.Namespace, work: Path) -
         schema_files[release] = work / f"nicclusterpolicy-{release}.json"
         schema_files[release].write_text(json.dumps(kind.schema))
     every = [str(path) for paths in policies.values() for path in paths]
-    for _ in range(args.runs):
+    for _ in range(max(args.runs, 5)):
         # gen lint: one call, as a user runs it (a file under output/<name>/ is checked against that cluster's
         # release); check-jsonschema: one call per release, since a call takes one schema
         lint_s = gen(["lint", *every], repo, env).seconds
@@ -214,7 +229,11 @@ def measure_floors(size: dict[str, Any], args: argparse.Namespace, work: Path) -
                 cjs_s += r.seconds
         lint_total.append(lint_s)
         cjs_total.append(cjs_s)
-    floors["policies"] = {"files": files, "releases": len(policies), "gen_lint_median_s": round(
+    floors["policies"] = {"files": files, "releases": len(policies),
+                          "gen_lint_runs_s": [round(x, 3) for x in lint_total],
+                          "check_jsonschema_runs_s": [round(x, 3) for x in cjs_total],
+                          "ratios": [round(c / g, 2) for c, g in zip(cjs_total, lint_total, strict=True)] if tool
+                          else [], "gen_lint_median_s": round(
         statistics.median(lint_total), 3), "check_jsonschema_median_s": round(statistics.median(cjs_total), 3)
         if tool else None, "check_jsonschema": how}
     return floors
@@ -245,6 +264,8 @@ def main() -> int:
     parser.add_argument("--cold-runs", type=int, default=None, help="cold runs per size (default: --runs)")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--no-lint", action="store_true", help="skip gen lint output/")
+    parser.add_argument("--lint-max", type=int, default=int(os.environ.get("BENCH_LINT_MAX", "500")),
+                        help="measure gen lint output/ on fleets up to this size only (default 500; $BENCH_LINT_MAX)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args()
     sizes = ([int(s) for s in args.sizes.split(",") if s.strip()] if args.sizes else

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib import metadata
 from pathlib import Path
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
@@ -13,6 +12,8 @@ PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 @functools.cache
 def project_version() -> str:
     """rdma-gitops's version: the installed package's, else (a source tree) pyproject.toml's."""
+    from importlib import metadata  # on first use: importing it takes longer than most commands' own work
+
     try:
         return metadata.version("rdma-gitops")
     except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree without installing
@@ -27,6 +28,8 @@ SOURCE_LABEL = "Source"  # pyproject.toml [project.urls]
 def project_source() -> str:
     """Where rdma-gitops's source is published (pyproject.toml ``[project.urls] Source``): the installed package's
     metadata, else (a source tree) pyproject.toml's; "" when neither says."""
+    from importlib import metadata
+
     try:
         for entry in metadata.metadata("rdma-gitops").get_all("Project-URL") or []:
             label, _, url = entry.partition(",")

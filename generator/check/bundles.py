@@ -55,6 +55,7 @@ from generator.programs.helm import ChartRender, FilesRender
 from generator.programs.overlays import OverlayBuild, user_overlay_files
 from generator.render.argocd import PROJECT_FILE
 from generator.render.cluster_bundle import EXAMPLE_FILE, VALUES_FILE
+from generator.render.fleet import FleetPart
 from generator.render.flux import FLUX_DIR
 from generator.render.gpu import own_namespaces
 from generator.render.operator_values import NFD_WORKER_TOLERATIONS, helm_values, nfd_worker_tolerations
@@ -323,3 +324,32 @@ def check_fleet(fleet: Bundle, release: str, store: SchemaStore | None = None) -
     items = [Item(doc, f"{layout.output_dir(fleet.cluster)}/{rel}")
              for rel, docs in fleet.objects.items() for doc in docs]
     return _schema_findings(items, release, store)
+
+
+def _fleet_items(rel: str, docs: Sequence[Any]) -> list[Item]:
+    return [Item(doc, f"{layout.output_dir(layout.FLEET)}/{rel}") for doc in docs]
+
+
+def check_fleet_part(part: FleetPart, store: SchemaStore | None = None) -> list[Finding]:
+    """A cluster's part of the fleet bootstrap (its AppProject, or its Flux bootstrap file) against every supported
+    Argo CD release; each object is checked on its own, so a part's findings can be kept with it (gen's records)."""
+    if part.flux_file:
+        items = _fleet_items(part.flux_file, part.flux_objects)
+    else:
+        items = _fleet_items(layout.FLEET_FILE, [part.project] if part.project is not None else [])
+    return _schema_findings(items, catalog.load().default_release, store)
+
+
+def check_fleet_parts(fleet: Bundle, parts: Sequence[tuple[FleetPart, list[Finding]]],
+                      store: SchemaStore | None = None) -> list[Finding]:
+    """The fleet bootstrap's findings: each part's (``check_fleet_part``), and the ApplicationSets'. As one check of
+    the whole file reports them: the same finding (file, rule, path, message: the objects have no lines) once, about
+    the first object in the file that has it."""
+    appsets = [doc for doc in fleet.objects.get(layout.FLEET_FILE, []) if as_dict(doc).get("kind") == "ApplicationSet"]
+    ordered = sorted(parts, key=lambda pair: (pair[0].argocd_namespace, pair[0].cluster))
+    found = [f for _, findings in ordered for f in findings]
+    found += _schema_findings(_fleet_items(layout.FLEET_FILE, appsets), catalog.load().default_release, store)
+    first: dict[tuple[str, int, int, str, str, str], Finding] = {}
+    for finding in found:
+        first.setdefault(finding.sort_key(), finding)
+    return sorted(first.values(), key=Finding.sort_key)

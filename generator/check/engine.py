@@ -113,8 +113,9 @@ class Checker:
 
     def findings(self, items: list[Item], units: Iterable[Unit], *, vm_nics: int | None = None,
                  only: Collection[int] | None = None, pools: tuple[Pool, ...] = ()) -> list[Finding]:
-        """Per-object checks on every item (``only``: on these), then the cross-object rules per unit; not located
-        yet. ``pools``: the node pools of the cluster spec the objects are checked with."""
+        """Per-object checks on every item (``only``: on these, and only their NicClusterPolicy patches count), then
+        the cross-object rules per unit; not located yet. ``pools``: the node pools of the cluster spec the objects are
+        checked with."""
         found: list[Finding] = []
         refs: dict[int, list[tuple[int, Path, str]]] = {}
         stored: dict[int, Any] = {}  # the objects as the API server stores them, by index
@@ -125,20 +126,18 @@ class Checker:
                 stored[index] = item.obj if item.patch else stored_form(item.obj, self.schemas)
             return stored[index]
 
-        for index, item in enumerate(items):
-            if only is not None and index not in only:
-                refs[index] = []
-                continue
-            per_object, refs[index], stored[index] = self.object_findings(index, item)
+        mine = range(len(items)) if only is None else sorted(only)
+        for index in mine:
+            per_object, refs[index], stored[index] = self.object_findings(index, items[index])
             found += per_object
-        patches = [item.obj for item in items if item.patch and isinstance(item.obj, dict)
-                   and group_kind(item.obj) == ("mellanox.com", "NicClusterPolicy")]
+        patches = [items[i].obj for i in mine if items[i].patch and isinstance(items[i].obj, dict)
+                   and group_kind(items[i].obj) == ("mellanox.com", "NicClusterPolicy")]
         for unit, context in units:
             ctx = cross.Context.build([landed(i) for i in context if _whole(items[i])])
             members = [(i, landed(i)) for i in unit if _whole(items[i])]
             found += cross.check_unit(members, ctx, vm_nics)
             found += cross.check_duplicates(members, [item.file for item in items])
-            found += cross.check_pool_refs([r for i in unit for r in refs[i]], ctx)
+            found += cross.check_pool_refs([r for i in unit for r in refs.get(i, [])], ctx)
             found += check_deployed(members, self.release, ctx.cluster_policies, ctx.workload_images, patches)
             found += check_node_policies(members, self.webhook.facts, ctx.cluster_policies, ctx.node_policies)
             found += check_pools(members, ctx, pools)

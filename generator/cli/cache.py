@@ -22,7 +22,9 @@ PARTS = {
                      "with it)",
     "helm-renders": "helm template renders, by digest of chart and values (validated again on every run)",
     "checked": "clusters checked, by digest of every input: their files' sha256 and warnings",
+    "rendered": "the bytes of the clusters checked (their files as rendered, for a spec changed since gen bundle)",
     "parsed-yaml": "gen's YAML data and the pinned CRDs, parsed (by digest of the text)",
+    "crd-schemas": "the pinned CRDs converted to strict schemas (by the CRD file's sha256 and gen's own digest)",
 }
 
 

@@ -6,27 +6,14 @@ The one place errors are caught and exit codes chosen (the codes are documented 
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
-from generator.cli import (
-    bundle,
-    cache,
-    catalog,
-    chart,
-    check,
-    diff,
-    images,
-    init,
-    lint,
-    plan,
-    releases,
-    schemas,
-    upgrade,
-)
 from generator.core.errors import EXIT_INTERRUPTED, EXIT_PIPE, GenError, InputError, os_failure, printable
 
 
@@ -40,15 +27,39 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace, repo: Path, mirror: Path | None) -> int: ...
 
 
-# Each command is a module with HELP, add_arguments(parser) and run(args, repo, mirror) -> exit code; in the order
-# `gen --help` lists them.
-COMMANDS: dict[str, Command] = {
-    "bundle": bundle, "chart": chart, "check": check, "schemas": schemas, "plan": plan, "diff": diff, "lint": lint,
-    "catalog": catalog, "upgrade": upgrade, "images": images, "releases": releases, "init": init, "cache": cache,
-}
+# Each command is a module generator.cli.<name> with HELP, add_arguments(parser) and run(args, repo, mirror) -> exit
+# code; in the order `gen --help` lists them. A run imports only its own command's module (start-up time: the
+# commands together import nearly all of gen).
+COMMAND_NAMES = ("bundle", "chart", "check", "schemas", "plan", "diff", "lint", "catalog", "upgrade", "images",
+                 "releases", "init", "cache")
 
 
-def _parser() -> argparse.ArgumentParser:
+def command(name: str) -> Command:
+    """The module of command ``name``, imported on first use."""
+    return cast(Command, importlib.import_module(f"generator.cli.{name}"))
+
+
+def __getattr__(name: str) -> Command:  # ``main.bundle`` and the like, as when every command was imported here
+    if name in COMMAND_NAMES:
+        return command(name)
+    raise AttributeError(name)
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The command an argument list names (the first argument that is not an option of gen's own, nor --repo's
+    value), when it is one; else None (then every command is set up, for --help and argparse's message)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--repo":
+            skip = True
+        elif arg == "--" or not arg.startswith("-"):
+            return arg if arg in COMMAND_NAMES else None
+    return None
+
+
+def _parser(chosen: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gen",
         description="Generate validated GitOps bundles (Kustomize + Argo CD) that enable RDMA over InfiniBand "
@@ -56,16 +67,32 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 validation failed or output out of date, 2 bad input or usage, "
                "3 the environment failed (network, disk, another run holding output/), 130 interrupted.",
     )
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action=_Version, help="show program's version number and exit")
     repo_help = "GitOps repo root holding clusters/ and output/ (default: the current directory)"
     parser.add_argument("--repo", type=Path, default=None, help=repo_help)
     # --repo is also accepted after the command (`gen bundle --all --repo DIR`)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--repo", type=Path, default=argparse.SUPPRESS, help=repo_help)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module in COMMANDS.items():
-        module.add_arguments(sub.add_parser(name, parents=[common], help=module.HELP))
+    for name in COMMAND_NAMES:
+        if chosen is None or name == chosen:
+            module = command(name)
+            module.add_arguments(sub.add_parser(name, parents=[common], help=module.HELP))
+        else:  # named only: its arguments are never parsed in this run
+            sub.add_parser(name, parents=[common])
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``, worked out only when asked (it reads the package's metadata and the catalog)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, help: str | None = None):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        print(_version())
+        parser.exit()
 
 
 def _version() -> str:
@@ -85,14 +112,14 @@ def _run(args: argparse.Namespace) -> int:
         # never a silent fallback to the cache: the user named where the schemas and charts come from
         raise InputError(f"{given} {printable(str(mirror))}: not a directory; give a mirror laid out like "
                          "../shared/upstream (network-operator/<tag>/...), or leave it out to use gen's cache")
-    return COMMANDS[args.command].run(args, repo, mirror)
+    return command(args.command).run(args, repo, mirror)
 
 
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 locale must not turn a message into a traceback
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
-    args = _parser().parse_args(argv)
+    args = _parser(_chosen(sys.argv[1:] if argv is None else argv)).parse_args(argv)
     try:
         return _run(args)
     except GenError as exc:

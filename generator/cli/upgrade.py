@@ -55,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _built(repo: Path, cluster: Cluster, mirror: Path | None, messages: Messages) -> Built:
-    checked = check_clusters(repo, [cluster], [], mirror, messages)
+    checked = check_clusters(repo, [cluster], None, mirror, messages)
     chart = checked.charts.get(cluster.name)
     chart_objects = chart.objects if chart is not None and not chart.error and cluster.argocd.delivery == "helm" \
         else None
@@ -234,7 +234,7 @@ def plan_gpu_upgrade(repo: Path, name: str, to: str, *, mirror: Path | None, mes
     for tag in [t for t in gpu.charted_tags if now.key < catalog.version_key(t) <= target.key]:
         text = apply_edits(text, [Edit(("gpu", "operator", "version"), tag)], file)
         new = checked_cluster(text.encode(), file, expected_name=name)
-        checked = check_clusters(repo, [new], [], mirror, messages)
+        checked = check_clusters(repo, [new], None, mirror, messages)
         plan.steps.append(gpu_step(old, new, [f for f in checked.findings if f.severity == "error"], store))
         old = new
     return plan, before, text

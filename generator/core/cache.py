@@ -262,8 +262,8 @@ class DiskCache:
         if self.key is None:
             return
         entry = b" ".join([ENTRY_FORMAT, self.key_id, self._mac(key, payload)]) + b"\n" + payload
-        with contextlib.suppress(OSError):
-            atomic_write(self._path(key), entry)
+        with contextlib.suppress(OSError):  # not fsynced: a torn entry fails its authentication, a miss
+            atomic_write(self._path(key), entry, durable=False)
 
     def get_json(self, key: str) -> Any:
         payload = self.get(key)

@@ -32,8 +32,9 @@ def is_temp_name(name: str) -> bool:
     return bool(_TEMP_RE.match(name))
 
 
-def write_atomic_at(dir_fd: int, name: str, data: bytes) -> None:
-    """Replace ``name`` in the directory ``dir_fd`` with ``data``: temp file, fsync, rename."""
+def write_atomic_at(dir_fd: int, name: str, data: bytes, *, durable: bool = True) -> None:
+    """Replace ``name`` in the directory ``dir_fd`` with ``data``: temp file, fsync (unless not ``durable``: a cache
+    entry, which a crash may leave torn and its authentication then refuses), rename."""
     tmp = temp_name(name)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dir_fd)
     try:
@@ -41,7 +42,8 @@ def write_atomic_at(dir_fd: int, name: str, data: bytes) -> None:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
@@ -51,12 +53,12 @@ def write_atomic_at(dir_fd: int, name: str, data: bytes) -> None:
         raise
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Replace the file ``path`` with ``data`` atomically, creating its directory if needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        write_atomic_at(dir_fd, path.name, data)
+        write_atomic_at(dir_fd, path.name, data, durable=durable)
     finally:
         os.close(dir_fd)
 

@@ -262,9 +262,9 @@ def lint_paths(paths: list[FsPath], checker: Checker | Callable[[list[Any]], Che
     """Lint files and directories; raises InputError for paths that do not exist. ``checker``: the Checker, or what
     chooses it from the objects it is to check (sources, patches and what kustomize built). ``per_file``: the Checker
     and spec context (NIC count, pools) for the objects of one file or kustomize directory (real path), when they are
-    not the default ones (a cluster's output, with its own release). ``against`` gives the objects their previous
-    versions (``Item.old``) before they are checked, and returns notes to print. ``pools``: the default context's
-    node pools (gen lint --cluster)."""
+    not the default ones (a cluster's output, with its own release; checked apart from other clusters' objects).
+    ``against`` gives the objects their previous versions (``Item.old``) before they are checked, and returns notes to
+    print. ``pools``: the default context's node pools (gen lint --cluster)."""
     collected = collect(paths, base=base, build=build)
     result = LintResult([], files=collected.files, builds=collected.builds, skipped=collected.skipped)
     if against is not None:
@@ -284,18 +284,19 @@ def lint_paths(paths: list[FsPath], checker: Checker | Callable[[list[Any]], Che
 
 
 Group = tuple["Checker | None", SpecContext, list[Unit], set[int]]
+GroupKey = tuple[Checker, SpecContext] | None  # a cluster's spec context is one per cluster: the key names the cluster
 
 
 def _groups(items: list[Item], units: list[Unit], origin: dict[int, FsPath], checker: Any, per_file: PerFile | None,
             default: SpecContext) -> list[Group]:
-    """The items split by the Checker that checks them: (Checker or None for the default one, spec context, units,
-    indices). A kustomize build is checked whole by its directory's; loose files each by their own, against the
-    objects of every loose file."""
+    """The items split by what checks them: (Checker or None for the default one, spec context, units, indices). A
+    kustomize build is checked whole by its directory's; loose files each by their own, against the loose objects of
+    the same cluster: one cluster's objects never satisfy, or clash with, another's."""
     if per_file is None:
         return [(checker if isinstance(checker, Checker) else None, default, units, set(range(len(items))))]
-    keys: dict[FsPath, tuple[Checker, SpecContext] | None] = {}
+    keys: dict[FsPath, GroupKey] = {}
 
-    def key_of(index: int) -> tuple[Checker, SpecContext] | None:
+    def key_of(index: int) -> GroupKey:
         path = origin.get(index)
         if path is None:
             return None
@@ -303,19 +304,20 @@ def _groups(items: list[Item], units: list[Unit], origin: dict[int, FsPath], che
             keys[path] = per_file(path)
         return keys[path]
 
-    groups: dict[tuple[Checker, SpecContext] | None, Group] = {}
-
-    def group(key: tuple[Checker, SpecContext] | None) -> Group:
-        if key not in groups:
-            groups[key] = (None, default, [], set()) if key is None else (key[0], key[1], [], set())
-        return groups[key]
-
-    for index in range(len(items)):
-        group(key_of(index))[3].add(index)
+    key = [key_of(index) for index in range(len(items))]
+    groups: dict[GroupKey, Group] = {}
+    for index, k in enumerate(key):
+        if k not in groups:
+            groups[k] = (None, default, [], set()) if k is None else (k[0], k[1], [], set())
+        groups[k][3].add(index)
     for members, context in units:
-        by_key: dict[tuple[Checker, SpecContext] | None, list[int]] = {}
+        by_key: dict[GroupKey, list[int]] = {}
         for index in members:
-            by_key.setdefault(key_of(index), []).append(index)
-        for key, part in by_key.items():
-            group(key)[2].append((part, context))
+            by_key.setdefault(key[index], []).append(index)
+        scoped: dict[GroupKey, list[int]] = {}
+        for index in context:
+            if key[index] in by_key:
+                scoped.setdefault(key[index], []).append(index)
+        for k, part in by_key.items():
+            groups[k][2].append((part, scoped.get(k, [])))
     return list(groups.values())

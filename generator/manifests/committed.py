@@ -17,15 +17,16 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from generator.check.cel.rule import needs_previous
-from generator.check.previous import PreviousIndex
-from generator.check.validators.kinds import Schemas
 from generator.core import layout
 from generator.core.errors import GenError
 from generator.core.kube import Obj
-from generator.manifests.collect import Collected, collect
 from generator.programs import applied, git
+
+if TYPE_CHECKING:  # the checks are imported by gen lint --against when it compares: gen check's start-up stays short
+    from generator.check.validators.kinds import Schemas
+    from generator.manifests.collect import Collected
 
 
 def revision(repo: Path, ref: str | None) -> git.Revision:
@@ -62,6 +63,10 @@ class LintAgainst(_Against):
         self.base, self.paths, self.build, self.schemas = base, paths, build, schemas
 
     def __call__(self, collected: Collected) -> list[str]:
+        from generator.check.cel.rule import needs_previous
+        from generator.check.previous import PreviousIndex
+        from generator.manifests.collect import collect
+
         wanted = [item for item in collected.items if not item.patch and needs_previous(item.obj, self.schemas)]
         rev, top = self.revision, self.top
         if rev is None:

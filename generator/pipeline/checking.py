@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.check.bundles import check_bundles, check_fleet
+from generator.check.bundles import check_bundles, check_fleet_part, check_fleet_parts
 from generator.cluster.model import Cluster
 from generator.cluster.overlay import has_user_overlay
 from generator.core import layout
@@ -22,6 +22,8 @@ from generator.pipeline.messages import Messages
 from generator.programs.helm import ChartRender, FilesRender
 from generator.programs.overlays import OverlayBuild, build_overlays
 from generator.render import Rendered, render
+from generator.render.fleet import FleetPart, fleet_bundle_of, fleet_part
+from generator.render.output import Bundle
 from generator.report.reporter import counts
 from generator.sources import schema_store
 
@@ -39,6 +41,7 @@ class Checked:
     chart_renders: dict[str, FilesRender] = field(default_factory=dict)  # the rdma-infiniband chart, per cluster
     by_cluster: dict[str, list[Finding]] = field(default_factory=dict)  # each cluster's findings
     fleet_findings: list[Finding] = field(default_factory=list)
+    fleet_parts: dict[str, tuple[FleetPart, tuple[Finding, ...]]] = field(default_factory=dict)  # by cluster
 
     @property
     def errors(self) -> int:
@@ -56,19 +59,38 @@ def user_overlays(repo: Path, clusters: list[Cluster]) -> set[str]:
     return found
 
 
-def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: list[Cluster], mirror: Path | None,
+@dataclass(frozen=True)
+class FleetMembers:
+    """Every cluster of the repo, for the fleet bootstrap: the ones parsed in this run, and the parts of the others
+    as gen's records keep them (with what their checks found)."""
+
+    parsed: list[Cluster]
+    kept: dict[str, tuple[FleetPart, tuple[Finding, ...]]] = field(default_factory=dict)
+
+
+def fleet_of(members: FleetMembers, store: schema_store.SchemaStore | None,
+             ) -> tuple[Bundle, dict[str, tuple[FleetPart, tuple[Finding, ...]]], list[Finding]]:
+    """The fleet bootstrap of ``members``, each member's part with its findings, and the bootstrap's findings."""
+    parts = dict(members.kept)
+    for cluster in members.parsed:
+        part = fleet_part(cluster)
+        parts[cluster.name] = (part, tuple(check_fleet_part(part, store)))
+    fleet = fleet_bundle_of([part for part, _ in parts.values()])
+    return fleet, parts, check_fleet_parts(fleet, [(p, list(f)) for p, f in parts.values()], store)
+
+
+def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: FleetMembers | None, mirror: Path | None,
                    messages: Messages, with_chart: bool = False, progress: Progress = QUIET,
-                   fleet_release: str | None = None, previous: Previous | None = None) -> Checked:
+                   previous: Previous | None = None) -> Checked:
     """Render ``clusters`` (and the bootstrap of ``fleet_members``, and with ``with_chart`` the rdma-infiniband
-    chart), build every mode overlay with kustomize, render their charts where at hand, and check everything (the
-    bootstrap with the schemas of ``fleet_release``, by default the first cluster's release). ``previous``: what
-    Argo CD applied before, by cluster name (the objects' CEL rules then run as on an update). Only the chart notes
-    are said (through ``messages``); nothing is written."""
+    chart), build every mode overlay with kustomize, render their charts where at hand, and check everything.
+    ``previous``: what Argo CD applied before, by cluster name (the objects' CEL rules then run as on an update). Only
+    the chart notes are said (through ``messages``); nothing is written."""
     overlays = user_overlays(repo, clusters)
     charts = operator_charts(clusters, mirror, messages)
     gpu_charts = gpu_operator_charts(clusters, mirror, messages)
     objects = {name: r.objects for name, r in charts.items() if not r.error}
-    rendered = render(clusters, overlays, objects, fleet=fleet_members,
+    rendered = render(clusters, overlays, objects, fleet=[],
                       chart_defaults=chart_defaults() if with_chart else None)
     builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters], progress)
     chart_renders = rdma_chart_renders(clusters) if with_chart and clusters else {}
@@ -80,10 +102,13 @@ def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: list[Clus
                                                  gpu_charts=gpu_charts)
         progress.advance()
     progress.done()
-    release = fleet_release or (rendered.clusters[0][0].release.tag if rendered.clusters else None)
-    fleet_findings = check_fleet(rendered.fleet, release, store) if rendered.fleet is not None and release else []
+    parts: dict[str, tuple[FleetPart, tuple[Finding, ...]]] = {}
+    fleet_findings: list[Finding] = []
+    if fleet_members is not None and (fleet_members.parsed or fleet_members.kept):
+        fleet, parts, fleet_findings = fleet_of(fleet_members, store)
+        rendered = Rendered(rendered.clusters, fleet, rendered.chart)
     findings = sorted({f for found in [*by_cluster.values(), fleet_findings] for f in found}, key=Finding.sort_key)
-    return Checked(rendered, charts, builds, findings, chart_renders, by_cluster, fleet_findings)
+    return Checked(rendered, charts, builds, findings, chart_renders, by_cluster, fleet_findings, parts)
 
 
 def render_clusters(repo: Path, names: list[str], mirror: Path | None, messages: Messages, *,

@@ -75,7 +75,7 @@ def load_fleet(repo: Path, names: list[str]) -> Fleet:
 IN_CLUSTER = ("name", "in-cluster"), ("server", "https://kubernetes.default.svc")
 
 
-def _destination_key(cluster: Cluster) -> tuple[str, str, str]:
+def destination_key(cluster: Cluster) -> tuple[str, str, str]:
     """Which cluster an Application lands in, as one Argo CD (its namespace) knows it; `in-cluster` and the
     in-cluster server are the same cluster."""
     argocd = cluster.argocd
@@ -92,7 +92,7 @@ def destination_clashes(clusters: list[Cluster]) -> list[list[Cluster]]:
     groups: dict[tuple[str, str, str], list[Cluster]] = {}
     for cluster in sorted(clusters, key=lambda c: c.name):
         if cluster.gitops == "argocd":  # a Flux cluster's objects are applied by the Flux inside it
-            groups.setdefault(_destination_key(cluster), []).append(cluster)
+            groups.setdefault(destination_key(cluster), []).append(cluster)
     return [group for group in groups.values() if len(group) > 1]
 
 
@@ -104,7 +104,7 @@ def clash_error(group: list[Cluster], changed: set[str] | None) -> SpecError:
     blamed = [c for c in group if changed is not None and c.spec_file in changed]
     if not blamed or len(blamed) == len(group):
         blamed = []
-    _, how, where = _destination_key(group[0])
+    _, how, where = destination_key(group[0])
     listed = " and ".join([", ".join(files[:-1]), files[-1]] if len(files) > 2 else files)
     what = (f"{listed} target the same cluster ({how} {where!r}"
             f"{' by default' if how == 'server' and where == IN_CLUSTER[1][1] else ''}, Argo CD in "

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.cluster.model import Cluster
 from generator.cluster.overlay import has_user_overlay
@@ -17,16 +18,19 @@ from generator.core.finding import Finding
 from generator.core.kube import Obj
 from generator.core.progress import QUIET, Progress
 from generator.manifests.committed import CommittedOutput
-from generator.pipeline.chart_renders import chart_written, charts_at_hand, note_missing_charts, wants_chart
-from generator.pipeline.checking import Checked, check_clusters
-from generator.pipeline.clusters import Fleet, load_fleet
+from generator.pipeline.chart_renders import chart_written, charts_at_hand, note_missing_charts
+from generator.pipeline.clusters import destination_key, load_cluster
+from generator.pipeline.known import Known, load_known, lookup
 from generator.pipeline.messages import Messages
-from generator.pipeline.records import BundleRecord, ClusterRecord, FleetRecord, Records, environment
+from generator.pipeline.records import BundleRecord, ClusterRecord, FleetRecord, Records, SpecFacts, environment
 from generator.programs.helm import helm_command
 from generator.programs.kustomize import kustomize_command
 from generator.render import output_bundles
 from generator.render.output import Bundle
 from generator.render.rendered_chart import release_dir
+
+if TYPE_CHECKING:  # rendering and the checks are imported when a cluster is rendered: a no-op run starts faster
+    from generator.pipeline.checking import Checked, FleetMembers
 from generator.report.reporter import counts
 
 Read = dict[str, tuple[BundleRecord, Bundle | None]]  # cluster -> its record's bundle, and the bundle read back
@@ -62,6 +66,32 @@ def _records(mirror: Path | None, with_chart: bool) -> Records:
     return Records(environment(kustomize_command(), helm_command(), charts_at_hand(mirror), with_chart))
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """The records of a run's environment, every spec of the repo with its inputs' key (None: cannot be keyed), and
+    the records of the specs recorded with those inputs; ``with_chart``: whether the rdma-infiniband chart is part of
+    the output (asked, written before, or applied by a recorded cluster), which is part of the environment."""
+
+    records: Records
+    names: list[str]
+    keys: dict[str, str | None]
+    recorded: dict[str, ClusterRecord]
+    with_chart: bool
+
+
+def look_up(repo: Path, mirror: Path | None, with_chart: bool) -> Lookup:
+    """Every spec's key and record, in the environment of ``with_chart`` (or of a chart written before), or with the
+    chart when a recorded cluster applies it."""
+    names = discover(repo)
+    wanted = with_chart or chart_written(repo)
+    while True:
+        records = _records(mirror, wanted)
+        keys, recorded = lookup(repo, names, records)
+        if wanted or not any(record.source == "chart" for record in recorded.values()):
+            return Lookup(records, names, keys, recorded, wanted)
+        wanted = True
+
+
 def _sorted_findings(records: Sequence[ClusterRecord], extra: Sequence[Finding]) -> list[Finding]:
     """The findings the recorded clusters had when they were checked, and ``extra``; sorted."""
     return sorted({*(f for record in records for f in record.findings), *extra}, key=Finding.sort_key)
@@ -70,25 +100,12 @@ def _sorted_findings(records: Sequence[ClusterRecord], extra: Sequence[Finding])
 # -- the fast path: everything recorded, nothing rendered ----------------------------------------------------------
 
 
-def _everyone_recorded(repo: Path, records: Records) -> dict[str, tuple[str, ClusterRecord]] | None:
-    """Every spec of the repo with its inputs' key and its record; None when one has none."""
-    found = {}
-    for name in discover(repo):
-        key = records.cluster_key(repo, name)
-        record = records.cluster(key)
-        if key is None or record is None:
-            return None
-        found[name] = (key, record)
-    return found
-
-
-def _read_back(repo: Path, names: list[str], recorded: dict[str, tuple[str, ClusterRecord]], read: Read,
-               ) -> list[Bundle] | None:
+def _read_back(repo: Path, names: list[str], recorded: dict[str, ClusterRecord], read: Read) -> list[Bundle] | None:
     """The named clusters' bundles read back from output/ (each kept in ``read``); None when one is not as
     recorded."""
     bundles = []
     for name in names:
-        record = recorded[name][1].bundle
+        record = recorded[name].bundle
         bundle = record.read_back(repo)
         read[name] = (record, bundle)
         if bundle is None:
@@ -105,19 +122,16 @@ def _optional(repo: Path, record: BundleRecord | None) -> tuple[bool, Bundle | N
     return bundle is not None, bundle
 
 
-def from_records(repo: Path, names: list[str], mirror: Path | None, with_chart: bool, read: Read,
+def from_records(repo: Path, names: list[str], mirror: Path | None, found: Lookup, read: Read,
                  messages: Messages) -> Outcome | None:
     """The outcome without rendering anything, when every spec of the repo and the fleet have a record of their
     current inputs and output/ holds exactly the recorded files; else None. ``read``: the clusters' records and
     their bundles read back from output/ (None: not as recorded), kept for the run that renders the others."""
-    chart_wanted = with_chart or chart_written(repo)
-    records = _records(mirror, chart_wanted)
-    recorded = _everyone_recorded(repo, records)
-    if recorded is None:
+    recorded = found.recorded
+    if len(recorded) != len(found.names):
         return None
-    if chart_wanted != (chart_wanted or any(r.source == "chart" for _, r in recorded.values())):
-        return None
-    fleet_record = records.fleet(records.fleet_key({n: k for n, (k, _) in recorded.items()}, names, chart_wanted))
+    keys = {name: key for name, key in found.keys.items() if key is not None}
+    fleet_record = found.records.fleet(found.records.fleet_key(keys, names, found.with_chart))
     if fleet_record is None:
         return None
     bundles = _read_back(repo, names, recorded, read)
@@ -125,7 +139,7 @@ def from_records(repo: Path, names: list[str], mirror: Path | None, with_chart: 
     chart_ok, chart = _optional(repo, fleet_record.chart)
     if bundles is None or not fleet_ok or not chart_ok:
         return None
-    chosen = [recorded[name][1] for name in names]
+    chosen = [recorded[name] for name in names]
     for name in names:
         if (repo / layout.user_overlay_dir(name)).exists():
             has_user_overlay(repo, name)  # refusals (a link out of the repo, a FIFO) are said as before
@@ -133,81 +147,135 @@ def from_records(repo: Path, names: list[str], mirror: Path | None, with_chart: 
         messages.warnings(record.notes)
     note_missing_charts({record.release for record in chosen}, mirror, messages)
     messages.findings(_sorted_findings(chosen, fleet_record.findings))
-    return Outcome(bundles, fleet, chart, list(recorded), [],
-                   {record.release_dir for _, record in recorded.values() if record.release_dir},
+    return Outcome(bundles, fleet, chart, list(found.names), [],
+                   {record.release_dir for record in recorded.values() if record.release_dir},
                    any(record.asks_previous for record in chosen))
 
 
 # -- the full path: render, build and check what is not recorded ----------------------------------------------------
 
 
-def _unchanged(repo: Path, fleet: Fleet, records: Records, keys: dict[str, str | None], changed: set[str],
-               read: Read) -> dict[str, tuple[ClusterRecord, Bundle]]:
-    """The selected clusters recorded with their current inputs whose files output/ holds as recorded (and that
-    are not ``changed`` since the commit compared with)."""
+def _unchanged(repo: Path, names: list[str], found: Lookup, changed: set[str], read: Read,
+               ) -> dict[str, tuple[ClusterRecord, Bundle]]:
+    """The named clusters recorded with their current inputs (and not ``changed`` since the commit compared with),
+    with their bundles: read back from output/ when it holds the recorded files, else the bytes the record keeps (a
+    spec changed since gen bundle wrote its cluster: output/ is out of date, and says so)."""
     unchanged = {}
-    for cluster in fleet.selected:
-        record = records.cluster(keys[cluster.name])
-        if record is None or cluster.name in changed:
+    for name in names:
+        record = found.recorded.get(name)
+        key = found.keys[name]
+        if record is None or key is None or name in changed:
             continue
-        kept, bundle = read.get(cluster.name, (None, None))
+        kept, bundle = read.get(name, (None, None))
         if kept != record.bundle:  # not read yet (or another record)
             bundle = record.bundle.read_back(repo)
+        if bundle is None:
+            bundle = next(iter(found.records.rendered(key, record.bundle) or []), None)
         if bundle is not None:
-            unchanged[cluster.name] = (record, bundle)
+            unchanged[name] = (record, bundle)
     return unchanged
 
 
-def _cluster_record(cluster: Cluster, bundle: Bundle, findings: list[Finding], asks_previous: bool) -> ClusterRecord:
-    return ClusterRecord(BundleRecord.of(bundle), tuple(cluster.notes), cluster.release.tag, cluster.argocd.source,
-                         release_dir(cluster.release.tag) if cluster.argocd.delivery == "rendered" else "",
-                         tuple(findings), asks_previous)
+def _recorded_fleet(repo: Path, names: list[str], found: Lookup,
+                    ) -> tuple[FleetRecord, Bundle | None, Bundle | None] | None:
+    """The fleet bootstrap and the chart as recorded for every spec's current inputs (read back from output/, else
+    the recorded bytes), with what their checks found; None when not recorded."""
+    if not all(found.keys.values()):
+        return None
+    key = found.records.fleet_key({n: k for n, k in found.keys.items() if k}, names, found.with_chart)
+    record = found.records.fleet(key)
+    if record is None:
+        return None
+    out: list[Bundle | None] = []
+    for part in (record.fleet, record.chart):
+        bundle = part.read_back(repo) if part is not None else None
+        if part is not None and bundle is None:
+            bundle = next(iter(found.records.rendered(key, part) or []), None)
+            if bundle is None:
+                return None
+        out.append(bundle)
+    return record, out[0], out[1]
 
 
-def _record(records: Records, keys: dict[str, str | None], checked: Checked, fleet: Fleet, names: list[str],
-            with_chart: bool, asked: set[str]) -> None:
+def _spec_facts(cluster: Cluster) -> SpecFacts:
+    return SpecFacts(cluster.release.tag, cluster.argocd.source,
+                     release_dir(cluster.release.tag) if cluster.argocd.delivery == "rendered" else "",
+                     cluster.gitops, destination_key(cluster), cluster.kubernetes.version, cluster.vm_size.nics,
+                     tuple(cluster.notes))
+
+
+def _record(found: Lookup, checked: Checked, complete: bool, names: list[str], asked: set[str]) -> None:
     """Record every cluster just checked (all passed), and the fleet when every spec of the repo has a key."""
+    records, keys = found.records, found.keys
     for cluster, bundle in checked.rendered.clusters:
         key = keys[cluster.name]
-        if key is not None:
-            records.record(key, _cluster_record(cluster, bundle, checked.by_cluster[cluster.name],
-                                                cluster.name in asked))
+        if key is not None and cluster.name in checked.fleet_parts:
+            objects = sum(len(docs) for docs in bundle.objects.values())
+            records.record_fleet_part(key, checked.fleet_parts[cluster.name])
+            records.record(key, ClusterRecord(BundleRecord.of(bundle), _spec_facts(cluster),
+                                              tuple(checked.by_cluster[cluster.name]), cluster.name in asked, objects),
+                           bundle)
     rendered = checked.rendered
-    if fleet.everyone is not None and all(keys.values()) and rendered.fleet is not None:
-        records.record(records.fleet_key({n: k for n, k in keys.items() if k}, names, with_chart), FleetRecord(
+    if complete and all(keys.values()) and rendered.fleet is not None:
+        records.record(records.fleet_key({n: k for n, k in keys.items() if k}, names, found.with_chart), FleetRecord(
             BundleRecord.of(rendered.fleet), BundleRecord.of(rendered.chart) if rendered.chart else None,
-            tuple(checked.fleet_findings)))
+            tuple(checked.fleet_findings)), *[b for b in (rendered.fleet, rendered.chart) if b is not None])
 
 
-def _assembled(fleet: Fleet, unchanged: dict[str, tuple[ClusterRecord, Bundle]], checked: Checked) -> Outcome:
-    """The outcome of a run that rendered ``checked`` and read ``unchanged`` back."""
-    rendered = {cluster.name: bundle for cluster, bundle in checked.rendered.clusters}
-    bundles = [unchanged[c.name][1] if c.name in unchanged else rendered[c.name] for c in fleet.selected]
-    everyone = fleet.everyone
-    return Outcome(bundles, checked.rendered.fleet, checked.rendered.chart,
-                   [c.name for c in everyone] if everyone is not None else None, [e.file for e in fleet.broken],
-                   {release_dir(c.release.tag) for c in everyone or [] if c.argocd.delivery == "rendered"})
+def _assembled(known: Known, names: list[str], unchanged: dict[str, tuple[ClusterRecord, Bundle]],
+               rendered: dict[str, Bundle], fleet: Bundle | None, chart: Bundle | None) -> Outcome:
+    """The outcome of a run that rendered ``rendered`` and read ``unchanged`` back."""
+    bundles = [unchanged[name][1] if name in unchanged else rendered[name] for name in names]
+    dirs = {release_dir(c.release.tag) for c in known.parsed.values() if c.argocd.delivery == "rendered"}
+    dirs |= {r.release_dir for r in known.recorded.values() if r.release_dir}
+    return Outcome(bundles, fleet, chart, known.names if known.complete else None, [e.file for e in known.broken],
+                   dirs if known.complete else set())
 
 
-def _say_findings(messages: Messages, unchanged: dict[str, tuple[ClusterRecord, Bundle]], checked: Checked) -> None:
-    """Every finding of the run (the recorded clusters' and the checked ones'); ChecksFailed on an error."""
-    findings = _sorted_findings([record for record, _ in unchanged.values()], checked.findings)
+def _say_findings(messages: Messages, unchanged: dict[str, tuple[ClusterRecord, Bundle]],
+                  found: Sequence[Finding]) -> None:
+    """Every finding of the run (the recorded clusters' and ``found``); ChecksFailed on an error."""
+    findings = _sorted_findings([record for record, _ in unchanged.values()], found)
     messages.findings(findings)
     errors = counts(findings)[0]
     if errors:
         raise ChecksFailed(f"validation failed: {errors} error(s); nothing written")
 
 
-def _full(repo: Path, names: list[str], mirror: Path | None, messages: Messages, with_chart: bool,
+def _known(repo: Path, names: list[str], mirror: Path | None, found: Lookup, changed: set[str], read: Read,
+           ) -> tuple[Lookup, Known, dict[str, tuple[ClusterRecord, Bundle]]]:
+    """The repo's specs as known (parsed where no record of their current inputs stands in) and the named clusters
+    unchanged since recorded; in the environment with the rdma-infiniband chart when a parsed cluster applies it."""
+    while True:
+        unchanged = _unchanged(repo, names, found, changed, read)
+        known = load_known(repo, names, found.names, found.recorded,
+                           set(found.recorded) - (set(names) - set(unchanged)))
+        if found.with_chart or not any(source == "chart" for source in known.sources()):
+            return found, known, unchanged
+        found = look_up(repo, mirror, True)
+
+
+def _members(repo: Path, found: Lookup, known: Known) -> FleetMembers:
+    """Every cluster of the repo for its bootstrap: the parsed ones, and the recorded parts of the others (a cluster
+    whose part is not kept is parsed after all)."""
+    from generator.pipeline.checking import FleetMembers
+    kept = {}
+    for name in known.recorded:
+        key = found.keys[name]
+        part = found.records.fleet_part(key) if key is not None else None
+        if part is not None:
+            kept[name] = part
+    parsed = [known.parsed[n] if n in known.parsed else load_cluster(repo, n)
+              for n in known.names if n not in kept]
+    return FleetMembers(parsed, kept)
+
+
+def _full(repo: Path, names: list[str], mirror: Path | None, messages: Messages, found: Lookup,
           progress: Progress, comparison: CommittedOutput | None, changed: set[str], read: Read) -> Outcome:
-    fleet = load_fleet(repo, names)
-    for cluster in fleet.selected:
-        messages.warnings(cluster.notes)
-    with_chart = with_chart or wants_chart(repo, [*fleet.selected, *fleet.others])
-    records = _records(mirror, with_chart)
-    keys = {c.name: records.cluster_key(repo, c.name) for c in [*fleet.selected, *fleet.others]}
-    unchanged = _unchanged(repo, fleet, records, keys, changed, read)
-    note_missing_charts({c.release.tag for c in fleet.selected}, mirror, messages)  # in one line, as a full run
+    found, known, unchanged = _known(repo, names, mirror, found, changed, read)
+    for name in names:
+        messages.warnings(known.notes(name))
+    note_missing_charts({known.release(name) for name in names}, mirror, messages)  # in one line, as a full run
     asked: set[str] = set()
 
     def previous(name: str) -> Sequence[Obj] | None:
@@ -215,15 +283,26 @@ def _full(repo: Path, names: list[str], mirror: Path | None, messages: Messages,
         asked.add(name)
         return comparison(name) if comparison is not None else None
 
-    todo = [c for c in fleet.selected if c.name not in unchanged]
-    release = fleet.selected[0].release.tag if fleet.selected else None
-    checked = check_clusters(repo, todo, fleet.everyone or [], mirror, messages, with_chart, progress, release,
-                             previous)
+    todo = [known.parsed[name] for name in names if name not in unchanged]
+    fleet = _recorded_fleet(repo, names, found) if known.complete and not todo else None
+    if fleet is not None:  # nothing to render: every cluster, the fleet and the chart as recorded
+        _say_notes(messages, comparison)
+        _say_findings(messages, unchanged, fleet[0].findings)
+        return _assembled(known, names, unchanged, {}, fleet[1], fleet[2])
+    from generator.pipeline.checking import check_clusters
+
+    members = _members(repo, found, known) if known.complete else None
+    checked = check_clusters(repo, todo, members, mirror, messages, found.with_chart, progress, previous)
+    _say_notes(messages, comparison)
+    _say_findings(messages, unchanged, checked.findings)
+    _record(found, checked, known.complete, names, asked)
+    return _assembled(known, names, unchanged, {c.name: b for c, b in checked.rendered.clusters},
+                      checked.rendered.fleet, checked.rendered.chart)
+
+
+def _say_notes(messages: Messages, comparison: CommittedOutput | None) -> None:
     for note in comparison.notes if comparison is not None else []:
         messages.note("gen check", note)
-    _say_findings(messages, unchanged, checked)
-    _record(records, keys, checked, fleet, names, with_chart, asked)
-    return _assembled(fleet, unchanged, checked)
 
 
 def outcome(repo: Path, names: list[str], mirror: Path | None, messages: Messages, *, with_chart: bool = False,
@@ -241,9 +320,10 @@ def outcome(repo: Path, names: list[str], mirror: Path | None, messages: Message
         differ = comparison.changed_clusters()
         changed = set(names) | set(discover(repo)) if differ is None else differ
     read: Read = {}
-    fast = None if changed & set(names) else from_records(repo, names, mirror, with_chart, read, messages)
+    found = look_up(repo, mirror, with_chart)
+    fast = None if changed & set(names) else from_records(repo, names, mirror, found, read, messages)
     if fast is None:
-        return _full(repo, names, mirror, messages, with_chart, progress, comparison, changed, read)
+        return _full(repo, names, mirror, messages, found, progress, comparison, changed, read)
     if comparison is not None:
         skipped = comparison.revision is None and fast.asks_previous
         for note in [comparison.skipped] if skipped else comparison.unchanged_note():

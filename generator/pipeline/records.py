@@ -21,9 +21,9 @@ here only, and a record that does not read back as one of them is a miss.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,32 +33,12 @@ from generator.core import layout
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
 from generator.core.finding import Finding
 from generator.core.fs import MAX_FILE_BYTES, read_regular
+from generator.core.identity import package_digest
 from generator.programs.overlays import user_overlay_inputs
+from generator.render.fleet import FleetPart
 from generator.render.output import Bundle
 
-MEMO_VERSION = 3
-PACKAGE = Path(__file__).resolve().parents[1]  # generator/
-LIBRARIES = ("PyYAML", "jsonschema-rs", "kubernetes-validate", "ruamel.yaml", "cel-expr-python")
-
-
-@functools.cache
-def package_digest() -> str:
-    """Every file of the gen package (but compiled bytecode), by path and bytes, and the libraries' versions."""
-    from importlib import metadata
-
-    parts: list[bytes | str] = []
-    for here, dirs, files in os.walk(PACKAGE):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            if not name.endswith((".pyc", ".pyo")):
-                path = Path(here) / name
-                parts += [path.relative_to(PACKAGE).as_posix(), path.read_bytes()]
-    for library in LIBRARIES:
-        try:
-            parts += [library, metadata.version(library)]
-        except metadata.PackageNotFoundError:
-            parts += [library, "-"]
-    return digest(*parts)
+MEMO_VERSION = 4
 
 
 def environment(kustomize: list[str], helm: list[str] | None, charts: Iterable[tuple[str, str]],
@@ -71,6 +51,25 @@ def environment(kustomize: list[str], helm: list[str] | None, charts: Iterable[t
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _regular_bytes(path: str) -> bytes | None:
+    """The bytes of ``path`` when it is a regular file (never through a link), else None. One open, fstat and read
+    (a fleet's output is thousands of files, read back on every run)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+            return None
+        data = os.read(fd, st.st_size + 1)
+        while len(data) < st.st_size and (more := os.read(fd, st.st_size + 1 - len(data))):
+            data += more  # a short read
+        return data if len(data) <= st.st_size else None  # grown since its size was asked: read it next run
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -104,14 +103,11 @@ class BundleRecord:
         """The recorded bundle with its files' bytes read from output/, when every file is there with its recorded
         sha256 (and so is every bundle it reads); else None."""
         try:
-            root = repo / layout.output_dir(self.cluster)
+            root = f"{repo}/{layout.output_dir(self.cluster)}/"
             files = {}
             for rel, sha in self.files.items():
-                path = root / rel
-                if path.is_symlink() or not path.is_file():
-                    return None
-                data = path.read_bytes()
-                if _sha(data) != sha:
+                data = _regular_bytes(root + rel)
+                if data is None or _sha(data) != sha:
                     return None
                 files[rel] = data
             reads = []
@@ -126,28 +122,93 @@ class BundleRecord:
 
 
 @dataclass(frozen=True)
-class ClusterRecord:
-    """A cluster rendered, built and checked without an error: its bundle, the warnings it said (the spec's notes
-    and the findings), its release, and what the fleet needs of it."""
+class SpecFacts:
+    """What a run needs of a cluster's parsed spec besides its bundle (so that a recorded cluster's spec is not parsed
+    again): its release, how Argo CD delivers it, which cluster its Application lands in (one destination per cluster
+    is checked across the fleet), its Kubernetes version and NIC count (gen lint's checker) and its notes. Its part of
+    the fleet bootstrap is recorded beside it (``Records.fleet_part``), read only when the bootstrap is assembled."""
 
-    bundle: BundleRecord
-    notes: tuple[str, ...]
     release: str
     source: str  # argocd.source: overlay | chart
     release_dir: str  # output/ directory of its release's shared CRDs ("" unless rendered delivery)
-    findings: tuple[Finding, ...]
-    asks_previous: bool = False  # an object has an update rule (oldSelf): gen check compares it with a commit
+    gitops: str  # argocd | flux
+    destination: tuple[str, str, str]  # (Argo CD namespace, "name" or "server", where): clusters.destination_key
+    kube_version: str
+    nics: int
+    notes: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"bundle": self.bundle.to_json(), "notes": list(self.notes), "release": self.release,
-                "asks_previous": self.asks_previous, "source": self.source, "release_dir": self.release_dir,
-                "findings": [_finding_json(f) for f in self.findings]}
+        return {"release": self.release, "source": self.source, "release_dir": self.release_dir,
+                "gitops": self.gitops, "destination": list(self.destination), "kube_version": self.kube_version,
+                "nics": self.nics, "notes": list(self.notes)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> SpecFacts:
+        where = tuple(_text(d) for d in _list(data["destination"]))
+        nics = data["nics"]
+        if len(where) != 3 or not isinstance(nics, int) or isinstance(nics, bool):
+            raise TypeError("destination or nics")
+        return cls(_text(data["release"]), _text(data["source"]), _text(data["release_dir"]), _text(data["gitops"]),
+                   (where[0], where[1], where[2]), _text(data["kube_version"]), nics,
+                   tuple(_text(n) for n in _list(data["notes"])))
+
+
+FleetPartRecord = tuple[FleetPart, tuple[Finding, ...]]  # a cluster's part of the bootstrap, and its check's findings
+
+
+def _part_json(part: FleetPart) -> dict[str, Any]:
+    return {"cluster": part.cluster, "argocd_namespace": part.argocd_namespace, "project": part.project,
+            "project_yaml": part.project_yaml, "element": part.element, "element_yaml": part.element_yaml,
+            "flux_file": part.flux_file, "flux_objects": list(part.flux_objects), "flux_yaml": part.flux_yaml}
+
+
+def _part(data: Any) -> FleetPart:
+    project, element = data["project"], data["element"]
+    if not (project is None or isinstance(project, dict)) or not (element is None or isinstance(element, dict)):
+        raise TypeError("project or element")
+    return FleetPart(_text(data["cluster"]), _text(data["argocd_namespace"]), project, _text(data["project_yaml"]),
+                     element, _text(data["element_yaml"]), _text(data["flux_file"]),
+                     tuple(_list(data["flux_objects"])), _text(data["flux_yaml"]))
+
+
+@dataclass(frozen=True)
+class ClusterRecord:
+    """A cluster rendered, built and checked without an error: its bundle, the findings (warnings) its checks said,
+    and what the run needs of its spec."""
+
+    bundle: BundleRecord
+    spec: SpecFacts
+    findings: tuple[Finding, ...]
+    asks_previous: bool = False  # an object has an update rule (oldSelf): gen check compares it with a commit
+    objects: int = 0  # how many objects its files hold (gen lint's count)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self.spec.notes
+
+    @property
+    def release(self) -> str:
+        return self.spec.release
+
+    @property
+    def source(self) -> str:
+        return self.spec.source
+
+    @property
+    def release_dir(self) -> str:
+        return self.spec.release_dir
+
+    def to_json(self) -> dict[str, Any]:
+        return {"bundle": self.bundle.to_json(), "spec": self.spec.to_json(), "asks_previous": self.asks_previous,
+                "objects": self.objects, "findings": [_finding_json(f) for f in self.findings]}
 
     @classmethod
     def from_json(cls, data: Any) -> ClusterRecord:
-        return cls(BundleRecord.from_json(data["bundle"]), tuple(_text(n) for n in _list(data["notes"])),
-                   _text(data["release"]), _text(data["source"]), _text(data["release_dir"]),
-                   tuple(_finding(f) for f in _list(data["findings"])), data["asks_previous"] is True)
+        objects = data["objects"]
+        if not isinstance(objects, int) or isinstance(objects, bool):
+            raise TypeError("objects")
+        return cls(BundleRecord.from_json(data["bundle"]), SpecFacts.from_json(data["spec"]),
+                   tuple(_finding(f) for f in _list(data["findings"])), data["asks_previous"] is True, objects)
 
 
 @dataclass(frozen=True)
@@ -201,6 +262,7 @@ class Records:
     def __init__(self, env: str, cache: DiskCache | None = None):
         self.env = env
         self.cache = cache or DiskCache(cache_root(), "checked", MEMO_VERSION)
+        self.bytes = DiskCache(self.cache.root, "rendered", MEMO_VERSION)  # the recorded bundles' bytes, by key
 
     def cluster_key(self, repo: Path, name: str) -> str | None:
         """The digest of the cluster's own inputs: its spec, and every byte kustomize can read through its user
@@ -237,5 +299,77 @@ class Records:
         except (KeyError, TypeError, ValueError):
             return None
 
-    def record(self, key: str, record: ClusterRecord | FleetRecord) -> None:
+    def fleet_part(self, key: str) -> FleetPartRecord | None:
+        """The fleet bootstrap's part of the cluster recorded under ``key``, with its findings."""
+        entry = self._get(digest(key, "fleet part"))
+        try:
+            return (_part(entry["part"]), tuple(_finding(f) for f in _list(entry["findings"]))) if entry else None
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def record_fleet_part(self, key: str, part: FleetPartRecord) -> None:
+        self.cache.put_json(digest(key, "fleet part"), {"version": MEMO_VERSION, "part": _part_json(part[0]),
+                                                         "findings": [_finding_json(f) for f in part[1]]})
+
+    def record(self, key: str, record: ClusterRecord | FleetRecord, *bundles: Bundle) -> None:
+        """Record ``record`` under ``key``, with the bytes of ``bundles`` (the ones it records: see ``rendered``)."""
         self.cache.put_json(key, {"version": MEMO_VERSION, **record.to_json()})
+        if bundles:
+            self.bytes.put(key, _pack([b for bundle in bundles for b in (bundle, *bundle.reads)]))
+
+    def rendered(self, key: str, *records: BundleRecord) -> list[Bundle] | None:
+        """The bundles of ``records`` (recorded under ``key``) with the bytes rendering gave, when the files output/
+        holds are other bytes (a spec changed and gen bundle has not written it yet); None when they are not all
+        kept, or one's sha256 is not the recorded one."""
+        kept = _unpack(self.bytes.get(key) or b"")
+        if kept is None:
+            return None
+        out = []
+        for record in records:
+            bundle = _unpacked(record, kept)
+            if bundle is None:
+                return None
+            out.append(bundle)
+        return out
+
+
+def _pack(bundles: list[Bundle]) -> bytes:
+    """Every file of ``bundles``, each as a header line (the lengths of its name and bytes), its name
+    (``<directory>/<path>``) and its bytes."""
+    out = []
+    for bundle in bundles:
+        for rel, data in sorted(bundle.files.items()):
+            name = f"{bundle.cluster}/{rel}".encode()
+            out += [b"%d %d\n" % (len(name), len(data)), name, data]
+    return b"".join(out)
+
+
+def _unpack(payload: bytes) -> dict[str, bytes] | None:
+    """``_pack``'s files by name; None when the payload is not one."""
+    files: dict[str, bytes] = {}
+    at = 0
+    try:
+        while at < len(payload):
+            end = payload.index(b"\n", at, at + 40)
+            sizes = payload[at:end].split(b" ")
+            name_len, data_len = int(sizes[0]), int(sizes[1])
+            name = payload[end + 1:end + 1 + name_len].decode()
+            files[name] = payload[end + 1 + name_len:end + 1 + name_len + data_len]
+            at = end + 1 + name_len + data_len
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return None
+    return files if at == len(payload) else None
+
+
+def _unpacked(record: BundleRecord, kept: dict[str, bytes]) -> Bundle | None:
+    """The bundle of ``record`` from the kept files, when every one is there with its recorded sha256."""
+    files = {}
+    for rel, sha in record.files.items():
+        data = kept.get(f"{record.cluster}/{rel}")
+        if data is None or _sha(data) != sha:
+            return None
+        files[rel] = data
+    reads = [_unpacked(read, kept) for read in record.reads]
+    if any(read is None for read in reads):
+        return None
+    return Bundle(record.cluster, record.spec_file, files, {}, tuple(r for r in reads if r is not None))

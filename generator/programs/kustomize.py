@@ -128,15 +128,27 @@ def inputs_key(directory: Path, command: Sequence[str]) -> str | None:
     return digest(tool_key(list(command)), *inputs.parts(_strip_leading_comments))
 
 
+def _dirs_cache() -> Any:
+    from generator.core.cache import DiskCache, cache_root
+
+    return DiskCache(cache_root(), "kustomize-dirs", CACHE_VERSION)
+
+
+def keep_builds(keys: Sequence[str | None], payload: bytes) -> None:
+    """Keep one successful build (its objects as JSON) under the ``inputs_key`` of each directory that gave it (gen
+    bundle's builds, for gen lint); None: a directory that cannot be keyed."""
+    cache = _dirs_cache()
+    for key in dict.fromkeys(k for k in keys if k is not None):
+        cache.put(key, payload)
+
+
 def build_many_cached(directories: Sequence[Path], done: Callable[[], None] | None = None) -> list[BuildResult]:
     """``build_many``, with builds of the same inputs (``inputs_key``) shared and kept in gen's cache; failures are
     neither shared nor cached."""
     import json
 
-    from generator.core.cache import DiskCache, cache_root
-
     command = kustomize_command()
-    cache = DiskCache(cache_root(), "kustomize-dirs", CACHE_VERSION)
+    cache = _dirs_cache()
     keys = [inputs_key(d, command) for d in directories]
     results: dict[int, BuildResult] = {}
     first: dict[str, int] = {}

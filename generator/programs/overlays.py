@@ -186,7 +186,8 @@ def build_overlays(repo: Path, bundles: Sequence[Bundle], progress: Progress = Q
             todo[key] = members
     if todo:
         progress.phase("kustomize builds", len(todo))
-        firsts = _build(repo, [members[0] for members in todo.values()], command, progress.advance)
+        others = [member for members in todo.values() for member in members[1:]]
+        firsts, dir_keys = _build(repo, [members[0] for members in todo.values()], command, progress.advance, others)
         progress.done()
         failed: list[tuple[Bundle, str]] = []
         for (key, members), result in zip(todo.items(), firsts, strict=True):
@@ -197,9 +198,10 @@ def build_overlays(repo: Path, bundles: Sequence[Bundle], progress: Progress = Q
             payload = json.dumps(result.objects, separators=(",", ":")).encode("utf-8")
             if not key.startswith("unkeyed "):
                 cache.put(key, payload)
+                kustomize.keep_builds([dir_keys.get((bundle.cluster, mode)) for bundle, mode in members], payload)
             _share(payload, members, results)
         if failed:  # each gets its own build and message
-            for (bundle, mode), result in zip(failed, _build(repo, failed, command), strict=True):
+            for (bundle, mode), result in zip(failed, _build(repo, failed, command)[0], strict=True):
                 results[(bundle.cluster, mode)] = result
     return results
 
@@ -220,16 +222,27 @@ def _share(payload: bytes, members: list[tuple[Bundle, str]], results: dict[tupl
 
 
 def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
-           done: Callable[[], None] | None = None) -> list[OverlayBuild]:
-    """Build these overlays with kustomize, in a staged copy of the repository, in parallel."""
+           done: Callable[[], None] | None = None, alike: Sequence[tuple[Bundle, str]] = (),
+           ) -> tuple[list[OverlayBuild], dict[tuple[str, str], str | None]]:
+    """Build these overlays with kustomize, in a staged copy of the repository, in parallel; and the key ``gen lint``
+    gives each of them and of the ``alike`` overlays (which read what one of them reads, ``_mode_digest``) once
+    written (``kustomize.inputs_key``, taken from the staged bytes before the build), so that gen lint finds the
+    builds of output/ made already. A directory whose staged tree is not laid out as output/ will be (a user overlay,
+    linked from outside the staging directory) gets another key there: gen lint builds it itself."""
     with tempfile.TemporaryDirectory(prefix="gen-stage-") as tmp:
         root = Path(tmp)
-        staged = {bundle.cluster: bundle for bundle, _ in overlays}
+        staged = {bundle.cluster: bundle for bundle, _ in [*overlays, *alike]}
         _stage(repo, list(staged.values()), root)
-        dirs = [root / layout.output_dir(bundle.cluster) / _relative(mode) for bundle, mode in overlays]
+
+        def where(bundle: Bundle, mode: str) -> Path:
+            return root / layout.output_dir(bundle.cluster) / _relative(mode)
+
+        keys = {(bundle.cluster, mode): kustomize.inputs_key(where(bundle, mode), command)
+                for bundle, mode in [*overlays, *alike]}
+        dirs = [where(bundle, mode) for bundle, mode in overlays]
         out = []
         for (bundle, mode), result in zip(overlays, kustomize.build_many(dirs, command, done),
                                           strict=True):
             error = result.error.replace(f"{root}/", "").replace(f"{os.path.realpath(repo)}/", "")
             out.append(OverlayBuild(bundle.cluster, mode, result.objects, error))
-        return out
+        return out, keys

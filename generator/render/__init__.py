@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from generator.cluster.model import Cluster
 from generator.core.kube import Obj
-from generator.render.cluster_bundle import render_bundle
-from generator.render.fleet import fleet_bundle
 from generator.render.output import Bundle
-from generator.render.rdma_chart import chart_bundle
+
+if TYPE_CHECKING:  # the renderers are imported when render() runs: importing generator.render.output stays cheap
+    from generator.cluster.model import Cluster
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,10 @@ def render(clusters: Sequence[Cluster], user_overlays: Collection[str] = (),
     render in ``charts`` by cluster name, for ``argocd.delivery: rendered``), the bootstrap of ``fleet`` (every
     cluster of the repo; by default ``clusters``; None or empty: no bootstrap), and with ``chart_defaults`` (the cluster
     of the chart's default values) the rdma-infiniband chart."""
+    from generator.render.cluster_bundle import render_bundle
+    from generator.render.fleet import fleet_bundle
+    from generator.render.rdma_chart import chart_bundle
+
     charts = charts or {}
     pairs = [(cluster, render_bundle(cluster, cluster.name in user_overlays, charts.get(cluster.name)))
              for cluster in clusters]

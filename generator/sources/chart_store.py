@@ -36,8 +36,6 @@ from generator.catalog.gpu import load_gpu
 from generator.core.cache import DiskCache, cache_root, digest
 from generator.core.errors import InputError, printable
 from generator.core.fs import atomic_write
-from generator.sources.chart_archive import ArchiveError, inspect
-from generator.sources.download import DownloadError, check_url, fetch
 from generator.yamlio.load import YamlInputError, load_documents
 
 REPOSITORY_ENV = "GEN_CHART_REPOSITORY"  # a Helm repository (a mirror of the catalog's) to fetch charts from
@@ -91,6 +89,8 @@ def repository_url(product: str = NETWORK_OPERATOR) -> str:
 def _verified(data: bytes, tag: str, where: str, product: str = NETWORK_OPERATOR) -> bool:
     """Whether the chart ``data`` needs the network to validate values (a schema ``$ref``s the web), once it is
     known to be the release's chart and nothing else; else ChartSourceError naming ``where``."""
+    from generator.sources.chart_archive import ArchiveError, inspect  # archives and the network: when used only
+
     name, version, _repo = identity(tag, product)
     want = (name, version)
     try:
@@ -170,6 +170,8 @@ def find_chart(tag: str, roots: list[Path], product: str = NETWORK_OPERATOR) -> 
 
 
 def _get(url: str, limit: int, timeout: float) -> bytes:
+    from generator.sources.download import DownloadError, fetch
+
     try:
         return fetch(url, limit, timeout)
     except DownloadError as exc:
@@ -208,6 +210,8 @@ def fetch_chart(tag: str, cache_root: Path, repo_url: str | None = None, timeout
                 product: str = NETWORK_OPERATOR) -> Chart:
     """Download the release's chart through the repository's index.yaml into the cache, digest-verified;
     ``timeout``: the deadline of each download."""
+    from generator.sources.download import DownloadError, check_url
+
     name, version, _repo = identity(tag, product)
     base = (repo_url or repository_url(product)).rstrip("/") + "/"
     try:

@@ -20,8 +20,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +28,6 @@ from typing import Literal
 from generator.core.cache import cache_root
 from generator.core.errors import EXIT_ENVIRONMENT, GenError
 from generator.core.fs import atomic_write
-from generator.sources.download import download_failure
 from generator.yamlio import cached as cached_yaml
 
 LOCK_PATH = Path(__file__).with_name("lock.yaml")
@@ -143,6 +140,11 @@ def _verify(entry: LockedFile, data: bytes, source: str) -> bytes:
 
 
 def _download(entry: LockedFile, timeout: float) -> bytes:
+    import urllib.error  # the network's modules, when it is used only
+    import urllib.request
+
+    from generator.sources.download import download_failure
+
     try:
         with urllib.request.urlopen(entry.url, timeout=timeout) as response:  # fixed https URLs from the lock
             return bytes(response.read())

@@ -60,7 +60,7 @@ def _check_dir(repo: Path, cluster: str, expected: dict[str, bytes], read: set[s
     root = check_cluster_root(repo, cluster)
     inv = walk(root)
     pre = f"{OUTPUT_DIR}/{cluster}/"
-    recorded = _recorded(root, inv)
+    recorded: dict[str, str] | None = None  # read when a file differs
     drift = []
     for rel, data in expected.items():
         kind = inv.get(rel)
@@ -72,6 +72,7 @@ def _check_dir(repo: Path, cluster: str, expected: dict[str, bytes], read: set[s
         elif rel not in read:
             old = (root / rel).read_bytes()
             if old != data:
+                recorded = _recorded(root, inv) if recorded is None else recorded
                 edited = rel in recorded and recorded[rel] != mf.sha256(old)
                 drift.append(Drift(pre + rel, "changed", old=old, new=data, edited=edited))
     drift += [Drift(pre + rel, "stray", fix="" if _is_temp(rel) else "--force")

@@ -78,6 +78,15 @@ def _kind(mode: int) -> Kind:
     return "other"
 
 
+def _entry_kind(entry: os.DirEntry[str]) -> Kind:
+    """An entry's kind from the directory listing's own type (no stat call where the file system gives it)."""
+    if entry.is_file(follow_symlinks=False):
+        return "file"
+    if entry.is_dir(follow_symlinks=False):
+        return "dir"
+    return "symlink" if entry.is_symlink() else "other"
+
+
 def walk(root: Path) -> dict[str, Kind]:
     """Every entry below ``root`` (relative POSIX path -> kind), never following symlinks."""
     out: dict[str, Kind] = {}
@@ -90,7 +99,7 @@ def walk(root: Path) -> dict[str, Kind]:
             continue
         for entry in entries:
             rel = prefix + entry.name
-            kind = _kind(entry.stat(follow_symlinks=False).st_mode)
+            kind = _entry_kind(entry)
             out[rel] = kind
             if kind == "dir":
                 stack.append((rel + "/", Path(entry.path)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -41,12 +42,36 @@ class Drift:
         return f"{self.path}: {self.kind}" + (" (edited by hand since gen wrote it)" if self.edited else "")
 
 
+CONTEXT = 3  # lines of context around each change, as git diff
+_HUNK = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@$")
+
+
 def unified_diff(path: str, old: bytes, new: bytes) -> str:
-    """``git diff``-style text diff of ``old`` -> ``new`` labelled ``a/<path>`` and ``b/<path>``."""
-    lines = difflib.unified_diff(
-        _lines(old), _lines(new), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm="\n"
-    )
-    return "".join(lines)
+    """``git diff``-style text diff of ``old`` -> ``new`` labelled ``a/<path>`` and ``b/<path>``.
+
+    As GNU diff does, the lines both share at the start and at the end (but the context kept around the changes) are
+    left out of the comparison, and the hunks' line numbers moved by as many: one changed line of a large file (the
+    fleet bootstrap) costs a comparison of a few lines, not of the whole file."""
+    a, b = _lines(old), _lines(new)
+    head = 0
+    while head < len(a) and head < len(b) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < len(a) - head and tail < len(b) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    skip = max(head - CONTEXT, 0)
+    keep = max(tail - CONTEXT, 0)
+    lines = difflib.unified_diff(a[skip:len(a) - keep], b[skip:len(b) - keep], fromfile=f"a/{path}",
+                                 tofile=f"b/{path}", lineterm="\n", n=CONTEXT)
+    return "".join(_moved(line, skip) for line in lines)
+
+
+def _moved(line: str, by: int) -> str:
+    """A hunk header's line numbers moved down by ``by`` lines (any other line as it is)."""
+    match = _HUNK.match(line.rstrip("\n")) if by and line.startswith("@@ ") else None
+    if match is None:
+        return line
+    return f"@@ -{int(match[1]) + by}{match[2]} +{int(match[3]) + by}{match[4]} @@\n"
 
 
 def _lines(data: bytes) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 
 from generator.cli.bundle import bundle
 from generator.cli.check import check
-from generator.pipeline import outcome, records
+from generator.pipeline import checking, records
 from generator.yamlio import cached
 from tests.conftest import write_spec
 from tests.helpers import run_gen
@@ -22,13 +22,13 @@ def rendered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[list[str]]
     """The clusters each in-process check_clusters call renders (a cache of this test's own)."""
     monkeypatch.setenv("GEN_CACHE_DIR", str(tmp_path / "cache"))
     calls: list[list[str]] = []
-    real = outcome.check_clusters
+    real = checking.check_clusters
 
     def spy(repo: Path, clusters: list[Any], *args: Any, **kwargs: Any) -> Any:
         calls.append([c.name for c in clusters])
         return real(repo, clusters, *args, **kwargs)
 
-    monkeypatch.setattr(outcome, "check_clusters", spy)
+    monkeypatch.setattr(checking, "check_clusters", spy)
     return calls
 
 
@@ -70,10 +70,11 @@ def test_a_changed_spec_renders_that_cluster_only(gitops_repo: Path, rendered: l
     write_spec(gitops_repo, name="b", mode="ipoib", version="v26.1.2")
     out, _ = _run(gitops_repo, capsys, "check", code=1)
     assert rendered[-1] == ["b"] and "output/b/" in out
+    again, _ = _run(gitops_repo, capsys, "check", code=1)
+    assert again == out and len(rendered) == 2  # recorded with its bytes: said again without rendering
     _run(gitops_repo, capsys, "bundle")
-    assert rendered[-1] == ["b"]
     _run(gitops_repo, capsys, "check")
-    assert len(rendered) == 3  # up to date again: nothing rendered
+    assert len(rendered) == 2  # written from the record, then up to date: nothing rendered
 
 
 @pytest.mark.kustomize
@@ -84,7 +85,11 @@ def test_an_edited_output_file_or_a_corrupt_record_gets_the_cluster_rendered(
     policy = gitops_repo / "output" / "c" / "base" / "nicclusterpolicy.yaml"
     policy.write_text(policy.read_text() + "# edited\n")
     out, _ = _run(gitops_repo, capsys, "check", code=1)
-    assert rendered[-1] == ["c"] and "output/c/base/nicclusterpolicy.yaml: changed" in out
+    # its inputs are as recorded: the bytes the record keeps are the bundle, and output/ differs from them
+    assert len(rendered) == 1 and "output/c/base/nicclusterpolicy.yaml: changed" in out
+    (tmp_path / "cache" / "rendered").rename(tmp_path / "cache" / "rendered-gone")
+    again, _ = _run(gitops_repo, capsys, "check", code=1)
+    assert rendered[-1] == ["c"] and again == out  # without those bytes: rendered again, the same verdict
     _run(gitops_repo, capsys, "bundle")
     assert "# edited" not in policy.read_text()
     for entry in (tmp_path / "cache" / "checked").rglob("*"):
@@ -140,3 +145,40 @@ def test_trusted_yaml_is_parsed_once(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         if entry.is_file():
             entry.write_bytes(entry.read_bytes().replace(b'"x"', b'"y"'))  # a corrupt entry is a miss
     assert cached.load_all(text) == first
+
+
+@pytest.mark.kustomize
+def test_gen_lint_right_after_gen_bundle_builds_nothing_and_says_what_an_empty_cache_says(
+        gitops_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gen bundle keeps its builds under the key gen lint gives each written directory (every byte kustomize can read
+    there): gen lint output/ right after builds none of the mode overlays (only what gen bundle checks without
+    building: base/ and argocd/), and its verdict is the one an empty cache gives."""
+    from generator.programs import kustomize
+
+    _fleet(gitops_repo)
+    write_spec(gitops_repo, name="d", mode="sriov", version="v26.4.1")  # builds alike c's in part: shared, one build
+    shared = {"GEN_CACHE_DIR": str(tmp_path / "shared")}
+    run_gen("bundle", "--all", repo=gitops_repo, env=shared, check=True)
+    built: list[Path] = []
+    real = kustomize.build
+
+    def spy(directory: Path, command: Any = None) -> Any:
+        built.append(directory)
+        return real(directory, command)
+
+    monkeypatch.setattr(kustomize, "build", spy)
+    warm = run_gen("lint", "output", cwd=gitops_repo, env=shared)
+    assert built and all(path.parent.name == "overlays" or path.name in ("base", "argocd") for path in built)
+    assert not [path for path in built if path.parent.name == "overlays"]
+    built.clear()
+    empty = run_gen("lint", "output", cwd=gitops_repo, env={"GEN_CACHE_DIR": str(tmp_path / "empty")})
+    assert [path for path in built if path.parent.name == "overlays"]
+    assert (warm.code, warm.out, warm.err) == (empty.code, empty.out, empty.err)
+    # a written directory edited by hand is another key: built by gen lint, and said
+    policy = gitops_repo / "output" / "d" / "base" / "nicclusterpolicy.yaml"
+    policy.write_text(policy.read_text().replace("nvcr.io/nvidia/mellanox", "nvcr.io/nvstaging/mellanox"))
+    built.clear()
+    edited = run_gen("lint", "output", cwd=gitops_repo, env=shared)
+    assert [path for path in built if path.parent.name == "overlays"] and edited.code == 1
+    assert (edited.code, edited.out) == (lambda r: (r.code, r.out))(
+        run_gen("lint", "output", cwd=gitops_repo, env={"GEN_CACHE_DIR": str(tmp_path / "empty-2")}))

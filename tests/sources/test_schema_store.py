@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,7 @@ def test_network_failure_names_file_url_and_fix(tmp_path: Path, monkeypatch: Any
     def offline(url: str, timeout: float) -> Any:
         raise urllib.error.URLError("no route to host")
 
-    monkeypatch.setattr(st.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(st.SchemaDownloadFailed) as caught:
         st.pull(tmp_path, None, releases=[(st.ARGO_CD, "v3.5.1")])
     assert caught.value.exit_code == 3  # the network, not the input
@@ -129,7 +130,7 @@ def test_downloaded_bytes_are_verified(tmp_path: Path, monkeypatch: Any) -> None
         def read(self) -> bytes:
             return b"not the CRD"
 
-    monkeypatch.setattr(st.urllib.request, "urlopen", lambda url, timeout: Response())
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Response())
     with pytest.raises(st.SchemaSourceError, match="sha256 mismatch"):
         st.pull(tmp_path, None, releases=[(st.ARGO_CD, "v3.5.1")])
     assert not (tmp_path / "argo-cd").exists() or not list((tmp_path / "argo-cd").rglob("*.yaml"))

@@ -7,6 +7,7 @@ objects never needs them in its schema cache."""
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,8 @@ from generator import catalog
 from generator.catalog.gpu import load_gpu
 from generator.check.validators.crd import convert_crd
 from generator.check.validators.kube_core import CoreSchemas, core_schemas
+from generator.core.cache import DiskCache, cache_root, digest
+from generator.core.identity import package_digest
 from generator.sources.schema_store import (
     ARGO_CD,
     FLUX,
@@ -47,20 +50,47 @@ class CustomKind:
     status_subresource: bool = False  # the CRD version declares subresources.status
 
 
+CONVERTED_VERSION = 1
+
+
 @functools.cache
 def _converted(store: SchemaStore, entry: LockedFile) -> tuple[CustomKind, ...]:
     """Every served version of every CRD in one locked file, converted from the digest-checked file.
 
-    Kept per process, never on disk: a converted schema is derived data that nothing could verify when read
-    back (a cached ``{}`` would let every field pass), and converting every CRD of a release takes ~40 ms."""
-    text = store.read(entry.path).decode("utf-8")
+    Kept per process, and in gen's cache keyed by the file's sha256 (checked against the lock on every read, here
+    too) and by gen itself (the converter is part of it): converting a release's CRDs takes ~40 ms a run. The entry
+    is authenticated like every cache entry, so a planted one (a ``{}`` that would let every field pass) is a miss,
+    and only what a conversion gives is ever read back."""
+    data = store.read(entry.path)
+    cache = DiskCache(cache_root(), "crd-schemas", CONVERTED_VERSION)
+    key = digest(package_digest(), entry.path, entry.sha256)
+    kept = _from_json(cache.get_json(key))
+    if kept is not None:
+        return kept
     kinds: list[CustomKind] = []
-    for doc in cached_yaml.load_all(text):  # trusted, digest-checked upstream data
+    for doc in cached_yaml.load_all(data.decode("utf-8")):  # trusted, digest-checked upstream data
         if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
             scope = str((doc.get("spec") or {}).get("scope", "Namespaced"))
             kinds += [CustomKind(c.api_version, c.kind, scope, c.schema, c.cel_rules_dropped, c.openapi,
                                  c.status_subresource) for c in convert_crd(doc)]
+    value = {"kinds": [{"api_version": k.api_version, "kind": k.kind, "scope": k.scope, "schema": k.schema,
+                        "cel_rules_dropped": k.cel_rules_dropped, "openapi": k.openapi,
+                        "status_subresource": k.status_subresource} for k in kinds]}
+    if json.loads(json.dumps(value)) == value:  # only what JSON holds exactly (no tuples, no NaN)
+        cache.put_json(key, value)
     return tuple(kinds)
+
+
+def _from_json(entry: Any) -> tuple[CustomKind, ...] | None:
+    """The kinds of a cache entry ``_converted`` wrote; None when it is not one."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("kinds"), list):
+        return None
+    try:
+        return tuple(CustomKind(str(k["api_version"]), str(k["kind"]), str(k["scope"]), dict(k["schema"]),
+                                int(k["cel_rules_dropped"]), dict(k["openapi"]), k["status_subresource"] is True)
+                     for k in entry["kinds"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class Schemas:

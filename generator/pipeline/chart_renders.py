@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -102,11 +103,16 @@ def gpu_operator_charts(clusters: list[Cluster], mirror: Path | None, messages: 
     return renders
 
 
-def note_missing_charts(tags: set[str], mirror: Path | None, messages: Messages) -> None:
-    """The note ``operator_charts`` says, for these releases, without rendering anything."""
+def note_missing_charts(tags: set[str], mirror: Path | None, messages: Messages, gpu_tags: Collection[str] = (),
+                        ) -> None:
+    """The notes ``operator_charts`` and ``gpu_operator_charts`` say, for these releases, without rendering
+    anything (a recorded cluster says them as a rendered one does)."""
     command = helm_command()
     shas = dict(charts_at_hand(mirror))
     messages.charts_missing({tag for tag in tags if command is None or not shas.get(tag)}, command is None)
+    roots = chart_roots(mirror)
+    messages.gpu_charts_missing({tag for tag in sorted(gpu_tags)
+                                 if command is None or find_chart(tag, roots, GPU_OPERATOR) is None}, command is None)
 
 
 def chart_defaults() -> Cluster:

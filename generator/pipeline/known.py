@@ -34,6 +34,13 @@ class Known:
     def release(self, name: str) -> str:
         return self.parsed[name].release.tag if name in self.parsed else self.recorded[name].release
 
+    def gpu_release(self, name: str) -> str:
+        """The cluster's GPU Operator release ("" without one)."""
+        if name in self.recorded and name not in self.parsed:
+            return self.recorded[name].spec.gpu_release
+        gpu = self.parsed[name].gpu
+        return gpu.operator.release.tag if gpu is not None and gpu.operator is not None else ""
+
     def notes(self, name: str) -> tuple[str, ...]:
         return tuple(self.parsed[name].notes) if name in self.parsed else self.recorded[name].notes
 

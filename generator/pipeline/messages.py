@@ -57,7 +57,7 @@ class Messages:
     def gpu_charts_missing(self, tags: Iterable[str], helm_missing: bool) -> None:
         """The same for the gpu-operator chart (once each)."""
         missing = sorted({f"gpu-operator/{t}" for t in tags} - self.charts_said)
-        if missing:
+        if missing and self.chart_notes:
             self.charts_said.update(missing)
             why = "helm is not installed" if helm_missing else "not in the cache or mirror"
             shown = ", ".join(m.split("/", 1)[1] for m in missing)

@@ -26,6 +26,7 @@ from generator.pipeline.records import BundleRecord, ClusterRecord, FleetRecord,
 from generator.programs.helm import helm_command
 from generator.programs.kustomize import kustomize_command
 from generator.render import output_bundles
+from generator.render.gpu import operator_of
 from generator.render.output import Bundle
 from generator.render.rendered_chart import release_dir
 
@@ -145,7 +146,8 @@ def from_records(repo: Path, names: list[str], mirror: Path | None, found: Looku
             has_user_overlay(repo, name)  # refusals (a link out of the repo, a FIFO) are said as before
     for record in chosen:
         messages.warnings(record.notes)
-    note_missing_charts({record.release for record in chosen}, mirror, messages)
+    note_missing_charts({record.release for record in chosen}, mirror, messages,
+                        {record.spec.gpu_release for record in chosen if record.spec.gpu_release})
     messages.findings(_sorted_findings(chosen, fleet_record.findings))
     return Outcome(bundles, fleet, chart, list(found.names), [],
                    {record.release_dir for record in recorded.values() if record.release_dir},
@@ -201,7 +203,7 @@ def _spec_facts(cluster: Cluster) -> SpecFacts:
     return SpecFacts(cluster.release.tag, cluster.argocd.source,
                      release_dir(cluster.release.tag) if cluster.argocd.delivery == "rendered" else "",
                      cluster.gitops, destination_key(cluster), cluster.kubernetes.version, cluster.vm_size.nics,
-                     tuple(cluster.notes))
+                     tuple(cluster.notes), gpu.release.tag if (gpu := operator_of(cluster)) is not None else "")
 
 
 def _record(found: Lookup, checked: Checked, complete: bool, names: list[str], asked: set[str]) -> None:
@@ -275,7 +277,8 @@ def _full(repo: Path, names: list[str], mirror: Path | None, messages: Messages,
     found, known, unchanged = _known(repo, names, mirror, found, changed, read)
     for name in names:
         messages.warnings(known.notes(name))
-    note_missing_charts({known.release(name) for name in names}, mirror, messages)  # in one line, as a full run
+    note_missing_charts({known.release(name) for name in names}, mirror, messages,  # in one line, as a full run
+                        {tag for name in names if (tag := known.gpu_release(name))})
     asked: set[str] = set()
 
     def previous(name: str) -> Sequence[Obj] | None:

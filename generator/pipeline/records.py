@@ -38,7 +38,7 @@ from generator.programs.overlays import user_overlay_inputs
 from generator.render.fleet import FleetPart
 from generator.render.output import Bundle
 
-MEMO_VERSION = 4
+MEMO_VERSION = 5
 
 
 def environment(kustomize: list[str], helm: list[str] | None, charts: Iterable[tuple[str, str]],
@@ -125,7 +125,8 @@ class BundleRecord:
 class SpecFacts:
     """What a run needs of a cluster's parsed spec besides its bundle (so that a recorded cluster's spec is not parsed
     again): its release, how Argo CD delivers it, which cluster its Application lands in (one destination per cluster
-    is checked across the fleet), its Kubernetes version and NIC count (gen lint's checker) and its notes. Its part of
+    is checked across the fleet), its Kubernetes version and NIC count (gen lint's checker), its notes and its GPU
+    Operator release ("" without one: whether that chart is at hand is said as for a parsed spec). Its part of
     the fleet bootstrap is recorded beside it (``Records.fleet_part``), read only when the bootstrap is assembled."""
 
     release: str
@@ -136,11 +137,12 @@ class SpecFacts:
     kube_version: str
     nics: int
     notes: tuple[str, ...]
+    gpu_release: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"release": self.release, "source": self.source, "release_dir": self.release_dir,
                 "gitops": self.gitops, "destination": list(self.destination), "kube_version": self.kube_version,
-                "nics": self.nics, "notes": list(self.notes)}
+                "nics": self.nics, "notes": list(self.notes), "gpu_release": self.gpu_release}
 
     @classmethod
     def from_json(cls, data: Any) -> SpecFacts:
@@ -150,7 +152,7 @@ class SpecFacts:
             raise TypeError("destination or nics")
         return cls(_text(data["release"]), _text(data["source"]), _text(data["release_dir"]), _text(data["gitops"]),
                    (where[0], where[1], where[2]), _text(data["kube_version"]), nics,
-                   tuple(_text(n) for n in _list(data["notes"])))
+                   tuple(_text(n) for n in _list(data["notes"])), _text(data["gpu_release"]))
 
 
 FleetPartRecord = tuple[FleetPart, tuple[Finding, ...]]  # a cluster's part of the bootstrap, and its check's findings

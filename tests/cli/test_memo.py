@@ -182,3 +182,19 @@ def test_gen_lint_right_after_gen_bundle_builds_nothing_and_says_what_an_empty_c
     assert [path for path in built if path.parent.name == "overlays"] and edited.code == 1
     assert (edited.code, edited.out) == (lambda r: (r.code, r.out))(
         run_gen("lint", "output", cwd=gitops_repo, env={"GEN_CACHE_DIR": str(tmp_path / "empty-2")}))
+
+
+@pytest.mark.kustomize
+def test_a_recorded_gpu_cluster_says_its_chart_note_as_a_rendered_one(
+        gitops_repo: Path, rendered: list[list[str]], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GPU Operator chart not at hand is said by every run, whether the cluster is rendered or read back from its
+    record (a warm and an empty cache say the same)."""
+    monkeypatch.delenv("GEN_NO_CHART_NOTE", raising=False)
+    write_spec(gitops_repo, name="g", mode="sriov", version="v26.4.1", vm_size="Standard_ND96isr_H100_v5",
+               extra="gpu:\n  driver: operator\n")
+    _, first = _run(gitops_repo, capsys, "bundle")
+    _, again = _run(gitops_repo, capsys, "bundle")
+    _, checked = _run(gitops_repo, capsys, "check")
+    assert rendered == [["g"]]  # the later runs read it back
+    assert "gpu-operator chart" in first and first == again == checked

@@ -45,9 +45,10 @@ def _header(plan: Plan) -> list[str]:
         lines += _wrap(f"Note: {last.release.tag} is {status.status.replace('-', ' ')} ('{status.word}' in the "
                        f"{status.per} notes); the release to be on is {catalog.load().latest.tag}.", 0)
     if len(plan.steps) > 1:
+        engine = "Flux" if last.gitops == "flux" else "Argo CD"
         lines += _wrap("NVIDIA supports upgrading one release at a time: to sync each step before the next, run gen "
-                       f"upgrade --to {plan.steps[0].target.release.tag} first, commit, let Argo CD sync, then go on. "
-                       f"Without that, this run writes {last.release.tag} and Argo CD applies it in one sync; "
+                       f"upgrade --to {plan.steps[0].target.release.tag} first, commit, let {engine} sync, then go on. "
+                       f"Without that, this run writes {last.release.tag} and {engine} applies it in one sync; "
                        "every step below is what that one sync crosses.", 0)
     return lines
 
@@ -190,10 +191,14 @@ def _gpu_tag(cluster: Cluster) -> str:
 
 def _sync_section(step: Step) -> list[str]:
     new = step.target
-    out = ["Argo CD sync (phase wave: objects)"]
-    for (phase, wave), rows in groupby(step.sync, key=lambda r: (r.phase, r.wave)):
-        names = ", ".join(f"{r.kind} {r.name}" for r in rows)
-        out += _wrap(f"{phase} {wave}: {names}", 2)
+    if step.flux_sync:  # gitops: flux: the Kustomization chain, as gen plan shows it
+        out = ["Flux (the Kustomizations in order, each Ready before the next starts)"]
+        out += [f"  {line}" for line in step.flux_sync.splitlines()]
+    else:
+        out = ["Argo CD sync (phase wave: objects)"]
+        for (phase, wave), rows in groupby(step.sync, key=lambda r: (r.phase, r.wave)):
+            names = ", ".join(f"{r.kind} {r.name}" for r in rows)
+            out += _wrap(f"{phase} {wave}: {names}", 2)
     if step.errors:
         out.append(f"  the sync would be refused or break: {len(step.errors)} error(s) in the new bundle:")
         out += [f"    {f.file}{':' + str(f.line) if f.line else ''}: {f.rule}: {f.message}" for f in step.errors]

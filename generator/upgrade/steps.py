@@ -13,6 +13,7 @@ from generator.cluster.model import Cluster
 from generator.core.finding import Finding
 from generator.core.kube import Obj
 from generator.core.rules import parse_directives
+from generator.render import flux
 from generator.render.cluster_bundle import GUIDE_PREFIX_NOTE
 from generator.render.operator_values import helm_values
 from generator.render.resources import webhook_enabled
@@ -54,6 +55,7 @@ class Step:
     errors: list[Finding]
     objects: int
     gpu: str = ""  # a GPU Operator cluster: the step leaves (or stays outside) NVIDIA's validated GPUDirect pairs
+    flux_sync: str = ""  # gitops: flux: the Kustomization chain that applies the step (sync_plan.flux_plan)
 
     @property
     def refused(self) -> list[Migration]:
@@ -124,7 +126,17 @@ def plan_step(old: Built, new: Built, edits: list[Edit], old_raw: dict[str, obje
         errors=new.errors,
         objects=len(new.objects),
         gpu=network_step_note(source, target),
+        flux_sync=_flux_sync(target),
     )
+
+
+def _flux_sync(cluster: Cluster) -> str:
+    """How Flux applies the step (a cluster delivered by Flux): its chain, each Kustomization with what it applies."""
+    if cluster.gitops != "flux":
+        return ""
+    links = flux.chain(cluster)
+    applied = {link.step.directory: [obj for objs in link.step.files.values() for obj in objs] for link in links}
+    return sync_plan.flux_plan(cluster, links, applied)
 
 
 def pools_move(before: list[Obj], after: list[Obj], target: Cluster, store: SchemaStore | None) -> list[Migration]:

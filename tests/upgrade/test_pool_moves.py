@@ -203,3 +203,18 @@ def test_gen_plan_shows_the_move_from_what_output_holds(gitops_repo: Path) -> No
     assert "accepts every apply in this order" in proc.out
     run_gen("bundle", "--cluster", "prod", repo=gitops_repo, check=True)
     assert "Moving to NicNodePolicies" not in run_gen("plan", "--cluster", "prod", repo=gitops_repo).out
+
+
+def test_upgrade_of_a_flux_cluster_shows_the_flux_chain(gitops_repo: Path) -> None:
+    """gitops: flux: the step's sync is Flux's Kustomization chain (pools after the policy), not Argo CD's waves."""
+    path = write_spec(gitops_repo, version="v26.1.2", extra='kubernetes:\n  version: "1.34"\n' + SHARED_POOLS)
+    text = path.read_text()
+    argo = text[text.index("argocd:\n"):text.index("\n", text.index("targetRevision:")) + 1]
+    path.write_text(text.replace(argo, "gitops: flux\nflux:\n  repoURL: https://github.com/example/aks-gitops.git\n"))
+    run_gen("bundle", "--cluster", "prod", repo=gitops_repo, check=True)
+    proc = run_gen("upgrade", "--cluster", "prod", "--to", "v26.4.1", "--dry-run", repo=gitops_repo)
+    assert proc.code == 0, proc.out + proc.err
+    assert "Argo CD sync (phase wave" not in proc.out and "PreSync" not in proc.out
+    flux = proc.out[proc.out.index("Flux (the Kustomizations in order"):]
+    assert flux.index("rdma-operator") < flux.index("rdma-policy") < flux.index("rdma-pools")
+    assert "NicNodePolicy          rdma-a100" in flux

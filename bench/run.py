@@ -154,6 +154,26 @@ def measure_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]
     return out
 
 
+def _make_floor_venv() -> str:
+    """Make bench/.venv-floor with check-jsonschema in it: with the venv module, else virtualenv (a dependency of
+    the project's own venv, for a Python whose venv module cannot make one), a half-made one replaced; the empty
+    string when it worked, else why not (with the tool's own message)."""
+    makers = [[sys.executable, "-m", "venv", "--clear", str(FLOOR_VENV)],
+              [sys.executable, "-m", "virtualenv", "--clear", "-q", str(FLOOR_VENV)]]
+    why = ""
+    for make in makers:
+        try:
+            subprocess.run(make, check=True, capture_output=True, text=True, timeout=300)
+            subprocess.run([str(FLOOR_VENV / "bin" / "python"), "-m", "pip", "install", "-q", CHECK_JSONSCHEMA],
+                           check=True, capture_output=True, text=True, timeout=600)
+            return ""
+        except subprocess.CalledProcessError as exc:
+            why = f"{' '.join(exc.cmd[:4])}: exit {exc.returncode}: {(exc.stderr or '').strip()[-300:]}"
+        except (subprocess.SubprocessError, OSError) as exc:
+            why = str(exc)
+    return why
+
+
 def floor_venv_tool() -> tuple[str | None, str]:
     """check-jsonschema: from PATH, else from the bench-only venv (made on first use); or why not."""
     found = shutil.which("check-jsonschema")
@@ -162,12 +182,9 @@ def floor_venv_tool() -> tuple[str | None, str]:
     tool = FLOOR_VENV / "bin" / "check-jsonschema"
     if not tool.is_file():
         log(f"installing {CHECK_JSONSCHEMA} into {FLOOR_VENV.relative_to(REPO)} (bench only, not a gen dependency)")
-        try:
-            subprocess.run([sys.executable, "-m", "venv", str(FLOOR_VENV)], check=True, capture_output=True)
-            subprocess.run([str(FLOOR_VENV / "bin" / "pip"), "install", "-q", CHECK_JSONSCHEMA], check=True,
-                           capture_output=True, timeout=600)
-        except (subprocess.SubprocessError, OSError) as exc:
-            return None, f"check-jsonschema not measured: installing {CHECK_JSONSCHEMA} failed ({exc})"
+        why = _make_floor_venv()
+        if why:
+            return None, f"check-jsonschema not measured: installing {CHECK_JSONSCHEMA} failed ({why})"
     return str(tool), f"{CHECK_JSONSCHEMA} in {FLOOR_VENV.relative_to(REPO)}"
 
 

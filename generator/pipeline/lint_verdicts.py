@@ -54,9 +54,10 @@ class _Parts:
         self.size = 0
 
     def add(self, *parts: bytes | str) -> None:
-        for part in parts:
-            self.size += len(part)
-            self.parts.append(part)
+        for part in parts:  # a path that is not UTF-8 by the bytes the file system holds
+            data = part.encode("utf-8", "surrogateescape") if isinstance(part, str) else part
+            self.size += len(data)
+            self.parts.append(data)
         self.files += 1
         if self.files > MAX_FILES or self.size > MAX_BYTES:
             raise _Unkeyable("over the bounds")

@@ -4,6 +4,7 @@ where at hand, and check everything. Nothing is written."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -134,9 +135,13 @@ def _built_in_turn(repo: Path, clusters: list[tuple[Cluster, Bundle]],
                          if index + 1 < len(chunks) else None)
             try:
                 yield chunk, built
-            finally:
-                if following is not None:
-                    built = following.result()  # waited for even when checking failed: no build left running
+            except GeneratorExit:  # checking stopped (an error): the build under way is waited for, its result dropped
+                if following is not None and not following.cancel():
+                    with contextlib.suppress(Exception):
+                        following.result()
+                raise
+            if following is not None:
+                built = following.result()
 
 
 def render_clusters(repo: Path, names: list[str], mirror: Path | None, messages: Messages, *,

@@ -60,7 +60,9 @@ def log(message: str) -> None:
 
 
 def base_env(cache: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GEN_")}
+    # as gen is installed and run: without GEN_ settings, and with Python's compiled bytecode kept (a shell that
+    # sets PYTHONDONTWRITEBYTECODE would make every run compile gen's modules again: ~0.1 to 0.3 s of start-up)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEN_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update({"GEN_CACHE_DIR": str(cache), "CI": "true", "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"})
     mirror = os.environ.get("GEN_SCHEMA_MIRROR") or str(REPO.parent / "shared" / "upstream")
     if Path(mirror).is_dir():
@@ -154,6 +156,26 @@ def measure_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]
     return out
 
 
+def _make_floor_venv() -> str:
+    """Make bench/.venv-floor with check-jsonschema in it: with the venv module, else virtualenv (a dependency of
+    the project's own venv, for a Python whose venv module cannot make one), a half-made one replaced; the empty
+    string when it worked, else why not (with the tool's own message)."""
+    makers = [[sys.executable, "-m", "venv", "--clear", str(FLOOR_VENV)],
+              [sys.executable, "-m", "virtualenv", "--clear", "-q", str(FLOOR_VENV)]]
+    why = ""
+    for make in makers:
+        try:
+            subprocess.run(make, check=True, capture_output=True, text=True, timeout=300)
+            subprocess.run([str(FLOOR_VENV / "bin" / "python"), "-m", "pip", "install", "-q", CHECK_JSONSCHEMA],
+                           check=True, capture_output=True, text=True, timeout=600)
+            return ""
+        except subprocess.CalledProcessError as exc:
+            why = f"{' '.join(exc.cmd[:4])}: exit {exc.returncode}: {(exc.stderr or '').strip()[-300:]}"
+        except (subprocess.SubprocessError, OSError) as exc:
+            why = str(exc)
+    return why
+
+
 def floor_venv_tool() -> tuple[str | None, str]:
     """check-jsonschema: from PATH, else from the bench-only venv (made on first use); or why not."""
     found = shutil.which("check-jsonschema")
@@ -162,12 +184,9 @@ def floor_venv_tool() -> tuple[str | None, str]:
     tool = FLOOR_VENV / "bin" / "check-jsonschema"
     if not tool.is_file():
         log(f"installing {CHECK_JSONSCHEMA} into {FLOOR_VENV.relative_to(REPO)} (bench only, not a gen dependency)")
-        try:
-            subprocess.run([sys.executable, "-m", "venv", str(FLOOR_VENV)], check=True, capture_output=True)
-            subprocess.run([str(FLOOR_VENV / "bin" / "pip"), "install", "-q", CHECK_JSONSCHEMA], check=True,
-                           capture_output=True, timeout=600)
-        except (subprocess.SubprocessError, OSError) as exc:
-            return None, f"check-jsonschema not measured: installing {CHECK_JSONSCHEMA} failed ({exc})"
+        why = _make_floor_venv()
+        if why:
+            return None, f"check-jsonschema not measured: installing {CHECK_JSONSCHEMA} failed ({why})"
     return str(tool), f"{CHECK_JSONSCHEMA} in {FLOOR_VENV.relative_to(REPO)}"
 
 
@@ -219,6 +238,7 @@ def measure_floors(size: dict[str, Any], args: argparse.Namespace, work: Path) -
     for _ in range(max(args.runs, 5)):
         # gen lint: one call, as a user runs it (a file under output/<name>/ is checked against that cluster's
         # release); check-jsonschema: one call per release, since a call takes one schema
+        shutil.rmtree(Path(env["GEN_CACHE_DIR"]) / "lint-verdicts", ignore_errors=True)  # lints, not a kept verdict
         lint_s = gen(["lint", *every], repo, env).seconds
         cjs_s = 0.0
         for release, paths in policies.items():
@@ -245,8 +265,10 @@ def measure_lint_10k(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     lint_bench.write_corpus(corpus, 10_000, 100)
     env = base_env(work / "cache-lint")
     series = Series()
+    verdicts = work / "cache-lint" / "lint-verdicts"  # each run lints (gen lint again would print its kept verdict)
     first = gen(["lint", "--release", "v26.4.1", "--format", "json", str(corpus)], work, env)
     for _ in range(args.runs):
+        shutil.rmtree(verdicts, ignore_errors=True)
         series.add(gen(["lint", "--release", "v26.4.1", "--format", "json", str(corpus)], work, env))
     summary = json.loads(series.runs[-1].stdout)["summary"]
     return {"objects": 10_000, "files": 100, "first_s": round(first.seconds, 3), **series.as_json(),

@@ -109,7 +109,7 @@ def test_no_function_is_too_complex() -> None:
     found = []
     for folder in ("generator", "maint", "bench"):
         for path in sorted((REPO / folder).rglob("*.py")):
-            if ".venv" in path.parts:
+            if any(part.startswith(".venv") for part in path.parts):  # bench/.venv-floor: check-jsonschema's venv
                 continue
             for block in cc_visit(path.read_text(encoding="utf-8")):
                 if block.complexity > limit:

@@ -25,6 +25,7 @@ PARTS = {
     "rendered": "the bytes of the clusters checked (their files as rendered, for a spec changed since gen bundle)",
     "parsed-yaml": "gen's YAML data and the pinned CRDs, parsed (by digest of the text)",
     "crd-schemas": "the pinned CRDs converted to strict schemas (by the CRD file's sha256 and gen's own digest)",
+    "lint-verdicts": "what gen lint printed, by digest of every byte it read, the options and gen itself",
 }
 
 

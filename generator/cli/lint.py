@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from generator.check.engine import Checker
     from generator.cluster.model import Cluster, Pool
     from generator.manifests.collect import SpecContext
+    from generator.pipeline.lint_verdicts import Verdict
 
 
 HELP = "lint Kubernetes YAML (files, directories, kustomize) for the Network Operator"
@@ -65,18 +66,19 @@ def _cluster_of(repo: Path, path: Path) -> str | None:
     return None
 
 
-def _say_skipped(skipped: list[tuple[Path, str]], files: int, paths: list[Path]) -> None:
-    """Name every entry of the directories that was not read (a FIFO, a device, a link loop); InputError when nothing
-    at all was left to check."""
+def _skipped_lines(skipped: list[tuple[Path, str]], files: int, paths: list[Path]) -> str:
+    """A warning naming every entry of the directories that was not read (a FIFO, a device, a link loop); InputError
+    (after saying them) when nothing at all was left to check."""
     from generator.manifests.files import display_path
 
-    for path, what in skipped:
-        print(f"gen lint: warning: {printable(display_path(path, Path.cwd()))}: skipped: {what}, not a regular file",
-              file=sys.stderr)
+    lines = "".join(f"gen lint: warning: {printable(display_path(path, Path.cwd()))}: skipped: {what}, not a regular "
+                    "file\n" for path, what in skipped)
     if not files:
+        sys.stderr.write(lines)
         said = f" ({len(skipped)} skipped, not regular files)" if skipped else ""
         raise InputError(f"nothing to lint: no YAML file or kustomization in {', '.join(map(str, paths))}{said}; "
                          "give the files or directories that hold the manifests")
+    return lines
 
 
 def _options(args: argparse.Namespace, repo: Path,
@@ -115,11 +117,41 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         return EXIT_OK
     if not args.paths:
         raise InputError("give at least one PATH (a YAML file or a directory)")
+    from generator.pipeline import lint_verdicts
+
+    key = _verdict_key(args, repo, mirror)
+    verdict = lint_verdicts.kept(key)
+    if verdict is None:
+        verdict = _lint(args, repo, mirror)
+        if key is not None and key == _verdict_key(args, repo, mirror):  # nothing changed while it ran
+            lint_verdicts.keep(key, verdict)
+    sys.stderr.write(verdict.stderr)
+    sys.stdout.write(verdict.stdout)
+    return verdict.code
+
+
+def _verdict_key(args: argparse.Namespace, repo: Path, mirror: Path | None) -> str | None:
+    """The key of this run's verdict (``lint_verdicts``); None with --against (the verdict then depends on git's
+    history too) or when what it reads cannot be keyed."""
+    if args.against is not None:
+        return None
+    from generator.pipeline.chart_renders import charts_at_hand
+    from generator.pipeline.lint_verdicts import verdict_key
+
+    options = [f"{name}={getattr(args, name)!r}" for name in
+               ("release", "cluster", "vm_size", "vm_nics", "strict", "format", "no_kustomize")]
+    charts = [f"{name}:{sha}" for name, sha in charts_at_hand(mirror)]
+    return verdict_key(args.paths, repo, options, [str(mirror), *charts])
+
+
+def _lint(args: argparse.Namespace, repo: Path, mirror: Path | None) -> Verdict:
+    """Lint the paths: what to print on stderr and stdout, and the exit code."""
     from generator import catalog
     from generator.check.engine import checker_for, cluster_checker
     from generator.check.infer import infer_release
     from generator.manifests.collect import SpecContext, lint_paths
     from generator.pipeline.clusters import load_cluster
+    from generator.pipeline.lint_verdicts import Verdict
     from generator.report.reporter import Summary, report
     from generator.sources.schema_store import open_store
 
@@ -161,9 +193,8 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
     result = lint_paths(args.paths, chosen, base=Path.cwd(), strict=args.strict, vm_nics=vm_nics,
                         build=not args.no_kustomize, per_file=None if explicit else per_file, against=against,
                         pools=pools)
-    for note in result.notes:
-        print(f"gen lint: note: {note}", file=sys.stderr)
-    _say_skipped(result.skipped, result.files, args.paths)
+    stderr = "".join(f"gen lint: note: {note}\n" for note in result.notes)
+    stderr += _skipped_lines(result.skipped, result.files, args.paths)
     files_with = len({f.file for f in result.findings})
     verdict = "ok" if not result.errors else "failed"
     found = (f"{result.errors} error(s), {result.warnings} warning(s) in {files_with} file(s)" if result.findings
@@ -172,5 +203,4 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         f"gen lint: {verdict}: {found}; checked {result.files} file(s), {result.objects} object(s), "
         f"{result.builds} kustomize build(s)" + "".join(f"; against {how}" for how in inferred),
         {"files": result.files, "objects": result.objects, "builds": result.builds})
-    sys.stdout.write(report(result.findings, args.format, summary))
-    return EXIT_FAILED if result.errors else EXIT_OK
+    return Verdict(stderr, report(result.findings, args.format, summary), EXIT_FAILED if result.errors else EXIT_OK)

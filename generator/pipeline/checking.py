@@ -4,7 +4,9 @@ where at hand, and check everything. Nothing is written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,15 +94,17 @@ def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: FleetMemb
     objects = {name: r.objects for name, r in charts.items() if not r.error}
     rendered = render(clusters, overlays, objects, fleet=[],
                       chart_defaults=chart_defaults() if with_chart else None)
-    builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters], progress)
     chart_renders = rdma_chart_renders(clusters) if with_chart and clusters else {}
     store = schema_store.open_store(mirror)
-    progress.phase("clusters checked", len(rendered.clusters))
+    builds: dict[tuple[str, str], OverlayBuild] = {}
     by_cluster = {}
-    for pair in rendered.clusters:
-        by_cluster[pair[0].name] = check_bundles(repo, [pair], None, builds, store, charts, chart_renders, previous,
-                                                 gpu_charts=gpu_charts)
-        progress.advance()
+    progress.phase("clusters built and checked", len(rendered.clusters))
+    for chunk, built in _built_in_turn(repo, rendered.clusters):
+        builds.update(built)
+        for pair in chunk:
+            by_cluster[pair[0].name] = check_bundles(repo, [pair], None, builds, store, charts, chart_renders,
+                                                     previous, gpu_charts=gpu_charts)
+            progress.advance()
     progress.done()
     parts: dict[str, tuple[FleetPart, tuple[Finding, ...]]] = {}
     fleet_findings: list[Finding] = []
@@ -109,6 +113,35 @@ def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: FleetMemb
         rendered = Rendered(rendered.clusters, fleet, rendered.chart)
     findings = sorted({f for found in [*by_cluster.values(), fleet_findings] for f in found}, key=Finding.sort_key)
     return Checked(rendered, charts, builds, findings, chart_renders, by_cluster, fleet_findings, parts)
+
+
+CHUNK = 48  # clusters whose overlays are built together while the ones before them are checked
+
+
+def _built_in_turn(repo: Path, clusters: list[tuple[Cluster, Bundle]],
+                   ) -> Iterator[tuple[list[tuple[Cluster, Bundle]], dict[tuple[str, str], OverlayBuild]]]:
+    """The clusters in chunks, each with its mode overlays built: the next chunk's are built (kustomize, in a
+    thread that mostly waits for it) while the caller checks this one's, so Python's checks overlap kustomize's
+    builds instead of following them. The first chunk is built before any other thread starts (the cache's key is
+    made once); a build a chunk shares with an earlier one is read from the cache it was kept in, as a later run
+    would, and each chunk is built and shared as ``build_overlays`` does (the same objects, the same verdicts)."""
+    chunks = [clusters[i:i + CHUNK] for i in range(0, len(clusters), CHUNK)]
+    if not chunks:
+        return
+    built = build_overlays(repo, [bundle for _, bundle in chunks[0]])
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gen-builds") as pool:
+        for index, chunk in enumerate(chunks):
+            following = (pool.submit(build_overlays, repo, [bundle for _, bundle in chunks[index + 1]])
+                         if index + 1 < len(chunks) else None)
+            try:
+                yield chunk, built
+            except GeneratorExit:  # checking stopped (an error): the build under way is waited for, its result dropped
+                if following is not None and not following.cancel():
+                    with contextlib.suppress(Exception):
+                        following.result()
+                raise
+            if following is not None:
+                built = following.result()
 
 
 def render_clusters(repo: Path, names: list[str], mirror: Path | None, messages: Messages, *,

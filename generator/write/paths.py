@@ -90,7 +90,7 @@ def _entry_kind(entry: os.DirEntry[str]) -> Kind:
 def walk(root: Path) -> dict[str, Kind]:
     """Every entry below ``root`` (relative POSIX path -> kind), never following symlinks."""
     out: dict[str, Kind] = {}
-    stack = [("", root)]
+    stack: list[tuple[str, str | Path]] = [("", root)]  # directories below the root as strings: no Path to build
     while stack:
         prefix, directory = stack.pop()
         try:
@@ -102,7 +102,7 @@ def walk(root: Path) -> dict[str, Kind]:
             kind = _entry_kind(entry)
             out[rel] = kind
             if kind == "dir":
-                stack.append((rel + "/", Path(entry.path)))
+                stack.append((rel + "/", entry.path))
     return out
 
 

@@ -3,7 +3,8 @@ clusters), ``gen check`` and ``gen lint output/`` with a warm cache say exactly 
 bundled and after edits a warm cache has not seen (a user overlay's transformer, a committed file, a spec changed
 since gen bundle, a new spec whose Argo CD destination clashes with a recorded one). The warm cache holds every kind
 of record a run keeps: the clusters checked, each one's part of the fleet bootstrap, the bytes of a cluster rendered
-for a changed spec, the kustomize builds gen bundle and gen lint share, and the converted CRD schemas."""
+for a changed spec, the kustomize builds gen bundle and gen lint share, the converted CRD schemas, and gen lint's
+kept verdicts (read back by the second warm gen lint of each state)."""
 
 from __future__ import annotations
 
@@ -84,4 +85,5 @@ def test_gen_check_and_gen_lint_agree_with_a_warm_and_an_empty_cache(tmp_path: P
     # then the staging driver (check and lint), the edited file too, the changed spec (gen check: out of date), and
     # the clash (gen check: refused, naming both specs; gen lint reads only output/)
     assert verdicts == [0, 0, 1, 1, 1, 1, 1, 1, 2, 1]
+    assert len([p for p in (tmp_path / "warm" / "lint-verdicts").rglob("*") if p.is_file()]) >= len(edits)
     assert (repo / "output" / changed.name).is_dir()

@@ -138,6 +138,13 @@ class CoreSchemas:
             self._registry = jsonschema_rs.Registry([(_K8S_BASE + "_definitions.json", definitions)])
 
 
-@functools.cache
 def core_schemas(kube_version: str) -> CoreSchemas:
-    return CoreSchemas(kube_version)
+    """The core schemas that check ``kube_version``: one per folder of strict schemas, so the versions
+    kubernetes-validate does not ship share the nearest one's (and its registry of definitions) instead of each
+    loading a copy."""
+    return _core_of(schema_version(kube_version))
+
+
+@functools.cache
+def _core_of(shipped_version: str) -> CoreSchemas:
+    return CoreSchemas(shipped_version)

@@ -373,45 +373,67 @@ def admit(obj: dict[str, Any], schemas: Schemas, index: int = -1, *, patch: bool
     return Admission(validated, stored, changes.found + findings, blocking, status)
 
 
-def _default_absent(value: Any, node: Any, apply: bool) -> bool:
+_DEFAULTS_BELOW: dict[int, tuple[Mapping[str, Any], bool]] = {}  # id(schema node) -> (the node, any default below)
+
+
+def _defaults_below(node: Mapping[str, Any]) -> bool:
+    """Whether a schema node has a default anywhere below it (a property's, or deeper through properties,
+    additionalProperties and items): where none has, defaulting leaves the value as it is and need not walk it. Kept
+    per node (CRD schemas live as long as the process; the node is held so that its id is not reused)."""
+    kept = _DEFAULTS_BELOW.get(id(node))
+    if kept is not None and kept[0] is node:
+        return kept[1]
+    props = node.get("properties")
+    subs = [sub for sub in (props.values() if isinstance(props, Mapping) else ()) if isinstance(sub, Mapping)]
+    found = any(sub.get("default") is not None for sub in subs)
+    subs += [child for child in (node.get("additionalProperties"), node.get("items")) if isinstance(child, Mapping)]
+    found = found or any(_defaults_below(sub) for sub in subs)
+    _DEFAULTS_BELOW[id(node)] = (node, found)
+    return found
+
+
+def _defaulted(value: Any, node: Any) -> Any:
     """defaulting/algorithm.go Default: an object's absent properties get their schema's default, then every
-    property, additionalProperties value and list item is defaulted the same way; in place when ``apply``. Whether
-    any default is due."""
-    if not isinstance(node, Mapping):
-        return False
-    due = False
+    property, additionalProperties value and list item is defaulted the same way. A new value sharing every part that
+    no default reaches (``value`` itself when none does): nothing is copied that stays as it is."""
+    if not isinstance(node, Mapping) or not _defaults_below(node):
+        return value
     if isinstance(value, dict):
+        out: dict[str, Any] | None = None
         props = node.get("properties")
         for key, sub in (props.items() if isinstance(props, Mapping) else ()):
             if key not in value and isinstance(sub, Mapping) and sub.get("default") is not None:
-                if not apply:
-                    return True
-                value[key] = copy.deepcopy(sub["default"])
-                due = True
+                out = dict(value) if out is None else out
+                out[key] = copy.deepcopy(sub["default"])
         for key, item in value.items():
-            due = _default_absent(item, _custom_child(node, key), apply) or due
-            if due and not apply:
-                return True
-    elif isinstance(value, list):
+            new = _defaulted(item, _custom_child(node, key))
+            if new is not item:
+                out = dict(value) if out is None else out
+                out[key] = new
+        if out is None:
+            return value
+        # a default set above is defaulted below too (Default recurses into what it set)
+        for key in out.keys() - value.keys():
+            out[key] = _defaulted(out[key], _custom_child(node, key))
+        return out
+    if isinstance(value, list):
         items = node.get("items")
-        for item in value:
-            due = _default_absent(item, items, apply) or due
-            if due and not apply:
-                return True
-    return due
+        changed = [_defaulted(item, items) for item in value]
+        return changed if any(a is not b for a, b in zip(changed, value, strict=True)) else value
+    return value
 
 
 def with_defaults(obj: Any, schema: Mapping[str, Any]) -> Any:
     """A custom resource as the API server validates it: decoding sets every absent field that has a default in its
     CRD's schema (KEP-575, defaulting for custom resources: "during deserialization", so before validation; a field
-    both required and defaulted is never missing). A copy when a default is due; ``obj`` itself is never changed."""
+    both required and defaulted is never missing). A new object when a default is due, sharing what no default
+    reaches; ``obj`` itself is never changed."""
     if not isinstance(obj, dict):
         return obj
     spine = {k: v for k, v in obj.items() if k != "metadata"}  # ObjectMeta has no schema defaults
-    if not _default_absent(spine, schema, apply=False):
+    out = _defaulted(spine, schema)
+    if out is spine:
         return obj
-    out = copy.deepcopy(spine)
-    _default_absent(out, schema, apply=True)
     if "metadata" in obj:
         out["metadata"] = obj["metadata"]
     return out

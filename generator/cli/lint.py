@@ -135,7 +135,7 @@ def _verdict_key(args: argparse.Namespace, repo: Path, mirror: Path | None) -> s
     history too) or when what it reads cannot be keyed."""
     if args.against is not None:
         return None
-    from generator.pipeline.chart_renders import charts_at_hand
+    from generator.pipeline.charts_at_hand import charts_at_hand
     from generator.pipeline.lint_verdicts import verdict_key
 
     options = [f"{name}={getattr(args, name)!r}" for name in
@@ -147,11 +147,11 @@ def _verdict_key(args: argparse.Namespace, repo: Path, mirror: Path | None) -> s
 def _lint(args: argparse.Namespace, repo: Path, mirror: Path | None) -> Verdict:
     """Lint the paths: what to print on stderr and stdout, and the exit code."""
     from generator import catalog
-    from generator.check.engine import checker_for, cluster_checker
+    from generator.check.engine import checker_for
     from generator.check.infer import infer_release
     from generator.manifests.collect import SpecContext, lint_paths
-    from generator.pipeline.clusters import load_cluster
     from generator.pipeline.lint_verdicts import Verdict
+    from generator.pipeline.spec_facts import spec_facts
     from generator.report.reporter import Summary, report
     from generator.sources.schema_store import open_store
 
@@ -160,6 +160,7 @@ def _lint(args: argparse.Namespace, repo: Path, mirror: Path | None) -> Verdict:
     store = open_store(mirror)
     inferred: list[str] = []
     clusters: dict[str, tuple[Checker, SpecContext]] = {}
+    checkers: dict[tuple[str, str, str | None], Checker] = {}
 
     def choose(objects: list[Any]) -> Checker:
         """The release the policies' image versions name, else the catalog default."""
@@ -174,9 +175,13 @@ def _lint(args: argparse.Namespace, repo: Path, mirror: Path | None) -> Verdict:
         if name is None:
             return None
         if name not in clusters:
-            model = load_cluster(repo, name)
-            nics = vm_nics if vm_nics is not None else _nics(model)
-            clusters[name] = (cluster_checker(model, store), SpecContext(nics, model.pools))
+            facts = spec_facts(repo, name)
+            which = (facts.release, facts.kube_version, facts.gpu_release)
+            if which not in checkers:  # many clusters share a release and a Kubernetes version
+                checkers[which] = checker_for(facts.release, store=store, kube_version=facts.kube_version,
+                                              gpu_release=facts.gpu_release)
+            checker = checkers[which]
+            clusters[name] = (checker, SpecContext(vm_nics if vm_nics is not None else facts.nics, facts.pools))
         return clusters[name]
 
     explicit = bool(release)

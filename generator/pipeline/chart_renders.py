@@ -3,17 +3,15 @@ helm runs, and the rdma-infiniband chart (``gen chart``) with each cluster's val
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from generator import catalog
-from generator.catalog.gpu import load_gpu
 from generator.cluster.model import Cluster
 from generator.core import layout
 from generator.core.errors import InputError
+from generator.pipeline.charts_at_hand import chart_roots, charts_at_hand
 from generator.pipeline.clusters import checked_cluster
 from generator.pipeline.messages import Messages
 from generator.programs.helm import (
@@ -28,32 +26,8 @@ from generator.render import rdma_chart
 from generator.render.gpu import gpu_values, operator_of
 from generator.render.operator_values import helm_values
 from generator.render.rdma_values import chart_values
-from generator.sources import schema_store
-from generator.sources.chart_store import GPU_OPERATOR, Chart, ChartSourceError, find_chart
+from generator.sources.chart_store import GPU_OPERATOR, Chart, find_chart
 from generator.write import MANIFEST_NAME
-
-
-def chart_roots(mirror: Path | None) -> list[Path]:
-    """Where network-operator charts are looked for: the mirror (``--from``), then gen's cache."""
-    return [*([mirror] if mirror else []), schema_store.default_cache_dir()]
-
-
-def charts_at_hand(mirror: Path | None) -> list[tuple[str, str]]:
-    """(release, the chart's sha256, "" when it is not at hand, or ``refused:`` and the digest of why, when the chart
-    there is refused) for every release of the catalog: part of what a record of a checked cluster is keyed on, so
-    a refused chart never looks like no chart (a warm cache and an empty one reach the same verdict)."""
-    roots = chart_roots(mirror)
-    out = []
-    wanted = [(tag, "network-operator", tag) for tag in catalog.load().release_tags]
-    wanted += [(f"{GPU_OPERATOR}/{tag}", GPU_OPERATOR, tag) for tag in load_gpu().charted_tags]
-    for name, product, tag in wanted:
-        try:
-            found = find_chart(tag, roots, product)
-        except ChartSourceError as exc:
-            out.append((name, "refused:" + hashlib.sha256(str(exc).encode()).hexdigest()))
-            continue
-        out.append((name, found.sha256 if found else ""))
-    return out
 
 
 def operator_charts(clusters: list[Cluster], mirror: Path | None, messages: Messages | None = None,

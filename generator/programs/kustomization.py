@@ -43,6 +43,19 @@ def real_path(path: FsPath) -> FsPath:
     return FsPath(os.path.realpath(path))  # a link loop stays unresolved instead of raising
 
 
+def _entry_path(directory: FsPath, entry: str) -> FsPath:
+    """``real_path(directory / entry)`` for a ``directory`` already real: a plain name that is not a link is that
+    name in it (one lstat, not one per component of the path); anything else is resolved in full."""
+    if "/" not in entry and entry not in ("", ".", ".."):
+        path = directory / entry
+        try:
+            if not stat.S_ISLNK(os.lstat(path).st_mode):
+                return path
+        except OSError:
+            return path  # missing: realpath would give the same path
+    return real_path(directory / entry)
+
+
 def read_kustomization(directory: FsPath, cache: dict[FsPath, Kustomization | None]) -> Kustomization | None:
     """The kustomization of ``directory`` (None without one, or when it does not parse: kustomize reports that).
     Absolute and remote entries are left out (kustomize refuses the first and fetches the second), and so are
@@ -65,7 +78,7 @@ def read_kustomization(directory: FsPath, cache: dict[FsPath, Kustomization | No
     for entry in [*_strings(raw.get("resources")), *_strings(raw.get("components")), *_strings(raw.get("bases"))]:
         if "://" in entry or entry.startswith(("github.com/", "/")):
             continue  # remote (kustomize fetches it) or absolute (kustomize refuses it)
-        target = real_path(directory / entry)
+        target = _entry_path(directory, entry)
         if target.is_dir():
             bases.append(target)
         elif target.is_relative_to(directory):
@@ -75,7 +88,7 @@ def read_kustomization(directory: FsPath, cache: dict[FsPath, Kustomization | No
     patch_entries += list(_strings(raw.get("patchesStrategicMerge")))
     for entry in patch_entries:
         if isinstance(entry, str) and "\n" not in entry and not entry.startswith("/"):
-            target = real_path(directory / entry)
+            target = _entry_path(directory, entry)
             if target.is_relative_to(directory):
                 patches.append(target)
     kind = raw["kind"] if isinstance(raw.get("kind"), str) else "Kustomization"

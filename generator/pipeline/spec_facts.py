@@ -11,6 +11,7 @@ A warm and an empty cache so give the same checker and the same verdict.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,15 +41,16 @@ class LintSpec:
                    operator.release.tag if operator is not None else None, nics, cluster.pools)
 
 
-def _cache() -> DiskCache:
-    return DiskCache(cache_root(), "spec-facts", VERSION)
+@functools.cache
+def _cache(root: Path) -> DiskCache:
+    return DiskCache(root, "spec-facts", VERSION)  # its key read once per process, not once per spec
 
 
 def spec_facts(repo: Path, name: str) -> LintSpec:
     """The facts of ``clusters/<name>.yaml``: from gen's cache when it holds those of these bytes, else parsed (and
     kept). A SpecError as ``load_cluster`` raises it when the spec does not load."""
     data = read_spec(repo, name)
-    cache = _cache()
+    cache = _cache(cache_root())
     key = digest("spec-facts", str(VERSION), package_digest(), name, data)
     entry = cache.get(key)
     if entry is not None:

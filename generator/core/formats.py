@@ -103,13 +103,46 @@ def json_value(text: str) -> Any:
 
 # A version range as Flux's GitRepository spec.ref.semver takes it: source-controller parses it with
 # Masterminds/semver v3 NewConstraint (constraints.go: cvRegex, the operators, validConstraintRegex, rewriteRange),
-# and a range it cannot parse fails the GitRepository, so nothing after it syncs.
+# and a range it cannot parse fails the GitRepository, so nothing after it syncs. Go's regexp runs in linear time;
+# validConstraintRegex run by Python's backtracking engine does not (a run of "1   " hangs it), so each alternative
+# is read here token by token: the same language, in one pass.
 _SEMVER_VERSION = (r"v?([0-9|xX*]+)(\.[0-9|xX*]+)?(\.[0-9|xX*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
                    r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?")
-_SEMVER_OPS = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^"
-_SEMVER_RANGE = re.compile(rf"\s*({_SEMVER_VERSION})\s+-\s+({_SEMVER_VERSION})\s*", re.ASCII)
-_SEMVER_VALID = re.compile(rf"^(\s*({_SEMVER_OPS})\s*({_SEMVER_VERSION})\s*)((?:\s+|,\s*)({_SEMVER_OPS})\s*"
-                           rf"({_SEMVER_VERSION})\s*)*$", re.ASCII)
+_SEMVER_VERSION_AT = re.compile(_SEMVER_VERSION)  # one version at a position: no repetition around it
+_SEMVER_OPS = ("!=", ">=", "=>", "<=", "=<", "~>", "=", ">", "<", "~", "^")  # longest first; none is "=" too
+_SEMVER_RANGE = re.compile(rf"[ \t\n\f\r]*({_SEMVER_VERSION})[ \t\n\f\r]+-[ \t\n\f\r]+({_SEMVER_VERSION})"
+                           r"[ \t\n\f\r]*")
+_GO_SPACE = " \t\n\f\r"  # Go's \s
+
+
+def _skip_space(text: str, i: int) -> int:
+    while i < len(text) and text[i] in _GO_SPACE:
+        i += 1
+    return i
+
+
+def _comparison_end(text: str, i: int) -> int:
+    """Where one comparison (an operator or none, spaces, a version) that starts at ``i`` ends; -1 when none does. A
+    longer operator is always the one to take: what follows an operator must start a version, which no operator
+    character does; and a version is taken whole, since what follows it must be a space, a comma or the end."""
+    op = next((op for op in _SEMVER_OPS if text.startswith(op, i)), "")
+    found = _SEMVER_VERSION_AT.match(text, _skip_space(text, i + len(op)))
+    return found.end() if found else -1
+
+
+def _comparisons(text: str) -> bool:
+    """validConstraintRegex: ``^(\\s*(op)\\s*(version)\\s*)((?:\\s+|,\\s*)(op)\\s*(version)\\s*)*$``."""
+    i = _comparison_end(text, _skip_space(text, 0))
+    while i >= 0:
+        j = _skip_space(text, i)
+        if j == len(text):
+            return True
+        if text[j] == ",":
+            j = _skip_space(text, j + 1)
+        elif j == i:  # neither a space nor a comma between two comparisons
+            return False
+        i = _comparison_end(text, j)
+    return False
 
 
 def semver_constraint_error(text: str) -> str | None:
@@ -118,7 +151,7 @@ def semver_constraint_error(text: str) -> str | None:
     comparisons."""
     rewritten = _SEMVER_RANGE.sub(lambda m: f">= {m.group(1)}, <= {m.group(11)}", text)
     for alternative in rewritten.split("||"):
-        if not go_match(_SEMVER_VALID, alternative):
+        if not _comparisons(alternative):
             return (f"improper constraint: {alternative.strip() or '(empty)'} (a range is comparisons such as "
                     "'>=1.2.0 <2.0.0', '~1.2', '^1.0', '1.2.x' or '1.0 - 1.4', alternatives joined by ||)")
     return None

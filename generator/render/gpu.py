@@ -21,7 +21,7 @@ from generator.cluster.model import Cluster, GpuOperator
 from generator.core.kube import PSA_ENFORCE, SYNC_OPTIONS, WAVE, Obj
 from generator.render.data import TEMPLATES
 from generator.render.image_refs import policy_image, rewrite
-from generator.render.operator_values import merge, mirrored_values
+from generator.render.operator_values import merge, mirrored_values, set_dotted
 
 RELOADER_FILE = "base/nvidia-peermem-reloader.yaml"  # in every mode overlay, through base/
 RELOADER_NAME = "nvidia-peermem-reloader"
@@ -186,16 +186,8 @@ def gpu_values(cluster: Cluster) -> Obj:
         before = image.as_dict()
         for part, field in (("repository", "repository"), ("image", "image"), ("tag", "version")):
             if moved[field] != before[field]:
-                _set(out, operand.keys[part], moved[field])
+                set_dotted(out, operand.keys[part], moved[field])
     return out
-
-
-def _set(values: Obj, dotted: str, value: object) -> None:
-    *parents, leaf = dotted.split(".")
-    node = values
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = value
 
 
 def gpu_namespace(cluster: Cluster) -> Obj:

@@ -29,7 +29,8 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _set(values: Obj, dotted: str, value: object) -> None:
+def set_dotted(values: Obj, dotted: str, value: object) -> None:
+    """``values[a][b][c] = value`` for ``dotted`` a.b.c, making the maps on the way."""
     *parents, leaf = dotted.split(".")
     node = values
     for part in parents:
@@ -58,13 +59,13 @@ def generated_values(cluster: Cluster) -> Obj:
         if "image" in image.keys:
             published_repository, _, published_name = cat.published(f"{repository}/{name}").rpartition("/")
             if published_name == name:
-                _set(values, image.keys["repository"], published_repository)
+                set_dotted(values, image.keys["repository"], published_repository)
         else:
-            _set(values, image.keys["repository"], cat.published(f"{repository}/{name}"))
+            set_dotted(values, image.keys["repository"], cat.published(f"{repository}/{name}"))
     if cluster.tolerations:
         # Helm replaces lists: keep the chart's own tolerations of the NFD worker and add the pool's
         defaults = list(facts.values.get(NFD_WORKER_TOLERATIONS) or [])
-        _set(values, NFD_WORKER_TOLERATIONS, defaults + [t for t in cluster.tolerations if t not in defaults])
+        set_dotted(values, NFD_WORKER_TOLERATIONS, defaults + [t for t in cluster.tolerations if t not in defaults])
     return values
 
 
@@ -85,7 +86,7 @@ def mirrored_values(values: Obj, facts: ChartFacts, images: Images) -> Obj:
         before, after = image.values_for(ref), image.values_for(rewrite(ref, images))
         for key, value in after.items():
             if before.get(key) != value:
-                _set(out, key, value)
+                set_dotted(out, key, value)
     return out
 
 

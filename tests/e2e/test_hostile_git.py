@@ -8,32 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_lint_against import NCP
 from tests.conftest import commit_all, git, snapshot, write_spec, write_user_overlay
 from tests.helpers import run_gen
 
 pytestmark = [pytest.mark.kustomize, pytest.mark.slow]  # whole-tool runs: not in make test-fast
 
-FIRMWARE = """\
-apiVersion: mellanox.com/v1alpha1
-kind: NicClusterPolicy
-metadata:
-  name: nic-cluster-policy
-spec:
-  nicConfigurationOperator:
-    operator:
-      image: nic-configuration-operator
-      repository: nvcr.io/nvidia/mellanox
-      version: network-operator-v25.4.0
-    configurationDaemon:
-      image: nic-configuration-operator-daemon
-      repository: nvcr.io/nvidia/mellanox
-      version: network-operator-v25.4.0
-    nicFirmwareStorage:
-      create: true
-      pvcName: nic-fw-storage-pvc
-      storageClassName: standard
-      availableStorageSize: 1Gi
-"""  # a field with an update rule (self == oldSelf): gen check and gen lint --against read the commit
+FIRMWARE = NCP  # a field with an update rule (self == oldSelf): gen check and gen lint --against read the commit
 
 
 @pytest.fixture

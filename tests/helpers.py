@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Iterator, Mapping
@@ -148,3 +149,17 @@ def bundle_findings(repo: Path, rendered: Rendered) -> list[Finding]:
     """What gen bundle checks: every overlay built with the real kustomize, everything checked."""
     builds = build_overlays(repo, [bundle for _, bundle in rendered.clusters])
     return check_bundles(repo, rendered.clusters, rendered.fleet, builds, open_store(UPSTREAM))
+
+
+def assert_golden(directory: Path, files: Mapping[str, bytes], shown: str = "") -> None:
+    """``files`` (path -> bytes) are exactly the golden files under ``directory``; with ``GEN_UPDATE_GOLDEN`` set, they
+    become them first (review the diff). ``shown`` prefixes the path in a failure."""
+    if os.environ.get("GEN_UPDATE_GOLDEN"):
+        shutil.rmtree(directory, ignore_errors=True)
+        for rel, data in files.items():
+            (directory / rel).parent.mkdir(parents=True, exist_ok=True)
+            (directory / rel).write_bytes(data)
+    on_disk = {p.relative_to(directory).as_posix(): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
+    assert sorted(on_disk) == sorted(files), "file set changed; rerun with GEN_UPDATE_GOLDEN=1 and review"
+    for rel, data in files.items():
+        assert data == on_disk[rel], f"{shown}{rel} differs; rerun with GEN_UPDATE_GOLDEN=1 and review the diff"

@@ -8,15 +8,12 @@ Regenerate with ``GEN_UPDATE_GOLDEN=1`` and review the diff.
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 from generator.cluster.model import Cluster
 from generator.render.cluster_bundle import render_bundle
 from tests.conftest import REPO
-from tests.helpers import make_cluster
+from tests.helpers import assert_golden, make_cluster
 
 GOLDEN = REPO / "tests" / "render" / "golden" / "checks"
 NCCL_IMAGE = "ghcr.io/azure/aks-rdma-infiniband/nccl-tests@sha256:" + "a" * 64
@@ -56,12 +53,4 @@ def check_files(case: str) -> dict[str, bytes]:
 def test_golden(case: str) -> None:
     files = check_files(case)
     directory = GOLDEN / case
-    if os.environ.get("GEN_UPDATE_GOLDEN"):
-        shutil.rmtree(directory, ignore_errors=True)
-        for rel, data in files.items():
-            (directory / rel).parent.mkdir(parents=True, exist_ok=True)
-            (directory / rel).write_bytes(data)
-    on_disk = {p.relative_to(directory).as_posix(): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
-    assert sorted(on_disk) == sorted(files), "file set changed; rerun with GEN_UPDATE_GOLDEN=1 and review"
-    for rel, data in files.items():
-        assert data == on_disk[rel], f"{case}/{rel} differs; rerun with GEN_UPDATE_GOLDEN=1 and review the diff"
+    assert_golden(directory, files, f"{case}/")

@@ -6,14 +6,12 @@ review the diff like any other change.
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 from generator.pipeline.clusters import checked_cluster
 from generator.render.cluster_bundle import render_bundle
 from tests.conftest import REPO, spec_text
+from tests.helpers import assert_golden
 
 GOLDEN = REPO / "tests" / "render" / "golden"
 MIRRORS = ("imageRegistry:\n  nvcr.io/nvidia: myacr.azurecr.io/nvidia\n  ghcr.io: myacr.azurecr.io/ghcr\n"
@@ -131,15 +129,7 @@ def rendered(case: str) -> dict[str, bytes]:
 def test_golden(case: str) -> None:
     files = rendered(case)
     directory = GOLDEN / case
-    if os.environ.get("GEN_UPDATE_GOLDEN"):
-        shutil.rmtree(directory, ignore_errors=True)
-        for rel, data in files.items():
-            (directory / rel).parent.mkdir(parents=True, exist_ok=True)
-            (directory / rel).write_bytes(data)
-    on_disk = {p.relative_to(directory).as_posix(): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
-    assert sorted(on_disk) == sorted(files), "file set changed; rerun with GEN_UPDATE_GOLDEN=1 and review"
-    for rel, data in files.items():
-        assert data == on_disk[rel], f"{case}/{rel} differs; rerun with GEN_UPDATE_GOLDEN=1 and review the diff"
+    assert_golden(directory, files, f"{case}/")
 
 
 def test_yaml_traps_survive_rendering() -> None:

@@ -3,9 +3,7 @@ its schema), and the Application that delivers it (argocd.source: chart) for bot
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from typing import Any
 
 import jsonschema_rs
@@ -26,7 +24,7 @@ from generator.render.gpu import RELOAD_SCRIPT
 from generator.render.rdma_chart import CHART_NAME, chart_bundle, chart_files, default_values, values_schema
 from generator.render.rdma_values import VALUES_FILE, chart_values
 from tests.conftest import REPO, spec_text
-from tests.helpers import make_cluster
+from tests.helpers import assert_golden, make_cluster
 
 GOLDEN = REPO / "tests" / "render" / "golden" / "chart-rdma-infiniband"
 CHART_SPEC = "  source: chart\n"
@@ -35,15 +33,7 @@ CHART_SPEC = "  source: chart\n"
 def test_golden() -> None:
     """The chart's exact bytes (regenerate with GEN_UPDATE_GOLDEN=1 and review the diff)."""
     files = chart_files(chart_defaults(), "0.1.0")
-    if os.environ.get("GEN_UPDATE_GOLDEN"):
-        shutil.rmtree(GOLDEN, ignore_errors=True)
-        for rel, data in files.items():
-            (GOLDEN / rel).parent.mkdir(parents=True, exist_ok=True)
-            (GOLDEN / rel).write_bytes(data)
-    on_disk = {p.relative_to(GOLDEN).as_posix(): p.read_bytes() for p in GOLDEN.rglob("*") if p.is_file()}
-    assert sorted(on_disk) == sorted(files), "file set changed; rerun with GEN_UPDATE_GOLDEN=1 and review"
-    for rel, data in files.items():
-        assert data == on_disk[rel], f"{rel} differs; rerun with GEN_UPDATE_GOLDEN=1 and review the diff"
+    assert_golden(GOLDEN, files)
 
 
 def test_the_chart_is_generic_and_versioned_with_the_project() -> None:

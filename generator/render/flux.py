@@ -30,6 +30,7 @@ Each step is one builder in ``STEPS``, returning its ``Step`` when the spec asks
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -165,27 +166,38 @@ def _helm_action(cluster: Cluster) -> Obj:
     return action
 
 
-def helm_release(cluster: Cluster) -> Obj:
-    """The network-operator chart at the release's version, with the same values as helm/values.yaml."""
+def _helm_release(cluster: Cluster, name: str, namespace: str, chart: tuple[str, str], timeout: str, action: Obj,
+                  values: Obj, wait: Obj | None = None) -> Obj:
+    """A HelmRelease of ``chart`` (name, version) from the namespace's HelmRepository; ``wait``: how it waits before
+    it is Ready (waitStrategy and healthCheckExprs), when not kstatus's default."""
     return {
         "apiVersion": HELM_API,
         "kind": "HelmRelease",
-        "metadata": {"name": RELEASE_NAME, "namespace": cluster.namespace, "labels": _labels(cluster)},
+        "metadata": {"name": name, "namespace": namespace, "labels": _labels(cluster)},
         "spec": {
-            "releaseName": RELEASE_NAME,
+            "releaseName": name,
             "interval": INTERVAL,
-            "timeout": "15m",  # Helm waits for the operator and NFD to be ready
+            "timeout": timeout,
             "chart": {"spec": {
-                "chart": catalog.load().chart_name,
-                "version": cluster.release.chart_version,
+                "chart": chart[0],
+                "version": chart[1],
                 "sourceRef": {"kind": "HelmRepository", "name": HELM_REPOSITORY},
                 "interval": "1h",
             }},
-            "install": _helm_action(cluster),
-            "upgrade": _helm_action(cluster),
-            "values": helm_values(cluster),
+            "install": action,
+            "upgrade": copy.deepcopy(action),
+            **(wait or {}),
+            "values": values,
         },
     }
+
+
+def helm_release(cluster: Cluster) -> Obj:
+    """The network-operator chart at the release's version, with the same values as helm/values.yaml."""
+    return _helm_release(cluster, RELEASE_NAME, cluster.namespace,
+                         (catalog.load().chart_name, cluster.release.chart_version),
+                         "15m",  # Helm waits for the operator and NFD to be ready
+                         _helm_action(cluster), helm_values(cluster))
 
 
 def _operator(cluster: Cluster) -> Step | None:
@@ -242,28 +254,12 @@ def gpu_helm_release(cluster: Cluster) -> Obj:
     read the policy's status.state)."""
     operator = operator_of(cluster)
     assert operator is not None
-    gpu = load_gpu()
-    return {
-        "apiVersion": HELM_API,
-        "kind": "HelmRelease",
-        "metadata": {"name": GPU_RELEASE_NAME, "namespace": operator.namespace, "labels": _labels(cluster)},
-        "spec": {
-            "releaseName": GPU_RELEASE_NAME,
-            "interval": INTERVAL,
-            "timeout": "30m",  # the driver is built and loaded on every GPU node
-            "chart": {"spec": {
-                "chart": gpu.chart_name,
-                "version": operator.release.chart_version,
-                "sourceRef": {"kind": "HelmRepository", "name": HELM_REPOSITORY},
-                "interval": "1h",
-            }},
-            "install": {"crds": "CreateReplace", "remediation": {"retries": 3}},
-            "upgrade": {"crds": "CreateReplace", "remediation": {"retries": 3}},
-            "waitStrategy": {"name": "poller"},
-            "healthCheckExprs": health_checks((f"{CLUSTER_POLICY_API}/ClusterPolicy",)),
-            "values": gpu_values(cluster),
-        },
-    }
+    return _helm_release(cluster, GPU_RELEASE_NAME, operator.namespace,
+                         (load_gpu().chart_name, operator.release.chart_version),
+                         "30m",  # the driver is built and loaded on every GPU node
+                         {"crds": "CreateReplace", "remediation": {"retries": 3}}, gpu_values(cluster),
+                         {"waitStrategy": {"name": "poller"},
+                          "healthCheckExprs": health_checks((f"{CLUSTER_POLICY_API}/ClusterPolicy",))})
 
 
 def _gpu_operator(cluster: Cluster) -> Step | None:

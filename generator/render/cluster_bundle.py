@@ -92,9 +92,14 @@ def file_notes(cluster: Cluster) -> dict[str, str]:
     return dict.fromkeys(where, note)
 
 
+def _mode_components(cluster: Cluster, has_user_overlay: bool, mode: str) -> list[str]:
+    """The user's overlay (overlays/<name>/) as a component of the cluster's own mode overlay; nothing elsewhere."""
+    return [f"{layout.user_overlay_ref()}/{cluster.name}"] if has_user_overlay and mode == cluster.mode else []
+
+
 def _files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | None) -> dict[str, list[Obj]]:
     def mode_components(mode: str) -> list[str]:
-        return [f"{layout.user_overlay_ref()}/{cluster.name}"] if has_user_overlay and mode == cluster.mode else []
+        return _mode_components(cluster, has_user_overlay, mode)
 
     if cluster.node_policies:
         return _pool_files(cluster, has_user_overlay, chart_objects)
@@ -119,12 +124,16 @@ def _files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Obj] | 
         **(flux_files(cluster, has_user_overlay) if cluster.gitops == "flux" else argocd_files(cluster)),
         EXAMPLE_FILE: objects.example_pods(cluster),
     }
-    if cluster.ipoib.ipam == "nv-ipam":
-        ipoib_resources.append("ippool.yaml")
-        files["overlays/ipoib/ippool.yaml"] = [objects.nv_ipam_pool(cluster)]
-    files["overlays/ipoib/kustomization.yaml"] = [kustomization(ipoib_resources, ["ipoib.yaml"],
-                                                                mode_components("ipoib"))]
+    _ipoib_overlay(cluster, files, ipoib_resources, mode_components("ipoib"))
     return _finish(cluster, files, chart_objects)
+
+
+def _ipoib_overlay(cluster: Cluster, files: dict[str, list[Obj]], resources: list[str], components: list[str]) -> None:
+    """overlays/ipoib's kustomization (and nv-ipam's IPPool, when the IPoIB network takes its addresses from it)."""
+    if cluster.ipoib.ipam == "nv-ipam":
+        resources.append("ippool.yaml")
+        files["overlays/ipoib/ippool.yaml"] = [objects.nv_ipam_pool(cluster)]
+    files["overlays/ipoib/kustomization.yaml"] = [kustomization(resources, ["ipoib.yaml"], components)]
 
 
 def _finish(cluster: Cluster, files: dict[str, list[Obj]], chart_objects: list[Obj] | None) -> dict[str, list[Obj]]:
@@ -146,7 +155,7 @@ def _pool_files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Ob
     """A cluster whose pools have NicNodePolicies: the policies in base, the mode overlays add only the cluster-wide
     IPoIB network (mode ipoib): every device plugin is a pool's."""
     def mode_components(mode: str) -> list[str]:
-        return [f"{layout.user_overlay_ref()}/{cluster.name}"] if has_user_overlay and mode == cluster.mode else []
+        return _mode_components(cluster, has_user_overlay, mode)
 
     files: dict[str, list[Obj]] = {
         "base/kustomization.yaml": [kustomization(["namespace.yaml", "nodefeaturerule.yaml", "nicclusterpolicy.yaml",
@@ -165,11 +174,7 @@ def _pool_files(cluster: Cluster, has_user_overlay: bool, chart_objects: list[Ob
         EXAMPLE_FILE: objects.example_pods(cluster),
     }
     ipoib_resources = ["../../base", "ipoib-network.yaml"]
-    if cluster.ipoib.ipam == "nv-ipam":
-        ipoib_resources.append("ippool.yaml")
-        files["overlays/ipoib/ippool.yaml"] = [objects.nv_ipam_pool(cluster)]
-    files["overlays/ipoib/kustomization.yaml"] = [kustomization(ipoib_resources, ["ipoib.yaml"],
-                                                                mode_components("ipoib"))]
+    _ipoib_overlay(cluster, files, ipoib_resources, mode_components("ipoib"))
     return _finish(cluster, files, chart_objects)
 
 

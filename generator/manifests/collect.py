@@ -28,6 +28,7 @@ from generator.manifests.files import (
 )
 from generator.programs import kustomize
 from generator.programs.kustomization import Kustomization, inputs_of, kustomization_file, read_kustomization, real_path
+from generator.render.flux import CHAIN_FILE, FLUX_DIR
 from generator.yamlio.load import Document
 
 _YAML_RULES = {"syntax": YAML_SYNTAX, "duplicate-key": YAML_DUPLICATE_KEY, "too-large": YAML_TOO_LARGE}
@@ -252,7 +253,20 @@ def _build_units(c: _Collector, buildable: list[_Buildable], origin: dict[int, F
         members = c.built_items(built, sources)
         origin.update((i, directory) for i in members)
         units.append((members, members))
-    return units
+    return _flux_chains(units, [d for (d, _, _), built in zip(buildable, results, strict=True) if not built.error])
+
+
+def _flux_chains(units: list[Unit], directories: list[FsPath]) -> list[Unit]:
+    """The steps of one Flux chain (gen's ``output/<name>/flux/<step>/``, beside the ``kustomizations.yaml`` that
+    applies them all to one cluster) see each other's objects: the verify Job of one step names the IPoIB network of
+    another, as the cluster will hold both. Every other build is its own context."""
+    chain_of = {i: d.parent for i, d in enumerate(directories)
+                if d.parent.name == FLUX_DIR and (d.parent / CHAIN_FILE.split("/", 1)[1]).is_file()}
+    together: dict[FsPath, list[int]] = {}
+    for i, parent in chain_of.items():
+        together.setdefault(parent, []).extend(units[i][0])
+    return [(members, together[chain_of[i]]) if i in chain_of else (members, context)
+            for i, (members, context) in enumerate(units)]
 
 
 def lint_paths(paths: list[FsPath], checker: Checker | Callable[[list[Any]], Checker], *, base: FsPath,

@@ -335,3 +335,20 @@ def test_flux_delivers_the_gpu_half_in_its_chain(gitops_repo: Path) -> None:
     verify = (out / "aks" / "flux" / "verify" / "kustomization.yaml").read_text()
     assert "nccl.yaml" in verify and "verify.yaml" in verify
     assert run_gen("check", repo=gitops_repo).code == 0
+
+
+def test_gen_lint_reads_a_flux_chain_as_one_cluster(gitops_repo: Path) -> None:
+    """gen lint of a Flux cluster's output (the pre-commit hook's run): the verify step's Job names the IPoIB network
+    the network step applies; both land in one cluster, so the reference holds. A step directory copied out of its
+    chain is checked alone, and the same reference is an error there."""
+    (gitops_repo / "clusters" / "prod.yaml").write_text(flux_text("prod", "ipoib", "v26.4.1",
+                                                                  "verify:\n  enabled: true\n"))
+    run_gen("bundle", "--all", repo=gitops_repo, check=True)
+    result = run_gen("lint", "--strict", "output/prod", repo=gitops_repo, cwd=gitops_repo)
+    assert result.code == 0, result.out + result.err
+    alone = gitops_repo / "alone"
+    alone.mkdir()
+    for path in (gitops_repo / "output/prod/flux/verify").iterdir():
+        (alone / path.name).write_bytes(path.read_bytes())
+    result = run_gen("lint", "alone", repo=gitops_repo, cwd=gitops_repo)
+    assert result.code == 1 and "network-ref" in result.out, result.out + result.err

@@ -10,7 +10,8 @@ real CLI in a fresh process each time (CI=true: no progress bar), the median of 
   check     gen check
   changed   gen check after one spec changed (a release bump); the first run (which builds what is new) and the
             median of the runs after it
-  lint      gen lint output/ (every file and kustomize directory of the output); first run and median after it
+  lint      gen lint output/ (every file and kustomize directory of the output): right after each cold bundle, from
+            an empty cache, again (first run and median after it), and after one spec changed and gen bundle --all
   memory    the peak resident memory of the largest process of a run (gen, or a kustomize it ran)
 
 then, once, the floors on the same inputs: one `kubectl kustomize` of a mode overlay with a patch, one
@@ -81,13 +82,14 @@ def count_files(root: Path) -> int:
     return sum(1 for p in root.rglob("*") if p.is_file()) if root.is_dir() else 0
 
 
-def change_one(repo: Path, members: list[fleet_gen.Member]) -> tuple[Path, str]:
-    """Bump the release of one cluster (the first not on the newest release and without an IPAM choice, which a newer
-    release may not offer); returns the file and its old text."""
+def change_one(repo: Path, members: list[fleet_gen.Member], which: int = 0) -> tuple[Path, str]:
+    """Bump the release of one cluster (the ``which``-th not on the newest release and without an IPAM choice, which a
+    newer release may not offer); returns the file and its old text."""
     import generator.catalog as catalog
 
     tags = catalog.load().release_tags
-    member = next((m for m in members if m.release != tags[-1] and "ipam:" not in m.spec), members[0])
+    eligible = [m for m in members if m.release != tags[-1] and "ipam:" not in m.spec] or members
+    member = eligible[which % len(eligible)]
     path = repo / "clusters" / f"{member.name}.yaml"
     old = path.read_text()
     newer = tags[min(tags.index(member.release) + 1, len(tags) - 1)]
@@ -125,7 +127,7 @@ def measure_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]
         out["lint_builds"] = count_files(work / f"cache-{n}-lint-empty" / "kustomize-dirs")
         out["lint_after_bundle"] = after_bundle.as_json()
         out["lint_empty"] = lint_empty.as_json()
-    warm, check, changed, lint = Series(), Series(), Series(), Series()
+    warm, check, changed, lint, lint_changed = Series(), Series(), Series(), Series(), Series()
     log(f"{n} clusters: warm gen bundle --all, gen check (x{args.runs})")
     for _ in range(args.runs):
         warm.add(gen(["bundle", "--all"], repo, env))
@@ -144,12 +146,22 @@ def measure_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]
         out["lint_first_s"] = round(first_lint.seconds, 3)
         out["lint"] = lint.as_json()
         out["lint_summary"] = lint.runs[-1].stdout.strip().splitlines()[-1]
+        # the everyday case: one spec changed, gen bundle --all, then the pre-commit hook's or CI job's gen lint
+        # output/ (each run another cluster, so that no run finds the changed cluster's part kept)
+        log(f"{n} clusters: gen lint output/ after one spec changed and gen bundle --all (x{args.runs})")
+        for i in range(1, args.runs + 1):
+            path, old = change_one(repo, members, which=i)
+            gen(["bundle", "--all"], repo, env)
+            lint_changed.add(gen(["lint", "output"], repo, env))
+            path.write_text(old)
+            gen(["bundle", "--all"], repo, env)
+        out["lint_changed"] = lint_changed.as_json()
     out.update({"cold": cold.as_json(), "warm": warm.as_json(), "check": check.as_json(),
                 "changed_first_s": round(first_changed.seconds, 3), "changed": changed.as_json(),
                 "per_cluster_cold_s": round(cold.median / n, 4),
                 "load": [round(x, 2) for x in os.getloadavg()],
                 "max_rss_mb": round(max(s.max_rss_mb for s in (cold, warm, check, changed, after_bundle,
-                                                               lint_empty, lint) if s.runs), 1),
+                                                               lint_empty, lint, lint_changed) if s.runs), 1),
                 "load_after": os.getloadavg()[0]})
     out["_repo"] = str(repo)
     out["_cache"] = str(cache)

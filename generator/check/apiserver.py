@@ -406,7 +406,10 @@ def _defaulted(value: Any, node: Any) -> Any:
                 out = dict(value) if out is None else out
                 out[key] = copy.deepcopy(sub["default"])
         for key, item in value.items():
-            new = _defaulted(item, _custom_child(node, key))
+            child = _custom_child(node, key)
+            if child is None or not (isinstance(item, (dict, list)) and _defaults_below(child)):
+                continue  # no default below: nothing to set in it (a scalar has no absent property to set)
+            new = _defaulted(item, child)
             if new is not item:
                 out = dict(value) if out is None else out
                 out[key] = new

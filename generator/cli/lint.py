@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +15,8 @@ from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError, printable
 if TYPE_CHECKING:
     from generator.check.engine import Checker
     from generator.cluster.model import Cluster, Pool
-    from generator.manifests.collect import SpecContext
-    from generator.pipeline.lint_verdicts import Verdict
+    from generator.manifests.collect import LintResult, SpecContext
+    from generator.pipeline.lint_verdicts import Part, Scope, Verdict
 
 
 HELP = "lint Kubernetes YAML (files, directories, kustomize) for the Network Operator"
@@ -53,17 +52,21 @@ def _nics(model: Cluster) -> int:
     return max(pool.vm_size.nics for pool in model.pools) if model.pools else model.vm_size.nics
 
 
-def _cluster_of(repo: Path, path: Path) -> str | None:
-    """The cluster whose files ``path`` is among: output/<name>/... or overlays/<name>/... of the repo, when
-    clusters/<name>.yaml exists."""
-    for top in (layout.OUTPUT_DIR, layout.OVERLAYS_DIR):
-        try:
-            rel = Path(os.path.realpath(path)).relative_to(os.path.realpath(repo / top))  # a link loop stays
-        except ValueError:
-            continue
-        if rel.parts and (repo / layout.spec_file(rel.parts[0])).is_file():
-            return rel.parts[0]
+def _cluster_of(repo: Path, path: Path, tops: list[str]) -> str | None:
+    """The cluster whose files ``path`` is among: output/<name>/... or overlays/<name>/... of the repo (``tops``:
+    their real paths), when clusters/<name>.yaml exists."""
+    real = os.path.realpath(path)  # a link loop stays as it is
+    for top in tops:
+        if real.startswith(top + os.sep):
+            name = real[len(top) + 1:].split(os.sep, 1)[0]
+            if (repo / layout.spec_file(name)).is_file():
+                return name
     return None
+
+
+def _tops(repo: Path) -> list[str]:
+    """The real paths of the repo's output/ and overlays/."""
+    return [os.path.realpath(repo / top) for top in (layout.OUTPUT_DIR, layout.OVERLAYS_DIR)]
 
 
 def _skipped_lines(skipped: list[tuple[Path, str]], files: int, paths: list[Path]) -> str:
@@ -119,85 +122,179 @@ def run(args: argparse.Namespace, repo: Path, mirror: Path | None) -> int:
         raise InputError("give at least one PATH (a YAML file or a directory)")
     from generator.pipeline import lint_verdicts
 
-    key = _verdict_key(args, repo, mirror)
-    verdict = lint_verdicts.kept(key)
+    keyed = _keyed(args, repo, mirror)
+    split = lint_verdicts.parts_of(args.paths, repo) if keyed is not None and _per_cluster(args) else None
+    verdict = _lint_in_parts(args, repo, mirror, split) if split is not None else None
+    key = lint_verdicts.verdict_key(*keyed) if keyed is not None and verdict is None else None
+    verdict = verdict or lint_verdicts.kept(key)
     if verdict is None:
         verdict = _lint(args, repo, mirror)
-        if key is not None and key == _verdict_key(args, repo, mirror):  # nothing changed while it ran
-            lint_verdicts.keep(key, verdict)
+        again = _keyed(args, repo, mirror)  # the charts at hand too may have changed while it ran
+        if key is not None and again is not None and lint_verdicts.still_holds(key, *again):
+            lint_verdicts.keep(key, verdict)  # nothing changed while it ran
     sys.stderr.write(verdict.stderr)
     sys.stdout.write(verdict.stdout)
     return verdict.code
 
 
-def _verdict_key(args: argparse.Namespace, repo: Path, mirror: Path | None) -> str | None:
-    """The key of this run's verdict (``lint_verdicts``); None with --against (the verdict then depends on git's
-    history too) or when what it reads cannot be keyed."""
+def _per_cluster(args: argparse.Namespace) -> bool:
+    """Whether each cluster's files are checked with their own spec's checker (no option names one for all)."""
+    return not (args.release or args.cluster or args.vm_size or args.vm_nics is not None or args.against is not None)
+
+
+def _lint_in_parts(args: argparse.Namespace, repo: Path, mirror: Path | None,
+                   split: list[tuple[Scope, list[Path]]]) -> Verdict | None:
+    """Lint ``output/`` cluster by cluster (``lint_verdicts.parts_of``): each cluster's part printed from what was
+    kept of it when nothing it reads changed, the others linted (their builds first, all at once) and kept. None
+    when a part cannot be keyed (then the paths are linted whole)."""
+    from generator.pipeline import lint_verdicts
+
+    keyed = _keyed(args, repo, mirror)
+    assert keyed is not None
+    keys = [lint_verdicts.verdict_key(paths, repo, keyed[2], keyed[3], scope) for scope, paths in split]
+    known = [key for key in keys if key is not None]
+    if len(known) < len(keys):
+        return None
+    parts = [lint_verdicts.kept_part(key) for key in known]
+    missed = [i for i, part in enumerate(parts) if part is None]
+    if missed:
+        linted = _lint_parts(args, repo, mirror, [split[i][1] for i in missed])
+        again = _keyed(args, repo, mirror)  # the charts at hand too may have changed while it ran
+        for i, part in zip(missed, linted, strict=True):
+            parts[i] = part
+            if again is not None and lint_verdicts.still_holds(known[i], split[i][1], repo, again[2], again[3],
+                                                               split[i][0]):
+                lint_verdicts.keep_part(known[i], part)  # nothing it read changed while it ran
+    return _verdict(args, *_merged([part for part in parts if part is not None]))
+
+
+def _lint_parts(args: argparse.Namespace, repo: Path, mirror: Path | None, paths: list[list[Path]]) -> list[Part]:
+    """Each part's paths linted on their own (with the checkers shared, and every build made first in one pool)."""
+    from generator.pipeline.lint_verdicts import Part
+
+    linter = _Linter(args, repo, mirror)
+    if not args.no_kustomize:
+        _build_first([path for part in paths for path in part])
+    out = []
+    for part in paths:
+        result, inferred = linter.lint(part)
+        out.append(Part(tuple(result.findings), result.files, result.objects, result.builds,
+                        tuple((str(p), why) for p, why in result.skipped), tuple(inferred)))
+    return out
+
+
+def _merged(parts: list[Part]) -> tuple[LintResult, list[str]]:
+    """The parts as one result (its findings in the order a whole run sorts them), and the releases inferred."""
+    from generator.manifests.collect import LintResult
+
+    result = LintResult(sorted({f for part in parts for f in part.findings}, key=lambda f: f.sort_key()),
+                        files=sum(p.files for p in parts), objects=sum(p.objects for p in parts),
+                        builds=sum(p.builds for p in parts),
+                        skipped=[(Path(p), why) for part in parts for p, why in part.skipped])
+    return result, [how for part in parts for how in part.inferred]
+
+
+def _build_first(paths: list[Path]) -> None:
+    """Build every kustomize directory under ``paths`` in one pool (kept in gen's cache for the parts' lints)."""
+    from generator.manifests.files import walk
+    from generator.programs import kustomize
+
+    directories = [d for path in paths if path.is_dir() for d in walk(path).kustomize_dirs]
+    kustomize.build_many_cached(directories)
+
+
+def _keyed(args: argparse.Namespace, repo: Path, mirror: Path | None,
+           ) -> tuple[list[Path], Path, list[str], list[str]] | None:
+    """What this run's verdict is keyed on besides the files (``lint_verdicts``): the paths, the repo, the options,
+    the mirror and the charts at hand; None with --against (the verdict then depends on git's history too)."""
     if args.against is not None:
         return None
     from generator.pipeline.charts_at_hand import charts_at_hand
-    from generator.pipeline.lint_verdicts import verdict_key
 
     options = [f"{name}={getattr(args, name)!r}" for name in
                ("release", "cluster", "vm_size", "vm_nics", "strict", "format", "no_kustomize")]
     charts = [f"{name}:{sha}" for name, sha in charts_at_hand(mirror)]
-    return verdict_key(args.paths, repo, options, [str(mirror), *charts])
+    return list(args.paths), repo, options, [str(mirror), *charts]
 
 
 def _lint(args: argparse.Namespace, repo: Path, mirror: Path | None) -> Verdict:
     """Lint the paths: what to print on stderr and stdout, and the exit code."""
-    from generator import catalog
-    from generator.check.engine import checker_for
-    from generator.check.infer import infer_release
-    from generator.manifests.collect import SpecContext, lint_paths
-    from generator.pipeline.lint_verdicts import Verdict
-    from generator.pipeline.spec_facts import spec_facts
-    from generator.report.reporter import Summary, report
-    from generator.sources.schema_store import open_store
+    result, inferred = _Linter(args, repo, mirror).lint(args.paths)
+    return _verdict(args, result, inferred)
 
-    cat = catalog.load()
-    release, vm_nics, gpu_release, pools = _options(args, repo, cat)
-    store = open_store(mirror)
-    inferred: list[str] = []
-    clusters: dict[str, tuple[Checker, SpecContext]] = {}
-    checkers: dict[tuple[str, str, str | None], Checker] = {}
 
-    def choose(objects: list[Any]) -> Checker:
-        """The release the policies' image versions name, else the catalog default."""
-        found = infer_release(objects)
-        if found is not None:
-            inferred.append(f"network-operator {found[0]} ({found[1]}; --release to choose)")
-        return checker_for(found[0] if found else cat.default_release, store=store)
+class _Linter:
+    """Lints paths with the options' checker, or each cluster's files with its spec's (checkers shared by every
+    call)."""
 
-    def per_file(path: Path) -> tuple[Checker, SpecContext] | None:
+    def __init__(self, args: argparse.Namespace, repo: Path, mirror: Path | None):
+        from generator import catalog
+        from generator.check.engine import checker_for
+        from generator.sources.schema_store import open_store
+
+        self.args, self.repo = args, repo
+        self.cat = catalog.load()
+        self.release, self.vm_nics, gpu_release, self.pools = _options(args, repo, self.cat)
+        self.store = open_store(mirror)
+        self.clusters: dict[str, tuple[Checker, SpecContext]] = {}
+        self.checkers: dict[tuple[str, str, str | None], Checker] = {}
+        self.tops = _tops(repo)
+        self.explicit = (checker_for(self.release, store=self.store, gpu_release=gpu_release)
+                         if self.release else None)
+
+    def per_file(self, path: Path) -> tuple[Checker, SpecContext] | None:
         """A cluster's files (output/<name>/, overlays/<name>/): its spec's release, VM sizes and pools."""
-        name = _cluster_of(repo, path)
+        from generator.check.engine import checker_for
+        from generator.manifests.collect import SpecContext
+        from generator.pipeline.spec_facts import spec_facts
+
+        name = _cluster_of(self.repo, path, self.tops)
         if name is None:
             return None
-        if name not in clusters:
-            facts = spec_facts(repo, name)
+        if name not in self.clusters:
+            facts = spec_facts(self.repo, name)
             which = (facts.release, facts.kube_version, facts.gpu_release)
-            if which not in checkers:  # many clusters share a release and a Kubernetes version
-                checkers[which] = checker_for(facts.release, store=store, kube_version=facts.kube_version,
-                                              gpu_release=facts.gpu_release)
-            checker = checkers[which]
-            clusters[name] = (checker, SpecContext(vm_nics if vm_nics is not None else facts.nics, facts.pools))
-        return clusters[name]
+            if which not in self.checkers:  # many clusters share a release and a Kubernetes version
+                self.checkers[which] = checker_for(facts.release, store=self.store, kube_version=facts.kube_version,
+                                                   gpu_release=facts.gpu_release)
+            self.clusters[name] = (self.checkers[which],
+                                   SpecContext(self.vm_nics if self.vm_nics is not None else facts.nics, facts.pools))
+        return self.clusters[name]
 
-    explicit = bool(release)
-    chosen: Checker | Callable[[list[Any]], Checker] = (checker_for(release, store=store, gpu_release=gpu_release)
-                                                          if release else choose)
-    against = None
-    if args.against is not None:
-        from generator.manifests.committed import LintAgainst
+    def lint(self, paths: list[Path]) -> tuple[LintResult, list[str]]:
+        """The result of linting ``paths``, and the releases inferred for files of no cluster."""
+        from generator.check.engine import checker_for
+        from generator.check.infer import infer_release
+        from generator.manifests.collect import lint_paths
 
-        # which objects need their previous version: by the chosen release's CRDs, else by the newest (update
-        # rules are only ever added); each object is then checked with its own release's
-        schemas = checker_for(release or cat.release_tags[-1], store=store).schemas
-        against = LintAgainst(args.against or None, Path.cwd(), args.paths, not args.no_kustomize, schemas)
-    result = lint_paths(args.paths, chosen, base=Path.cwd(), strict=args.strict, vm_nics=vm_nics,
-                        build=not args.no_kustomize, per_file=None if explicit else per_file, against=against,
-                        pools=pools)
+        args, inferred = self.args, []
+
+        def choose(objects: list[Any]) -> Checker:
+            """The release the policies' image versions name, else the catalog default."""
+            found = infer_release(objects)
+            if found is not None:
+                inferred.append(f"network-operator {found[0]} ({found[1]}; --release to choose)")
+            return checker_for(found[0] if found else self.cat.default_release, store=self.store)
+
+        against = None
+        if args.against is not None:
+            from generator.manifests.committed import LintAgainst
+
+            # which objects need their previous version: by the chosen release's CRDs, else by the newest (update
+            # rules are only ever added); each object is then checked with its own release's
+            schemas = checker_for(self.release or self.cat.release_tags[-1], store=self.store).schemas
+            against = LintAgainst(args.against or None, Path.cwd(), paths, not args.no_kustomize, schemas)
+        result = lint_paths(paths, self.explicit or choose, base=Path.cwd(), strict=args.strict,
+                            vm_nics=self.vm_nics, build=not args.no_kustomize,
+                            per_file=None if self.explicit else self.per_file, against=against, pools=self.pools)
+        return result, inferred
+
+
+def _verdict(args: argparse.Namespace, result: LintResult, inferred: list[str]) -> Verdict:
+    """What to print for a lint's result (stderr, stdout) and its exit code."""
+    from generator.pipeline.lint_verdicts import Verdict
+    from generator.report.reporter import Summary, report
+
     stderr = "".join(f"gen lint: note: {note}\n" for note in result.notes)
     stderr += _skipped_lines(result.skipped, result.files, args.paths)
     files_with = len({f.file for f in result.findings})

@@ -13,6 +13,21 @@ Anything that cannot be keyed (a FIFO, an unreadable entry, a build reading outs
 bounds) means no record: the run lints as before. Entries are authenticated like every cache entry (``DiskCache``:
 a per-user key outside any work tree), so an entry planted in the cache, committed to a checkout, or written with
 another key is a miss; only a run that ended with a verdict (exit 0 or 1) is kept.
+
+A verdict is kept only if its key still holds after the run (nothing changed while it ran). That second look reads
+again only what may have changed: every file, link and directory the key read is looked at with lstat, and when
+each has the same type, size, inode, modification and change times as before, and every path resolves as it did,
+the bytes are the ones keyed. An entry changed within ``RACY_NS`` before the key was taken (a file system may give
+two writes that close the same times, as git's "racy clean" entries) and the kustomize inputs (what a build may
+read through its kustomizations) are read and hashed again in full.
+
+``gen lint output/`` is kept in parts (``parts_of``): each ``output/<name>/`` whose spec exists is a part, keyed on
+its own tree, every byte its kustomize directories read and ``clusters/<name>.yaml``, and the rest of ``output/`` is
+one more part. After one cluster changed, only its part is linted again. The parts print what linting the folder
+whole prints because gen lint checks each cluster's files apart already (with their spec's checker, never
+satisfying or clashing with another cluster's objects); a part is made only when that holds of the files too: a
+link out of the cluster's folders (``output/<name>/`` and ``overlays/<name>/``), a kustomization reaching out of
+them or, from the rest, into them, or a manifest in ``output/`` itself, and the folder is linted whole.
 """
 
 from __future__ import annotations
@@ -20,16 +35,23 @@ from __future__ import annotations
 import datetime
 import os
 import stat
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
+from generator.core.finding import Finding
 from generator.core.identity import package_digest
+from generator.core.kube import KUSTOMIZATION_NAMES
 
-VERSION = 1
+VERSION = 2
 MAX_FILES = 200_000
 MAX_BYTES = 512 * 1024 * 1024
+RACY_NS = 3_000_000_000  # a change this close before the key was taken may leave an entry's times as they were
+
+_Signature = tuple[int, int, int, int, int, int]  # mode, size, inode, device, modified and changed (ns)
 
 
 class _Unkeyable(Exception):
@@ -45,13 +67,57 @@ class Verdict:
     code: int
 
 
+@dataclass(frozen=True)
+class Key:
+    """A verdict's key: its ``digest``, and what it read, to tell cheaply whether it still holds (see the module's
+    doc): ``seen`` each entry by its path (a link's target under ``->path``) with its lstat signature, ``resolved``
+    each path as given with its real path and whether it is a directory, ``taken_ns`` when it was taken."""
+
+    digest: str
+    fixed: str  # the digest of what is not on disk: gen, kustomize, the date, the options, the environment
+    inputs: str  # the digest of the kustomize directories' build inputs
+    seen: tuple[tuple[str, _Signature], ...]
+    resolved: tuple[tuple[str, str, bool], ...]
+    taken_ns: int
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a key covers besides its paths. The whole run (the default): the whole trees of ``clusters/`` and
+    ``overlays/``. One cluster's part (``spec``): only ``clusters/<spec>.yaml``, and nothing it reads may lie outside
+    ``within`` (its ``output/<spec>/`` and ``overlays/<spec>/``: a link out of them, or a kustomization reaching out
+    of them, means no key). The rest of ``output/`` (``fenced``): no kustomization in it may reach into a cluster's
+    folders."""
+
+    spec: str | None = None
+    within: tuple[str, ...] | None = None
+    fenced: tuple[str, ...] = ()
+
+
+WHOLE = Scope()
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _inside_any(path: str, folders: Sequence[str]) -> bool:
+    return any(_inside(path, folder) for folder in folders)
+
+
+def _signature(st: os.stat_result) -> _Signature:
+    return (st.st_mode, st.st_size, st.st_ino, st.st_dev, st.st_mtime_ns, st.st_ctime_ns)
+
+
 class _Parts:
-    """Digest parts, with the bytes read counted against the bounds."""
+    """Digest parts, with the bytes read counted against the bounds, and the signature of every entry read."""
 
     def __init__(self) -> None:
         self.parts: list[bytes | str] = []
         self.files = 0
         self.size = 0
+        self.seen: list[tuple[str, _Signature]] = []
+        self.resolved: list[tuple[str, str, bool]] = []
 
     def add(self, *parts: bytes | str) -> None:
         for part in parts:  # a path that is not UTF-8 by the bytes the file system holds
@@ -67,10 +133,15 @@ def _entry(parts: _Parts, path: str, shown: str) -> None:
     """One entry of a tree: a regular file with its bytes, a link with its target (and a file's bytes behind it), a
     directory by name; anything else cannot be keyed."""
     try:
-        mode = os.lstat(path).st_mode
+        st = os.lstat(path)
+        parts.seen.append((path, _signature(st)))
+        mode = st.st_mode
         if stat.S_ISLNK(mode):
             target = os.readlink(path)
-            inner = os.stat(path).st_mode if os.path.exists(path) else 0
+            behind = os.stat(path) if os.path.exists(path) else None
+            inner = behind.st_mode if behind is not None else 0
+            if behind is not None:
+                parts.seen.append(("->" + path, _signature(behind)))
             data = Path(path).read_bytes() if stat.S_ISREG(inner) else b""
             if inner and not (stat.S_ISREG(inner) or stat.S_ISDIR(inner)):
                 raise _Unkeyable(path)
@@ -90,6 +161,10 @@ def _tree(parts: _Parts, root: str) -> None:
     def walk_error(exc: OSError) -> None:
         raise _Unkeyable(str(exc))
 
+    try:
+        parts.seen.append((root, _signature(os.lstat(root))))  # its entries: a name added or removed changes it
+    except OSError as exc:
+        raise _Unkeyable(root) from exc
     for here, dirs, names in os.walk(root, onerror=walk_error):
         dirs.sort()
         for name in [*sorted(names), *dirs]:
@@ -97,57 +172,219 @@ def _tree(parts: _Parts, root: str) -> None:
             _entry(parts, full, os.path.relpath(full, root))
 
 
-def _paths(parts: _Parts, paths: Sequence[Path], kustomize_dirs: Iterator[Path], cwd: Path) -> None:
-    from generator.programs.kustomization import Unkeyable, build_inputs
-
+def _paths(parts: _Parts, paths: Sequence[Path], scope: Scope) -> None:
     for path in paths:
-        parts.add("path", str(path), os.path.realpath(path))
+        real = os.path.realpath(path)
+        parts.resolved.append((str(path), real, os.path.isdir(path)))
+        parts.add("path", str(path), real)
         if os.path.isdir(path):
-            _tree(parts, os.path.realpath(path))
+            _tree(parts, real)
         else:
             _entry(parts, str(path), str(path))
-    for directory in kustomize_dirs:
+    if scope.within is not None:  # a link out of a cluster's part: its file belongs to no cluster, or another
+        for entry, _sig in parts.seen:
+            if entry.startswith("->") and not _inside_any(os.path.realpath(entry[2:]), scope.within):
+                raise _Unkeyable(entry[2:])
+
+
+def _kustomize_inputs(paths: Sequence[Path], cwd: Path, scope: Scope) -> str:
+    """The digest of every byte each kustomize directory in ``paths`` can read; _Unkeyable when one reads what the
+    scope keeps out."""
+    from generator.manifests.files import walk
+    from generator.programs.kustomization import Unkeyable, build_inputs
+
+    parts = _Parts()
+    base = os.path.realpath(cwd)
+    for directory in (d for p in paths if os.path.isdir(p) for d in walk(p).kustomize_dirs):
         try:
             inputs = build_inputs(directory, cwd)
         except (Unkeyable, OSError) as exc:
             raise _Unkeyable(str(directory)) from exc
+        if scope.within is not None or scope.fenced:
+            for shown, _kind, _data in inputs.files:
+                where = os.path.normpath(os.path.join(base, shown))
+                if (scope.within is not None and not _inside_any(where, scope.within)) or _inside_any(
+                        where, scope.fenced):
+                    raise _Unkeyable(f"{directory} reads {where}")
         parts.add("kustomize", str(directory), *inputs.parts())
+    return digest(*parts.parts)
 
 
-def verdict_key(paths: Sequence[Path], repo: Path, options: Sequence[str], extra: Sequence[str] = ()) -> str | None:
-    """The digest of everything a ``gen lint`` of ``paths`` with ``options`` reads and is (see the module's doc);
-    None when something cannot be keyed."""
-    from generator.manifests.files import walk
+def _fixed(repo: Path, options: Sequence[str], extra: Sequence[str]) -> str | None:
+    """The digest of what the verdict depends on besides files: None when kustomize's command cannot be keyed."""
     from generator.programs.kustomize import keyable_command, kustomize_command
 
     command = kustomize_command()
     if not keyable_command(command):
         return None
-    cwd = Path.cwd()
-    parts = _Parts()
     env = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("GEN_") and k != "GEN_CACHE_DIR")
     today = (datetime.datetime.now(datetime.UTC).date().isoformat(), datetime.date.today().isoformat())
-    parts.add(package_digest(), tool_key(list(command)), *today,
-              os.path.realpath(cwd), os.path.realpath(repo), *options, *extra, *env)
+    return digest(package_digest(), tool_key(list(command)), *today, os.path.realpath(Path.cwd()),
+                  os.path.realpath(repo), digest(*options), digest(*extra), digest(*env))
+
+
+def verdict_key(paths: Sequence[Path], repo: Path, options: Sequence[str], extra: Sequence[str] = (),
+                scope: Scope = WHOLE) -> Key | None:
+    """The key of a ``gen lint`` of ``paths`` with ``options``: the digest of everything it reads and is (see the
+    module's doc); None when something cannot be keyed or lies out of ``scope``."""
+    taken_ns = time.time_ns()
+    fixed = _fixed(repo, options, extra)
+    if fixed is None:
+        return None
+    parts = _Parts()
     try:
-        dirs = (d for p in paths if os.path.isdir(p) for d in walk(p).kustomize_dirs)
-        _paths(parts, paths, dirs, cwd)
-        for top in ("clusters", "overlays"):
+        _paths(parts, paths, scope)
+        if scope.spec is not None:  # one cluster's part: its spec is all it reads of clusters/
+            spec = repo / "clusters" / f"{scope.spec}.yaml"
+            parts.add("spec", scope.spec)
+            parts.resolved.append((str(spec), os.path.realpath(spec), os.path.isdir(spec)))
+            _entry(parts, str(spec), f"clusters/{scope.spec}.yaml")
+        for top in ("clusters", "overlays") if scope.spec is None else ():
             parts.add("repo", top)
+            parts.resolved.append((str(repo / top), os.path.realpath(repo / top), os.path.isdir(repo / top)))
             if os.path.isdir(repo / top):
                 _tree(parts, os.path.realpath(repo / top))
+        inputs = _kustomize_inputs(paths, Path.cwd(), scope)
     except (_Unkeyable, RecursionError, ValueError):
         return None
-    return digest(*parts.parts)
+    files = digest(*parts.parts)
+    return Key(digest(fixed, repr(scope), files, inputs), fixed, inputs, tuple(parts.seen), tuple(parts.resolved),
+               taken_ns)
+
+
+def still_holds(key: Key, paths: Sequence[Path], repo: Path, options: Sequence[str], extra: Sequence[str] = (),
+                scope: Scope = WHOLE) -> bool:
+    """Whether ``key`` is still the key of these paths: what it read is unchanged (see the module's doc)."""
+    if _fixed(repo, options, extra) != key.fixed:
+        return False
+    racy = key.taken_ns - RACY_NS
+    if any(sig[4] >= racy or sig[5] >= racy for _, sig in key.seen):
+        again = verdict_key(paths, repo, options, extra, scope)  # read and hash everything again
+        return again is not None and again.digest == key.digest
+    for path, real, is_dir in key.resolved:
+        if os.path.realpath(path) != real or os.path.isdir(path) != is_dir:
+            return False
+    for path, sig in key.seen:
+        try:
+            now = os.stat(path[2:]) if path.startswith("->") else os.lstat(path)
+        except OSError:
+            return False
+        if _signature(now) != sig:
+            return False
+    try:
+        return _kustomize_inputs(paths, Path.cwd(), scope) == key.inputs
+    except (_Unkeyable, RecursionError, ValueError):
+        return False
 
 
 def _cache() -> DiskCache:
     return DiskCache(cache_root(), "lint-verdicts", VERSION)
 
 
-def kept(key: str | None) -> Verdict | None:
+# -- parts: a lint of output/ kept cluster by cluster ---------------------------------------------------------------
+
+_SKIPPED_DIRS = ("node_modules", "__pycache__", "venv")  # as manifests.files.walk skips them
+
+
+def parts_of(paths: Sequence[Path], repo: Path) -> list[tuple[Scope, list[Path]]] | None:
+    """The paths in parts, when one of them is the repo's ``output/``: each ``output/<name>/`` with a spec, a part of
+    its own (``Scope.spec``), then the rest (``Scope.fenced``). None when the paths are not so split: no ``output/``
+    among them, another path inside it or around it, or a file in ``output/`` itself (it is linted with the whole)."""
+    output = os.path.realpath(repo / "output")
+    if not any(os.path.realpath(p) == output and os.path.isdir(p) for p in paths):
+        return None
+    clusters: list[tuple[Scope, list[Path]]] = []
+    rest: list[Path] = []
+    for path in paths:
+        real = os.path.realpath(path)
+        if real != output:
+            if _inside(real, output) or _inside(output, real):
+                return None
+            rest.append(path)
+            continue
+        try:
+            names = sorted(os.listdir(path))
+        except OSError:
+            return None  # linted whole: it says what is wrong
+        for name in names:
+            entry = path / name
+            try:
+                mode = os.lstat(entry).st_mode
+            except OSError:
+                return None
+            if not stat.S_ISDIR(mode):
+                if name.endswith((".yaml", ".yml")) or name in KUSTOMIZATION_NAMES:
+                    return None  # a manifest in output/ itself, or output/ a kustomization: linted with the whole
+                continue  # not read (gen's lock file), or a link to a folder (a walk does not follow it)
+            if name.startswith(".") or name in _SKIPPED_DIRS:
+                continue  # never walked
+            if os.path.isfile(repo / "clusters" / f"{name}.yaml"):
+                # (overlays/<name>/ as a folder of the real overlays/: a link elsewhere holds files of no cluster)
+                within = (os.path.realpath(entry), os.path.join(os.path.realpath(repo / "overlays"), name))
+                clusters.append((Scope(spec=name, within=within), [entry]))
+            else:
+                rest.append(entry)
+    fenced = tuple(folder for scope, _ in clusters for folder in scope.within or ())
+    return [*clusters, *([(Scope(fenced=fenced), rest)] if rest else [])] if clusters else None
+
+
+@dataclass(frozen=True)
+class Part:
+    """What linting one part found: its findings (located), the files, objects and builds it checked, the entries it
+    skipped (path, why) and the releases it inferred for objects of no cluster."""
+
+    findings: tuple[Finding, ...]
+    files: int
+    objects: int
+    builds: int
+    skipped: tuple[tuple[str, str], ...]
+    inferred: tuple[str, ...]
+
+
+def _parts_cache() -> DiskCache:
+    return DiskCache(cache_root(), "lint-parts", VERSION)
+
+
+def kept_part(key: Key) -> Part | None:
+    """The part kept under ``key`` (authenticated, and of the shape ``keep_part`` writes), or None."""
+    entry = _parts_cache().get_json(key.digest)
+    try:
+        return _part_of(entry)
+    except (KeyError, TypeError, ValueError, AssertionError):
+        return None
+
+
+def _part_of(entry: Any) -> Part:
+    def number(value: Any) -> int:
+        assert type(value) is int and value >= 0
+        return value
+
+    def text(value: Any) -> str:
+        assert isinstance(value, str)
+        return value
+
+    findings = []
+    for f in entry["findings"]:
+        rule, message, severity, path, file, line, column, obj = f
+        assert severity in ("error", "warning") and isinstance(path, list)
+        assert all(type(p) is int or isinstance(p, str) for p in path)
+        findings.append(Finding(text(rule), text(message), severity, tuple(path), text(file), number(line),
+                                number(column), text(obj)))
+    return Part(tuple(findings), number(entry["files"]), number(entry["objects"]), number(entry["builds"]),
+                tuple((text(p), text(why)) for p, why in entry["skipped"]), tuple(map(text, entry["inferred"])))
+
+
+def keep_part(key: Key, part: Part) -> None:
+    _parts_cache().put_json(key.digest, {
+        "findings": [[f.rule, f.message, f.severity, list(f.path), f.file, f.line, f.column, f.object]
+                     for f in part.findings],
+        "files": part.files, "objects": part.objects, "builds": part.builds,
+        "skipped": [list(s) for s in part.skipped], "inferred": list(part.inferred)})
+
+
+def kept(key: Key | None) -> Verdict | None:
     """The verdict kept under ``key`` (authenticated), or None."""
-    entry = _cache().get_json(key) if key is not None else None
+    entry = _cache().get_json(key.digest) if key is not None else None
     if not isinstance(entry, dict):
         return None
     stderr, stdout, code = entry.get("stderr"), entry.get("stdout"), entry.get("code")
@@ -156,6 +393,6 @@ def kept(key: str | None) -> Verdict | None:
     return Verdict(stderr, stdout, code)
 
 
-def keep(key: str | None, verdict: Verdict) -> None:
+def keep(key: Key | None, verdict: Verdict) -> None:
     if key is not None and verdict.code in (0, 1):
-        _cache().put_json(key, {"stderr": verdict.stderr, "stdout": verdict.stdout, "code": verdict.code})
+        _cache().put_json(key.digest, {"stderr": verdict.stderr, "stdout": verdict.stdout, "code": verdict.code})

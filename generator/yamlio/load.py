@@ -108,8 +108,14 @@ _EXPLICIT_TAGS = {
 }
 
 
+# the first characters a plain scalar that is not a string can start with (null, bool, int, float, inf, nan)
+_NOT_ONLY_STRING = frozenset("~nNtTfF0123456789+-.")
+
+
 def resolve_plain_scalar(text: str) -> Any:
     """The value of an unquoted scalar under the YAML 1.2 core schema."""
+    if text and text[0] not in _NOT_ONLY_STRING:
+        return text  # no other resolution starts with this character
     if _NULL.match(text):
         return None
     if _BOOL.match(text):
@@ -134,15 +140,20 @@ def resolve_plain_scalar(text: str) -> Any:
 
 
 MAX_DEPTH = 200
+_SCALAR, _ALIAS = yaml.ScalarEvent, yaml.AliasEvent
+_MAPPING_START, _MAPPING_END = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SEQUENCE_START, _SEQUENCE_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+_DOCUMENT_END = yaml.DocumentEndEvent
 
 
 class _Frame:
     """A collection being composed: its value, path, and (for a mapping) the key waiting for its value."""
 
-    __slots__ = ("anchor", "chars", "key", "key_mark", "nodes", "path", "value")
+    __slots__ = ("anchor", "chars", "is_map", "key", "key_mark", "nodes", "path", "value")
 
     def __init__(self, value: dict[str, Any] | list[Any], path: JsonPath, anchor: str | None):
         self.value, self.path, self.anchor = value, path, anchor
+        self.is_map = isinstance(value, dict)
         self.key: str | None = None
         self.key_mark: Any = None
         self.nodes = 1  # this collection and everything in it (for aliases of it)
@@ -210,11 +221,11 @@ class _Composer:
         stack: list[_Frame] = []
         root: Any = None
         first_line = 0
+        get_event, positions = self.loader.get_event, self.positions
         while True:
-            event = self.loader.get_event()
-            if isinstance(event, yaml.DocumentEndEvent):
-                return root, first_line
-            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            event = get_event()
+            kind = event.__class__  # the parser's own event classes, never subclassed
+            if kind is _MAPPING_END or kind is _SEQUENCE_END:
                 done = stack.pop()
                 if done.anchor is not None:
                     self.anchors[done.anchor] = (done.value, done.nodes, done.chars)
@@ -222,76 +233,88 @@ class _Composer:
                     stack[-1].nodes += done.nodes
                     stack[-1].chars += done.chars
                 continue
+            if kind is _DOCUMENT_END:
+                return root, first_line
             parent = stack[-1] if stack else None
-            if parent is not None and isinstance(parent.value, dict) and parent.key is None:
-                self._key(event, parent)
+            if parent is not None and parent.is_map and parent.key is None:
+                self._key(event, kind, parent)
                 continue
-            path = self._child_path(parent)
+            if parent is None:
+                path: JsonPath = ()
+            elif parent.is_map:
+                path = (*parent.path, parent.key)  # type: ignore[arg-type]  # the key read before its value
+            else:
+                path = (*parent.path, len(parent.value))
             mark = event.start_mark
             if not stack and first_line == 0:
                 first_line = mark.line + 1
-            if isinstance(event, yaml.AliasEvent):
-                if event.anchor not in self.anchors:
-                    raise self._error(mark, f"unknown alias *{event.anchor}")
-                shared, nodes, chars = self.anchors[event.anchor]
-                self._spend(mark, nodes, chars)
-                value: Any = copy.deepcopy(shared)
-                self.positions[path] = (mark.line + 1, mark.column + 1)
-                self._attach(parent, value, nodes, chars)
+            if kind is _ALIAS:
+                value: Any = self._alias(event, parent, path)
                 root = value if parent is None else root
                 continue
-            size = len(event.value) if isinstance(event, yaml.ScalarEvent) else 0
-            self._spend(mark, 1, size)
-            self.positions[path] = (mark.line + 1, mark.column + 1)
-            if isinstance(event, yaml.ScalarEvent):
+            if kind is _SCALAR:
+                size = len(event.value)
+                self._spend(mark, 1, size)
+                positions[path] = (mark.line + 1, mark.column + 1)
                 value = self._scalar(event)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = (value, 1, size)
-                self._attach(parent, value, 1, size)
-                root = value if parent is None else root
+                if parent is None:
+                    root = value
+                else:
+                    if parent.is_map:
+                        parent.value[parent.key] = value  # type: ignore[call-overload,index]
+                        parent.key = None
+                    else:
+                        parent.value.append(value)  # type: ignore[union-attr]
+                    parent.nodes += 1
+                    parent.chars += size
                 continue
+            self._spend(mark, 1, 0)
+            positions[path] = (mark.line + 1, mark.column + 1)
             if len(stack) >= MAX_DEPTH:
                 raise self._error(mark, f"nesting deeper than {MAX_DEPTH} levels; is it the right file?")
-            if isinstance(event, yaml.MappingStartEvent):
+            if kind is _MAPPING_START:
                 self._collection_tag(event, "tag:yaml.org,2002:map")
                 frame = _Frame({}, path, event.anchor)
-            elif isinstance(event, yaml.SequenceStartEvent):
+            elif kind is _SEQUENCE_START:
                 self._collection_tag(event, "tag:yaml.org,2002:seq")
                 frame = _Frame([], path, event.anchor)
             else:  # pragma: no cover - the parser only emits the events above inside a document
-                raise self._error(mark, f"unexpected YAML event {type(event).__name__}")
+                raise self._error(mark, f"unexpected YAML event {kind.__name__}")
             self._attach(parent, frame.value, 0)
             root = frame.value if parent is None else root
             stack.append(frame)
 
-    def _key(self, event: Any, parent: _Frame) -> None:
+    def _alias(self, event: Any, parent: _Frame | None, path: JsonPath) -> Any:
+        """A copy of the anchored value, its nodes and characters spent again (the alias budget)."""
         mark = event.start_mark
-        if not isinstance(event, yaml.ScalarEvent):
+        if event.anchor not in self.anchors:
+            raise self._error(mark, f"unknown alias *{event.anchor}")
+        shared, nodes, chars = self.anchors[event.anchor]
+        self._spend(mark, nodes, chars)
+        value = copy.deepcopy(shared)
+        self.positions[path] = (mark.line + 1, mark.column + 1)
+        self._attach(parent, value, nodes, chars)
+        return value
+
+    def _key(self, event: Any, kind: type, parent: _Frame) -> None:
+        mark = event.start_mark
+        if kind is not _SCALAR:
             raise self._error(mark, "mapping keys must be plain strings")
-        if not event.style and event.value == "<<":
+        # a key is the text as written: Kubernetes (and JSON) keys are strings, and a bare `1:` or `true:` is
+        # almost always a mistake, so no plain key resolves to anything else
+        key = event.value
+        if not event.style and key == "<<":
             raise self._error(mark, "YAML merge keys ('<<') are not supported; write the keys out")
-        key = event.value if event.style else resolve_plain_scalar(event.value)
-        if not isinstance(key, str):
-            # Kubernetes (and JSON) keys are strings; a bare `1:` or `true:` is almost always a mistake
-            key = event.value
-        assert isinstance(parent.value, dict)
         if key in parent.value:
             first = self.positions.get((*parent.path, key), (0, 0))[0]
             raise self._error(mark, f"duplicate key {key!r} (first defined on line {first}); remove one of them",
                               "duplicate-key")
-        self._spend(mark, 0, len(event.value))
-        parent.chars += len(event.value)
+        self._spend(mark, 0, len(key))
+        parent.chars += len(key)
         parent.key, parent.key_mark = key, mark
         self.key_positions[(*parent.path, key)] = (mark.line + 1, mark.column + 1)
-
-    @staticmethod
-    def _child_path(parent: _Frame | None) -> JsonPath:
-        if parent is None:
-            return ()
-        if isinstance(parent.value, dict):
-            assert parent.key is not None
-            return (*parent.path, parent.key)
-        return (*parent.path, len(parent.value))
 
     @staticmethod
     def _attach(parent: _Frame | None, value: Any, nodes: int, chars: int = 0) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -126,3 +127,85 @@ def test_nothing_kept_for_what_cannot_be_keyed(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = _lint(repo, cache)
     assert first == _lint(repo, cache) and not _entries(cache)
+
+
+def _key(repo: Path) -> lint_verdicts.Key:
+    key = lint_verdicts.verdict_key([repo / "manifests"], repo, ["--strict"], ["mirror"])
+    assert key is not None
+    return key
+
+
+def _holds(key: lint_verdicts.Key, repo: Path) -> bool:
+    return lint_verdicts.still_holds(key, [repo / "manifests"], repo, ["--strict"], ["mirror"])
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every entry as if written long before the key was taken (its times cannot be shared with a later write)."""
+    monkeypatch.setattr(lint_verdicts, "RACY_NS", -3600 * 10**9)
+
+
+@pytest.mark.usefixtures("settled")
+def test_an_unchanged_tree_holds_by_lstat_without_reading_a_file(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = _repo(tmp_path / "repo")
+    (repo / "manifests" / "app" / "kustomization.yaml").unlink()  # a kustomize directory is always read again
+    key = _key(repo)
+
+    def refuse(self: Path) -> bytes:
+        raise AssertionError(f"read again: {self}")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert _holds(key, repo)
+
+
+@pytest.mark.usefixtures("settled")
+def test_every_kind_of_change_while_linting_is_seen(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    (repo / "clusters").mkdir()
+    (repo / "clusters" / "a.yaml").write_text("name: a\n")
+    policy = repo / "manifests" / "policy.yaml"
+    link = repo / "manifests" / "link.yaml"
+    link.symlink_to(repo / "manifests" / "app" / "config.yaml")
+
+    def same_size_same_mtime() -> None:  # the bytes change, the size and modification time do not: ctime does
+        before = policy.stat()
+        policy.write_text(policy.read_text().replace("6.0.0", "7.0.0"))
+        os.utime(policy, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    edits: list[tuple[str, Callable[[], object]]] = [
+        ("a file's bytes, its size and modification time kept", same_size_same_mtime),
+        ("a file added", lambda: (repo / "manifests" / "new.yaml").write_text("a: 1\n")),
+        ("a file removed", lambda: (repo / "manifests" / "app" / "config.yaml").unlink()),
+        ("a link's target", lambda: (link.unlink(), link.symlink_to(policy))),
+        ("the file behind a link", lambda: (repo / "manifests" / "app" / "config.yaml").write_text("b: 2\n")),
+        ("a spec", lambda: (repo / "clusters" / "a.yaml").write_text("name: b\n")),
+        ("a spec directory's link", lambda: (os.rename(repo / "clusters", repo / "c2"),
+                                              (repo / "clusters").symlink_to(repo / "shared"))),
+        ("a file a kustomization reaches outside the paths",
+         lambda: (repo / "shared" / "kustomization.yaml").write_text("kind: Component\n")),
+        ("the paths' own directory moved aside", lambda: (os.rename(repo / "manifests", repo / "m2"),
+                                                          shutil.copytree(repo / "m2", repo / "manifests",
+                                                                          symlinks=True))),
+    ]
+    for step, edit in edits:
+        key = _key(repo)
+        assert _holds(key, repo), step
+        edit()
+        assert not _holds(key, repo), step
+
+
+def test_an_entry_written_just_before_the_key_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = _repo(tmp_path / "repo")  # every entry written a moment ago: its times could be shared with a later write
+    key = _key(repo)
+    again: list[object] = []
+    taken = lint_verdicts.verdict_key
+
+    def spy(*args: object) -> object:
+        again.append(args)
+        return taken(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lint_verdicts, "verdict_key", spy)
+    assert _holds(key, repo) and again
+    (repo / "manifests" / "policy.yaml").write_text(POLICY.format(version="25.01-0.6.0.0-1"))
+    assert not _holds(key, repo)

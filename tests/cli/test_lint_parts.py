@@ -1,0 +1,125 @@
+"""``gen lint output/`` cluster by cluster (``lint_verdicts.parts_of``): each ``output/<name>/`` with a spec is
+linted and kept as a part of its own, so that after one cluster changed only that cluster is linted again. What it
+prints is what linting the same files whole prints, byte for byte, whatever the folder holds: a finding, a folder
+of no cluster, and the cases where one cluster's files are not its own (a link out of its folder, a kustomization
+reaching into another cluster's folder, a manifest in output/ itself), which are linted whole."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.helpers import run_gen
+
+sys.path.insert(0, str(REPO / "bench"))
+import fleet
+
+pytestmark = [pytest.mark.kustomize, pytest.mark.slow]
+
+
+def _whole(repo: Path) -> list[str]:
+    """output/'s entries as a walk of it reads them, named one by one: gen lint does not split these."""
+    names = sorted(os.listdir(repo / "output"))
+    return [f"output/{n}" for n in names if not n.startswith(".") and (
+        ((repo / "output" / n).is_dir() and not (repo / "output" / n).is_symlink()) or n.endswith(".yaml"))]
+
+
+def _parts(cache: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in (cache / "lint-parts").rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = tmp_path_factory.mktemp("parts") / "fleet"
+    members = fleet.fleet(4, seed=14)
+    fleet.write_fleet(repo, members)
+    run_gen("bundle", "--all", repo=repo, check=True)
+    return repo
+
+
+def _copy(bundled: Path, to: Path) -> Path:
+    shutil.copytree(bundled, to, symlinks=True)  # with its links and modification times
+    return to
+
+
+EDITS = ["as bundled", "an error in one cluster", "a link out of a cluster's folder",
+         "a kustomization reaching into another cluster's folder", "a manifest in output/ itself",
+         "a FIFO named like a manifest in a cluster's folder"]
+
+
+@pytest.mark.parametrize("step", EDITS)
+def test_cluster_by_cluster_says_what_linting_whole_says(bundled: Path, tmp_path: Path, step: str) -> None:
+    repo = _copy(bundled, tmp_path / "fleet")
+    names = sorted(p.stem for p in (repo / "clusters").glob("*.yaml"))
+    a, b = repo / "output" / names[0], repo / "output" / names[1]
+    policy = next(a.rglob("nicclusterpolicy.yaml"))
+    # a folder of no cluster, in every case: its policy is checked with the files of no cluster
+    (repo / "output" / "extra").mkdir()
+    (repo / "output" / "extra" / "policy.yaml").write_text(next(b.rglob("nicclusterpolicy.yaml")).read_text())
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text(policy.read_text())
+    if step == "an error in one cluster":
+        policy.write_text(policy.read_text().replace("spec:", "spec:\n  bogus: 1", 1))
+    elif step == "a link out of a cluster's folder":  # its policy is one of no cluster, checked with extra/'s
+        (a / "link.yaml").symlink_to(outside)
+    elif step == "a kustomization reaching into another cluster's folder":  # its files are read by both
+        (b / "peek").mkdir()
+        (b / "peek" / "kustomization.yaml").write_text(f"resources:\n- ../../{a.name}/base\n")
+    elif step == "a manifest in output/ itself":
+        (repo / "output" / "stray.yaml").write_text(outside.read_text())
+    elif step.startswith("a FIFO"):  # never opened: named as skipped, not a regular file
+        os.mkfifo(a / "pipe.yaml")
+    for _ in range(2):  # linted, then its parts read back
+        parts = run_gen("lint", "output", cwd=repo, env={"GEN_CACHE_DIR": str(tmp_path / "warm")})
+        whole = run_gen("lint", *_whole(repo), cwd=repo, env={"GEN_CACHE_DIR": str(tmp_path / "whole")})
+        assert (parts.code, parts.out, parts.err) == (whole.code, whole.out, whole.err)
+    assert "Traceback" not in parts.err
+    assert (parts.code == 1 and "bogus" in parts.out) == (step == "an error in one cluster")
+
+
+def test_after_one_cluster_changed_only_it_is_linted_again(bundled: Path, tmp_path: Path) -> None:
+    repo = _copy(bundled, tmp_path / "fleet")
+    cache = {"GEN_CACHE_DIR": str(tmp_path / "cache")}
+    first = run_gen("lint", "output", cwd=repo, env=cache)
+    kept = _parts(tmp_path / "cache")
+    assert first.code == 0 and len(kept) == len(list((repo / "clusters").glob("*.yaml"))) + 1  # and output/fleet
+    name = sorted(p.stem for p in (repo / "clusters").glob("*.yaml"))[2]
+    example = next((repo / "output" / name / "examples").glob("*.yaml"))
+    example.write_text(example.read_text() + "# edited\n")
+    again = run_gen("lint", "output", cwd=repo, env=cache)
+    now = _parts(tmp_path / "cache")
+    assert again.out == first.out and again.code == 0
+    assert len(now) == len(kept) + 1  # the changed cluster's part, kept anew
+    assert {k: v for k, v in now.items() if k in kept} == kept  # every other part read back, not written again
+
+
+def test_a_planted_or_altered_part_is_a_miss(bundled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from generator.core import cache as cache_module
+    from generator.core.cache import DiskCache
+    from generator.pipeline import lint_verdicts
+
+    repo = _copy(bundled, tmp_path / "fleet")
+    policy = next((repo / "output" / sorted(p.stem for p in (repo / "clusters").glob("*.yaml"))[0]).rglob(
+        "nicclusterpolicy.yaml"))
+    policy.write_text(policy.read_text().replace("spec:", "spec:\n  bogus: 1", 1))
+    cache = tmp_path / "cache"
+    said = run_gen("lint", "output", cwd=repo, env={"GEN_CACHE_DIR": str(cache)})
+    assert said.code == 1
+    clean = json.dumps({"findings": [], "files": 1, "objects": 1, "builds": 0, "skipped": [], "inferred": []})
+    entries = [p for p in (cache / "lint-parts").rglob("*") if p.is_file()]
+    user = os.environ["XDG_CONFIG_HOME"]
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "attacker"))
+    cache_module._keys.clear()
+    for entry in entries:  # every part replaced by a clean one written with another user's key
+        DiskCache(cache, "lint-parts", lint_verdicts.VERSION).put(entry.name, clean.encode())
+    monkeypatch.setenv("XDG_CONFIG_HOME", user)
+    cache_module._keys.clear()
+    again = run_gen("lint", "output", cwd=repo, env={"GEN_CACHE_DIR": str(cache)})
+    assert (again.code, again.out) == (said.code, said.out) and "ignored" in again.err

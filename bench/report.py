@@ -116,6 +116,8 @@ def markdown(results: dict[str, Any]) -> str:
         "| --- | ---: | --- |",
         f"| one `{f['kustomize']['what']}` | {f['kustomize']['median_s'] * 1000:.0f} ms | cold gen bundle costs "
         f"{per_cluster / f['kustomize']['median_s']:.1f} kustomize calls per cluster at {largest['clusters']} |",
+        *([f"| one `{f['kustomize_plain']['what']}` | {f['kustomize_plain']['median_s'] * 1000:.0f} ms | the floor "
+           "were kustomize run as a shell runs it |"] if "kustomize_plain" in f else []),
         f"| one `{f['helm']['what']}` | {f['helm']['median_s'] * 1000:.0f} ms | |",
         f"| gen lint, {pol['files']} NicClusterPolicy files (one call: each file against its cluster's release) | "
         f"{pol['gen_lint_median_s']:.2f} s | runs {', '.join(f'{x:.2f}' for x in pol.get('gen_lint_runs_s', []))} |",

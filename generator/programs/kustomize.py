@@ -11,10 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from generator.core.errors import ToolMissing, printable
-from generator.programs.run import Program, run, text
+from generator.programs.run import Program, base_environment, run, text
 from generator.yamlio.load import YamlInputError, load_documents
 
 TIMEOUT_SECONDS = 120
+# kustomize is a Go program that lives a tenth of a second: its garbage collector spent about as much CPU as the
+# build (0.17 s of CPU for a 0.13 s mode overlay, on 2 cores). Off, with a memory limit that turns it back on near
+# the limit, a build takes 0.09 s and 0.09 s of CPU for 25 MB more (measured on the benchmark fleet's overlays). The
+# objects built are the same: the variables tune only the runtime's memory management.
+GO_RUNTIME = {"GOGC": "off", "GOMEMLIMIT": "512MiB"}
 
 
 class KustomizeMissing(ToolMissing):
@@ -64,7 +69,7 @@ def error_message(stderr: str) -> str:
 
 def build(directory: Path, command: Sequence[str] | None = None) -> BuildResult:
     cmd = [*(command or kustomize_command()), str(directory)]
-    proc = run(KUSTOMIZE, cmd, timeout=TIMEOUT_SECONDS)
+    proc = run(KUSTOMIZE, cmd, timeout=TIMEOUT_SECONDS, env=base_environment(**GO_RUNTIME))
     if proc is None:
         return BuildResult(directory, [], f"kustomize did not finish in {TIMEOUT_SECONDS} s")
     if proc.returncode != 0:

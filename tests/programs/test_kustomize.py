@@ -67,3 +67,35 @@ def test_lint_builds_are_shared_by_content_and_a_change_is_a_new_build(tmp_path:
     assert key is not None and kustomize.inputs_key(dirs[0], ["kubectl", "kustomize"]) not in (key, None)
     (dirs[0] / "kustomization.yaml").write_text("resources:\n- https://example.com/cm.yaml\n")
     assert kustomize.inputs_key(dirs[0], ["kubectl", "kustomize"]) is None  # remote: never cached
+
+
+def test_kustomize_runs_with_the_go_runtime_tuned_and_nothing_else_of_gen_s_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in kustomize prints the environment it was given as a ConfigMap."""
+    script = tmp_path / "env-kustomize"
+    script.write_text("#!/usr/bin/env python3\nimport json, os\n"
+                      "print(json.dumps({'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'env'},"
+                      " 'data': dict(os.environ)}))\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("GEN_KUSTOMIZE", str(script))
+    monkeypatch.setenv("A_SECRET_OF_THE_USER", "x")
+    monkeypatch.setenv("GOGC", "100")
+    [env] = build(tmp_path).objects
+    given = env["data"]
+    assert given["GOGC"] == "off" and given["GOMEMLIMIT"] == "512MiB" and given["LC_ALL"] == "C"
+    assert "A_SECRET_OF_THE_USER" not in given
+
+
+@pytest.mark.kustomize
+def test_the_tuned_go_runtime_builds_the_same_bytes() -> None:
+    import subprocess
+
+    from generator.programs.kustomize import GO_RUNTIME, kustomize_command
+    from generator.programs.run import base_environment
+    from tests.conftest import REPO
+
+    for overlay in sorted((REPO / "output" / "prod" / "overlays").iterdir()):
+        command = [*kustomize_command(), str(overlay)]
+        plain = subprocess.run(command, env=base_environment(), capture_output=True, check=True).stdout
+        tuned = subprocess.run(command, env=base_environment(**GO_RUNTIME), capture_output=True, check=True).stdout
+        assert plain == tuned and plain

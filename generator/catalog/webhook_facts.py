@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from generator.yamlio import cached as cached_yaml
 
 DATA_FILE = Path(__file__).resolve().parent / "webhook.yaml"
 
@@ -84,7 +84,7 @@ def _facts(tag: str, raw: dict[str, Any]) -> WebhookFacts:
 
 @functools.cache
 def _all() -> dict[str, WebhookFacts]:
-    raw = yaml.load(DATA_FILE.read_text("utf-8"), Loader=yaml.SafeLoader)
+    raw = cached_yaml.load(DATA_FILE.read_text("utf-8"))  # parsed once per machine, as the other catalog files
     return {tag: _facts(tag, entry) for tag, entry in raw["releases"].items()}
 
 

@@ -82,7 +82,7 @@ def _unchecked(obj: Any, schemas: Schemas, index: int) -> list[Finding]:
     assert isinstance(api_version, str) and isinstance(kind, str)
     if schemas.validator(api_version, kind) is not None:
         return []
-    served = schemas.served.get(kind)
+    served = schemas.served(kind)
     if served:
         return [SCHEMA.at(("apiVersion",), f"{kind} is not served as {api_version!r}; use "
                           + " or ".join(repr(v) for v in sorted(set(served))) + f" ({schemas.describe()})", index)]

@@ -79,9 +79,15 @@ class _Collector:
         self.items: list[Item] = []
         self.by_file: dict[FsPath, list[int]] = {}
         self.findings: list[Finding] = []
+        self.reals: dict[FsPath, FsPath] = {}  # each path's real path, resolved once per collection
+
+    def real(self, path: FsPath) -> FsPath:
+        if path not in self.reals:
+            self.reals[path] = real_path(path)
+        return self.reals[path]
 
     def load(self, path: FsPath, role: str = "") -> LoadedFile:
-        key = real_path(path)
+        key = self.real(path)
         if key not in self.files:
             self.files[key] = load_file(path, display_path(path, self.base))
         if role:
@@ -93,7 +99,7 @@ class _Collector:
             self.findings.append(finding)
 
     def items_of(self, loaded: LoadedFile) -> list[int]:
-        key = real_path(loaded.path)
+        key = self.real(loaded.path)
         if key in self.by_file:
             return self.by_file[key]
         indices: list[int] = []
@@ -177,7 +183,7 @@ def collect(paths: list[FsPath], *, base: FsPath, build: bool = True, missing_ok
     inputs, buildable = _read_kustomize_dirs(c, kustomize_dirs)
     for file in explicit:
         k = read_kustomization(file.parent, c.cache)
-        c.load(file, "patch" if k is not None and real_path(file) in k.patches else "")
+        c.load(file, "patch" if k is not None and c.real(file) in k.patches else "")
     loose = _load_items(c, inputs, buildable)
     origin: dict[int, FsPath] = {i: key for key, indices in c.by_file.items() for i in indices}
     units: list[Unit] = _build_units(c, buildable, origin) if build and buildable else []
@@ -249,7 +255,7 @@ def _build_units(c: _Collector, buildable: list[_Buildable], origin: dict[int, F
         if built.error:
             c.build_failed(directory, built.error)
             continue
-        sources = [i for f in [*resources, *patches] for i in c.by_file.get(real_path(f), [])]
+        sources = [i for f in [*resources, *patches] for i in c.by_file.get(c.real(f), [])]
         members = c.built_items(built, sources)
         origin.update((i, directory) for i in members)
         units.append((members, members))

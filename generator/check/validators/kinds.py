@@ -36,6 +36,7 @@ FLUX_GROUP_SUFFIX = ".toolkit.fluxcd.io"  # kustomize., helm., source.toolkit.fl
 # nvidia.com (ClusterPolicy, NVIDIADriver; GPUCluster from v26.7.0) and resource.nvidia.com (ComputeDomain,
 # ComputeDomainClique, from v26.7.0); tests/check/cel/test_rules_flux_gpu.py holds every locked release to these
 GPU_GROUP = "nvidia.com"
+ARGO_CD_GROUP = "argoproj.io"  # Application, ApplicationSet, AppProject (spec.group of every locked Argo CD CRD)
 GPU_GROUPS = frozenset({GPU_GROUP, "resource.nvidia.com"})
 
 
@@ -106,10 +107,10 @@ class Schemas:
         self._store = store
         self._core: CoreSchemas = core_schemas(kube_version)
         self._custom: dict[tuple[str, str], CustomKind] = {}
-        self.served: dict[str, list[str]] = {}  # kind -> apiVersions served (custom kinds)
+        self._served: dict[str, list[str]] = {}  # kind -> apiVersions served (custom kinds)
         self._add([*store.files(NETWORK_OPERATOR, release, "crds"),
-                   *store.files(NETWORK_OPERATOR, release, "operand-crds"),
-                   *store.files(ARGO_CD, argocd, "crds")])
+                   *store.files(NETWORK_OPERATOR, release, "operand-crds")])
+        self._argocd_loaded = False
         self._flux_loaded = False
         self._gpu_loaded = False
         self._compiled: dict[tuple[str, str], Any] = {}
@@ -118,11 +119,15 @@ class Schemas:
         for entry in entries:
             for custom in _converted(self._store, entry):
                 self._custom.setdefault((custom.api_version, custom.kind), custom)
-                self.served.setdefault(custom.kind, []).append(custom.api_version)
+                self._served.setdefault(custom.kind, []).append(custom.api_version)
 
     def _load_group(self, group: str) -> None:
-        """The Flux and the GPU Operator CRDs are read on the first of their groups asked for (a repo with neither
-        never needs them, nor pays for converting them)."""
+        """The Argo CD, Flux and GPU Operator CRDs are read on the first of their groups asked for (a repo with none
+        of them never needs them, nor pays for converting or reading them: Argo CD's are 1.1 MB converted, most of
+        the time of linting one file)."""
+        if not self._argocd_loaded and group == ARGO_CD_GROUP:
+            self._argocd_loaded = True
+            self._add(self._store.files(ARGO_CD, self.argocd, "crds"))
         if not self._flux_loaded and group.endswith(FLUX_GROUP_SUFFIX):
             self._flux_loaded = True
             self._add(self._store.files(FLUX, self.flux, "crds"))
@@ -149,8 +154,15 @@ class Schemas:
     def custom_kinds(self) -> list[tuple[str, str]]:
         """(apiVersion, kind) of every custom kind of the network-operator, Argo CD and GPU Operator CRDs (the Flux
         kinds once one of them was asked for)."""
+        self._load_group(ARGO_CD_GROUP)
         self._load_group(GPU_GROUP)
         return sorted(self._custom)
+
+    def served(self, kind: str) -> list[str]:
+        """The apiVersions a custom kind of this name is served as (the network-operator's and Argo CD's CRDs, and
+        the Flux and GPU Operator ones once one of their groups was asked for); [] for none."""
+        self._load_group(ARGO_CD_GROUP)
+        return list(self._served.get(kind, []))
 
     def custom(self, api_version: str, kind: str) -> CustomKind | None:
         return self._lookup(api_version, kind)

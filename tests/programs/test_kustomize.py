@@ -82,7 +82,7 @@ def test_kustomize_runs_with_the_go_runtime_tuned_and_nothing_else_of_gen_s_envi
     monkeypatch.setenv("GOGC", "100")
     [env] = build(tmp_path).objects
     given = env["data"]
-    assert given["GOGC"] == "off" and given["GOMEMLIMIT"] == "512MiB" and given["LC_ALL"] == "C"
+    assert given["GOGC"] == "off" and given["GOMEMLIMIT"] == "256MiB" and given["LC_ALL"] == "C"
     assert "A_SECRET_OF_THE_USER" not in given
 
 

@@ -94,6 +94,15 @@ def _from_json(entry: Any) -> tuple[CustomKind, ...] | None:
         return None
 
 
+def _project_of(group: str) -> str | None:
+    """The project whose CRDs are read only when first asked for that defines the API group, or None."""
+    if group == ARGO_CD_GROUP:
+        return ARGO_CD
+    if group.endswith(FLUX_GROUP_SUFFIX):
+        return FLUX
+    return GPU_OPERATOR if group in GPU_GROUPS else None
+
+
 class Schemas:
     """Validators by (apiVersion, kind) for one network-operator release, one Argo CD release, Flux, and one GPU
     Operator release (its ClusterPolicy and NVIDIADriver; the Flux and GPU Operator CRDs are read when first asked
@@ -110,9 +119,7 @@ class Schemas:
         self._served: dict[str, list[str]] = {}  # kind -> apiVersions served (custom kinds)
         self._add([*store.files(NETWORK_OPERATOR, release, "crds"),
                    *store.files(NETWORK_OPERATOR, release, "operand-crds")])
-        self._argocd_loaded = False
-        self._flux_loaded = False
-        self._gpu_loaded = False
+        self._unread = {ARGO_CD: argocd, FLUX: self.flux, GPU_OPERATOR: self.gpu_release}  # read when first asked for
         self._compiled: dict[tuple[str, str], Any] = {}
 
     def _add(self, entries: list[LockedFile]) -> None:
@@ -125,15 +132,9 @@ class Schemas:
         """The Argo CD, Flux and GPU Operator CRDs are read on the first of their groups asked for (a repo with none
         of them never needs them, nor pays for converting or reading them: Argo CD's are 1.1 MB converted, most of
         the time of linting one file)."""
-        if not self._argocd_loaded and group == ARGO_CD_GROUP:
-            self._argocd_loaded = True
-            self._add(self._store.files(ARGO_CD, self.argocd, "crds"))
-        if not self._flux_loaded and group.endswith(FLUX_GROUP_SUFFIX):
-            self._flux_loaded = True
-            self._add(self._store.files(FLUX, self.flux, "crds"))
-        if not self._gpu_loaded and group in GPU_GROUPS:
-            self._gpu_loaded = True
-            self._add(self._store.files(GPU_OPERATOR, self.gpu_release, "crds"))
+        project = _project_of(group)
+        if project in self._unread:
+            self._add(self._store.files(project, self._unread.pop(project), "crds"))
 
     def _lookup(self, api_version: str, kind: str) -> CustomKind | None:
         self._load_group(api_version.rpartition("/")[0])

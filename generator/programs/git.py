@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 
 from generator.core.errors import InputError, printable
 from generator.core.fs import MAX_FILE_BYTES
-from generator.programs.run import Program, run
+from generator.programs.run import Program, Stopped, run
 
 TIMEOUT_SECONDS = 120
 MAX_TREE_BYTES = 512 * 1024 * 1024  # what one commit's output/ and overlays/ may hold, all files together
@@ -67,8 +67,8 @@ def _git(repo: Path, *args: str, stdin: bytes | None = None) -> subprocess.Compl
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     safe = [arg for pair in SAFE_CONFIG for arg in ("-c", pair)]
     proc = run(GIT, [*command, *safe, "-C", str(repo), *args], timeout=TIMEOUT_SECONDS, env=env, stdin=stdin)
-    if proc is None:
-        raise GitError(f"git {args[0]} did not finish in {TIMEOUT_SECONDS} s in {repo}")
+    if isinstance(proc, Stopped):
+        raise GitError(f"git {args[0]} {proc.why} in {repo}")
     if proc.returncode != 0 and b"dubious ownership" in proc.stderr:
         raise GitError(f"{repo}: the git repository is owned by another user, and git refuses it (safe.directory); "
                        "run gen as its owner, or, if you trust it, add it to safe.directory in your own git "

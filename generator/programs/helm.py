@@ -20,7 +20,7 @@ from typing import Any
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
 from generator.core.errors import ToolMissing
 from generator.core.kube import Obj
-from generator.programs.run import Program, run, text
+from generator.programs.run import MAX_MEMORY_MIB, Program, Stopped, run, text
 from generator.sources.chart_store import Chart, read_chart_file
 from generator.yamlio.dump import dump_document
 from generator.yamlio.load import YamlInputError, load_documents
@@ -95,9 +95,9 @@ def _template(command: list[str], args: list[str], tmp: Path, shown: str) -> tup
     home = tmp / "home"
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "XDG_CACHE_HOME": str(home / "cache"),
            "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")}
-    proc = run(HELM, [*command, *args], timeout=TIMEOUT_SECONDS, env=env)
-    if proc is None:
-        return [], f"helm template did not finish in {TIMEOUT_SECONDS} s"
+    proc = run(HELM, [*command, *args], timeout=TIMEOUT_SECONDS, env=env, max_memory_mib=MAX_MEMORY_MIB)
+    if isinstance(proc, Stopped):
+        return [], f"helm template {proc.why}"
     if proc.returncode != 0:
         return [], text(proc.stderr).strip() or f"helm exited {proc.returncode}"
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.core.errors import ToolMissing, printable
-from generator.programs.run import Program, base_environment, run, text
+from generator.programs.run import MAX_MEMORY_MIB, Program, Stopped, base_environment, run, text
 from generator.yamlio.load import YamlInputError, load_documents
 
 TIMEOUT_SECONDS = 120
@@ -71,9 +71,12 @@ def error_message(stderr: str) -> str:
 
 def build(directory: Path, command: Sequence[str] | None = None) -> BuildResult:
     cmd = [*(command or kustomize_command()), str(directory)]
-    proc = run(KUSTOMIZE, cmd, timeout=TIMEOUT_SECONDS, env=base_environment(**GO_RUNTIME))
-    if proc is None:
-        return BuildResult(directory, [], f"kustomize did not finish in {TIMEOUT_SECONDS} s")
+    proc = run(KUSTOMIZE, cmd, timeout=TIMEOUT_SECONDS, env=base_environment(**GO_RUNTIME),
+               max_memory_mib=MAX_MEMORY_MIB)
+    if isinstance(proc, Stopped):
+        hint = ("; stopped: a resource that expands without bound (YAML aliases of aliases?) or a build too large "
+                "for gen" if proc.memory else "")
+        return BuildResult(directory, [], f"kustomize {proc.why}{hint}")
     if proc.returncode != 0:
         return BuildResult(directory, [], error_message(text(proc.stderr)) or f"kustomize exited {proc.returncode}")
     try:

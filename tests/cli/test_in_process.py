@@ -4,10 +4,12 @@ puts back the process state it changes."""
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -122,6 +124,7 @@ def test_the_process_state_is_put_back(tmp_path: Path) -> None:
     cwd, env, umask = os.getcwd(), dict(os.environ), os.umask(0o022)
     os.umask(umask)
     streams, handlers = (sys.stdin, sys.stdout, sys.stderr), signal.getsignal(signal.SIGINT)
+    collector = (gc.get_threshold(), gc.get_freeze_count())
     gen_cache._refused.add(tmp_path)
     said = set(gen_cache._refused)  # what this process said before, among them ours
     try:
@@ -132,5 +135,17 @@ def test_the_process_state_is_put_back(tmp_path: Path) -> None:
         assert os.getcwd() == cwd and dict(os.environ) == env and os.umask(umask) == umask
         assert (sys.stdin, sys.stdout, sys.stderr) == streams and signal.getsignal(signal.SIGINT) == handlers
         assert gen_cache._refused == said  # this process's, as they were
+        assert (gc.get_threshold(), gc.get_freeze_count()) == collector  # tuned only in a process of gen's own
     finally:
         gen_cache._refused.discard(tmp_path)
+
+
+def test_a_process_of_its_own_tunes_the_collector(tmp_path: Path) -> None:
+    """gen as its own process (``main()`` without arguments, as the console script calls it) freezes what it imported
+    and collects the young generation less often; the test process above keeps Python's defaults."""
+    code = ("import gc, sys\nfrom generator.cli.main import main\nsys.argv = ['gen', 'catalog']\n"
+            "assert main() == 0\nprint(gc.get_threshold(), gc.get_freeze_count() > 1000, file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False,
+                          env={**os.environ, "GEN_CACHE_DIR": str(tmp_path / "cache")})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[-1] == "(20000, 20, 20) True"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -104,17 +105,21 @@ class WriteReport:
 
     def lines(self) -> list[str]:
         """One summary line per cluster, e.g. ``output/prod: 3 written, 12 unchanged, 1 removed``."""
+        counts = {name: Counter(_cluster_of(p) for p in paths) for name, paths in (
+            ("written", self.written), ("unchanged", self.unchanged), ("removed", self.removed),
+            ("refused", self.refused))}
         out = []
         for cluster in self.clusters:
-            prefix = f"output/{cluster}/"
-
-            def n(paths: list[str], prefix: str = prefix) -> int:
-                return sum(p.startswith(prefix) for p in paths)
-
-            parts = [f"{n(self.written)} written", f"{n(self.unchanged)} unchanged",
-                     f"{n(self.removed)} removed"]
-            if n(self.refused):
-                parts.append(f"{n(self.refused)} not owned (kept)")
+            n = {name: count[cluster] for name, count in counts.items()}
+            parts = [f"{n['written']} written", f"{n['unchanged']} unchanged", f"{n['removed']} removed"]
+            if n["refused"]:
+                parts.append(f"{n['refused']} not owned (kept)")
             suffix = " (pruned)" if cluster in self.pruned else ""
             out.append(f"output/{cluster}: " + ", ".join(parts) + suffix)
         return out
+
+
+def _cluster_of(path: str) -> str:
+    """The cluster a repo-relative path ``output/<cluster>/...`` is in; "" for any other path."""
+    parts = path.split("/", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == "output" else ""

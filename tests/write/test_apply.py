@@ -172,3 +172,26 @@ def test_no_temp_files_after_apply_and_mode_is_readable(repo: Path) -> None:
     names = [n for _, _, ns in os.walk(repo / "output") for n in ns]
     assert not [n for n in names if ".gen-tmp-" in n]
     assert os.stat(repo / "output/prod/kustomization.yaml").st_mode & 0o444 == 0o444
+
+
+_NAMES = ["a", "ab", "a-b", "prod"]
+
+
+@pytest.mark.parametrize("paths", [
+    ["output/a/x", "output/ab/x", "output/a-b/x", "output/a/", "output/a", "output/ab", "other/a/x", "output//x"],
+    [f"output/{c}/{f}" for c in _NAMES for f in ("k.yaml", "base/n.yaml")] + ["output/loose", "output/prod"],
+])
+def test_summary_lines_count_each_clusters_own_paths(paths: list[str]) -> None:
+    """Each cluster's counts are its own paths (output/<cluster>/...), never a cluster whose name starts the same,
+    nor a loose file named like a cluster: as many as start with ``output/<cluster>/``."""
+    from generator.write.summary import WriteReport
+
+    report = WriteReport(clusters=list(_NAMES), written=paths, unchanged=paths[::2], removed=paths[1::3],
+                         refused=paths[::-1])
+
+    def n(seq: list[str], cluster: str) -> int:
+        return sum(p.startswith(f"output/{cluster}/") for p in seq)
+
+    assert report.lines() == [
+        f"output/{c}: {n(paths, c)} written, {n(paths[::2], c)} unchanged, {n(paths[1::3], c)} removed"
+        + (f", {n(paths, c)} not owned (kept)" if n(paths, c) else "") for c in _NAMES]

@@ -5,6 +5,7 @@ back from output/; every other one is rendered, built and checked (``checking``)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -206,10 +207,14 @@ def _spec_facts(cluster: Cluster) -> SpecFacts:
                      tuple(cluster.notes), gpu.release.tag if (gpu := operator_of(cluster)) is not None else "")
 
 
+RECORDERS = 4
+
+
 def _record(found: Lookup, checked: Checked, complete: bool, names: list[str], asked: set[str]) -> None:
     """Record every cluster just checked (all passed), and the fleet when every spec of the repo has a key."""
     records, keys = found.records, found.keys
-    for cluster, bundle in checked.rendered.clusters:
+
+    def record(cluster: Cluster, bundle: Bundle) -> None:
         key = keys[cluster.name]
         if key is not None and cluster.name in checked.fleet_parts:
             objects = sum(len(docs) for docs in bundle.objects.values())
@@ -217,6 +222,10 @@ def _record(found: Lookup, checked: Checked, complete: bool, names: list[str], a
             records.record(key, ClusterRecord(BundleRecord.of(bundle), _spec_facts(cluster),
                                               tuple(checked.by_cluster[cluster.name]), cluster.name in asked, objects),
                            bundle)
+
+    # three cache files a cluster, whose time goes to the file system: written by a few threads at once
+    with ThreadPoolExecutor(max_workers=RECORDERS, thread_name_prefix="gen-record") as pool:
+        list(pool.map(lambda pair: record(*pair), checked.rendered.clusters))
     rendered = checked.rendered
     if complete and all(keys.values()) and rendered.fleet is not None:
         records.record(records.fleet_key({n: k for n, k in keys.items() if k}, names, found.with_chart), FleetRecord(

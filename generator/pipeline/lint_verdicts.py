@@ -39,12 +39,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
 from generator.core.finding import Finding
 from generator.core.identity import package_digest
 from generator.core.kube import KUSTOMIZATION_NAMES
+
+if TYPE_CHECKING:
+    from generator.programs.kustomization import RootsRead
 
 VERSION = 2
 MAX_FILES = 200_000
@@ -195,9 +198,10 @@ def _kustomize_inputs(paths: Sequence[Path], cwd: Path, scope: Scope) -> str:
 
     parts = _Parts()
     base = os.path.realpath(cwd)
+    read: RootsRead = {}  # each root read once for all the directories (the overlays of a cluster share its base)
     for directory in (d for p in paths if os.path.isdir(p) for d in walk(p).kustomize_dirs):
         try:
-            inputs = build_inputs(directory, cwd)
+            inputs = build_inputs(directory, cwd, read=read)
         except (Unkeyable, OSError) as exc:
             raise _Unkeyable(str(directory)) from exc
         if scope.within is not None or scope.fenced:

@@ -182,24 +182,54 @@ class BuildInputs:
         return parts
 
 
-def build_inputs(directory: FsPath, base: FsPath, outside: FsPath | None = None) -> BuildInputs:
+@dataclass(frozen=True)
+class _Root:
+    """One kustomization root as ``build_inputs`` reads it: its tree (path relative to the root -> kind, bytes), the
+    roots its kustomization names, and whether that reads files as data."""
+
+    files: dict[str, tuple[str, bytes]]
+    named: list[FsPath]
+    as_data: bool
+
+
+# roots already read, by real path, for other builds keyed at the same moment (the directories of one key, or of one
+# run's keys): each overlay of a cluster reaches the same base
+RootsRead = dict[FsPath, _Root]
+
+
+def build_inputs(directory: FsPath, base: FsPath, outside: FsPath | None = None,
+                 read: RootsRead | None = None) -> BuildInputs:
     """Every byte ``kustomize build directory`` can read: the whole tree of each kustomization root it reaches
     (paths relative to ``base``). Unkeyable when that cannot be known (see above), or when a root lies in
-    ``outside`` (a directory whose bytes at build time are not the ones on disk)."""
+    ``outside`` (a directory whose bytes at build time are not the ones on disk). ``read``: the roots read for the
+    other directories keyed with this one, reused (and this one's added)."""
     walker = _TreeWalker(FsPath(os.path.realpath(base)))
     roots, seen = [real_path(directory)], set()
+    fenced = real_path(outside) if outside is not None else None
     while roots:
         root = roots.pop()
         if root in seen:
             continue
         seen.add(root)
-        if outside is not None and root.is_relative_to(real_path(outside)):
-            raise Unkeyable(f"{walker.shown(root)}: a kustomization in {walker.shown(real_path(outside))}")
-        walker.walk(root)
-        doc = _kustomization_doc(root)
-        if doc is not None:
-            roots += _named_roots(root, doc, walker)
+        if fenced is not None and root.is_relative_to(fenced):
+            raise Unkeyable(f"{walker.shown(root)}: a kustomization in {walker.shown(fenced)}")
+        known = read.get(root) if read is not None else None
+        if known is None:
+            known = _read_root(root)
+            if read is not None:
+                read[root] = known
+        walker.take(root, known)
+        roots += known.named
     return BuildInputs(tuple((shown, *entry) for shown, entry in sorted(walker.files.items())), walker.as_data)
+
+
+def _read_root(root: FsPath) -> _Root:
+    """The tree of ``root`` and what its kustomization names (Unkeyable: see ``_named_roots``)."""
+    walker = _TreeWalker(root)
+    walker.walk(root)
+    doc = _kustomization_doc(root)
+    named = _named_roots(root, doc, walker) if doc is not None else []
+    return _Root(walker.files, named, walker.as_data)
 
 
 def _kustomization_doc(root: FsPath) -> dict[str, Any] | None:
@@ -229,19 +259,37 @@ class _TreeWalker:
     def walk(self, root: FsPath) -> None:
         for here, dirs, names in os.walk(root, onerror=self._unreadable):
             dirs.sort()
+            shown_here = self.shown(here)  # once a directory: each entry's is this joined with its name
             for name in [*dirs, *sorted(names)]:
-                self._add(FsPath(here) / name)
+                self._add(FsPath(here) / name, name if shown_here == "." else f"{shown_here}/{name}")
 
     def _unreadable(self, exc: OSError) -> None:
         raise Unkeyable(f"{self.shown(exc.filename or '?')}: cannot be listed ({exc.strerror})")
 
-    def _add(self, path: FsPath) -> None:
-        shown = self.shown(path)
-        if shown in self.files:
-            return
+    def take(self, path: FsPath, root: _Root) -> None:
+        """Add the entries of the root at ``path``, read on its own (within the same bounds, for all the trees
+        together), each at its path relative to the base."""
+        prefix = self.shown(path)
+        # below the base, or the base itself: the path within the root joined to the root's (else, when the root
+        # holds the base, some entries' paths run through it: each is worked out in full)
+        joined = not self.base.is_relative_to(path) or path == self.base
+        for rel, entry in root.files.items():
+            shown = (rel if prefix == "." else f"{prefix}/{rel}") if joined else self.shown(path / rel)
+            if shown not in self.files:
+                self._within_bounds(shown)
+                self.files[shown] = entry
+                self.total += len(entry[1]) if entry[0] == "file" else 0
+        self.as_data = self.as_data or root.as_data
+
+    def _within_bounds(self, shown: str) -> None:
         if len(self.files) >= MAX_TREE_FILES or self.total > MAX_TREE_BYTES:
             raise Unkeyable(f"{shown}: the kustomization trees hold more than {MAX_TREE_FILES} files or "
                             f"{MAX_TREE_BYTES:,} bytes")
+
+    def _add(self, path: FsPath, shown: str) -> None:
+        if shown in self.files:
+            return
+        self._within_bounds(shown)
         mode = os.lstat(path).st_mode
         if stat.S_ISLNK(mode):
             self.files[shown] = ("link", os.fsencode(os.readlink(path)))
@@ -277,7 +325,7 @@ def _named_roots(root: FsPath, doc: dict[str, Any], walker: _TreeWalker) -> list
         for entry in _named_paths(field_name, value):
             if "\n" not in entry and _remote(entry):  # (not an inline patch or configuration)
                 raise Unkeyable(f"{where}: {field_name} names {entry!r}, a remote file or base")
-            target = real_path(root / entry)
+            target = _entry_path(root, entry)
             if field_name in _ROOTS and target.is_dir():
                 roots.append(target)
         if field_name in _PLUGINS:

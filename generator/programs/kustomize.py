@@ -8,11 +8,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.core.errors import ToolMissing, printable
 from generator.programs.run import MAX_MEMORY_MIB, Program, Stopped, base_environment, run, text
 from generator.yamlio.load import YamlInputError, load_documents
+
+if TYPE_CHECKING:
+    from generator.programs.kustomization import RootsRead
 
 TIMEOUT_SECONDS = 120
 # kustomize is a Go program that lives a tenth of a second: its garbage collector spent about as much CPU as the
@@ -122,17 +125,18 @@ def _strip_leading_comments(data: bytes) -> bytes:
     return data
 
 
-def inputs_key(directory: Path, command: Sequence[str]) -> str | None:
+def inputs_key(directory: Path, command: Sequence[str], read: RootsRead | None = None) -> str | None:
     """The digest of everything ``kustomize build directory`` can read (``kustomization.build_inputs``: the trees of
     every kustomization root it reaches, paths relative to ``directory``; a YAML file's leading comments dropped when
-    no kustomization reads files as data), or None when that cannot be known (``Unkeyable``)."""
+    no kustomization reads files as data), or None when that cannot be known (``Unkeyable``). ``read``: as
+    ``build_inputs``'s, shared by the directories keyed together."""
     from generator.core.cache import digest, tool_key
     from generator.programs.kustomization import Unkeyable, build_inputs
 
     if not keyable_command(command):
         return None
     try:
-        inputs = build_inputs(directory, directory)
+        inputs = build_inputs(directory, directory, read=read)
     except (Unkeyable, OSError):
         return None
     return digest(tool_key(list(command)), *inputs.parts(_strip_leading_comments))
@@ -159,7 +163,8 @@ def build_many_cached(directories: Sequence[Path], done: Callable[[], None] | No
 
     command = kustomize_command()
     cache = _dirs_cache()
-    keys = [inputs_key(d, command) for d in directories]
+    read: RootsRead = {}
+    keys = [inputs_key(d, command, read) for d in directories]
     results: dict[int, BuildResult] = {}
     first: dict[str, int] = {}
     todo: list[int] = []

@@ -25,7 +25,7 @@ from generator.core.cache import DiskCache, cache_root, digest, tool_key
 from generator.core.kube import Obj
 from generator.core.progress import QUIET, Progress
 from generator.programs import kustomize
-from generator.programs.kustomization import Unkeyable, build_inputs, files_read
+from generator.programs.kustomization import RootsRead, Unkeyable, build_inputs, files_read
 from generator.render.flux import build_dirs as flux_build_dirs
 from generator.render.output import Bundle
 
@@ -237,7 +237,8 @@ def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
         def where(bundle: Bundle, mode: str) -> Path:
             return root / layout.output_dir(bundle.cluster) / _relative(mode)
 
-        keys = {(bundle.cluster, mode): kustomize.inputs_key(where(bundle, mode), command)
+        read: RootsRead = {}
+        keys = {(bundle.cluster, mode): kustomize.inputs_key(where(bundle, mode), command, read)
                 for bundle, mode in [*overlays, *alike]}
         dirs = [where(bundle, mode) for bundle, mode in overlays]
         out = []

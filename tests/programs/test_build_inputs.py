@@ -98,3 +98,48 @@ def test_flags_that_widen_what_kustomize_reads_turn_the_cache_off() -> None:
     for flag in ("--load-restrictor=LoadRestrictionsNone", "--enable-alpha-plugins", "--enable-exec", "--network",
                  "--mount=type=bind,src=/,dst=/x", "-e"):
         assert not keyable_command(["kubectl", "kustomize", flag])
+
+
+def test_each_path_is_relative_to_the_base_also_through_a_root_that_holds_it(tmp_path: Path) -> None:
+    """A root above the base (``resources: [..]``), beside it and below it: every entry at its path from the base,
+    the base's own folder as ``.``, each once."""
+    _tree(tmp_path, {"a/b/kustomization.yaml": "resources:\n- ..\n- ../../c\n- d\n", "a/b/x.yaml": "kind: X\n",
+                     "a/b/d/kustomization.yaml": "resources: []\n", "a/kustomization.yaml": "resources:\n- y.yaml\n",
+                     "a/y.yaml": "kind: Y\n", "c/kustomization.yaml": "resources: []\n"})
+    got = [(shown, kind) for shown, kind, _ in build_inputs(tmp_path / "a/b", tmp_path / "a/b").files]
+    assert got == [(".", "dir"), ("../../c/kustomization.yaml", "file"), ("../kustomization.yaml", "file"),
+                   ("../y.yaml", "file"), ("d", "dir"), ("d/kustomization.yaml", "file"),
+                   ("kustomization.yaml", "file"), ("x.yaml", "file")]
+
+
+def test_roots_read_once_for_several_directories_give_each_what_it_reads_alone(tmp_path: Path) -> None:
+    """``read`` shares the roots read for one directory with the next (the overlays of a cluster reach one base):
+    each directory's inputs, and whether it can be keyed at all, are the ones it has keyed alone, whatever the base
+    and whichever directory came first."""
+    _tree(tmp_path, {
+        "base/kustomization.yaml": "resources:\n- ns.yaml\n", "base/ns.yaml": "kind: Namespace\n",
+        "o1/kustomization.yaml": "resources:\n- ../base\n", "o1/p.yaml": "kind: P\n",
+        "o2/kustomization.yaml": "resources:\n- ../base\n- ../o1\n- sub\n", "o2/sub/kustomization.yaml": "",
+        "o3/kustomization.yaml": "resources:\n- ..\n",  # the root above holds every other: walked through o3
+        "bad/kustomization.yaml": "resources:\n- ../base\n- https://example.com/x.yaml\n",
+        "kustomization.yaml": "resources:\n- base\n"})
+    (tmp_path / "o2/linked").symlink_to("../o1", target_is_directory=True)
+
+    def alone(directory: Path, base: Path) -> object:
+        try:
+            inputs = build_inputs(directory, base)
+        except Unkeyable:
+            return "unkeyable"
+        return inputs.files, inputs.as_data
+
+    dirs = [tmp_path / d for d in ("bad", "o3", "o2", "o1", "base", ".")]
+    for order in (dirs, dirs[::-1]):
+        for base_of in (lambda d: d, lambda d: tmp_path, lambda d: tmp_path.parent):
+            read: kustomization.RootsRead = {}
+            for directory in order:
+                try:
+                    inputs = build_inputs(directory, base_of(directory), read=read)
+                    shared: object = (inputs.files, inputs.as_data)
+                except Unkeyable:
+                    shared = "unkeyable"
+                assert shared == alone(directory, base_of(directory)), directory

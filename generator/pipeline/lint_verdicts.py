@@ -39,15 +39,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
 from generator.core.finding import Finding
 from generator.core.identity import package_digest
 from generator.core.kube import KUSTOMIZATION_NAMES
-
-if TYPE_CHECKING:
-    from generator.programs.kustomization import RootsRead
 
 VERSION = 2
 MAX_FILES = 200_000
@@ -194,11 +191,11 @@ def _kustomize_inputs(paths: Sequence[Path], cwd: Path, scope: Scope) -> str:
     """The digest of every byte each kustomize directory in ``paths`` can read; _Unkeyable when one reads what the
     scope keeps out."""
     from generator.manifests.files import walk
-    from generator.programs.kustomization import Unkeyable, build_inputs
+    from generator.programs.kustomization import RootsRead, Unkeyable, build_inputs
 
     parts = _Parts()
     base = os.path.realpath(cwd)
-    read: RootsRead = {}  # each root read once for all the directories (the overlays of a cluster share its base)
+    read = RootsRead()  # each root read once for all the directories (the overlays of a cluster share its base)
     for directory in (d for p in paths if os.path.isdir(p) for d in walk(p).kustomize_dirs):
         try:
             inputs = build_inputs(directory, cwd, read=read)

@@ -192,9 +192,24 @@ class _Root:
     as_data: bool
 
 
-# roots already read, by real path, for other builds keyed at the same moment (the directories of one key, or of one
-# run's keys): each overlay of a cluster reaches the same base
-RootsRead = dict[FsPath, _Root]
+class RootsRead:
+    """Roots already read, by real path, for the other builds keyed at the same moment (the directories of one key,
+    or of one run's keys: each overlay of a cluster reaches the same base). It holds at most ``MAX_TREE_BYTES`` of
+    their files (a root past that is read again when reached again), so keying many large trees holds no more than
+    keying one."""
+
+    def __init__(self) -> None:
+        self.roots: dict[FsPath, _Root] = {}
+        self.held = 0
+
+    def get(self, root: FsPath) -> _Root | None:
+        return self.roots.get(root)
+
+    def keep(self, root: FsPath, read: _Root) -> None:
+        size = sum(len(data) for _kind, data in read.files.values())
+        if self.held + size <= MAX_TREE_BYTES:
+            self.roots[root] = read
+            self.held += size
 
 
 def build_inputs(directory: FsPath, base: FsPath, outside: FsPath | None = None,
@@ -217,7 +232,7 @@ def build_inputs(directory: FsPath, base: FsPath, outside: FsPath | None = None,
         if known is None:
             known = _read_root(root)
             if read is not None:
-                read[root] = known
+                read.keep(root, known)
         walker.take(root, known)
         roots += known.named
     return BuildInputs(tuple((shown, *entry) for shown, entry in sorted(walker.files.items())), walker.as_data)

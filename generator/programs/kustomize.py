@@ -161,9 +161,11 @@ def build_many_cached(directories: Sequence[Path], done: Callable[[], None] | No
     neither shared nor cached."""
     import json
 
+    from generator.programs.kustomization import RootsRead
+
     command = kustomize_command()
     cache = _dirs_cache()
-    read: RootsRead = {}
+    read = RootsRead()
     keys = [inputs_key(d, command, read) for d in directories]
     results: dict[int, BuildResult] = {}
     first: dict[str, int] = {}

@@ -237,7 +237,7 @@ def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
         def where(bundle: Bundle, mode: str) -> Path:
             return root / layout.output_dir(bundle.cluster) / _relative(mode)
 
-        read: RootsRead = {}
+        read = RootsRead()
         keys = {(bundle.cluster, mode): kustomize.inputs_key(where(bundle, mode), command, read)
                 for bundle, mode in [*overlays, *alike]}
         dirs = [where(bundle, mode) for bundle, mode in overlays]

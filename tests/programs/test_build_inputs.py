@@ -135,7 +135,7 @@ def test_roots_read_once_for_several_directories_give_each_what_it_reads_alone(t
     dirs = [tmp_path / d for d in ("bad", "o3", "o2", "o1", "base", ".")]
     for order in (dirs, dirs[::-1]):
         for base_of in (lambda d: d, lambda d: tmp_path, lambda d: tmp_path.parent):
-            read: kustomization.RootsRead = {}
+            read = kustomization.RootsRead()
             for directory in order:
                 try:
                     inputs = build_inputs(directory, base_of(directory), read=read)
@@ -143,3 +143,16 @@ def test_roots_read_once_for_several_directories_give_each_what_it_reads_alone(t
                 except Unkeyable:
                     shared = "unkeyable"
                 assert shared == alone(directory, base_of(directory)), directory
+
+
+def test_roots_read_hold_no_more_than_one_tree_may(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``read`` keeps is bounded as one build's trees are (``MAX_TREE_BYTES``): keying many large trees together
+    holds no more than keying one; a root past the bound is read again, and keyed the same."""
+    for name in ("a", "b", "c"):
+        _tree(tmp_path, {f"{name}/kustomization.yaml": "resources:\n- ../base\n", f"{name}/big.txt": "x" * 600})
+    _tree(tmp_path, {"base/kustomization.yaml": "resources: []\n", "base/small.txt": "y"})
+    monkeypatch.setattr(kustomization, "MAX_TREE_BYTES", 1000)
+    read = kustomization.RootsRead()
+    keyed = [build_inputs(tmp_path / name, tmp_path, read=read) for name in ("a", "b", "c")]
+    assert read.held <= 1000 and tmp_path / "a" in read.roots and tmp_path / "b" not in read.roots
+    assert [k.files for k in keyed] == [build_inputs(tmp_path / name, tmp_path).files for name in ("a", "b", "c")]

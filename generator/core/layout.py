@@ -30,6 +30,13 @@ def output_dir(name: str) -> str:
     return f"{OUTPUT_DIR}/{name}"
 
 
+def cluster_of(repo_rel: str) -> str | None:
+    """The directory of output/ a repo-relative path ``output/<name>/...`` is in (``output_dir``'s inverse); None
+    for any other path (output/ itself, a file directly in it, anything outside it)."""
+    parts = repo_rel.split("/", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == OUTPUT_DIR else None
+
+
 def mode_overlay(mode: str) -> str:
     """A mode overlay's path inside output/<name>/."""
     return f"overlays/{mode}"

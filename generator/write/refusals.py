@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from generator.core import layout
 from generator.core.errors import EXIT_ENVIRONMENT, EXIT_FAILED, GenError
 
 
@@ -38,7 +39,7 @@ class WriteRefused(WriteError):
     def __init__(self, paths: Iterable[str]) -> None:
         self.paths = sorted(set(paths))
         lines = [
-            f"{p} is not owned by gen; move it to overlays/{_cluster_of(p)}/ or rerun with --force"
+            f"{p} is not owned by gen; move it to overlays/{layout.cluster_of(p) or '<cluster>'}/ or rerun with --force"
             for p in self.paths
         ]
         super().__init__("refusing to overwrite files gen does not own:\n  " + "\n  ".join(lines))
@@ -57,8 +58,3 @@ class LockTimeout(WriteError):
             f"Wait for it to finish, or if no gen process is running, rerun (the lock is released "
             f"automatically when its holder exits)"
         )
-
-
-def _cluster_of(repo_rel: str) -> str:
-    parts = repo_rel.split("/")
-    return parts[1] if len(parts) > 2 and parts[0] == "output" else "<cluster>"

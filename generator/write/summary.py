@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+from generator.core import layout
+
 DriftKind = Literal["missing", "changed", "stray"]
 
 
@@ -105,7 +107,7 @@ class WriteReport:
 
     def lines(self) -> list[str]:
         """One summary line per cluster, e.g. ``output/prod: 3 written, 12 unchanged, 1 removed``."""
-        counts = {name: Counter(_cluster_of(p) for p in paths) for name, paths in (
+        counts = {name: Counter(layout.cluster_of(p) for p in paths) for name, paths in (
             ("written", self.written), ("unchanged", self.unchanged), ("removed", self.removed),
             ("refused", self.refused))}
         out = []
@@ -117,9 +119,3 @@ class WriteReport:
             suffix = " (pruned)" if cluster in self.pruned else ""
             out.append(f"output/{cluster}: " + ", ".join(parts) + suffix)
         return out
-
-
-def _cluster_of(path: str) -> str:
-    """The cluster a repo-relative path ``output/<cluster>/...`` is in; "" for any other path."""
-    parts = path.split("/", 2)
-    return parts[1] if len(parts) == 3 and parts[0] == "output" else ""

@@ -171,15 +171,17 @@ def _lint_in_parts(args: argparse.Namespace, repo: Path, mirror: Path | None,
 def _lint_parts(args: argparse.Namespace, repo: Path, mirror: Path | None, paths: list[list[Path]]) -> list[Part]:
     """Each part's paths linted on their own (with the checkers shared, and every build made first in one pool)."""
     from generator.pipeline.lint_verdicts import Part
+    from generator.programs.kustomize import keys_once
 
     linter = _Linter(args, repo, mirror)
-    if not args.no_kustomize:
-        _build_first([path for part in paths for path in part])
     out = []
-    for part in paths:
-        result, inferred = linter.lint(part)
-        out.append(Part(tuple(result.findings), result.files, result.objects, result.builds,
-                        tuple((str(p), why) for p, why in result.skipped), tuple(inferred)))
+    with keys_once():
+        if not args.no_kustomize:
+            _build_first([path for part in paths for path in part])
+        for part in paths:
+            result, inferred = linter.lint(part)
+            out.append(Part(tuple(result.findings), result.files, result.objects, result.builds,
+                            tuple((str(p), why) for p, why in result.skipped), tuple(inferred)))
     return out
 
 
@@ -198,9 +200,10 @@ def _build_first(paths: list[Path]) -> None:
     """Build every kustomize directory under ``paths`` in one pool (kept in gen's cache for the parts' lints)."""
     from generator.manifests.files import walk
     from generator.programs import kustomize
+    from generator.programs.kustomization import real_path
 
     directories = [d for path in paths if path.is_dir() for d in walk(path).kustomize_dirs]
-    kustomize.build_many_cached(directories)
+    kustomize.build_many_cached(list(dict.fromkeys(real_path(d) for d in directories)))
 
 
 def _keyed(args: argparse.Namespace, repo: Path, mirror: Path | None,

@@ -83,12 +83,12 @@ def plain(directory: Path) -> Plain | None:
             return None
         try:
             data = read_regular(directory / name, MAX_FILE_BYTES, name)
+            size += len(data)
+            if size > MAX_BATCH_BYTES or b"config.kubernetes.io" in data:
+                return None  # larger than a batch: never read further
             objects = _document(data, name)
         except (InputError, YamlInputError):
             return None
-        if b"config.kubernetes.io" in data:
-            return None
-        size += len(data)
         for obj in objects:
             metadata = obj.get("metadata") if isinstance(obj, dict) else None
             kind = obj.get("kind") if isinstance(obj, dict) else None

@@ -56,6 +56,9 @@ def test_plain_directories_only(tmp_path: Path) -> None:
     (linked / "a.yaml").symlink_to(linked / "b.yaml")
     (linked / "kustomization.yaml").write_text("resources:\n- a.yaml\n")
     assert plain(linked) is None
+    large = {f"f{i}.yaml": _cm(f"c{i}", "data:\n  x: '" + "x" * 200_000 + "'\n") for i in range(8)}
+    assert plain(_dir(tmp_path, "large", large)) is None  # past a batch's bytes: built alone, its files not all read
+    assert plain(_dir(tmp_path, "fits", dict(list(large.items())[:4]))) is not None
     both = _dir(tmp_path, "both", {"a.yaml": _cm("a")})
     (both / "kustomization.yml").write_text("resources:\n- a.yaml\n")
     assert plain(both) is None and plain(tmp_path / "nowhere") is None

@@ -100,6 +100,43 @@ def _strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
+def _special(path: FsPath) -> str | None:
+    """What ``path`` is when a program opening it could wait or read without end (links followed)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # missing or unreadable: kustomize says so
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else None
+
+
+def blocking_input(directory: FsPath) -> str | None:
+    """Why ``kustomize build directory`` must not run: a kustomization file, resource or patch it opens (local bases
+    and components followed) is a FIFO, on which kustomize would wait until gen's timeout, or a device it would read
+    without end; None when there is none."""
+    cache: dict[FsPath, Kustomization | None] = {}
+    stack, seen = [real_path(directory)], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        candidates = [current / name for name in KUSTOMIZATION_NAMES]
+        k = read_kustomization(current, cache)
+        if k is not None:
+            candidates += [*k.resources, *k.patches]
+            stack += k.bases
+        for path in candidates:
+            what = _special(path)
+            if what is not None:
+                return f"{path} is {what}, not a regular file: kustomize would wait on it; replace it with a file " \
+                       "or remove it"
+    return None
+
+
 def files_read(directory: FsPath) -> list[FsPath]:
     """The files behind the objects of ``kustomize build directory``: the kustomization files of it and of the bases
     and components it includes, and their resources and patches (where a finding on a built object is placed; not

@@ -77,7 +77,12 @@ def error_message(stderr: str) -> str:
 
 
 def build(directory: Path, command: Sequence[str] | None = None) -> BuildResult:
+    from generator.programs.kustomization import blocking_input
+
     cmd = [*(command or kustomize_command()), str(directory)]
+    blocked = blocking_input(directory)
+    if blocked is not None:
+        return BuildResult(directory, [], blocked)
     proc = run(KUSTOMIZE, cmd, timeout=TIMEOUT_SECONDS, env=base_environment(**GO_RUNTIME),
                max_memory_mib=MAX_MEMORY_MIB)
     if isinstance(proc, Stopped):

@@ -99,3 +99,31 @@ def test_the_tuned_go_runtime_builds_the_same_bytes() -> None:
         plain = subprocess.run(command, env=base_environment(), capture_output=True, check=True).stdout
         tuned = subprocess.run(command, env=base_environment(**GO_RUNTIME), capture_output=True, check=True).stdout
         assert plain == tuned and plain
+
+
+def test_a_fifo_kustomize_would_open_is_an_error_without_running_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kustomize waits on a FIFO until gen's timeout (120 s): said at once, wherever the build opens it."""
+    import os
+
+    from generator.programs import kustomize
+
+    monkeypatch.setattr(kustomize, "run", lambda *a, **k: pytest.fail("kustomize ran"))
+    listed = tmp_path / "listed"
+    listed.mkdir()
+    (listed / "kustomization.yaml").write_text("resources:\n- a.yaml\n- ../base\n")
+    os.mkfifo(listed / "a.yaml")
+    error = build(listed, ["kubectl", "kustomize"]).error
+    assert error == f"{listed}/a.yaml is a FIFO (named pipe), not a regular file: kustomize would wait on it; " \
+                    "replace it with a file or remove it"
+    (listed / "a.yaml").unlink()
+    (listed / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "kustomization.yaml").write_text("patches:\n- path: p.yaml\n")
+    os.mkfifo(base / "p.yaml")  # a patch of a base
+    assert build(listed, ["kubectl", "kustomize"]).error.startswith(f"{base}/p.yaml is a FIFO")
+    (base / "p.yaml").unlink()
+    (base / "kustomization.yaml").unlink()
+    os.mkfifo(base / "kustomization.yaml")
+    assert build(listed, ["kubectl", "kustomize"]).error.startswith(f"{base}/kustomization.yaml is a FIFO")

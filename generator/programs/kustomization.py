@@ -60,6 +60,8 @@ def read_kustomization(directory: FsPath, cache: dict[FsPath, Kustomization | No
     """The kustomization of ``directory`` (None without one, or when it does not parse: kustomize reports that).
     Absolute and remote entries are left out (kustomize refuses the first and fetches the second), and so are
     files outside ``directory``: kustomize's load restrictor refuses them, so gen never reads them either."""
+    if directory in cache:  # a real path already read
+        return cache[directory]
     directory = real_path(directory)
     if directory in cache:
         return cache[directory]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -252,11 +252,14 @@ class RootsRead:
 
 
 def build_inputs(directory: FsPath, base: FsPath, outside: FsPath | None = None,
-                 read: RootsRead | None = None) -> BuildInputs:
+                 read: RootsRead | None = None, links: Sequence[tuple[FsPath, FsPath]] = ()) -> BuildInputs:
     """Every byte ``kustomize build directory`` can read: the whole tree of each kustomization root it reaches
     (paths relative to ``base``). Unkeyable when that cannot be known (see above), or when a root lies in
     ``outside`` (a directory whose bytes at build time are not the ones on disk). ``read``: the roots read for the
-    other directories keyed with this one, reused (and this one's added)."""
+    other directories keyed with this one, reused (and this one's added). ``links``: (link, its real target) of
+    folders linked beside ``base``'s tree: a root below a target is shown at its path through the link, the one
+    kustomize was given (gen bundle's staged copy of the repository, whose folders but output/ are links to the
+    repository's own: a user overlay is then shown where it is in the repository)."""
     walker = _TreeWalker(FsPath(os.path.realpath(base)))
     roots, seen = [real_path(directory)], set()
     fenced = real_path(outside) if outside is not None else None
@@ -272,9 +275,17 @@ def build_inputs(directory: FsPath, base: FsPath, outside: FsPath | None = None,
             known = _read_root(root)
             if read is not None:
                 read.keep(root, known)
-        walker.take(root, known)
+        walker.take(_through(root, links), known)
         roots += known.named
     return BuildInputs(tuple((shown, *entry) for shown, entry in sorted(walker.files.items())), walker.as_data)
+
+
+def _through(root: FsPath, links: Sequence[tuple[FsPath, FsPath]]) -> FsPath:
+    """``root`` at its path through the first of ``links`` whose target holds it (itself when none does)."""
+    for link, target in links:
+        if root.is_relative_to(target):
+            return link / root.relative_to(target)
+    return root
 
 
 def _read_root(root: FsPath) -> _Root:

@@ -160,18 +160,19 @@ def _strip_leading_comments(data: bytes) -> bytes:
     return data
 
 
-def inputs_key(directory: Path, command: Sequence[str], read: RootsRead | None = None) -> str | None:
+def inputs_key(directory: Path, command: Sequence[str], read: RootsRead | None = None,
+               links: Sequence[tuple[Path, Path]] = ()) -> str | None:
     """The digest of everything ``kustomize build directory`` can read (``kustomization.build_inputs``: the trees of
     every kustomization root it reaches, paths relative to ``directory``; a YAML file's leading comments dropped when
-    no kustomization reads files as data), or None when that cannot be known (``Unkeyable``). ``read``: as
-    ``build_inputs``'s, shared by the directories keyed together."""
+    no kustomization reads files as data), or None when that cannot be known (``Unkeyable``). ``read`` and
+    ``links``: as ``build_inputs``'s (``read`` shared by the directories keyed together)."""
     from generator.core.cache import digest, tool_key
     from generator.programs.kustomization import Unkeyable, build_inputs
 
     if not keyable_command(command):
         return None
     try:
-        inputs = build_inputs(directory, directory, read=read)
+        inputs = build_inputs(directory, directory, read=read, links=links)
     except (Unkeyable, OSError):
         return None
     return digest(tool_key(list(command)), *inputs.parts(_strip_leading_comments))

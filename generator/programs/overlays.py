@@ -227,8 +227,10 @@ def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
     """Build these overlays with kustomize, in a staged copy of the repository, in parallel; and the key ``gen lint``
     gives each of them and of the ``alike`` overlays (which read what one of them reads, ``_mode_digest``) once
     written (``kustomize.inputs_key``, taken from the staged bytes before the build), so that gen lint finds the
-    builds of output/ made already. A directory whose staged tree is not laid out as output/ will be (a user overlay,
-    linked from outside the staging directory) gets another key there: gen lint builds it itself."""
+    builds of output/ made already. A user overlay, reached through the staged link to the repository's overlays/,
+    is shown at its path through the link: where it is beside output/ in the repository. A directory whose staged
+    tree is not laid out as output/ will be (a root reached through a link that leaves the repository, or back into
+    its output/) gets another key there: gen lint builds it itself."""
     with tempfile.TemporaryDirectory(prefix="gen-stage-") as tmp:
         root = Path(tmp)
         staged = {bundle.cluster: bundle for bundle, _ in [*overlays, *alike]}
@@ -238,7 +240,10 @@ def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
             return root / layout.output_dir(bundle.cluster) / _relative(mode)
 
         read = RootsRead()
-        keys = {(bundle.cluster, mode): kustomize.inputs_key(where(bundle, mode), command, read)
+        real_root = Path(os.path.realpath(root))  # the frame build_inputs shows paths in
+        links = [(real_root / entry.name, Path(os.path.realpath(entry))) for entry in root.iterdir()
+                 if entry.is_symlink()]
+        keys = {(bundle.cluster, mode): kustomize.inputs_key(where(bundle, mode), command, read, links)
                 for bundle, mode in [*overlays, *alike]}
         dirs = [where(bundle, mode) for bundle, mode in overlays]
         out = []

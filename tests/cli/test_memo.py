@@ -152,10 +152,14 @@ def test_gen_lint_right_after_gen_bundle_builds_nothing_and_says_what_an_empty_c
         gitops_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """gen bundle keeps its builds under the key gen lint gives each written directory (every byte kustomize can read
     there): gen lint output/ right after builds none of the mode overlays (only what gen bundle checks without
-    building: base/ and argocd/), and its verdict is the one an empty cache gives."""
+    building: base/ and argocd/), not even those that read a user overlay (a component in overlays/b/, which gen
+    bundle reaches through a link), and its verdict is the one an empty cache gives."""
     from generator.programs import kustomize
 
     _fleet(gitops_repo)
+    (gitops_repo / "overlays" / "b").mkdir(parents=True)
+    (gitops_repo / "overlays" / "b" / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nlabels:\n- pairs:\n    team: b\n")
     write_spec(gitops_repo, name="d", mode="sriov", version="v26.4.1")  # builds alike c's in part: shared, one build
     shared = {"GEN_CACHE_DIR": str(tmp_path / "shared")}
     run_gen("bundle", "--all", repo=gitops_repo, env=shared, check=True)

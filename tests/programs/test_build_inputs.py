@@ -156,3 +156,27 @@ def test_roots_read_hold_no_more_than_one_tree_may(tmp_path: Path, monkeypatch: 
     keyed = [build_inputs(tmp_path / name, tmp_path, read=read) for name in ("a", "b", "c")]
     assert read.held <= 1000 and tmp_path / "a" in read.roots and tmp_path / "b" not in read.roots
     assert [k.files for k in keyed] == [build_inputs(tmp_path / name, tmp_path).files for name in ("a", "b", "c")]
+
+
+def test_a_root_reached_through_a_staged_link_is_shown_where_the_repository_has_it(tmp_path: Path) -> None:
+    """gen bundle builds a staged copy of output/ whose other folders are links to the repository's: through
+    ``links`` a user overlay there is keyed as gen lint keys it in the repository once output/ is written. Other
+    content is another key; so is a user overlay that reaches back into output/ (the staged build reads the
+    repository's output/ then, not the staged one)."""
+    command = ["kubectl", "kustomize"]
+    m = "output/x/overlays/m"
+    overlay = {f"{m}/kustomization.yaml": "resources:\n- cm.yaml\ncomponents:\n- ../../../../overlays/x\n",
+               f"{m}/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+               "output/x/c/kustomization.yaml": COMPONENT}
+    repo = _tree(tmp_path / "repo", {**overlay, "overlays/x/kustomization.yaml": COMPONENT})
+    stage = _tree(tmp_path / "stage", overlay)
+    (stage / "overlays").symlink_to(repo / "overlays")
+    links = [(stage / "overlays", repo / "overlays")]
+    written = inputs_key(repo / m, command)
+    assert written is not None and inputs_key(stage / m, command, links=links) == written
+    assert inputs_key(stage / m, command) not in (written, None)  # shown as where it really is
+    (repo / "overlays/x/kustomization.yaml").write_text(COMPONENT + "components:\n- ../../output/x/c\n")
+    assert inputs_key(stage / m, command, links=links) not in (inputs_key(repo / m, command), None)
+    (repo / "overlays/x/kustomization.yaml").write_text(COMPONENT)
+    (stage / m / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n")
+    assert inputs_key(stage / m, command, links=links) != written

@@ -58,8 +58,9 @@ def _document(data: bytes, shown: str) -> list[Any]:
     return [doc.value for doc in load_documents(data, shown, max_bytes=MAX_FILE_BYTES, positions=False)]
 
 
-def plain(directory: Path) -> Plain | None:
-    """The directory as a ``Plain`` one, or None when it must be built alone."""
+def _resource_files(directory: Path) -> list[str] | None:
+    """The files the kustomization of ``directory`` lists, when that is all it says (and they are regular files of
+    the directory, each named once); else None."""
     present = [name for name in KUSTOMIZATION_NAMES if os.path.lexists(directory / name)]
     if len(present) != 1 or not _regular(directory / present[0]):
         return None
@@ -76,26 +77,41 @@ def plain(directory: Path) -> Plain | None:
     files = kustomization.get("resources")
     if not isinstance(files, list) or not files or len(set(map(str, files))) != len(files):
         return None
+    if not all(isinstance(name, str) and _FILE_NAME.fullmatch(name) and _regular(directory / name) for name in files):
+        return None
+    return files
+
+
+def _ids(objects: list[Any], ids: set[tuple[str, str]]) -> bool:
+    """Add the id (kind, name) of each of a file's objects to ``ids``; False when one has none, is a List (its items
+    are the objects) or is there already."""
+    for obj in objects:
+        metadata = obj.get("metadata") if isinstance(obj, dict) else None
+        kind = obj.get("kind") if isinstance(obj, dict) else None
+        if not isinstance(kind, str) or kind.endswith("List") or not isinstance(metadata, dict) \
+                or not isinstance(metadata.get("name"), str) or (kind, metadata["name"]) in ids:
+            return False
+        ids.add((kind, metadata["name"]))
+    return True
+
+
+def plain(directory: Path) -> Plain | None:
+    """The directory as a ``Plain`` one, or None when it must be built alone."""
+    files = _resource_files(directory)
+    if files is None:
+        return None
     ids: set[tuple[str, str]] = set()
     size = 0
     for name in files:
-        if not isinstance(name, str) or not _FILE_NAME.fullmatch(name) or not _regular(directory / name):
-            return None
         try:
             data = read_regular(directory / name, MAX_FILE_BYTES, name)
             size += len(data)
             if size > MAX_BATCH_BYTES or b"config.kubernetes.io" in data:
                 return None  # larger than a batch: never read further
-            objects = _document(data, name)
+            if not _ids(_document(data, name), ids):
+                return None
         except (InputError, YamlInputError):
             return None
-        for obj in objects:
-            metadata = obj.get("metadata") if isinstance(obj, dict) else None
-            kind = obj.get("kind") if isinstance(obj, dict) else None
-            if not isinstance(kind, str) or kind.endswith("List") or not isinstance(metadata, dict) \
-                    or not isinstance(metadata.get("name"), str) or (kind, metadata["name"]) in ids:
-                return None
-            ids.add((kind, metadata["name"]))
     return Plain(directory, tuple(files), frozenset(ids), size)
 
 

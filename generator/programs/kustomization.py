@@ -134,8 +134,8 @@ def blocking_input(directory: FsPath) -> str | None:
         for path in candidates:
             what = _special(path)
             if what is not None:
-                return f"{path} is {what}, not a regular file: kustomize would wait on it; replace it with a file " \
-                       "or remove it"
+                return f"{path} is {what}, not a regular file: kustomize would wait on it or read it without end; " \
+                       "replace it with a file or remove it"
     return None
 
 
@@ -281,7 +281,8 @@ def build_inputs(directory: FsPath, base: FsPath, outside: FsPath | None = None,
 
 
 def _through(root: FsPath, links: Sequence[tuple[FsPath, FsPath]]) -> FsPath:
-    """``root`` at its path through the first of ``links`` whose target holds it (itself when none does)."""
+    """``root`` at its path through the first of ``links`` whose target holds it (itself when none does; the caller
+    puts the deepest targets first)."""
     for link, target in links:
         if root.is_relative_to(target):
             return link / root.relative_to(target)

@@ -241,8 +241,10 @@ def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
 
         read = RootsRead()
         real_root = Path(os.path.realpath(root))  # the frame build_inputs shows paths in
-        links = [(real_root / entry.name, Path(os.path.realpath(entry))) for entry in root.iterdir()
-                 if entry.is_symlink()]
+        targets = {real_root / entry.name: Path(os.path.realpath(entry)) for entry in root.iterdir()
+                   if entry.is_symlink()}  # (a link to / or above the staging directory is no folder of the repo)
+        links = sorted(((link, target) for link, target in targets.items() if not real_root.is_relative_to(target)),
+                       key=lambda pair: (-len(pair[1].parts), str(pair[0])))
         keys = {(bundle.cluster, mode): kustomize.inputs_key(where(bundle, mode), command, read, links)
                 for bundle, mode in [*overlays, *alike]}
         dirs = [where(bundle, mode) for bundle, mode in overlays]

@@ -114,8 +114,8 @@ def test_a_fifo_kustomize_would_open_is_an_error_without_running_it(
     (listed / "kustomization.yaml").write_text("resources:\n- a.yaml\n- ../base\n")
     os.mkfifo(listed / "a.yaml")
     error = build(listed, ["kubectl", "kustomize"]).error
-    assert error == f"{listed}/a.yaml is a FIFO (named pipe), not a regular file: kustomize would wait on it; " \
-                    "replace it with a file or remove it"
+    assert error == f"{listed}/a.yaml is a FIFO (named pipe), not a regular file: kustomize would wait on it or " \
+                    "read it without end; replace it with a file or remove it"
     (listed / "a.yaml").unlink()
     (listed / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
     base = tmp_path / "base"

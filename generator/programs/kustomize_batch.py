@@ -29,6 +29,7 @@ from generator.core.kube import KUSTOMIZATION_NAMES, Obj
 from generator.yamlio.load import YamlInputError, load_documents
 
 MAX_DIRECTORIES = 64  # in one batch
+OPEN_BATCHES = 16  # a directory is offered to at most this many batches
 MAX_BATCH_BYTES = 1024 * 1024  # of resource files in one batch (kustomize's memory limit stays far away)
 MAX_FILE_BYTES = 256 * 1024  # a larger resource file is built alone
 ORIGIN = "config.kubernetes.io/origin"
@@ -118,19 +119,26 @@ def plain(directory: Path) -> Plain | None:
 def batches(plains: Sequence[Plain], parts: int) -> list[list[int]]:
     """Indexes of ``plains`` grouped into batches of at least two, in order: no two directories of a batch with an id
     in common, at most ``MAX_DIRECTORIES`` and ``MAX_BATCH_BYTES`` in one, and about ``parts`` batches (one per
-    worker) when there are enough directories. An index in no batch is built alone."""
+    worker) when there are enough directories. An index in no batch is built alone. Each directory is offered to
+    the ``OPEN_BATCHES`` latest batches not full, oldest first, and no more (directories that all share an id cost
+    no square)."""
     size = max(2, min(MAX_DIRECTORIES, -(-len(plains) // max(1, parts))))
-    open_: list[tuple[list[int], set[tuple[str, str]], list[int]]] = []  # members, ids, bytes
+    made: list[tuple[list[int], set[tuple[str, str]], list[int]]] = []  # members, ids, bytes
+    open_: list[int] = []  # indexes into made, oldest first
     for index, one in enumerate(plains):
-        for members, ids, used in open_:
-            if len(members) < size and used[0] + one.size <= MAX_BATCH_BYTES and ids.isdisjoint(one.ids):
+        for place in open_[-OPEN_BATCHES:]:
+            members, ids, used = made[place]
+            if used[0] + one.size <= MAX_BATCH_BYTES and ids.isdisjoint(one.ids):
                 members.append(index)
                 ids |= one.ids
                 used[0] += one.size
+                if len(members) >= size:
+                    open_.remove(place)
                 break
         else:
-            open_.append(([index], set(one.ids), [one.size]))
-    return [members for members, _, _ in open_ if len(members) > 1]
+            made.append(([index], set(one.ids), [one.size]))
+            open_.append(len(made) - 1)
+    return [members for members, _, _ in made if len(members) > 1]
 
 
 def link_name(index: int) -> str:

@@ -78,6 +78,10 @@ def test_batches_keep_ids_apart_and_stay_bounded() -> None:
              _plain(3, ("A", "z"))]
     assert batches(mixed, 1) == [[0, 2, 3]]
     assert batches([_plain(i, ("A", str(i)), size=600 * 1024) for i in range(4)], 1) == []
+    # each directory is offered to the 16 latest batches not full: 20,000 that all share an id, in linear time
+    assert batches([_plain(i, ("Namespace", "x"), ("A", str(i))) for i in range(20_000)], 4) == []
+    late = [_plain(i, ("Namespace", "x")) for i in range(40)] + [_plain(40, ("A", "y"))]
+    assert batches(late, 1) == [[24, 40]]  # the oldest of the 16 latest batches: not the first one
 
 
 def test_split_gives_each_object_back_or_refuses() -> None:

@@ -76,7 +76,7 @@ def read_regular(path: Path, limit: int, shown: str, *, over_limit_ok: bool = Fa
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise InputError(f"{shown}: is {_kind(mode)}, not a regular file; replace it with a file or remove it")
+            raise InputError(f"{shown}: is {file_kind(mode)}, not a regular file; replace it with a file or remove it")
         chunks, size = [], 0
         while size <= limit:
             chunk = os.read(fd, min(1 << 20, limit + 1 - size))
@@ -104,7 +104,8 @@ def _reason(exc: OSError) -> str:
     return f"{exc.strerror or exc}; replace it with a regular file"
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a file of this mode is, when it is not a regular file (for messages)."""
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISFIFO(mode):

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
 from generator.core.errors import InputError
-from generator.core.fs import MAX_FILE_BYTES, read_regular
+from generator.core.fs import MAX_FILE_BYTES, file_kind, read_regular
 from generator.core.kube import KUSTOMIZATION_NAMES
 from generator.yamlio.load import YamlInputError, load_documents
 
@@ -108,35 +108,37 @@ def _special(path: FsPath) -> str | None:
         mode = os.stat(path).st_mode
     except OSError:
         return None  # missing or unreadable: kustomize says so
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a socket" if stat.S_ISSOCK(mode) else None
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else file_kind(mode)
 
 
 def blocking_input(directory: FsPath) -> str | None:
     """Why ``kustomize build directory`` must not run: a kustomization file, resource or patch it opens (local bases
     and components followed) is a FIFO, on which kustomize would wait until gen's timeout, or a device it would read
     without end; None when there is none."""
-    cache: dict[FsPath, Kustomization | None] = {}
-    stack, seen = [real_path(directory)], set()
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
+    for current, k in _reached(directory, {}):
         candidates = [current / name for name in KUSTOMIZATION_NAMES]
-        k = read_kustomization(current, cache)
-        if k is not None:
-            candidates += [*k.resources, *k.patches]
-            stack += k.bases
+        candidates += [*k.resources, *k.patches] if k is not None else []
         for path in candidates:
             what = _special(path)
             if what is not None:
                 return f"{path} is {what}, not a regular file: kustomize would wait on it or read it without end; " \
                        "replace it with a file or remove it"
     return None
+
+
+def _reached(directory: FsPath, cache: dict[FsPath, Kustomization | None],
+             ) -> Iterator[tuple[FsPath, Kustomization | None]]:
+    """Each directory a build of ``directory`` reaches (it, and its local bases and components, followed), once,
+    with its kustomization (None without one)."""
+    stack, seen = [real_path(directory)], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        k = read_kustomization(current, cache)
+        yield current, k
+        stack += k.bases if k is not None else []
 
 
 def files_read(directory: FsPath) -> list[FsPath]:
@@ -153,19 +155,10 @@ def inputs_of(directory: FsPath, cache: dict[FsPath, Kustomization | None]) -> t
     """(resource files, patch files) a kustomize directory reads, following local bases and components."""
     resources: list[FsPath] = []
     patches: list[FsPath] = []
-    seen: set[FsPath] = set()
-    stack = [real_path(directory)]
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        k = read_kustomization(current, cache)
-        if k is None:
-            continue
-        resources += [f for f in k.resources if f.is_file()]
-        patches += [f for f in k.patches if f.is_file()]
-        stack += k.bases
+    for _directory, k in _reached(directory, cache):
+        if k is not None:
+            resources += [f for f in k.resources if f.is_file()]
+            patches += [f for f in k.patches if f.is_file()]
     return list(dict.fromkeys(resources)), list(dict.fromkeys(patches))
 
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from generator.check.engine import Checker
     from generator.cluster.model import Cluster, Pool
     from generator.manifests.collect import LintResult, SpecContext
-    from generator.pipeline.lint_verdicts import Part, Scope, Verdict
+    from generator.pipeline.lint_verdicts import Key, Part, Scope, Verdict
 
 
 HELP = "lint Kubernetes YAML (files, directories, kustomize) for the Network Operator"
@@ -145,44 +145,61 @@ def _per_cluster(args: argparse.Namespace) -> bool:
 def _lint_in_parts(args: argparse.Namespace, repo: Path, mirror: Path | None,
                    split: list[tuple[Scope, list[Path]]]) -> Verdict | None:
     """Lint ``output/`` cluster by cluster (``lint_verdicts.parts_of``): each cluster's part printed from what was
-    kept of it when nothing it reads changed, the others linted (their builds first, all at once) and kept. None
-    when a part cannot be keyed (then the paths are linted whole)."""
-    from generator.pipeline import lint_verdicts
+    kept of it when nothing it reads changed, the others linted and kept. None when a part cannot be keyed (then the
+    paths are linted whole). The parts are keyed, and then linted, half in a forked process (``programs.forked``:
+    the same parts, findings and errors as one process gives); each cluster's checker is made before, once."""
+    from generator.programs.forked import in_halves
 
     keyed = _keyed(args, repo, mirror)
     assert keyed is not None
-    keys = [lint_verdicts.verdict_key(paths, repo, keyed[2], keyed[3], scope) for scope, paths in split]
-    known = [key for key in keys if key is not None]
-    if len(known) < len(keys):
+    looked = in_halves(split, lambda chunk: [_looked_up(scope, paths, repo, keyed) for scope, paths in chunk])
+    if any(key is None for key, _ in looked):
         return None
-    parts = [lint_verdicts.kept_part(key) for key in known]
+    keys = [key for key, _ in looked if key is not None]
+    parts = [part for _, part in looked]
     missed = [i for i, part in enumerate(parts) if part is None]
     if missed:
-        linted = _lint_parts(args, repo, mirror, [split[i][1] for i in missed])
-        again = _keyed(args, repo, mirror)  # the charts at hand too may have changed while it ran
+        linter = _Linter(args, repo, mirror)
+        for i in missed:  # each cluster's checker made once, before the parts are shared out
+            for path in split[i][1]:
+                linter.per_file(path)
+        linted = in_halves(missed, lambda chunk: _linted_and_kept(
+            linter, [keys[i] for i in chunk], [split[i] for i in chunk], repo, mirror))
         for i, part in zip(missed, linted, strict=True):
             parts[i] = part
-            if again is not None and lint_verdicts.still_holds(known[i], split[i][1], repo, again[2], again[3],
-                                                               split[i][0]):
-                lint_verdicts.keep_part(known[i], part)  # nothing it read changed while it ran
     return _verdict(args, *_merged([part for part in parts if part is not None]))
 
 
-def _lint_parts(args: argparse.Namespace, repo: Path, mirror: Path | None, paths: list[list[Path]]) -> list[Part]:
-    """Each part's paths linted on their own (with the checkers shared, and every build made first in one pool)."""
+def _looked_up(scope: Scope, paths: list[Path], repo: Path, keyed: tuple[list[Path], Path, list[str], list[str]],
+               ) -> tuple[Key | None, Part | None]:
+    """A part's key, and what was kept under it (None: not keyed, or nothing kept)."""
+    from generator.pipeline import lint_verdicts
+
+    key = lint_verdicts.verdict_key(paths, repo, keyed[2], keyed[3], scope)
+    return key, lint_verdicts.kept_part(key) if key is not None else None
+
+
+def _linted_and_kept(linter: _Linter, keys: list[Key], parts: list[tuple[Scope, list[Path]]], repo: Path,
+                     mirror: Path | None) -> list[Part]:
+    """Parts linted (their builds first, in one pool), each kept if nothing it read changed while they ran (the
+    charts at hand among them)."""
+    from generator.pipeline import lint_verdicts
     from generator.pipeline.lint_verdicts import Part
     from generator.programs.kustomize import keys_once
 
-    linter = _Linter(args, repo, mirror)
-    out = []
+    linted = []
     with keys_once():
-        if not args.no_kustomize:
-            _build_first([path for part in paths for path in part])
-        for part in paths:
-            result, inferred = linter.lint(part)
-            out.append(Part(tuple(result.findings), result.files, result.objects, result.builds,
-                            tuple((str(p), why) for p, why in result.skipped), tuple(inferred)))
-    return out
+        if not linter.args.no_kustomize:
+            _build_first([path for _, paths in parts for path in paths])
+        for _, paths in parts:
+            result, inferred = linter.lint(paths)
+            linted.append(Part(tuple(result.findings), result.files, result.objects, result.builds,
+                               tuple((str(p), why) for p, why in result.skipped), tuple(inferred)))
+    again = _keyed(linter.args, repo, mirror)
+    for key, (scope, paths), part in zip(keys, parts, linted, strict=True):
+        if again is not None and lint_verdicts.still_holds(key, paths, repo, again[2], again[3], scope):
+            lint_verdicts.keep_part(key, part)
+    return linted
 
 
 def _merged(parts: list[Part]) -> tuple[LintResult, list[str]]:

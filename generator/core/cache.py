@@ -78,12 +78,25 @@ def tool_key(command: list[str]) -> str:
 # What the cache said once per process (a run, in a real process): the roots and keys it refused, and that an
 # entry failed verification. (tests.helpers.run_gen empties it around each in-process run.)
 _refused: set[Any] = set()
+_words: dict[Any, str] = {}  # what it said of each
 
 
 def _say_once(what: Any, message: str) -> None:
     if what not in _refused:
         _refused.add(what)
+        _words[what] = message
         print(message, file=sys.stderr)
+
+
+def said() -> dict[Any, str]:
+    """What the cache said once in this process: what it refused, and its warning."""
+    return {what: _words[what] for what in _refused if what in _words}
+
+
+def say_again(warnings: dict[Any, str]) -> None:
+    """Say here, once, what another process (``programs.forked``'s child) said."""
+    for what, message in warnings.items():
+        _say_once(what, message)
 
 
 def private(root: Path) -> bool:

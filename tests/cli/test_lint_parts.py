@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,25 @@ sys.path.insert(0, str(REPO / "bench"))
 import fleet
 
 pytestmark = [pytest.mark.kustomize, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True, params=["one process", "two processes"])
+def processes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Each test as one process runs it (fewer parts than ``forked.LEAST``) and with the parts on two."""
+    from generator.programs import forked
+
+    forks = []
+
+    def fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(forked, "LEAST", 10_000 if request.param == "one process" else 2)
+    yield str(request.param)
+    whole = request.node.callspec.params.get("step") == "a manifest in output/ itself"  # not split in parts
+    assert bool(forks) == (request.param == "two processes" and not whole)
 
 
 def _whole(repo: Path) -> list[str]:
@@ -122,4 +142,4 @@ def test_a_planted_or_altered_part_is_a_miss(bundled: Path, tmp_path: Path, monk
     monkeypatch.setenv("XDG_CONFIG_HOME", user)
     cache_module._keys.clear()
     again = run_gen("lint", "output", cwd=repo, env={"GEN_CACHE_DIR": str(cache)})
-    assert (again.code, again.out) == (said.code, said.out) and "ignored" in again.err
+    assert (again.code, again.out) == (said.code, said.out) and again.err.count("ignored") == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from generator.pipeline.chart_renders import chart_defaults, gpu_operator_charts
 from generator.pipeline.clusters import Fleet, load_fleet
 from generator.pipeline.messages import Messages
 from generator.programs.helm import ChartRender, FilesRender
-from generator.programs.overlays import OverlayBuild, build_overlays
+from generator.programs.overlays import OverlayBuild, PreparedOverlays, prepare_overlays
 from generator.render import Rendered, render
 from generator.render.fleet import FleetPart, fleet_bundle_of, fleet_part
 from generator.render.output import Bundle
@@ -92,20 +92,23 @@ def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: FleetMemb
     charts = operator_charts(clusters, mirror, messages)
     gpu_charts = gpu_operator_charts(clusters, mirror, messages)
     objects = {name: r.objects for name, r in charts.items() if not r.error}
-    rendered = render(clusters, overlays, objects, fleet=[],
-                      chart_defaults=chart_defaults() if with_chart else None)
+    chart = render([], chart_defaults=chart_defaults() if with_chart else None).chart
     chart_renders = rdma_chart_renders(clusters) if with_chart and clusters else {}
     store = schema_store.open_store(mirror)
     builds: dict[tuple[str, str], OverlayBuild] = {}
     by_cluster = {}
-    progress.phase("clusters built and checked", len(rendered.clusters))
-    for chunk, built in _built_in_turn(repo, rendered.clusters):
+    pairs: list[tuple[Cluster, Bundle]] = []
+    progress.phase("clusters built and checked", len(clusters))
+    # each chunk rendered as it is prepared: the first builds start after one chunk's rendering, not every one's
+    for chunk, built in _built_in_turn(repo, clusters, lambda some: render(some, overlays, objects, fleet=[]).clusters):
         builds.update(built)
+        pairs += chunk
         for pair in chunk:
             by_cluster[pair[0].name] = check_bundles(repo, [pair], None, builds, store, charts, chart_renders,
                                                      previous, gpu_charts=gpu_charts)
             progress.advance()
     progress.done()
+    rendered = Rendered(pairs, None, chart)
     parts: dict[str, tuple[FleetPart, tuple[Finding, ...]]] = {}
     fleet_findings: list[Finding] = []
     if fleet_members is not None and (fleet_members.parsed or fleet_members.kept):
@@ -118,30 +121,42 @@ def check_clusters(repo: Path, clusters: list[Cluster], fleet_members: FleetMemb
 CHUNK = 48  # clusters whose overlays are built together while the ones before them are checked
 
 
-def _built_in_turn(repo: Path, clusters: list[tuple[Cluster, Bundle]],
+def _built_in_turn(repo: Path, clusters: list[Cluster],
+                   rendered: Callable[[list[Cluster]], list[tuple[Cluster, Bundle]]],
                    ) -> Iterator[tuple[list[tuple[Cluster, Bundle]], dict[tuple[str, str], OverlayBuild]]]:
-    """The clusters in chunks, each with its mode overlays built: the next chunk's are built (kustomize, in a
-    thread that mostly waits for it) while the caller checks this one's, so Python's checks overlap kustomize's
-    builds instead of following them. The first chunk is built before any other thread starts (the cache's key is
-    made once); a build a chunk shares with an earlier one is read from the cache it was kept in, as a later run
-    would, and each chunk is built and shared as ``build_overlays`` does (the same objects, the same verdicts)."""
+    """The clusters in chunks, each ``rendered`` and with its mode overlays built: one chunk's are built (kustomize,
+    in a thread that mostly waits for it) while the caller checks the one before and the next one is rendered and
+    prepared (its keys taken, its files staged), so kustomize keeps building from one chunk to the next and Python's
+    rendering and checks overlap its builds instead of coming before or after them. A build a chunk shares with an
+    earlier one is read from the cache it was kept in, as a later run would, and each chunk is built and shared as
+    ``build_overlays`` does (the same objects, the same verdicts)."""
     chunks = [clusters[i:i + CHUNK] for i in range(0, len(clusters), CHUNK)]
-    if not chunks:
-        return
-    built = build_overlays(repo, [bundle for _, bundle in chunks[0]])
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gen-builds") as pool:
-        for index, chunk in enumerate(chunks):
-            following = (pool.submit(build_overlays, repo, [bundle for _, bundle in chunks[index + 1]])
-                         if index + 1 < len(chunks) else None)
-            try:
-                yield chunk, built
-            except GeneratorExit:  # checking stopped (an error): the build under way is waited for, its result dropped
-                if following is not None and not following.cancel():
-                    with contextlib.suppress(Exception):
-                        following.result()
-                raise
-            if following is not None:
-                built = following.result()
+    prepared: list[PreparedOverlays] = []  # staged: removed once built, or when this ends
+    made: list[list[tuple[Cluster, Bundle]]] = [[]]  # the chunks rendered, each after the one before
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gen-builds") as pool:
+            running: Future[dict[tuple[str, str], OverlayBuild]] | None = None
+            for index in range(len(chunks) + 1):
+                if index < len(chunks):  # the next chunk rendered and prepared while this one builds
+                    made.append(rendered(chunks[index]))
+                    prepared.append(prepare_overlays(repo, [bundle for _, bundle in made[-1]]))
+                built = running.result() if running is not None else {}
+                done = prepared.pop(0) if index else None
+                running = pool.submit(prepared[0].build) if prepared else None
+                if done is not None:  # (its staged copy removed once the next chunk's build has started)
+                    done.close()
+                if not index:
+                    continue
+                try:
+                    yield made[index], built
+                except GeneratorExit:  # checking stopped (an error): the build under way is waited for, its result
+                    if running is not None and not running.cancel():  # dropped
+                        with contextlib.suppress(Exception):
+                            running.result()
+                    raise
+    finally:
+        for each in prepared:
+            each.close()
 
 
 def render_clusters(repo: Path, names: list[str], mirror: Path | None, messages: Messages, *,

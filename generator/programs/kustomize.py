@@ -208,7 +208,7 @@ def keys_once() -> Iterator[None]:
 
 def build_many_cached(directories: Sequence[Path], done: Callable[[], None] | None = None) -> list[BuildResult]:
     """``build_many``, with builds of the same inputs (``inputs_key``) shared and kept in gen's cache; failures are
-    neither shared nor cached."""
+    neither shared nor cached, nor a build whose inputs changed while it ran (keyed again after it)."""
     import json
 
     from generator.programs.kustomization import RootsRead
@@ -235,10 +235,12 @@ def build_many_cached(directories: Sequence[Path], done: Callable[[], None] | No
                 first[key] = index
             todo.append(index)
     built = build_many([directories[i] for i in todo], command, done)
+    again = RootsRead()
     for index, result in zip(todo, built, strict=True):
         results[index] = result
         key = keys[index]
-        if key is not None and not result.error:
+        # kept only if what it read is still what the key was taken from (a file changed meanwhile: not kept)
+        if key is not None and not result.error and inputs_key(directories[index], command, again) == key:
             cache.put(key, json.dumps(result.objects, separators=(",", ":")).encode("utf-8"))
     for index, key in enumerate(keys):
         if index not in results and key is not None:

@@ -170,40 +170,88 @@ def build_overlays(repo: Path, bundles: Sequence[Bundle], progress: Progress = Q
 
     Builds are shared: overlays whose inputs have the same digest (``_mode_digest``) are built once, and cached on
     disk by it. A failed build is not shared (its message names the cluster's own paths) and not cached."""
-    command = kustomize.kustomize_command()
-    cache = DiskCache(cache_root(), "kustomize", CACHE_VERSION)
-    results: dict[tuple[str, str], OverlayBuild] = {}
-    wanted: dict[str, list[tuple[Bundle, str]]] = {}  # digest -> the (bundle, mode) overlays that read it
-    for bundle in bundles:
-        for mode in build_units(bundle):
-            key = _mode_digest(repo, bundle, mode, command)
-            # an overlay whose inputs cannot be keyed is built on its own, and neither shared nor cached
-            wanted.setdefault(key or f"unkeyed {bundle.cluster} {mode}", []).append((bundle, mode))
-    todo: dict[str, list[tuple[Bundle, str]]] = {}
-    for key, members in wanted.items():
-        payload = cache.get(key) if not key.startswith("unkeyed ") else None
-        if payload is None or not _share(payload, members, results):
-            todo[key] = members
-    if todo:
-        progress.phase("kustomize builds", len(todo))
-        others = [member for members in todo.values() for member in members[1:]]
-        firsts, dir_keys = _build(repo, [members[0] for members in todo.values()], command, progress.advance, others)
-        progress.done()
+    with prepare_overlays(repo, bundles) as prepared:
+        return prepared.build(progress)
+
+
+class PreparedOverlays:
+    """The overlays of some bundles, ready to build (``prepare_overlays``): those kept in the cache taken from it,
+    the others staged with the keys of what they read. ``build`` builds them; a context manager (the staged copy is
+    removed on leaving). Prepared while an earlier set builds (``pipeline.checking``), a set's builds start when
+    that set's end, with no pause for its preparation."""
+
+    def __init__(self, repo: Path, bundles: Sequence[Bundle]) -> None:
+        self.repo = repo
+        self.command = kustomize.kustomize_command()
+        self.cache = DiskCache(cache_root(), "kustomize", CACHE_VERSION)
+        self.results: dict[tuple[str, str], OverlayBuild] = {}
+        wanted: dict[str, list[tuple[Bundle, str]]] = {}  # digest -> the (bundle, mode) overlays that read it
+        for bundle in bundles:
+            for mode in build_units(bundle):
+                key = _mode_digest(repo, bundle, mode, self.command)
+                # an overlay whose inputs cannot be keyed is built on its own, and neither shared nor cached
+                wanted.setdefault(key or f"unkeyed {bundle.cluster} {mode}", []).append((bundle, mode))
+        self.todo: dict[str, list[tuple[Bundle, str]]] = {}
+        for key, members in wanted.items():
+            if not self._from_cache(key, members):
+                self.todo[key] = members
+        self._staged: _Staged | None = None
+        if self.todo:
+            firsts = [members[0] for members in self.todo.values()]
+            self._staged = _Staged(repo, firsts, self.command, [m for ms in self.todo.values() for m in ms[1:]])
+
+    def _from_cache(self, key: str, members: list[tuple[Bundle, str]]) -> bool:
+        payload = self.cache.get(key) if not key.startswith("unkeyed ") else None
+        return payload is not None and _share(payload, members, self.results)
+
+    def __enter__(self) -> PreparedOverlays:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove the staged copy."""
+        if self._staged is not None:
+            self._staged.close()
+
+    def build(self, progress: Progress = QUIET) -> dict[tuple[str, str], OverlayBuild]:
+        """Build what the cache did not hold when prepared (a build an earlier set made since is taken from the
+        cache); each build kept under its key only if what it read outside the staged copy (a user overlay) is
+        unchanged after it ran."""
+        staged = self._staged
+        if staged is None:
+            return self.results
+        todo = {key: members for key, members in self.todo.items() if not self._from_cache(key, members)}
+        if todo:
+            progress.phase("kustomize builds", len(todo))
+            firsts = staged.build([members[0] for members in todo.values()], progress.advance)
+            progress.done()
+            self._built(todo, firsts, staged)
+        return self.results
+
+    def _built(self, todo: dict[str, list[tuple[Bundle, str]]], firsts: list[OverlayBuild], staged: _Staged) -> None:
         failed: list[tuple[Bundle, str]] = []
         for (key, members), result in zip(todo.items(), firsts, strict=True):
             if result.error:
-                results[(members[0][0].cluster, members[0][1])] = result
+                self.results[(members[0][0].cluster, members[0][1])] = result
                 failed += members[1:]
                 continue
             payload = json.dumps(result.objects, separators=(",", ":")).encode("utf-8")
-            if not key.startswith("unkeyed "):
-                cache.put(key, payload)
-                kustomize.keep_builds([dir_keys.get((bundle.cluster, mode)) for bundle, mode in members], payload)
-            _share(payload, members, results)
+            if not key.startswith("unkeyed ") and staged.still_holds(key, members):
+                self.cache.put(key, payload)
+                kustomize.keep_builds([staged.keys.get((bundle.cluster, mode)) for bundle, mode in members],
+                                      payload)
+            _share(payload, members, self.results)
         if failed:  # each gets its own build and message
-            for (bundle, mode), result in zip(failed, _build(repo, failed, command)[0], strict=True):
-                results[(bundle.cluster, mode)] = result
-    return results
+            with _Staged(self.repo, failed, self.command) as alone:
+                for (bundle, mode), result in zip(failed, alone.build(failed), strict=True):
+                    self.results[(bundle.cluster, mode)] = result
+
+
+def prepare_overlays(repo: Path, bundles: Sequence[Bundle]) -> PreparedOverlays:
+    """The overlays of ``bundles``, ready to build (``PreparedOverlays``)."""
+    return PreparedOverlays(repo, bundles)
 
 
 def _share(payload: bytes, members: list[tuple[Bundle, str]], results: dict[tuple[str, str], OverlayBuild]) -> bool:
@@ -221,36 +269,63 @@ def _share(payload: bytes, members: list[tuple[Bundle, str]], results: dict[tupl
     return True
 
 
-def _build(repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
-           done: Callable[[], None] | None = None, alike: Sequence[tuple[Bundle, str]] = (),
-           ) -> tuple[list[OverlayBuild], dict[tuple[str, str], str | None]]:
-    """Build these overlays with kustomize, in a staged copy of the repository, in parallel; and the key ``gen lint``
+class _Staged:
+    """Overlays staged to build with kustomize, in a copy of the repository (``_stage``), with the key ``gen lint``
     gives each of them and of the ``alike`` overlays (which read what one of them reads, ``_mode_digest``) once
     written (``kustomize.inputs_key``, taken from the staged bytes before the build), so that gen lint finds the
     builds of output/ made already. A user overlay, reached through the staged link to the repository's overlays/,
     is shown at its path through the link: where it is beside output/ in the repository. A directory whose staged
     tree is not laid out as output/ will be (a root reached through a link that leaves the repository, or back into
     its output/) gets another key there: gen lint builds it itself."""
-    with tempfile.TemporaryDirectory(prefix="gen-stage-") as tmp:
-        root = Path(tmp)
-        staged = {bundle.cluster: bundle for bundle, _ in [*overlays, *alike]}
-        _stage(repo, list(staged.values()), root)
 
-        def where(bundle: Bundle, mode: str) -> Path:
-            return root / layout.output_dir(bundle.cluster) / _relative(mode)
+    def __init__(self, repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
+                 alike: Sequence[tuple[Bundle, str]] = ()) -> None:
+        self.repo, self.command = repo, command
+        self._tmp = tempfile.TemporaryDirectory(prefix="gen-stage-")
+        try:
+            self.root = Path(self._tmp.name)
+            staged = {bundle.cluster: bundle for bundle, _ in [*overlays, *alike]}
+            _stage(repo, list(staged.values()), self.root)
+            read = RootsRead()
+            real_root = Path(os.path.realpath(self.root))  # the frame build_inputs shows paths in
+            targets = {real_root / entry.name: Path(os.path.realpath(entry)) for entry in self.root.iterdir()
+                       if entry.is_symlink()}  # (a link to / or above the staging directory is no folder of the repo)
+            self.links = sorted(((link, target) for link, target in targets.items()
+                                 if not real_root.is_relative_to(target)),
+                                key=lambda pair: (-len(pair[1].parts), str(pair[0])))
+            self.keys = {(bundle.cluster, mode): kustomize.inputs_key(self._where(bundle, mode), command, read,
+                                                                      self.links)
+                         for bundle, mode in [*overlays, *alike]}
+        except BaseException:
+            self._tmp.cleanup()
+            raise
 
-        read = RootsRead()
-        real_root = Path(os.path.realpath(root))  # the frame build_inputs shows paths in
-        targets = {real_root / entry.name: Path(os.path.realpath(entry)) for entry in root.iterdir()
-                   if entry.is_symlink()}  # (a link to / or above the staging directory is no folder of the repo)
-        links = sorted(((link, target) for link, target in targets.items() if not real_root.is_relative_to(target)),
-                       key=lambda pair: (-len(pair[1].parts), str(pair[0])))
-        keys = {(bundle.cluster, mode): kustomize.inputs_key(where(bundle, mode), command, read, links)
-                for bundle, mode in [*overlays, *alike]}
-        dirs = [where(bundle, mode) for bundle, mode in overlays]
+    def _where(self, bundle: Bundle, mode: str) -> Path:
+        return self.root / layout.output_dir(bundle.cluster) / _relative(mode)
+
+    def __enter__(self) -> _Staged:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+    def build(self, overlays: list[tuple[Bundle, str]], done: Callable[[], None] | None = None,
+              ) -> list[OverlayBuild]:
+        """These staged overlays built with kustomize, in parallel."""
+        dirs = [self._where(bundle, mode) for bundle, mode in overlays]
         out = []
-        for (bundle, mode), result in zip(overlays, kustomize.build_many(dirs, command, done),
-                                          strict=True):
-            error = result.error.replace(f"{root}/", "").replace(f"{os.path.realpath(repo)}/", "")
+        for (bundle, mode), result in zip(overlays, kustomize.build_many(dirs, self.command, done), strict=True):
+            error = result.error.replace(f"{self.root}/", "").replace(f"{os.path.realpath(self.repo)}/", "")
             out.append(OverlayBuild(bundle.cluster, mode, result.objects, error))
-        return out, keys
+        return out
+
+    def still_holds(self, key: str, members: list[tuple[Bundle, str]]) -> bool:
+        """Whether what the members' builds read outside the staged copy (a user overlay, through the staged link,
+        and what it reaches) is what their keys were taken from: the build's key and gen lint's, taken again."""
+        return all(_mode_digest(self.repo, bundle, mode, self.command) == key
+                   and kustomize.inputs_key(self._where(bundle, mode), self.command, links=self.links)
+                   == self.keys.get((bundle.cluster, mode))
+                   for bundle, mode in members if os.path.lexists(self.repo / layout.user_overlay_dir(bundle.cluster)))

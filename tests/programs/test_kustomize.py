@@ -69,6 +69,28 @@ def test_lint_builds_are_shared_by_content_and_a_change_is_a_new_build(tmp_path:
     assert kustomize.inputs_key(dirs[0], ["kubectl", "kustomize"]) is None  # remote: never cached
 
 
+def test_a_lint_build_whose_inputs_changed_while_it_ran_is_not_kept(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.programs import kustomize
+
+    monkeypatch.setenv("GEN_CACHE_DIR", str(tmp_path / "cache"))
+    d = tmp_path / "one"
+    d.mkdir()
+    (d / "kustomization.yaml").write_text("resources:\n- cm.yaml\n")
+    (d / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
+    real = kustomize.build_many
+
+    def edited_meanwhile(ds: list[Path], *args: object) -> list[kustomize.BuildResult]:
+        (d / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n")  # after the key
+        return real(ds, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kustomize, "build_many", edited_meanwhile)
+    assert kustomize.build_many_cached([d])[0].objects[0]["metadata"]["name"] == "y"  # what the build read
+    monkeypatch.setattr(kustomize, "build_many", real)
+    (d / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
+    assert kustomize.build_many_cached([d])[0].objects[0]["metadata"]["name"] == "x"  # not y under x's key
+
+
 def test_kustomize_runs_with_the_go_runtime_tuned_and_nothing_else_of_gen_s_environment(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A stand-in kustomize prints the environment it was given as a ConfigMap."""

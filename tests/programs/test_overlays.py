@@ -100,3 +100,43 @@ def test_a_failed_build_is_not_shared_and_names_each_cluster(spy: list[str], tmp
         error = results[(name, "base")].error
         assert f"overlays/{name}" in error and "missing.yaml" in error
         assert str(tmp_path) not in error and os.path.realpath(tmp_path) not in error
+
+
+@pytest.mark.kustomize
+def test_a_user_overlay_changed_while_its_build_runs_is_not_kept(spy: list[str], tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    component = tmp_path / "overlays" / "alpha"
+    component.mkdir(parents=True)
+    kustomization = component / "kustomization.yaml"
+    kustomization.write_text("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+                             "commonLabels:\n  team: a\n")
+    bundle = render_bundle(make_cluster("alpha", "base"), has_user_overlay=True)
+    recording = kustomize.build_many
+
+    def edited_meanwhile(directories: list[Path], command: list[str] | None = None,
+                         done: Callable[[], None] | None = None) -> list[kustomize.BuildResult]:
+        kustomization.write_text(kustomization.read_text().replace("team: a", "team: b"))  # after the key
+        return recording(directories, command, done)
+
+    monkeypatch.setattr(kustomize, "build_many", edited_meanwhile)
+    first = build_overlays(tmp_path, [bundle])
+    assert first[("alpha", "base")].objects[0]["metadata"]["labels"]["team"] == "b"  # what the build read
+    monkeypatch.setattr(kustomize, "build_many", recording)
+    kustomization.write_text(kustomization.read_text().replace("team: b", "team: a"))
+    spy.clear()
+    again = build_overlays(tmp_path, [bundle])  # the bytes the first was keyed on: its build was not kept for them
+    assert "output/alpha/overlays/base" in spy
+    assert again[("alpha", "base")].objects[0]["metadata"]["labels"]["team"] == "a"
+    spy.clear()
+    assert build_overlays(tmp_path, [bundle]) == again and spy == []  # unchanged while built: kept
+
+
+@pytest.mark.kustomize
+def test_a_build_an_earlier_set_made_since_preparing_is_taken_from_the_cache(spy: list[str], tmp_path: Path) -> None:
+    a, b = (render_bundle(make_cluster(name, "sriov")) for name in ("alpha", "beta"))
+    with overlays.prepare_overlays(tmp_path, [a]) as first, overlays.prepare_overlays(tmp_path, [b]) as second:
+        first.build()
+        spy.clear()
+        results = second.build()  # prepared before alpha's builds were kept: they are the same
+    assert spy == [] and sorted(results) == sorted(("beta", mode) for mode in MODES)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("gen-stage-")]

@@ -10,8 +10,8 @@ is the same list, in the same order, as ``work(items)`` in one process:
   half's before the second's);
 - what the child said on stderr is said here: the cache's once-per-process warnings once (``cache.said``), anything
   else as it was;
-- one piece here when the items are fewer than ``LEAST``, when fork is not there, or when this process may use one
-  core only.
+- one piece here when the items are fewer than ``LEAST``, when fork is not there or fails, or when this process may
+  use one core only.
 """
 
 from __future__ import annotations
@@ -49,7 +49,12 @@ def in_halves(items: Sequence[T], work: Callable[[Sequence[T]], list[R]], least:
     for stream in (sys.stdout, sys.stderr):  # nothing buffered here is written twice
         stream.flush()
     reader, writer = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to be had (a limit, memory): one piece here, as on one core
+        os.close(reader)
+        os.close(writer)
+        return work(items)
     if pid == 0:  # pragma: no cover - the child (its work is measured through what it sends)
         os.close(reader)
         _child(writer, work, first)

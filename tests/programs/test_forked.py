@@ -91,3 +91,13 @@ def test_interrupted_here_the_child_is_stopped_and_reaped() -> None:
     with pytest.raises(KeyboardInterrupt):
         forked.in_halves(list(range(4)), work, least=2)
     assert time.monotonic() - started < 30
+
+
+def test_when_no_process_can_be_forked_it_is_one_piece_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    fds = len(os.listdir("/proc/self/fd"))
+    assert {pid for _, pid in forked.in_halves(list(range(9)), _pids, least=2)} == {HERE}
+    assert len(os.listdir("/proc/self/fd")) == fds  # the pipe closed

@@ -131,29 +131,30 @@ def _built_in_turn(repo: Path, clusters: list[Cluster],
     earlier one is read from the cache it was kept in, as a later run would, and each chunk is built and shared as
     ``build_overlays`` does (the same objects, the same verdicts)."""
     chunks = [clusters[i:i + CHUNK] for i in range(0, len(clusters), CHUNK)]
+    if not chunks:
+        return
     prepared: list[PreparedOverlays] = []  # staged: removed once built, or when this ends
-    made: list[list[tuple[Cluster, Bundle]]] = [[]]  # the chunks rendered, each after the one before
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gen-builds") as pool:
-            running: Future[dict[tuple[str, str], OverlayBuild]] | None = None
-            for index in range(len(chunks) + 1):
-                if index < len(chunks):  # the next chunk rendered and prepared while this one builds
-                    made.append(rendered(chunks[index]))
-                    prepared.append(prepare_overlays(repo, [bundle for _, bundle in made[-1]]))
-                built = running.result() if running is not None else {}
-                done = prepared.pop(0) if index else None
-                running = pool.submit(prepared[0].build) if prepared else None
-                if done is not None:  # (its staged copy removed once the next chunk's build has started)
-                    done.close()
-                if not index:
-                    continue
+            made = rendered(chunks[0])
+            prepared.append(prepare_overlays(repo, [bundle for _, bundle in made]))
+            running: Future[dict[tuple[str, str], OverlayBuild]] | None = pool.submit(prepared[0].build)
+            for index in range(len(chunks)):
+                following = rendered(chunks[index + 1]) if index + 1 < len(chunks) else None
+                if following is not None:  # rendered and prepared while this chunk builds
+                    prepared.append(prepare_overlays(repo, [bundle for _, bundle in following]))
+                assert running is not None
+                built = running.result()
+                running = pool.submit(prepared[1].build) if following is not None else None
+                prepared.pop(0).close()  # (once the next chunk's build has started)
                 try:
-                    yield made[index], built
+                    yield made, built
                 except GeneratorExit:  # checking stopped (an error): the build under way is waited for, its result
                     if running is not None and not running.cancel():  # dropped
                         with contextlib.suppress(Exception):
                             running.result()
                     raise
+                made = following or []
     finally:
         for each in prepared:
             each.close()

@@ -22,6 +22,7 @@ from pathlib import Path
 from generator.cluster.model import MODES
 from generator.core import layout
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
+from generator.core.fs import scratch_dir
 from generator.core.kube import Obj
 from generator.core.progress import QUIET, Progress
 from generator.programs import kustomize
@@ -269,6 +270,28 @@ def _share(payload: bytes, members: list[tuple[Bundle, str]], results: dict[tupl
     return True
 
 
+def _staged_copy(repo: Path, bundles: list[Bundle]) -> tempfile.TemporaryDirectory[str]:
+    """A private directory with ``bundles`` staged in it (``_stage``): in memory when it can be (``scratch_dir``),
+    else, or when that fails (a full or unwritable tmpfs), where tempfile puts it."""
+    where = scratch_dir()
+    if where is not None:
+        try:
+            return _staged_in(repo, bundles, where)
+        except OSError:
+            pass  # laid out again below
+    return _staged_in(repo, bundles, None)
+
+
+def _staged_in(repo: Path, bundles: list[Bundle], where: str | None) -> tempfile.TemporaryDirectory[str]:
+    tmp = tempfile.TemporaryDirectory(prefix="gen-stage-", dir=where)
+    try:
+        _stage(repo, bundles, Path(tmp.name))
+    except BaseException:
+        tmp.cleanup()
+        raise
+    return tmp
+
+
 class _Staged:
     """Overlays staged to build with kustomize, in a copy of the repository (``_stage``), with the key ``gen lint``
     gives each of them and of the ``alike`` overlays (which read what one of them reads, ``_mode_digest``) once
@@ -281,11 +304,10 @@ class _Staged:
     def __init__(self, repo: Path, overlays: list[tuple[Bundle, str]], command: list[str],
                  alike: Sequence[tuple[Bundle, str]] = ()) -> None:
         self.repo, self.command = repo, command
-        self._tmp = tempfile.TemporaryDirectory(prefix="gen-stage-")
+        staged = {bundle.cluster: bundle for bundle, _ in [*overlays, *alike]}
+        self._tmp = _staged_copy(repo, list(staged.values()))
         try:
             self.root = Path(self._tmp.name)
-            staged = {bundle.cluster: bundle for bundle, _ in [*overlays, *alike]}
-            _stage(repo, list(staged.values()), self.root)
             read = RootsRead()
             real_root = Path(os.path.realpath(self.root))  # the frame build_inputs shows paths in
             targets = {real_root / entry.name: Path(os.path.realpath(entry)) for entry in self.root.iterdir()

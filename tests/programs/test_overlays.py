@@ -140,3 +140,60 @@ def test_a_build_an_earlier_set_made_since_preparing_is_taken_from_the_cache(spy
         results = second.build()  # prepared before alpha's builds were kept: they are the same
     assert spy == [] and sorted(results) == sorted(("beta", mode) for mode in MODES)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("gen-stage-")]
+
+
+@pytest.mark.kustomize
+def test_bundles_are_staged_in_memory_when_they_can_be_and_where_tempfile_says_when_not(
+        spy: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The staged copy kustomize builds from is laid out in the memory-backed scratch directory (``scratch_dir``);
+    when making it there fails (no such directory, a full tmpfs), in tempfile's place: the same builds either way,
+    and nothing is left behind in either."""
+    import errno
+    import tempfile
+
+    bundle = render_bundle(make_cluster("alpha", "sriov"))
+    memory, default = tmp_path / "shm", tmp_path / "tmp"
+    memory.mkdir()
+    default.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(default))
+    roots: list[Path] = []
+    real_stage = overlays._stage
+
+    def staging(repo: Path, bundles: list[object], root: Path) -> None:
+        roots.append(root)
+        real_stage(repo, bundles, root)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(overlays, "_stage", staging)
+    monkeypatch.setattr(overlays, "scratch_dir", lambda: str(memory))
+    first = build_overlays(tmp_path, [bundle])
+    assert roots[-1].parent == memory and sorted(spy) == sorted(f"output/alpha/overlays/{m}" for m in MODES)
+    monkeypatch.setattr(overlays, "scratch_dir", lambda: str(tmp_path / "missing"))
+    monkeypatch.setenv("GEN_CACHE_DIR", str(tmp_path / "cache-2"))  # built again
+    assert build_overlays(tmp_path, [bundle]) == first and roots[-1].parent == default
+
+    def full(repo: Path, bundles: list[object], root: Path) -> None:
+        roots.append(root)
+        if root.parent == memory:
+            (root / "partial").write_text("x")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_stage(repo, bundles, root)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(overlays, "_stage", full)
+    monkeypatch.setattr(overlays, "scratch_dir", lambda: str(memory))
+    monkeypatch.setenv("GEN_CACHE_DIR", str(tmp_path / "cache-3"))
+    assert build_overlays(tmp_path, [bundle]) == first
+    assert [r.parent for r in roots[-2:]] == [memory, default]
+    assert list(memory.iterdir()) == [] and list(default.iterdir()) == []
+
+
+def test_scratch_is_memory_backed_unless_tmpdir_names_a_place(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from generator.core import fs
+
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(fs, "MEMORY_BACKED", str(tmp_path))
+    assert fs.scratch_dir() == str(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "mine"))
+    assert fs.scratch_dir() is None  # the user's choice, as for every temporary file
+    monkeypatch.delenv("TMPDIR")
+    monkeypatch.setattr(fs, "MEMORY_BACKED", str(tmp_path / "missing"))
+    assert fs.scratch_dir() is None

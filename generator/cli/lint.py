@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from generator.cli.options import schema_source
 from generator.core import layout
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from generator.cluster.model import Cluster, Pool
     from generator.manifests.collect import LintResult, SpecContext
     from generator.pipeline.lint_verdicts import Key, Part, Scope, Verdict
+    from generator.pipeline.spec_facts import LintSpec
+    from generator.programs.kustomization import RootsRead
 
 
 HELP = "lint Kubernetes YAML (files, directories, kustomize) for the Network Operator"
@@ -152,45 +154,88 @@ def _lint_in_parts(args: argparse.Namespace, repo: Path, mirror: Path | None,
 
     keyed = _keyed(args, repo, mirror)
     assert keyed is not None
-    looked = in_halves(split, lambda chunk: [_looked_up(scope, paths, repo, keyed) for scope, paths in chunk])
-    if any(key is None for key, _ in looked):
+    builds = not args.no_kustomize
+    looked = in_halves(split, lambda chunk: [_looked_up(scope, paths, repo, keyed, builds) for scope, paths in chunk])
+    if any(each.key is None for each in looked):
         return None
-    keys = [key for key, _ in looked if key is not None]
-    parts = [part for _, part in looked]
+    keys = [each.key for each in looked if each.key is not None]
+    parts = [each.part for each in looked]
     missed = [i for i, part in enumerate(parts) if part is None]
     if missed:
         linter = _Linter(args, repo, mirror)
         for i in missed:  # each cluster's checker made once, before the parts are shared out
-            for path in split[i][1]:
+            facts, name = looked[i].facts, split[i][0].spec
+            if facts is not None and name is not None:  # had while keying, in two processes
+                linter.take(name, facts)
+            for path in split[i][1]:  # (a spec whose facts were not had: read here, its error raised in turn)
                 linter.per_file(path)
+        known = {directory: key for i in missed for directory, key in looked[i].builds.items()}
+        if known:  # every part's builds made once, in one pool, before the parts are shared out
+            from generator.programs.kustomize import build_missing
+
+            build_missing(known)
         linted = in_halves(missed, lambda chunk: _linted_and_kept(
-            linter, [keys[i] for i in chunk], [split[i] for i in chunk], repo, mirror))
+            linter, [keys[i] for i in chunk], [split[i] for i in chunk], repo, mirror, known))
         for i, part in zip(missed, linted, strict=True):
             parts[i] = part
     return _verdict(args, *_merged([part for part in parts if part is not None]))
 
 
-def _looked_up(scope: Scope, paths: list[Path], repo: Path, keyed: tuple[list[Path], Path, list[str], list[str]],
-               ) -> tuple[Key | None, Part | None]:
-    """A part's key, and what was kept under it (None: not keyed, or nothing kept)."""
-    from generator.pipeline import lint_verdicts
+class _Looked(NamedTuple):
+    """A part as keying found it: its key (None: not keyed), what was kept under it (None: nothing), and, when nothing
+    was, its cluster's spec facts (None: no cluster, or they could not be had here: then they are read where they
+    were needed before, and a spec's error is raised there, in turn) and the keys of its kustomize directories'
+    builds (``kustomize.inputs_key``, by real path)."""
 
-    key = lint_verdicts.verdict_key(paths, repo, keyed[2], keyed[3], scope)
-    return key, lint_verdicts.kept_part(key) if key is not None else None
+    key: Key | None
+    part: Part | None
+    facts: LintSpec | None
+    builds: dict[Path, str | None]
+
+
+def _looked_up(scope: Scope, paths: list[Path], repo: Path, keyed: tuple[list[Path], Path, list[str], list[str]],
+               builds: bool) -> _Looked:
+    """A part's key and what was kept under it; when nothing was, its spec's facts and, with ``builds``, its builds'
+    keys, taken from the same reads of its kustomization roots as its key."""
+    from generator.pipeline import lint_verdicts
+    from generator.pipeline.spec_facts import spec_facts
+    from generator.programs.kustomization import RootsRead
+
+    read = RootsRead()
+    key = lint_verdicts.verdict_key(paths, repo, keyed[2], keyed[3], scope, read)
+    part = lint_verdicts.kept_part(key) if key is not None else None
+    if key is None or part is not None:
+        return _Looked(key, part, None, {})
+    facts = None
+    if scope.spec is not None:
+        try:
+            facts = spec_facts(repo, scope.spec)
+        except Exception:  # read again in turn, where its error is raised as before
+            facts = None
+    return _Looked(key, None, facts, _build_keys(paths, read) if builds else {})
+
+
+def _build_keys(paths: list[Path], read: RootsRead) -> dict[Path, str | None]:
+    """The build key of every kustomize directory under ``paths`` (by real path, as ``gen lint`` builds them)."""
+    from generator.manifests.files import walk
+    from generator.programs.kustomization import real_path
+    from generator.programs.kustomize import inputs_key, kustomize_command
+
+    command = kustomize_command()
+    directories = dict.fromkeys(real_path(d) for path in paths if path.is_dir() for d in walk(path).kustomize_dirs)
+    return {directory: inputs_key(directory, command, read) for directory in directories}
 
 
 def _linted_and_kept(linter: _Linter, keys: list[Key], parts: list[tuple[Scope, list[Path]]], repo: Path,
-                     mirror: Path | None) -> list[Part]:
-    """Parts linted (their builds first, in one pool), each kept if nothing it read changed while they ran (the
-    charts at hand among them)."""
+                     mirror: Path | None, builds: dict[Path, str | None]) -> list[Part]:
+    """Parts linted (their builds, by the keys ``builds`` took, read from the cache), each kept if nothing it read
+    changed while they ran (the charts at hand among them)."""
     from generator.pipeline import lint_verdicts
     from generator.pipeline.lint_verdicts import Part
     from generator.programs.kustomize import keys_once
 
     linted = []
-    with keys_once():
-        if not linter.args.no_kustomize:
-            _build_first([path for _, paths in parts for path in paths])
+    with keys_once(builds):
         for _, paths in parts:
             result, inferred = linter.lint(paths)
             linted.append(Part(tuple(result.findings), result.files, result.objects, result.builds,
@@ -211,16 +256,6 @@ def _merged(parts: list[Part]) -> tuple[LintResult, list[str]]:
                         builds=sum(p.builds for p in parts),
                         skipped=[(Path(p), why) for part in parts for p, why in part.skipped])
     return result, [how for part in parts for how in part.inferred]
-
-
-def _build_first(paths: list[Path]) -> None:
-    """Build every kustomize directory under ``paths`` in one pool (kept in gen's cache for the parts' lints)."""
-    from generator.manifests.files import walk
-    from generator.programs import kustomize
-    from generator.programs.kustomization import real_path
-
-    directories = [d for path in paths if path.is_dir() for d in walk(path).kustomize_dirs]
-    kustomize.build_many_cached(list(dict.fromkeys(real_path(d) for d in directories)))
 
 
 def _keyed(args: argparse.Namespace, repo: Path, mirror: Path | None,
@@ -264,22 +299,26 @@ class _Linter:
 
     def per_file(self, path: Path) -> tuple[Checker, SpecContext] | None:
         """A cluster's files (output/<name>/, overlays/<name>/): its spec's release, VM sizes and pools."""
-        from generator.check.engine import checker_for
-        from generator.manifests.collect import SpecContext
         from generator.pipeline.spec_facts import spec_facts
 
         name = _cluster_of(self.repo, path, self.tops)
         if name is None:
             return None
         if name not in self.clusters:
-            facts = spec_facts(self.repo, name)
-            which = (facts.release, facts.kube_version, facts.gpu_release)
-            if which not in self.checkers:  # many clusters share a release and a Kubernetes version
-                self.checkers[which] = checker_for(facts.release, store=self.store, kube_version=facts.kube_version,
-                                                   gpu_release=facts.gpu_release)
-            self.clusters[name] = (self.checkers[which],
-                                   SpecContext(self.vm_nics if self.vm_nics is not None else facts.nics, facts.pools))
+            self.take(name, spec_facts(self.repo, name))
         return self.clusters[name]
+
+    def take(self, name: str, facts: LintSpec) -> None:
+        """Cluster ``name``'s checker and spec context, from its spec's facts."""
+        from generator.check.engine import checker_for
+        from generator.manifests.collect import SpecContext
+
+        which = (facts.release, facts.kube_version, facts.gpu_release)
+        if which not in self.checkers:  # many clusters share a release and a Kubernetes version
+            self.checkers[which] = checker_for(facts.release, store=self.store, kube_version=facts.kube_version,
+                                               gpu_release=facts.gpu_release)
+        self.clusters[name] = (self.checkers[which],
+                               SpecContext(self.vm_nics if self.vm_nics is not None else facts.nics, facts.pools))
 
     def lint(self, paths: list[Path]) -> tuple[LintResult, list[str]]:
         """The result of linting ``paths``, and the releases inferred for files of no cluster."""

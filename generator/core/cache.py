@@ -278,6 +278,11 @@ class DiskCache:
         with contextlib.suppress(OSError):  # not fsynced: a torn entry fails its authentication, a miss
             atomic_write(self._path(key), entry, durable=False)
 
+    def holds(self, key: str) -> bool:
+        """Whether an entry is there under ``key``, not whether it is authentic (``get`` tells that): a hint of work
+        that need not be done ahead, never a verdict."""
+        return self.key is not None and self._path(key).is_file()
+
     def get_json(self, key: str) -> Any:
         payload = self.get(key)
         if payload is None:

@@ -39,12 +39,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
 from generator.core.finding import Finding
 from generator.core.identity import package_digest
 from generator.core.kube import KUSTOMIZATION_NAMES
+
+if TYPE_CHECKING:
+    from generator.programs.kustomization import RootsRead
 
 VERSION = 2
 MAX_FILES = 200_000
@@ -187,15 +190,16 @@ def _paths(parts: _Parts, paths: Sequence[Path], scope: Scope) -> None:
                 raise _Unkeyable(entry[2:])
 
 
-def _kustomize_inputs(paths: Sequence[Path], cwd: Path, scope: Scope) -> str:
+def _kustomize_inputs(paths: Sequence[Path], cwd: Path, scope: Scope, read: RootsRead | None = None) -> str:
     """The digest of every byte each kustomize directory in ``paths`` can read; _Unkeyable when one reads what the
-    scope keeps out."""
+    scope keeps out. ``read``: the roots read so far (each root read once for all the directories: the overlays of a
+    cluster share its base), new ones added."""
     from generator.manifests.files import walk
     from generator.programs.kustomization import RootsRead, Unkeyable, build_inputs
 
     parts = _Parts()
     base = os.path.realpath(cwd)
-    read = RootsRead()  # each root read once for all the directories (the overlays of a cluster share its base)
+    read = read if read is not None else RootsRead()
     for directory in (d for p in paths if os.path.isdir(p) for d in walk(p).kustomize_dirs):
         try:
             inputs = build_inputs(directory, cwd, read=read)
@@ -225,9 +229,10 @@ def _fixed(repo: Path, options: Sequence[str], extra: Sequence[str]) -> str | No
 
 
 def verdict_key(paths: Sequence[Path], repo: Path, options: Sequence[str], extra: Sequence[str] = (),
-                scope: Scope = WHOLE) -> Key | None:
+                scope: Scope = WHOLE, read: RootsRead | None = None) -> Key | None:
     """The key of a ``gen lint`` of ``paths`` with ``options``: the digest of everything it reads and is (see the
-    module's doc); None when something cannot be keyed or lies out of ``scope``."""
+    module's doc); None when something cannot be keyed or lies out of ``scope``. ``read``: kustomization roots read
+    at this moment, shared with the keys of the builds (``kustomize.inputs_key``) taken with this one."""
     taken_ns = time.time_ns()
     fixed = _fixed(repo, options, extra)
     if fixed is None:
@@ -245,7 +250,7 @@ def verdict_key(paths: Sequence[Path], repo: Path, options: Sequence[str], extra
             parts.resolved.append((str(repo / top), os.path.realpath(repo / top), os.path.isdir(repo / top)))
             if os.path.isdir(repo / top):
                 _tree(parts, os.path.realpath(repo / top))
-        inputs = _kustomize_inputs(paths, Path.cwd(), scope)
+        inputs = _kustomize_inputs(paths, Path.cwd(), scope, read)
     except (_Unkeyable, RecursionError, ValueError):
         return None
     files = digest(*parts.parts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -196,14 +196,42 @@ _KEYS: ContextVar[dict[Path, str | None] | None] = ContextVar("kustomize_keys", 
 
 
 @contextmanager
-def keys_once() -> Iterator[None]:
-    """Within it, ``build_many_cached`` keys a directory once (``gen lint``: every build made first, in one pool,
-    then each part's builds taken from the cache by the same keys; a part kept only if nothing it read changed)."""
-    token = _KEYS.set({})
+def keys_once(known: Mapping[Path, str | None] | None = None) -> Iterator[None]:
+    """Within it, ``build_many_cached`` keys a directory once, or takes its key from ``known`` (``gen lint``: each
+    part's builds keyed while the part is, every build made first, in one pool, then each part's builds taken from
+    the cache by the same keys; a part kept only if nothing it read changed)."""
+    token = _KEYS.set(dict(known or {}))
     try:
         yield
     finally:
         _KEYS.reset(token)
+
+
+def build_missing(keys: Mapping[Path, str | None]) -> None:
+    """Build, in one pool, each directory of ``keys`` (directory -> its ``inputs_key``) whose build gen's cache does
+    not hold, one per key, and keep it as ``build_many_cached`` does (only if its key still holds after it). An
+    entry is only looked for here, never read: the build is read where it is used (``build_many_cached``), and made
+    there when the entry is not authentic. A directory that cannot be keyed is left to that too."""
+    cache = _dirs_cache()
+    todo = {key: directory for directory, key in keys.items() if key is not None and not cache.holds(key)}
+    if todo:
+        _built_and_kept(list(todo.values()), list(todo), kustomize_command(), cache, None)
+
+
+def _built_and_kept(directories: Sequence[Path], keys: Sequence[str | None], command: Sequence[str], cache: Any,
+                    done: Callable[[], None] | None) -> list[BuildResult]:
+    """``build_many`` of ``directories``, each successful build kept under its key if what it read is still what the
+    key was taken from (a file changed meanwhile: not kept)."""
+    import json
+
+    from generator.programs.kustomization import RootsRead
+
+    built = build_many(directories, command, done)
+    again = RootsRead()
+    for directory, key, result in zip(directories, keys, built, strict=True):
+        if key is not None and not result.error and inputs_key(directory, command, again) == key:
+            cache.put(key, json.dumps(result.objects, separators=(",", ":")).encode("utf-8"))
+    return built
 
 
 def build_many_cached(directories: Sequence[Path], done: Callable[[], None] | None = None) -> list[BuildResult]:
@@ -234,14 +262,8 @@ def build_many_cached(directories: Sequence[Path], done: Callable[[], None] | No
             if key is not None:
                 first[key] = index
             todo.append(index)
-    built = build_many([directories[i] for i in todo], command, done)
-    again = RootsRead()
-    for index, result in zip(todo, built, strict=True):
-        results[index] = result
-        key = keys[index]
-        # kept only if what it read is still what the key was taken from (a file changed meanwhile: not kept)
-        if key is not None and not result.error and inputs_key(directories[index], command, again) == key:
-            cache.put(key, json.dumps(result.objects, separators=(",", ":")).encode("utf-8"))
+    built = _built_and_kept([directories[i] for i in todo], [keys[i] for i in todo], command, cache, done)
+    results.update(zip(todo, built, strict=True))
     for index, key in enumerate(keys):
         if index not in results and key is not None:
             source = results[first[key]]

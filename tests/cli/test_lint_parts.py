@@ -143,3 +143,43 @@ def test_a_planted_or_altered_part_is_a_miss(bundled: Path, tmp_path: Path, monk
     cache_module._keys.clear()
     again = run_gen("lint", "output", cwd=repo, env={"GEN_CACHE_DIR": str(cache)})
     assert (again.code, again.out) == (said.code, said.out) and again.err.count("ignored") == 1
+
+
+def test_each_build_is_made_once_before_the_parts_are_shared_out(bundled: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """From an empty cache, every kustomize build the parts need is made once per key (two directories of the same
+    bytes: one build), by gen itself before the parts are shared out, and read by the parts from the cache."""
+    from generator.programs import kustomize
+
+    repo = _copy(bundled, tmp_path / "fleet")
+    log = tmp_path / "builds.log"
+    real = kustomize.build_many
+
+    def logged(directories: list[Path], *args: object) -> list[kustomize.BuildResult]:
+        with log.open("a") as out:  # (a forked process's too)
+            out.writelines(f"{os.getpid()} {d}\n" for d in directories)
+        return real(directories, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kustomize, "build_many", logged)
+    result = run_gen("lint", "output", cwd=repo, env={"GEN_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.code == 0, result.err
+    built = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    assert {pid for pid, _ in built} == {str(os.getpid())}
+    command = kustomize.kustomize_command()
+    keys = [kustomize.inputs_key(Path(directory), command) for _, directory in built]
+    assert None not in keys and len(keys) == len(set(keys))
+    every = {kustomize.inputs_key(d.parent, command) for d in (repo / "output").rglob("kustomization.yaml")}
+    assert set(keys) == every  # each one made
+
+
+def test_broken_specs_say_the_first_one_s_error_as_one_process_does(bundled: Path, tmp_path: Path) -> None:
+    """Each missed part's spec facts are read while it is keyed (in two processes); a spec that does not load is read
+    again in turn, so its error is the one a single process meets first, named with its file."""
+    repo = _copy(bundled, tmp_path / "fleet")
+    names = sorted(p.stem for p in (repo / "clusters").glob("*.yaml"))
+    for name in (names[1], names[3]):  # one in each half
+        spec = repo / "clusters" / f"{name}.yaml"
+        spec.write_text(spec.read_text().replace("version:", "version: [", 1))
+    result = run_gen("lint", "output", cwd=repo, env={"GEN_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.code == 2 and "Traceback" not in result.err
+    assert f"clusters/{names[1]}.yaml" in result.err and f"clusters/{names[3]}.yaml" not in result.err

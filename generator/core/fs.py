@@ -46,20 +46,34 @@ def is_temp_name(name: str) -> bool:
     return bool(_TEMP_RE.match(name))
 
 
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _written(fd: int, data: bytes, durable: bool) -> None:
+    """Write all of ``data`` to ``fd`` (fsynced when ``durable``) and close it."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_new_at(dir_fd: int, name: str, data: bytes) -> None:
+    """Create ``name`` in the directory ``dir_fd`` (it must not exist: never through a link) with ``data``, fsynced;
+    for a directory no reader sees before it is complete (one laid out under a temporary name, then renamed)."""
+    _written(os.open(name, _NEW_FILE, 0o644, dir_fd=dir_fd), data, True)
+
+
 def write_atomic_at(dir_fd: int, name: str, data: bytes, *, durable: bool = True) -> None:
     """Replace ``name`` in the directory ``dir_fd`` with ``data``: temp file, fsync (unless not ``durable``: a cache
     entry, which a crash may leave torn and its authentication then refuses), rename."""
     tmp = temp_name(name)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dir_fd)
+    fd = os.open(tmp, _NEW_FILE, 0o644, dir_fd=dir_fd)
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+        _written(fd, data, durable)
         os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         with contextlib.suppress(OSError):

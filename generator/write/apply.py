@@ -8,6 +8,11 @@ Order for each cluster (each step atomic, directories fsynced between steps):
 3. write changed files (temp file + fsync + ``os.replace``);
 4. the final manifest, last.
 
+A cluster with no directory yet (a first bundle) is laid out whole, its manifest with it, in a directory of
+``output/`` under a temporary name (each file created once and fsynced, then the directories), which is then renamed
+to ``output/<cluster>/``: one rename for the cluster, where a file of its own each costs one, and a reader sees no
+directory or the complete one. A temporary directory a killed run left is removed before anything else is written.
+
 Clusters are independent of each other, so up to ``WRITERS`` of them are written at once (each in this order, in
 a thread: the time goes to fsync, which waits on the disk, and concurrent fsyncs share the journal's commits);
 the fleet bootstrap is written after every cluster is complete.
@@ -19,12 +24,14 @@ completes.  Everything is planned (and refusals raised) before the first write.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from generator.core import layout
+from generator.core.fs import is_temp_name, temp_name
 from generator.render.output import Bundle
 from generator.write.changes import ClusterPlan, plan_bundle, plan_prune
 from generator.write.fsops import DirTree
@@ -71,6 +78,14 @@ def apply(
         changed_by_hand = sorted(p for plan in plans for p in plan.edited)
         if changed_by_hand and edited is not None:
             edited(changed_by_hand)
+        left = leftover_dirs(repo)
+        tree = DirTree(os.dup(out_fd), OUTPUT_DIR)
+        try:
+            for name in left:  # what a killed run was laying out: never a reader's
+                tree.remove_tree((name,))
+            tree.sync()
+        finally:
+            tree.close()
         _execute_all(out_fd, [p for p in plans if p.cluster != layout.FLEET], progress)
         tree = DirTree(os.dup(out_fd), OUTPUT_DIR)
         try:
@@ -87,12 +102,24 @@ def apply(
             tree.close()
     report = _report(plans)
     (report.removed if force else report.refused).extend(f"{OUTPUT_DIR}/{name}" for name in loose)
+    report.removed.extend(f"{OUTPUT_DIR}/{name}/" for name in left)
+    report.removed.sort()
     return report
+
+
+def leftover_dirs(repo: Path) -> list[str]:
+    """The directories of ``output/`` under a temporary name (``is_temp_name``): a cluster's first bundle that a
+    killed run was laying out (its cluster has no directory, or the one an earlier run completed)."""
+    out = repo / OUTPUT_DIR
+    if lstat_kind(out) != "dir":
+        return []
+    return sorted(e.name for e in os.scandir(out) if is_temp_name(e.name) and lstat_kind(Path(e.path)) == "dir")
 
 
 def _orphans(repo: Path, live: set[str]) -> list[str]:
     out = repo / OUTPUT_DIR
-    return sorted(e.name for e in os.scandir(out) if e.name not in live and lstat_kind(Path(e.path)) == "dir")
+    return sorted(e.name for e in os.scandir(out)
+                  if e.name not in live and not is_temp_name(e.name) and lstat_kind(Path(e.path)) == "dir")
 
 
 def _loose_files(repo: Path) -> list[str]:
@@ -147,6 +174,9 @@ def _execute_all(out_fd: int, plans: list[ClusterPlan], progress: Callable[[], N
 def _execute(tree: DirTree, plan: ClusterPlan) -> None:
     if plan.noop:
         return
+    if plan.fresh:
+        _execute_fresh(tree, plan)
+        return
     c = (plan.cluster,)
     manifest = (*c, MANIFEST_NAME)
     if plan.intent_manifest is not None:
@@ -165,6 +195,24 @@ def _execute(tree: DirTree, plan: ClusterPlan) -> None:
         tree.rmdir(c)
     elif plan.final_manifest != plan.current_manifest or plan.intent_manifest is not None:
         tree.write(manifest, plan.final_manifest)
+    tree.sync()
+
+
+def _execute_fresh(tree: DirTree, plan: ClusterPlan) -> None:
+    """The cluster's whole directory, laid out under a temporary name and renamed into place (see the module's doc).
+    On an error it is removed; a kill leaves it for the next run to remove."""
+    assert plan.final_manifest is not None
+    laid = (temp_name(plan.cluster),)
+    try:
+        tree.dir(laid, later=True)
+        for rel, data in [*plan.writes.items(), (MANIFEST_NAME, plan.final_manifest)]:
+            tree.create((*laid, *rel.split("/")), data, f"{OUTPUT_DIR}/{plan.cluster}/{rel}")
+        tree.sync()  # every file and directory in it durable before it has its name
+        tree.rename(laid, (plan.cluster,))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            tree.remove_tree(laid)
+        raise
     tree.sync()
 
 

@@ -14,6 +14,7 @@ from generator.write.paths import (
     Kind,
     check_cluster_root,
     is_temp_name,
+    lstat_kind,
     walk,
 )
 from generator.write.refusals import CorruptManifest, UnsafePath
@@ -33,6 +34,7 @@ class ClusterPlan:
     refused: list[str] = field(default_factory=list)  # unowned files in the way (no --force)
     kept: list[str] = field(default_factory=list)  # unowned files left alone (no --force)
     edited: list[str] = field(default_factory=list)  # owned files changed since gen wrote them, now overwritten
+    fresh: bool = False  # no output/<cluster>/ yet: laid out whole under a temporary name, then renamed into place
 
     @property
     def noop(self) -> bool:
@@ -101,14 +103,18 @@ def plan_bundle(repo: Path, bundle: Bundle, *, force: bool) -> ClusterPlan:
     - When gen takes ownership of paths it did not own (new or forced files), an intent manifest listing the old
       and the new ones is written first (the final manifest always last), so a killed run never leaves a file
       gen wrote unowned.
+    - When there is no ``output/<cluster>/`` at all, the plan is ``fresh``: every file is written, into a directory
+      laid out whole under a temporary name and renamed into place (``apply``).
 
     A cluster whose spec is gone is not planned here: ``--prune`` removes its directory (``plan_prune``).
     """
     t = _Tree(repo, bundle.cluster)
-    current, old = t.manifest()
-    owned = set(old.files) if old else set()
     new = bundle.files
     final = mf.for_files(bundle.cluster, bundle.spec_file, new)
+    if lstat_kind(t.root) is None:  # nothing there: the whole directory, no intent needed (see apply)
+        return ClusterPlan(bundle.cluster, final.to_bytes(), None, writes=dict(sorted(new.items())), fresh=True)
+    current, old = t.manifest()
+    owned = set(old.files) if old else set()
     plan = ClusterPlan(bundle.cluster, final.to_bytes(), current, temps=t.temps())
     going = owned - set(new)  # owned files this run removes anyway
     blockers: set[str] = set()

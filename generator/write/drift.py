@@ -28,7 +28,8 @@ def check(repo: Path, bundles: list[Bundle], *, all_clusters: bool) -> list[Drif
 
     ``missing``: a bundle file (or the manifest) is absent; ``changed``: its bytes differ (with a
     unified diff); ``stray``: a file under ``output/<cluster>/`` that is not generated (including
-    leftover temp files) and, with ``all_clusters``, any file of a cluster without a bundle. Each item's
+    leftover temp files) and, with ``all_clusters``, any file of a cluster without a bundle and each directory of
+    ``output/`` under a temporary name (a first bundle a killed run was laying out). Each item's
     ``fix`` names the options of ``gen bundle`` that mend it.
     """
     repo = Path(repo)
@@ -45,7 +46,10 @@ def check(repo: Path, bundles: list[Bundle], *, all_clusters: bool) -> list[Drif
             if entry.name in live:
                 continue
             kind = lstat_kind(Path(entry.path))
-            if kind == "dir":
+            if kind == "dir" and is_temp_name(entry.name):  # a first bundle a killed run was laying out (an empty
+                drift += [Drift(f"{OUTPUT_DIR}/{entry.name}/{p}", "stray")  # one is nothing to git either)
+                          for p, k in sorted(walk(Path(entry.path)).items()) if k != "dir"]
+            elif kind == "dir":
                 owned = _owned(Path(entry.path))
                 drift += [Drift(f"{OUTPUT_DIR}/{entry.name}/{p}", "stray",
                                 fix="--prune" if p in owned or _is_temp(p) else "--prune --force")

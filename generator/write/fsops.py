@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from pathlib import Path
 
 from generator.core.errors import os_failure
-from generator.core.fs import write_atomic_at
+from generator.core.fs import write_atomic_at, write_new_at
 from generator.write.refusals import UnsafePath
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def open_dir(parent_fd: int | None, name: str | Path, *, create: bool, shown: str) -> int:
-    """Open ``name`` (relative to ``parent_fd``) as a directory without following symlinks."""
+def open_dir(parent_fd: int | None, name: str | Path, *, create: bool, shown: str, sync: bool = True) -> int:
+    """Open ``name`` (relative to ``parent_fd``) as a directory without following symlinks; one it creates is made
+    durable in its parent at once unless not ``sync`` (the caller then fsyncs the parent itself)."""
     flags = _DIR_FLAGS if parent_fd is not None else os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
     try:
         return os.open(name, flags, dir_fd=parent_fd)
@@ -40,7 +42,7 @@ def open_dir(parent_fd: int | None, name: str | Path, *, create: bool, shown: st
         pass
     except OSError as exc:
         raise os_failure(exc, shown, "create the directory") from None
-    if parent_fd is not None:
+    if parent_fd is not None and sync:
         os.fsync(parent_fd)
     return open_dir(parent_fd, name, create=False, shown=shown)
 
@@ -53,13 +55,53 @@ class DirTree:
         self._dirty: set[tuple[str, ...]] = set()
         self.shown = shown
 
-    def dir(self, parts: tuple[str, ...], *, create: bool = True) -> int:
+    def dir(self, parts: tuple[str, ...], *, create: bool = True, later: bool = False) -> int:
+        """The directory's fd, made (with its parents) when ``create``; ``later``: what it makes is fsynced in its
+        parent by the next ``sync``, not at once (a tree no reader sees until it is renamed into place)."""
         fd = self._fds.get(parts)
         if fd is None:
-            parent = self.dir(parts[:-1], create=create)
-            fd = open_dir(parent, parts[-1], create=create, shown="/".join((self.shown, *parts)))
+            parent = self.dir(parts[:-1], create=create, later=later)
+            fd = open_dir(parent, parts[-1], create=create, shown="/".join((self.shown, *parts)), sync=not later)
             self._fds[parts] = fd
+            if later and create:
+                self._dirty.add(parts[:-1])
         return fd
+
+    def create(self, parts: tuple[str, ...], data: bytes, shown: str = "") -> None:
+        """A new file (none may be there), fsynced, in a directory made when missing, all durable at the next
+        ``sync``: for a tree laid out under a temporary name, which no reader sees until it is renamed (``shown``:
+        the file's path once it is, for an error)."""
+        try:
+            write_new_at(self.dir(parts[:-1], later=True), parts[-1], data)
+        except OSError as exc:
+            raise os_failure(exc, shown or "/".join((self.shown, *parts)), "write it") from None
+        self._dirty.add(parts[:-1])
+
+    def rename(self, source: tuple[str, ...], target: tuple[str, ...]) -> None:
+        """Rename ``source`` to ``target`` (which must not be there, but as an empty directory when ``source`` is
+        one)."""
+        try:
+            os.rename(source[-1], target[-1], src_dir_fd=self.dir(source[:-1], create=False),
+                      dst_dir_fd=self.dir(target[:-1], create=False))
+        except OSError as exc:
+            raise os_failure(exc, "/".join((self.shown, *target)), "put it in place") from None
+        self._dirty.update((source[:-1], target[:-1]))
+
+    def remove_tree(self, parts: tuple[str, ...]) -> None:
+        """Remove the directory ``parts`` and everything in it, never following a link (one gone already is
+        fine)."""
+        fd = self._fds.pop(parts, None)
+        if fd is not None:
+            os.close(fd)
+        for inner in [p for p in self._fds if p[:len(parts)] == parts]:
+            os.close(self._fds.pop(inner))
+        try:
+            shutil.rmtree(parts[-1], dir_fd=self.dir(parts[:-1], create=False))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise os_failure(exc, "/".join((self.shown, *parts)), "remove it") from None
+        self._dirty.add(parts[:-1])
 
     def write(self, parts: tuple[str, ...], data: bytes) -> None:
         try:

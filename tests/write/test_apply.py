@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.core.fs import is_temp_name
 from generator.write import WriteRefused, apply, check
 from generator.write.manifest import sha256
 from tests.write.conftest import OLD, age_tree, bundle, files_under, mtimes
@@ -195,3 +196,87 @@ def test_summary_lines_count_each_clusters_own_paths(paths: list[str]) -> None:
     assert report.lines() == [
         f"output/{c}: {n(paths, c)} written, {n(paths[::2], c)} unchanged, {n(paths[1::3], c)} removed"
         + (f", {n(paths, c)} not owned (kept)" if n(paths, c) else "") for c in _NAMES]
+
+
+def test_a_first_bundle_is_laid_out_under_a_temporary_name_and_renamed_into_place(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No output/<cluster>/ yet: every file created once in a directory of output/ under a temporary name, which is
+    then renamed: one rename for the cluster, and no file replaced through a temporary file of its own."""
+    from generator.write.fsops import DirTree
+
+    calls: list[tuple[str, tuple[str, ...]]] = []
+    for name in ("write", "create", "rename"):
+        real = getattr(DirTree, name)
+        monkeypatch.setattr(DirTree, name, lambda self, parts, *a, _n=name, _r=real: (
+            calls.append((_n, parts)), _r(self, parts, *a))[1])
+    report = apply(repo, [bundle("prod", PROD)])
+    laid = {parts[0] for name, parts in calls}
+    assert len(laid) == 1 and is_temp_name(next(iter(laid)))
+    assert [name for name, _ in calls] == ["create"] * (len(PROD) + 1) + ["rename"]
+    assert sorted(calls[:-1]) == sorted(("create", (*laid, *p.split("/"))) for p in [*PROD, ".gen-manifest.json"])
+    assert report.written == sorted(f"output/prod/{p}" for p in PROD)
+    assert check(repo, [bundle("prod", PROD)], all_clusters=True) == []
+    assert sorted(os.listdir(repo / "output")) == [".gen.lock", "prod"]
+
+
+def test_what_a_killed_first_bundle_left_is_stray_to_check_and_removed_by_the_next(repo: Path) -> None:
+    """A killed run leaves the directory it was laying out (under a temporary name): gen check names its files (an
+    empty one is nothing to git), gen bundle removes it, whatever it holds, before writing; a link so named is not
+    followed, nor is one inside."""
+    out = repo / "output"
+    apply(repo, [bundle("prod", PROD)])
+    left = out / ".prod.gen-tmp-0123456789abcdef"
+    (left / "base").mkdir(parents=True)
+    (left / "base" / "ns.yaml").write_text("kind: Namespace\n")
+    (out / ".edge.gen-tmp-0123456789abcdef").mkdir()  # killed before its first file
+    outside = repo.parent / "outside"
+    outside.mkdir()
+    (outside / "keep.yaml").write_text("mine\n")
+    (left / "link").symlink_to(outside)
+    (out / ".evil.gen-tmp-fedcba9876543210").symlink_to(outside)
+    drift = check(repo, [bundle("prod", PROD)], all_clusters=True)
+    assert [(d.path, d.kind, d.fix) for d in drift] == [
+        ("output/.evil.gen-tmp-fedcba9876543210", "stray", "--prune --force"),
+        ("output/.prod.gen-tmp-0123456789abcdef/base/ns.yaml", "stray", ""),
+        ("output/.prod.gen-tmp-0123456789abcdef/link", "stray", "")]
+    report = apply(repo, [bundle("prod", PROD)])
+    assert report.removed == ["output/.edge.gen-tmp-0123456789abcdef/", "output/.prod.gen-tmp-0123456789abcdef/"]
+    assert sorted(os.listdir(out)) == [".evil.gen-tmp-fedcba9876543210", ".gen.lock", "prod"]
+    assert (outside / "keep.yaml").read_text() == "mine\n"
+
+
+def test_a_first_bundle_that_cannot_be_laid_out_or_put_in_place_leaves_nothing(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk while laying it out: an error naming the file where it would be, and no directory left; a
+    directory someone made at the cluster's path meanwhile: an error, and their files as they were."""
+    import errno
+
+    from generator.core.errors import EnvironmentFailure
+    from generator.write import fsops
+    from generator.write.fsops import DirTree
+
+    real_create, made = fsops.write_new_at, []
+
+    def full(dir_fd: int, name: str, data: bytes) -> None:
+        made.append(name)
+        if len(made) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_create(dir_fd, name, data)
+
+    monkeypatch.setattr(fsops, "write_new_at", full)
+    with pytest.raises(EnvironmentFailure, match=r"^output/prod/.*: cannot write it: .*free some space"):
+        apply(repo, [bundle("prod", PROD)])
+    assert sorted(os.listdir(repo / "output")) == [".gen.lock"]
+    monkeypatch.setattr(fsops, "write_new_at", real_create)
+    real_rename = DirTree.rename
+
+    def meanwhile(self: DirTree, source: tuple[str, ...], target: tuple[str, ...]) -> None:
+        (repo / "output" / "prod").mkdir()
+        (repo / "output" / "prod" / "mine.yaml").write_text("mine\n")
+        real_rename(self, source, target)
+
+    monkeypatch.setattr(DirTree, "rename", meanwhile)
+    with pytest.raises(EnvironmentFailure, match=r"^output/prod: cannot put it in place"):
+        apply(repo, [bundle("prod", PROD)])
+    assert sorted(os.listdir(repo / "output")) == [".gen.lock", "prod"]
+    assert files_under(repo / "output" / "prod") == {"mine.yaml": b"mine\n"}

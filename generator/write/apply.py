@@ -79,13 +79,7 @@ def apply(
         if changed_by_hand and edited is not None:
             edited(changed_by_hand)
         left = leftover_dirs(repo)
-        tree = DirTree(os.dup(out_fd), OUTPUT_DIR)
-        try:
-            for name in left:  # what a killed run was laying out: never a reader's
-                tree.remove_tree((name,))
-            tree.sync()
-        finally:
-            tree.close()
+        _remove_leftovers(out_fd, left)
         _execute_all(out_fd, [p for p in plans if p.cluster != layout.FLEET], progress)
         tree = DirTree(os.dup(out_fd), OUTPUT_DIR)
         try:
@@ -114,6 +108,19 @@ def leftover_dirs(repo: Path) -> list[str]:
     if lstat_kind(out) != "dir":
         return []
     return sorted(e.name for e in os.scandir(out) if is_temp_name(e.name) and lstat_kind(Path(e.path)) == "dir")
+
+
+def _remove_leftovers(out_fd: int, names: list[str]) -> None:
+    """Remove the directories ``leftover_dirs`` found: what a killed run was laying out, never a reader's."""
+    if not names:
+        return
+    tree = DirTree(os.dup(out_fd), OUTPUT_DIR)
+    try:
+        for name in names:
+            tree.remove_tree((name,))
+        tree.sync()
+    finally:
+        tree.close()
 
 
 def _orphans(repo: Path, live: set[str]) -> list[str]:
@@ -203,10 +210,11 @@ def _execute_fresh(tree: DirTree, plan: ClusterPlan) -> None:
     On an error it is removed; a kill leaves it for the next run to remove."""
     assert plan.final_manifest is not None
     laid = (temp_name(plan.cluster),)
+    tree.show_as(laid[0], plan.cluster)  # errors name the cluster's directory, where the files are to be
     try:
         tree.dir(laid, later=True)
         for rel, data in [*plan.writes.items(), (MANIFEST_NAME, plan.final_manifest)]:
-            tree.create((*laid, *rel.split("/")), data, f"{OUTPUT_DIR}/{plan.cluster}/{rel}")
+            tree.create((*laid, *rel.split("/")), data)
         tree.sync()  # every file and directory in it durable before it has its name
         tree.rename(laid, (plan.cluster,))
     except BaseException:

@@ -54,6 +54,16 @@ class DirTree:
         self._fds: dict[tuple[str, ...], int] = {(): root_fd}
         self._dirty: set[tuple[str, ...]] = set()
         self.shown = shown
+        self._as: dict[str, str] = {}
+
+    def show_as(self, name: str, shown: str) -> None:
+        """Name the entry ``name`` of the root (a directory laid out under a temporary name) as ``shown`` in errors."""
+        self._as[name] = shown
+
+    def _shown(self, parts: tuple[str, ...]) -> str:
+        if parts and parts[0] in self._as:
+            parts = (self._as[parts[0]], *parts[1:])
+        return "/".join((self.shown, *parts))
 
     def dir(self, parts: tuple[str, ...], *, create: bool = True, later: bool = False) -> int:
         """The directory's fd, made (with its parents) when ``create``; ``later``: what it makes is fsynced in its
@@ -61,20 +71,19 @@ class DirTree:
         fd = self._fds.get(parts)
         if fd is None:
             parent = self.dir(parts[:-1], create=create, later=later)
-            fd = open_dir(parent, parts[-1], create=create, shown="/".join((self.shown, *parts)), sync=not later)
+            fd = open_dir(parent, parts[-1], create=create, shown=self._shown(parts), sync=not later)
             self._fds[parts] = fd
             if later and create:
                 self._dirty.add(parts[:-1])
         return fd
 
-    def create(self, parts: tuple[str, ...], data: bytes, shown: str = "") -> None:
+    def create(self, parts: tuple[str, ...], data: bytes) -> None:
         """A new file (none may be there), fsynced, in a directory made when missing, all durable at the next
-        ``sync``: for a tree laid out under a temporary name, which no reader sees until it is renamed (``shown``:
-        the file's path once it is, for an error)."""
+        ``sync``: for a tree laid out under a temporary name, which no reader sees until it is renamed."""
         try:
             write_new_at(self.dir(parts[:-1], later=True), parts[-1], data)
         except OSError as exc:
-            raise os_failure(exc, shown or "/".join((self.shown, *parts)), "write it") from None
+            raise os_failure(exc, self._shown(parts), "write it") from None
         self._dirty.add(parts[:-1])
 
     def rename(self, source: tuple[str, ...], target: tuple[str, ...]) -> None:
@@ -84,7 +93,7 @@ class DirTree:
             os.rename(source[-1], target[-1], src_dir_fd=self.dir(source[:-1], create=False),
                       dst_dir_fd=self.dir(target[:-1], create=False))
         except OSError as exc:
-            raise os_failure(exc, "/".join((self.shown, *target)), "put it in place") from None
+            raise os_failure(exc, self._shown(target), "put it in place") from None
         self._dirty.update((source[:-1], target[:-1]))
 
     def remove_tree(self, parts: tuple[str, ...]) -> None:
@@ -100,14 +109,14 @@ class DirTree:
         except FileNotFoundError:
             return
         except OSError as exc:
-            raise os_failure(exc, "/".join((self.shown, *parts)), "remove it") from None
+            raise os_failure(exc, self._shown(parts), "remove it") from None
         self._dirty.add(parts[:-1])
 
     def write(self, parts: tuple[str, ...], data: bytes) -> None:
         try:
             write_atomic_at(self.dir(parts[:-1]), parts[-1], data)
         except OSError as exc:  # a full disk, a read-only file system: the old file is untouched
-            raise os_failure(exc, "/".join((self.shown, *parts)), "write it") from None
+            raise os_failure(exc, self._shown(parts), "write it") from None
         self._dirty.add(parts[:-1])
 
     def unlink(self, parts: tuple[str, ...]) -> None:

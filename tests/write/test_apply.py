@@ -241,6 +241,8 @@ def test_what_a_killed_first_bundle_left_is_stray_to_check_and_removed_by_the_ne
         ("output/.prod.gen-tmp-0123456789abcdef/link", "stray", "")]
     report = apply(repo, [bundle("prod", PROD)])
     assert report.removed == ["output/.edge.gen-tmp-0123456789abcdef/", "output/.prod.gen-tmp-0123456789abcdef/"]
+    assert report.lines()[1:] == [f"output/.{name}.gen-tmp-0123456789abcdef/: removed (a first bundle an interrupted "
+                                  "gen bundle was laying out)" for name in ("edge", "prod")]
     assert sorted(os.listdir(out)) == [".evil.gen-tmp-fedcba9876543210", ".gen.lock", "prod"]
     assert (outside / "keep.yaml").read_text() == "mine\n"
 

@@ -309,7 +309,7 @@ class _Staged:
         try:
             self.root = Path(self._tmp.name)
             read = RootsRead()
-            real_root = Path(os.path.realpath(self.root))  # the frame build_inputs shows paths in
+            self.real_root = real_root = Path(os.path.realpath(self.root))  # the frame build_inputs shows paths in
             targets = {real_root / entry.name: Path(os.path.realpath(entry)) for entry in self.root.iterdir()
                        if entry.is_symlink()}  # (a link to / or above the staging directory is no folder of the repo)
             self.links = sorted(((link, target) for link, target in targets.items()
@@ -340,7 +340,9 @@ class _Staged:
         dirs = [self._where(bundle, mode) for bundle, mode in overlays]
         out = []
         for (bundle, mode), result in zip(overlays, kustomize.build_many(dirs, self.command, done), strict=True):
-            error = result.error.replace(f"{self.root}/", "").replace(f"{os.path.realpath(self.repo)}/", "")
+            error = result.error  # paths as kustomize was given them, or resolved (a staging directory behind a link)
+            for prefix in dict.fromkeys((self.root, self.real_root, os.path.realpath(self.repo))):
+                error = error.replace(f"{prefix}/", "")
             out.append(OverlayBuild(bundle.cluster, mode, result.objects, error))
         return out
 

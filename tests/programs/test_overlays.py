@@ -197,3 +197,23 @@ def test_scratch_is_memory_backed_unless_tmpdir_names_a_place(monkeypatch: pytes
     monkeypatch.delenv("TMPDIR")
     monkeypatch.setattr(fs, "MEMORY_BACKED", str(tmp_path / "missing"))
     assert fs.scratch_dir() is None
+
+
+@pytest.mark.kustomize
+def test_a_failed_build_names_repo_paths_when_the_staging_directory_is_reached_through_a_link(
+        spy: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kustomize names files by their real paths: a staging directory behind a link (/dev/shm to /run/shm, /tmp to
+    /private/tmp) must still give messages with the repository's paths, never the staged copy's."""
+    import dataclasses
+
+    real = tmp_path / "real-scratch"
+    real.mkdir()
+    (tmp_path / "scratch").symlink_to(real)
+    monkeypatch.setattr(overlays, "scratch_dir", lambda: str(tmp_path / "scratch"))
+    bundle = render_bundle(make_cluster("alpha", "sriov"))
+    files = dict(bundle.files)
+    files["overlays/sriov/kustomization.yaml"] += b"resources:\n- missing.yaml\n"
+    broken = dataclasses.replace(bundle, files=files, objects={})
+    error = build_overlays(tmp_path, [broken])[("alpha", "sriov")].error
+    assert "missing.yaml" in error and "output/alpha/overlays/sriov/missing.yaml" in error
+    assert str(real) not in error and "gen-stage-" not in error

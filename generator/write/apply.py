@@ -31,13 +31,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from generator.core import layout
+from generator.core.errors import printable
 from generator.core.fs import is_temp_name, temp_name
 from generator.render.output import Bundle
 from generator.write.changes import ClusterPlan, plan_bundle, plan_prune
 from generator.write.fsops import DirTree
 from generator.write.lock import DEFAULT_TIMEOUT, gen_lock
-from generator.write.paths import MANIFEST_NAME, OUTPUT_DIR, TOP_LEVEL_FILES, lstat_kind
-from generator.write.refusals import WriteRefused
+from generator.write.paths import MANIFEST_NAME, OUTPUT_DIR, TOP_LEVEL_FILES, lstat_kind, walk
+from generator.write.refusals import UnsafePath, WriteRefused
 from generator.write.summary import WriteReport
 from generator.write.validate import validate_bundles
 
@@ -72,13 +73,13 @@ def apply(
         if prune and all_clusters:
             plans += [plan_prune(repo, c, force=force) for c in _orphans(repo, {b.cluster for b in bundles})]
         loose = _loose_files(repo) if prune and all_clusters else []
+        left = leftover_dirs(repo)
         refused = [p for plan in plans for p in plan.refused]
         if refused:
             raise WriteRefused(refused)
         changed_by_hand = sorted(p for plan in plans for p in plan.edited)
         if changed_by_hand and edited is not None:
             edited(changed_by_hand)
-        left = leftover_dirs(repo)
         _remove_leftovers(out_fd, left)
         _execute_all(out_fd, [p for p in plans if p.cluster != layout.FLEET], progress)
         tree = DirTree(os.dup(out_fd), OUTPUT_DIR)
@@ -101,13 +102,27 @@ def apply(
     return report
 
 
+LEFTOVER_DEPTH = 32  # gen lays a bundle out a few directories deep; a leftover deeper than this is none of its own
+
+
 def leftover_dirs(repo: Path) -> list[str]:
     """The directories of ``output/`` under a temporary name (``is_temp_name``): a cluster's first bundle that a
-    killed run was laying out (its cluster has no directory, or the one an earlier run completed)."""
+    killed run was laying out (its cluster has no directory, or the one an earlier run completed). UnsafePath for
+    one nested deeper than ``LEFTOVER_DEPTH``: not what gen writes, so not removed by it."""
     out = repo / OUTPUT_DIR
     if lstat_kind(out) != "dir":
         return []
-    return sorted(e.name for e in os.scandir(out) if is_temp_name(e.name) and lstat_kind(Path(e.path)) == "dir")
+    names = sorted(e.name for e in os.scandir(out) if is_temp_name(e.name) and lstat_kind(Path(e.path)) == "dir")
+    for name in names:
+        try:
+            deepest = max((rel.count("/") + 1 for rel in walk(out / name)), default=0)
+        except OSError:  # a path too long to name, an unreadable directory
+            deepest = LEFTOVER_DEPTH + 1
+        if deepest > LEFTOVER_DEPTH:
+            raise UnsafePath(f"{OUTPUT_DIR}/{printable(name)}/ is named as gen's temporary directories are, but "
+                             f"holds entries more than {LEFTOVER_DEPTH} levels deep (gen writes a few): it is not "
+                             "one of gen's; move or remove it yourself")
+    return names
 
 
 def _remove_leftovers(out_fd: int, names: list[str]) -> None:

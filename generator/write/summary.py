@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Literal
 
 from generator.core import layout
+from generator.core.errors import printable
 from generator.core.fs import is_temp_name
 
 DriftKind = Literal["missing", "changed", "stray"]
@@ -119,6 +120,6 @@ class WriteReport:
                 parts.append(f"{n['refused']} not owned (kept)")
             suffix = " (pruned)" if cluster in self.pruned else ""
             out.append(f"output/{cluster}: " + ", ".join(parts) + suffix)
-        out += [f"{path}: removed (a first bundle an interrupted gen bundle was laying out)"
+        out += [f"{printable(path)}: removed (a first bundle an interrupted gen bundle was laying out)"
                 for path in self.removed if path.endswith("/") and is_temp_name(path.rstrip("/").rsplit("/", 1)[-1])]
         return out

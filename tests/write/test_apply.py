@@ -282,3 +282,25 @@ def test_a_first_bundle_that_cannot_be_laid_out_or_put_in_place_leaves_nothing(
         apply(repo, [bundle("prod", PROD)])
     assert sorted(os.listdir(repo / "output")) == [".gen.lock", "prod"]
     assert files_under(repo / "output" / "prod") == {"mine.yaml": b"mine\n"}
+
+
+def test_a_leftover_named_as_gen_s_but_nested_deeper_than_gen_writes_is_refused_before_any_write(repo: Path) -> None:
+    """A directory under a temporary name that holds what gen never lays out (entries 40 levels deep; 1,500 were
+    past Python's recursion limit in its removal) is not removed as gen's own: a one-line refusal, exit 2, nothing
+    written or removed."""
+    from generator.write import UnsafePath
+
+    out = repo / "output"
+    apply(repo, [bundle("prod", PROD)])
+    deep = out / ".prod.gen-tmp-0123456789abcdef"
+    inner = deep
+    for _ in range(40):
+        inner = inner / "d"
+    inner.mkdir(parents=True)
+    (inner / "x.yaml").write_text("x: 1\n")
+    before = files_under(out)
+    with pytest.raises(UnsafePath, match=r"^output/\.prod\.gen-tmp-0123456789abcdef/ is named as gen's .* more "
+                                         r"than 32 levels deep"):
+        apply(repo, [bundle("prod", {**PROD, "new.yaml": "n\n"})])
+    assert files_under(out) == before and (inner / "x.yaml").is_file()
+    assert UnsafePath("x").exit_code == 2

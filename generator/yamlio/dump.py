@@ -123,18 +123,14 @@ class _Unknown(Exception):
 
 def _value(value: Any, indent: int, out: list[str]) -> None:
     """``value`` after ``key:`` or ``-`` on the line written last, its block (if any) at ``indent``."""
-    if type(value) is dict:
-        if value:
-            out.append("\n")
-            _mapping(value, indent, out, False)
-        else:
-            out.append(" {}\n")
+    if (type(value) is dict or type(value) is list) and not value:
+        out.append(" {}\n" if type(value) is dict else " []\n")  # an empty one in flow style, as PyYAML does
+    elif type(value) is dict:
+        out.append("\n")
+        _mapping(value, indent, out, False)
     elif type(value) is list:
-        if value:
-            out.append("\n")
-            _sequence(value, indent, out, False)
-        else:
-            out.append(" []\n")
+        out.append("\n")
+        _sequence(value, indent, out, False)
     elif type(value) is str and "\n" in value:
         if not _BLOCK.match(value) or " \n" in value:
             raise _Unknown

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from generator.cli.options import schema_source
 from generator.core import layout
 from generator.core.errors import EXIT_FAILED, EXIT_OK, InputError, printable
+from generator.core.fs import realpath
 
 if TYPE_CHECKING:
     from generator.check.engine import Checker
@@ -57,7 +58,7 @@ def _nics(model: Cluster) -> int:
 def _cluster_of(repo: Path, path: Path, tops: list[str]) -> str | None:
     """The cluster whose files ``path`` is among: output/<name>/... or overlays/<name>/... of the repo (``tops``:
     their real paths), when clusters/<name>.yaml exists."""
-    real = os.path.realpath(path)  # a link loop stays as it is
+    real = realpath(path)  # a link loop stays as it is
     for top in tops:
         if real.startswith(top + os.sep):
             name = real[len(top) + 1:].split(os.sep, 1)[0]
@@ -68,7 +69,7 @@ def _cluster_of(repo: Path, path: Path, tops: list[str]) -> str | None:
 
 def _tops(repo: Path) -> list[str]:
     """The real paths of the repo's output/ and overlays/."""
-    return [os.path.realpath(repo / top) for top in (layout.OUTPUT_DIR, layout.OVERLAYS_DIR)]
+    return [realpath(repo / top) for top in (layout.OUTPUT_DIR, layout.OVERLAYS_DIR)]
 
 
 def _skipped_lines(skipped: list[tuple[Path, str]], files: int, paths: list[Path]) -> str:

@@ -13,6 +13,7 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 from generator.core.errors import InputError
 
@@ -23,6 +24,43 @@ _TEMP_RE = re.compile(r"^\..*\.gen-tmp-[0-9a-f]{16}$")
 
 
 MEMORY_BACKED = "/dev/shm"  # a tmpfs on Linux; each use makes a private (0700) directory in it
+
+
+_PATH_MAX = 4096
+
+
+def _libc_realpath() -> tuple[Any, Any] | None:
+    """The C library's realpath(3) and a maker of its buffers (None where there is none)."""
+    try:
+        import ctypes
+
+        function = ctypes.CDLL(None).realpath
+    except (ImportError, OSError, AttributeError):  # pragma: no cover - no C library with realpath
+        return None
+    function.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    function.restype = ctypes.c_char_p
+    return function, ctypes.create_string_buffer
+
+
+_REALPATH: tuple[Any, Any] | bool | None = False  # not looked up yet
+
+
+def realpath(path: str | os.PathLike[str]) -> str:
+    """``os.path.realpath(path)``, the same string, in about a third of the time: the C library's realpath(3)
+    resolves a path whose every component exists (one system call per link instead of an lstat per component in
+    Python); anything it refuses (a missing component, a link loop, a path too long, a file used as a directory, no
+    permission) is resolved by ``os.path.realpath``, as before."""
+    global _REALPATH
+    if _REALPATH is False:
+        _REALPATH = _libc_realpath() if os.name == "posix" else None
+    if isinstance(_REALPATH, tuple):
+        raw = os.fsencode(path)
+        if raw and b"\0" not in raw and len(raw) < _PATH_MAX:
+            function, buffer = _REALPATH
+            found = function(raw, buffer(_PATH_MAX))
+            if found:
+                return os.fsdecode(found)
+    return os.path.realpath(path)
 
 
 def scratch_dir() -> str | None:

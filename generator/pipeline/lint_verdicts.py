@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.core.cache import DiskCache, cache_root, digest, tool_key
 from generator.core.finding import Finding
+from generator.core.fs import realpath
 from generator.core.identity import package_digest
 from generator.core.kube import KUSTOMIZATION_NAMES
 
@@ -177,7 +178,7 @@ def _tree(parts: _Parts, root: str) -> None:
 
 def _paths(parts: _Parts, paths: Sequence[Path], scope: Scope) -> None:
     for path in paths:
-        real = os.path.realpath(path)
+        real = realpath(path)
         parts.resolved.append((str(path), real, os.path.isdir(path)))
         parts.add("path", str(path), real)
         if os.path.isdir(path):
@@ -186,7 +187,7 @@ def _paths(parts: _Parts, paths: Sequence[Path], scope: Scope) -> None:
             _entry(parts, str(path), str(path))
     if scope.within is not None:  # a link out of a cluster's part: its file belongs to no cluster, or another
         for entry, _sig in parts.seen:
-            if entry.startswith("->") and not _inside_any(os.path.realpath(entry[2:]), scope.within):
+            if entry.startswith("->") and not _inside_any(realpath(entry[2:]), scope.within):
                 raise _Unkeyable(entry[2:])
 
 
@@ -198,7 +199,7 @@ def _kustomize_inputs(paths: Sequence[Path], cwd: Path, scope: Scope, read: Root
     from generator.programs.kustomization import RootsRead, Unkeyable, build_inputs
 
     parts = _Parts()
-    base = os.path.realpath(cwd)
+    base = realpath(cwd)
     read = read if read is not None else RootsRead()
     for directory in (d for p in paths if os.path.isdir(p) for d in walk(p).kustomize_dirs):
         try:
@@ -224,8 +225,8 @@ def _fixed(repo: Path, options: Sequence[str], extra: Sequence[str]) -> str | No
         return None
     env = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("GEN_") and k != "GEN_CACHE_DIR")
     today = (datetime.datetime.now(datetime.UTC).date().isoformat(), datetime.date.today().isoformat())
-    return digest(package_digest(), tool_key(list(command)), *today, os.path.realpath(Path.cwd()),
-                  os.path.realpath(repo), digest(*options), digest(*extra), digest(*env))
+    return digest(package_digest(), tool_key(list(command)), *today, realpath(Path.cwd()),
+                  realpath(repo), digest(*options), digest(*extra), digest(*env))
 
 
 def verdict_key(paths: Sequence[Path], repo: Path, options: Sequence[str], extra: Sequence[str] = (),
@@ -243,13 +244,13 @@ def verdict_key(paths: Sequence[Path], repo: Path, options: Sequence[str], extra
         if scope.spec is not None:  # one cluster's part: its spec is all it reads of clusters/
             spec = repo / "clusters" / f"{scope.spec}.yaml"
             parts.add("spec", scope.spec)
-            parts.resolved.append((str(spec), os.path.realpath(spec), os.path.isdir(spec)))
+            parts.resolved.append((str(spec), realpath(spec), os.path.isdir(spec)))
             _entry(parts, str(spec), f"clusters/{scope.spec}.yaml")
         for top in ("clusters", "overlays") if scope.spec is None else ():
             parts.add("repo", top)
-            parts.resolved.append((str(repo / top), os.path.realpath(repo / top), os.path.isdir(repo / top)))
+            parts.resolved.append((str(repo / top), realpath(repo / top), os.path.isdir(repo / top)))
             if os.path.isdir(repo / top):
-                _tree(parts, os.path.realpath(repo / top))
+                _tree(parts, realpath(repo / top))
         inputs = _kustomize_inputs(paths, Path.cwd(), scope, read)
     except (_Unkeyable, RecursionError, ValueError):
         return None
@@ -268,7 +269,7 @@ def still_holds(key: Key, paths: Sequence[Path], repo: Path, options: Sequence[s
         again = verdict_key(paths, repo, options, extra, scope)  # read and hash everything again
         return again is not None and again.digest == key.digest
     for path, real, is_dir in key.resolved:
-        if os.path.realpath(path) != real or os.path.isdir(path) != is_dir:
+        if realpath(path) != real or os.path.isdir(path) != is_dir:
             return False
     for path, sig in key.seen:
         try:
@@ -296,13 +297,13 @@ def parts_of(paths: Sequence[Path], repo: Path) -> list[tuple[Scope, list[Path]]
     """The paths in parts, when one of them is the repo's ``output/``: each ``output/<name>/`` with a spec, a part of
     its own (``Scope.spec``), then the rest (``Scope.fenced``). None when the paths are not so split: no ``output/``
     among them, another path inside it or around it, or a file in ``output/`` itself (it is linted with the whole)."""
-    output = os.path.realpath(repo / "output")
-    if not any(os.path.realpath(p) == output and os.path.isdir(p) for p in paths):
+    output = realpath(repo / "output")
+    if not any(realpath(p) == output and os.path.isdir(p) for p in paths):
         return None
     clusters: list[tuple[Scope, list[Path]]] = []
     rest: list[Path] = []
     for path in paths:
-        real = os.path.realpath(path)
+        real = realpath(path)
         if real != output:
             if _inside(real, output) or _inside(output, real):
                 return None
@@ -326,7 +327,7 @@ def parts_of(paths: Sequence[Path], repo: Path) -> list[tuple[Scope, list[Path]]
                 continue  # never walked
             if os.path.isfile(repo / "clusters" / f"{name}.yaml"):
                 # (overlays/<name>/ as a folder of the real overlays/: a link elsewhere holds files of no cluster)
-                within = (os.path.realpath(entry), os.path.join(os.path.realpath(repo / "overlays"), name))
+                within = (realpath(entry), os.path.join(realpath(repo / "overlays"), name))
                 clusters.append((Scope(spec=name, within=within), [entry]))
             else:
                 rest.append(entry)

@@ -15,7 +15,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from generator.core.errors import InputError
-from generator.core.fs import MAX_FILE_BYTES, file_kind, read_regular
+from generator.core.fs import MAX_FILE_BYTES, file_kind, read_regular, realpath
 from generator.core.kube import KUSTOMIZATION_NAMES
 from generator.yamlio.load import YamlInputError, load_documents
 
@@ -40,7 +40,7 @@ class Kustomization:
 
 
 def real_path(path: FsPath) -> FsPath:
-    return FsPath(os.path.realpath(path))  # a link loop stays unresolved instead of raising
+    return FsPath(realpath(path))  # a link loop stays unresolved instead of raising
 
 
 def _entry_path(directory: FsPath, entry: str) -> FsPath:
@@ -253,7 +253,7 @@ def build_inputs(directory: FsPath, base: FsPath, outside: FsPath | None = None,
     folders linked beside ``base``'s tree: a root below a target is shown at its path through the link, the one
     kustomize was given (gen bundle's staged copy of the repository, whose folders but output/ are links to the
     repository's own: a user overlay is then shown where it is in the repository)."""
-    walker = _TreeWalker(FsPath(os.path.realpath(base)))
+    walker = _TreeWalker(FsPath(realpath(base)))
     roots, seen = [real_path(directory)], set()
     fenced = real_path(outside) if outside is not None else None
     while roots:

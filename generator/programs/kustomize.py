@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.core.errors import ToolMissing, printable
+from generator.core.fs import realpath
 from generator.programs.kustomize_batch import Plain, batches, link_name, parent_kustomization, plain, split
 from generator.programs.run import MAX_MEMORY_MIB, Program, Stopped, base_environment, run, text
 from generator.yamlio.load import YamlInputError, load_documents
@@ -132,7 +133,7 @@ def _build_batch(members: list[Plain], command: Sequence[str]) -> list[BuildResu
     with tempfile.TemporaryDirectory(prefix="gen-batch-") as tmp:
         root = Path(tmp)
         for index, member in enumerate(members):
-            os.symlink(os.path.realpath(member.directory), root / link_name(index))
+            os.symlink(realpath(member.directory), root / link_name(index))
         (root / "kustomization.yaml").write_bytes(parent_kustomization(len(members)))
         result = build(root, command)
     parts = split(result.objects, members) if not result.error else None

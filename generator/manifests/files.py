@@ -62,7 +62,7 @@ def load_file(path: FsPath, display: str) -> LoadedFile:
     loaded = LoadedFile(path, display)
     data = read_regular(path, MAX_BYTES, display, over_limit_ok=True)
     try:
-        loaded.docs = load_documents(data, display, max_bytes=MAX_BYTES)
+        loaded.docs = load_documents(data, display, max_bytes=MAX_BYTES, shared=True)
     except YamlInputError as exc:
         loaded.error = exc
     except (RecursionError, MemoryError):

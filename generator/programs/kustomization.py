@@ -70,7 +70,7 @@ def read_kustomization(directory: FsPath, cache: dict[FsPath, Kustomization | No
     if file is None:
         return None
     try:
-        docs = load_documents(read_regular(file, MAX_BYTES, str(file)), str(file), positions=False)
+        docs = load_documents(read_regular(file, MAX_BYTES, str(file)), str(file), positions=False, shared=True)
     except (InputError, YamlInputError):
         return None
     raw: dict[str, Any] = docs[0].value if docs and isinstance(docs[0].value, dict) else {}
@@ -297,7 +297,7 @@ def _kustomization_doc(root: FsPath) -> dict[str, Any] | None:
     if file is None:
         return None
     try:
-        docs = load_documents(read_regular(file, MAX_BYTES, str(file)), str(file), positions=False)
+        docs = load_documents(read_regular(file, MAX_BYTES, str(file)), str(file), positions=False, shared=True)
     except (InputError, YamlInputError):
         return None
     return docs[0].value if docs and isinstance(docs[0].value, dict) else None

@@ -389,10 +389,79 @@ def iter_documents(text: str, file: str, max_nodes: int = DEFAULT_MAX_NODES,
 
 
 def load_documents(data: bytes, file: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                   max_nodes: int = DEFAULT_MAX_NODES, positions: bool = True) -> list[Document]:
-    """All non-empty documents of a file's bytes (empty documents are skipped)."""
+                   max_nodes: int = DEFAULT_MAX_NODES, positions: bool = True, shared: bool = False,
+                   ) -> list[Document]:
+    """All non-empty documents of a file's bytes (empty documents are skipped). ``shared``: a file that differs from
+    one read before in this process only by its leading comment lines (gen's header, which names the cluster) is not
+    parsed again (``_Shared``); its documents are copies, the same values and positions a parse gives."""
+    key = _SHARED.key(data, max_bytes, max_nodes, positions) if shared else None
+    if key is not None:
+        known = _SHARED.get(key)
+        if known is not None:
+            return known
     text = decode(data, file, max_bytes)
-    return [doc for doc in iter_documents(text, file, max_nodes, max_bytes, positions) if doc.value is not None]
+    docs = [doc for doc in iter_documents(text, file, max_nodes, max_bytes, positions) if doc.value is not None]
+    if key is not None:
+        _SHARED.put(key, docs)
+        return _SHARED.copies(docs)
+    return docs
+
+
+def _copied(value: Any) -> Any:
+    """A copy of a composed value (dicts, lists and scalars; nothing shared inside one: aliases are copies)."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    if kind is list:
+        return [_copied(v) for v in value]
+    return value
+
+
+# leading comment lines a parse skips whole: '#', printable ASCII, a newline (no CR, NEL or other line break, no
+# byte a decode or the scanner could refuse)
+_COMMENT_LINES = re.compile(rb"(?:#[\x20-\x7e]*\n)*")
+
+_SharedKey = tuple[int, int, bool, int, bytes]  # max_bytes, max_nodes, positions, comment lines, the rest
+
+
+class _Shared:
+    """Documents parsed in this process, by the bytes of their file after its leading comment lines and how many
+    there were (so every position is the same), for ``load_documents(shared=True)``. A file's documents are a
+    function of those bytes: a comment line of printable ASCII is one line the scanner skips, wherever it comes from.
+    Only parses that succeeded are kept (an error names its file), copies are given out (callers may change what
+    they get), and it holds at most ``MAX_BYTES`` of files (then it starts again)."""
+
+    MAX_BYTES = 4 * 1024 * 1024
+    MAX_FILE = 256 * 1024
+
+    def __init__(self) -> None:
+        self.docs: dict[_SharedKey, list[Document]] = {}
+        self.size = 0
+
+    def key(self, data: bytes, max_bytes: int, max_nodes: int, positions: bool) -> _SharedKey | None:
+        if len(data) > min(max_bytes, self.MAX_FILE):
+            return None  # too large to keep (or refused: decode says so)
+        prefix = _COMMENT_LINES.match(data)
+        end = prefix.end() if prefix is not None else 0
+        return max_bytes, max_nodes, positions, data.count(b"\n", 0, end), data[end:]
+
+    def get(self, key: _SharedKey) -> list[Document] | None:
+        docs = self.docs.get(key)
+        return self.copies(docs) if docs is not None else None
+
+    def put(self, key: _SharedKey, docs: list[Document]) -> None:
+        if self.size + len(key[4]) > self.MAX_BYTES:
+            self.docs.clear()
+            self.size = 0
+        self.docs[key] = docs
+        self.size += len(key[4])
+
+    @staticmethod
+    def copies(docs: list[Document]) -> list[Document]:
+        return [Document(_copied(doc.value), doc.line, doc.positions, doc.key_positions) for doc in docs]
+
+
+_SHARED = _Shared()
 
 
 def load_single(data: bytes, file: str, *, max_bytes: int = 1024 * 1024) -> Document:

@@ -428,15 +428,19 @@ class _Shared:
     """Documents parsed in this process, by the bytes of their file after its leading comment lines and how many
     there were (so every position is the same), for ``load_documents(shared=True)``. A file's documents are a
     function of those bytes: a comment line of printable ASCII is one line the scanner skips, wherever it comes from.
-    Only parses that succeeded are kept (an error names its file), copies are given out (callers may change what
-    they get), and it holds at most ``MAX_BYTES`` of files (then it starts again)."""
+    Only parses that succeeded are kept (an error names its file), and only of files met twice (a cluster's own
+    files, met once, would only take room); copies are given out (callers may change what they get). Bounded:
+    files up to ``MAX_FILE``, and about ``MAX_WEIGHT`` bytes of memory (a position costs about 256 bytes; then it
+    starts again)."""
 
-    MAX_BYTES = 4 * 1024 * 1024
-    MAX_FILE = 256 * 1024
+    MAX_FILE = 64 * 1024
+    MAX_WEIGHT = 32 * 1024 * 1024
+    MAX_MET = 100_000
 
     def __init__(self) -> None:
         self.docs: dict[_SharedKey, list[Document]] = {}
-        self.size = 0
+        self.met: set[int] = set()  # the hashes of the keys met once (a false match only keeps a file sooner)
+        self.weight = 0
 
     def key(self, data: bytes, max_bytes: int, max_nodes: int, positions: bool) -> _SharedKey | None:
         if len(data) > min(max_bytes, self.MAX_FILE):
@@ -450,11 +454,18 @@ class _Shared:
         return self.copies(docs) if docs is not None else None
 
     def put(self, key: _SharedKey, docs: list[Document]) -> None:
-        if self.size + len(key[4]) > self.MAX_BYTES:
+        met = hash(key)
+        if met not in self.met:
+            if len(self.met) >= self.MAX_MET:
+                self.met.clear()
+            self.met.add(met)
+            return
+        weight = 16 * len(key[4]) + 256 * sum(len(doc.positions) + len(doc.key_positions) for doc in docs)
+        if self.weight + weight > self.MAX_WEIGHT:
             self.docs.clear()
-            self.size = 0
+            self.weight = 0
         self.docs[key] = docs
-        self.size += len(key[4])
+        self.weight += weight
 
     @staticmethod
     def copies(docs: list[Document]) -> list[Document]:

@@ -44,19 +44,20 @@ def _parsed(data: bytes, file: str, shared: bool) -> Any:
 @pytest.fixture(autouse=True)
 def _empty() -> None:
     load._SHARED.docs.clear()
-    load._SHARED.size = 0
+    load._SHARED.met.clear()
+    load._SHARED.weight = 0
 
 
 @settings(max_examples=600, deadline=None)
 @given(st.lists(lines, max_size=3), st.lists(lines, max_size=3), bodies)
 def test_a_shared_load_gives_what_a_parse_gives(first: list[str], second: list[str], body: str) -> None:
     load._SHARED.docs.clear()
-    for head, file in ((first, "a.yaml"), (second, "b.yaml"), (first, "c.yaml")):
+    for head, file in [(first, "a.yaml"), (second, "b.yaml")] * 3:  # met, kept, then given
         data = "".join(f"{line}\n" for line in head).encode("utf-8", "surrogatepass") + body.encode("utf-8")
         assert _parsed(data, file, shared=True) == _parsed(data, file, shared=False)
 
 
-def test_files_that_differ_only_in_their_header_are_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_files_that_differ_only_in_their_header_are_parsed_once_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     parses = []
     original = load.iter_documents
 
@@ -66,18 +67,19 @@ def test_files_that_differ_only_in_their_header_are_parsed_once(monkeypatch: pyt
 
     monkeypatch.setattr(load, "iter_documents", counted)
     body = b"kind: Namespace\nmetadata:\n  name: x\n"
-    first = load_documents(b"# from clusters/a.yaml\n# run gen\n" + body, "a.yaml", shared=True)
-    second = load_documents(b"# from clusters/bb.yaml\n# run gen bundle\n" + body, "b.yaml", shared=True)
-    third = load_documents(b"# one line\n" + body, "c.yaml", shared=True)  # another count of lines: parsed
-    assert parses == ["a.yaml", "c.yaml"]
-    assert first[0].value == second[0].value == third[0].value
-    assert second[0].position(("metadata", "name")) == (5, 9)
+    docs = [load_documents(f"# from clusters/{name}.yaml\n# run gen {name}\n".encode() + body, f"{name}.yaml",
+                           shared=True) for name in ("a", "bb", "c", "dd")]
+    third = load_documents(b"# one line\n" + body, "e.yaml", shared=True)  # another count of lines: parsed
+    assert parses == ["a.yaml", "bb.yaml", "e.yaml"]  # met once, then kept when met again
+    assert all(each[0].value == third[0].value for each in docs)
+    assert docs[3][0].position(("metadata", "name")) == (5, 9)
     assert third[0].position(("metadata", "name")) == (4, 9)
 
 
 def test_what_a_caller_gets_is_its_own() -> None:
     data = b"# head\nspec:\n  list: [1, 2]\n  map: {a: b}\n"
-    got = load_documents(data, "a.yaml", shared=True)
+    load_documents(data, "a.yaml", shared=True)
+    got = load_documents(data, "a.yaml", shared=True)  # kept
     got[0].value["spec"]["list"].append(3)
     got[0].value["spec"]["map"]["c"] = "d"
     got[0].value["extra"] = 1
@@ -101,10 +103,13 @@ def test_the_limits_hold_for_a_shared_file() -> None:
 
 
 def test_it_holds_a_bounded_amount(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(load._Shared, "MAX_BYTES", 1000)
+    monkeypatch.setattr(load._Shared, "MAX_WEIGHT", 20_000)
     for i in range(50):
-        load_documents(f"# {i}\nname: n{i}\nvalue: {'x' * 100}\n".encode(), f"{i}.yaml", shared=True)
-        assert load._SHARED.size <= 1000
+        for head in (b"# a\n", b"# b\n"):
+            load_documents(head + f"name: n{i}\nvalue: {'x' * 100}\n".encode(), f"{i}.yaml", shared=True)
+        assert load._SHARED.weight <= 20_000
+        assert 0 < len(load._SHARED.docs) <= 8
     big = b"a: " + b"x" * (load._Shared.MAX_FILE + 1) + b"\n"
-    assert load_documents(big, "big.yaml", shared=True)[0].value == {"a": "x" * (load._Shared.MAX_FILE + 1)}
+    for _ in range(2):
+        assert load_documents(big, "big.yaml", shared=True)[0].value == {"a": "x" * (load._Shared.MAX_FILE + 1)}
     assert all(len(key[4]) <= load._Shared.MAX_FILE for key in load._SHARED.docs)

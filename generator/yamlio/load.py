@@ -401,9 +401,8 @@ def load_documents(data: bytes, file: str, *, max_bytes: int = DEFAULT_MAX_BYTES
             return known
     text = decode(data, file, max_bytes)
     docs = [doc for doc in iter_documents(text, file, max_nodes, max_bytes, positions) if doc.value is not None]
-    if key is not None:
-        _SHARED.put(key, docs)
-        return _SHARED.copies(docs)
+    if key is not None and _SHARED.put(key, docs):
+        return _SHARED.copies(docs)  # (what is kept is never given out)
     return docs
 
 
@@ -453,19 +452,21 @@ class _Shared:
         docs = self.docs.get(key)
         return self.copies(docs) if docs is not None else None
 
-    def put(self, key: _SharedKey, docs: list[Document]) -> None:
+    def put(self, key: _SharedKey, docs: list[Document]) -> bool:
+        """Keep ``docs`` if their file was met before; whether they were kept."""
         met = hash(key)
         if met not in self.met:
             if len(self.met) >= self.MAX_MET:
                 self.met.clear()
             self.met.add(met)
-            return
+            return False
         weight = 16 * len(key[4]) + 256 * sum(len(doc.positions) + len(doc.key_positions) for doc in docs)
         if self.weight + weight > self.MAX_WEIGHT:
             self.docs.clear()
             self.weight = 0
         self.docs[key] = docs
         self.weight += weight
+        return True
 
     @staticmethod
     def copies(docs: list[Document]) -> list[Document]:

@@ -97,8 +97,8 @@ class _Sources:
         data = self._files.get(display)
         if data is None or display.rsplit("/", 1)[-1] in KUSTOMIZATION_NAMES:
             return []
-        try:
-            docs = load_documents(data, display)
+        try:  # (a fleet's clusters share most of their files but for gen's header: each parsed once)
+            docs = load_documents(data, display, shared=True)
         except YamlInputError:
             return []  # kustomize reports what it cannot read
         disabled, _ = parse_directives(data.decode("utf-8", "replace"))

@@ -416,6 +416,21 @@ def _copied(value: Any) -> Any:
     return value
 
 
+def _nodes(value: Any) -> int | None:
+    """How many values a composed value holds, aliases expanded (what it costs to keep and to copy); None when it
+    nests deeper than ``MAX_DEPTH``."""
+    count, todo = 0, [(value, 0)]
+    while todo:
+        value, depth = todo.pop()
+        count += 1
+        kind = type(value)
+        if kind is dict or kind is list:
+            if depth >= MAX_DEPTH:
+                return None
+            todo += [(v, depth + 1) for v in (value.values() if kind is dict else value)]
+    return count
+
+
 # leading comment lines a parse skips whole: '#', printable ASCII, a newline (no CR, NEL or other line break, no
 # byte a decode or the scanner could refuse)
 _COMMENT_LINES = re.compile(rb"(?:#[\x20-\x7e]*\n)*")
@@ -429,8 +444,9 @@ class _Shared:
     function of those bytes: a comment line of printable ASCII is one line the scanner skips, wherever it comes from.
     Only parses that succeeded are kept (an error names its file), and only of files met twice (a cluster's own
     files, met once, would only take room); copies are given out (callers may change what they get). Bounded:
-    files up to ``MAX_FILE``, and about ``MAX_WEIGHT`` bytes of memory (a position costs about 256 bytes; then it
-    starts again)."""
+    files up to ``MAX_FILE``, and about ``MAX_WEIGHT`` bytes of memory, weighed by the values held once aliases are
+    expanded (a small file can alias its way to many) and the positions (about 256 bytes each; then it starts
+    again); documents nested deeper than ``MAX_DEPTH`` through aliases are not kept."""
 
     MAX_FILE = 64 * 1024
     MAX_WEIGHT = 32 * 1024 * 1024
@@ -460,7 +476,11 @@ class _Shared:
                 self.met.clear()
             self.met.add(met)
             return False
-        weight = 16 * len(key[4]) + 256 * sum(len(doc.positions) + len(doc.key_positions) for doc in docs)
+        sizes = [_nodes(doc.value) for doc in docs]
+        if None in sizes:
+            return False  # deeper than a file may nest (aliases within aliases): parsed each time
+        nodes = sum(n for n in sizes if n is not None)
+        weight = 16 * len(key[4]) + 256 * (nodes + sum(len(doc.positions) + len(doc.key_positions) for doc in docs))
         if self.weight + weight > self.MAX_WEIGHT:
             self.docs.clear()
             self.weight = 0

@@ -113,3 +113,29 @@ def test_it_holds_a_bounded_amount(monkeypatch: pytest.MonkeyPatch) -> None:
     for _ in range(2):
         assert load_documents(big, "big.yaml", shared=True)[0].value == {"a": "x" * (load._Shared.MAX_FILE + 1)}
     assert all(len(key[4]) <= load._Shared.MAX_FILE for key in load._SHARED.docs)
+
+
+def _bomb(i: int) -> bytes:
+    """A small file whose aliases expand to 11,111 values."""
+    lines = [f"a0: &a0 [{', '.join([f'x{i}'] * 10)}]"]
+    lines += [f"a{k}: &a{k} [{', '.join([f'*a{k - 1}'] * 10)}]" for k in range(1, 5)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_what_aliases_expand_to_is_weighed() -> None:
+    for i in range(40):
+        for head in (b"# a\n", b"# b\n"):
+            docs = load_documents(head + _bomb(i), f"{i}.yaml", shared=True)
+            assert len(docs[0].value["a4"]) == 10
+        assert load._SHARED.weight <= load._Shared.MAX_WEIGHT
+    held = sum(len(doc.value["a4"]) ** 4 for docs in load._SHARED.docs.values() for doc in docs)
+    assert 0 < held * 256 <= load._Shared.MAX_WEIGHT  # at most ~11 such files, not all 40
+
+
+def test_a_document_nested_deep_through_aliases_is_not_kept() -> None:
+    depth = 150
+    data = (f"a: &a {'[' * depth}1{']' * depth}\nb: {'[' * depth}*a{']' * depth}\n").encode()
+    expected = load_documents(data, "plain.yaml")
+    for head in (b"# a\n", b"# b\n", b"# c\n"):
+        assert [d.value for d in load_documents(head + data, "x.yaml", shared=True)] == [d.value for d in expected]
+    assert not load._SHARED.docs

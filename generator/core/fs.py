@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import re
 import stat
@@ -29,8 +30,11 @@ MEMORY_BACKED = "/dev/shm"  # a tmpfs on Linux; each use makes a private (0700) 
 _PATH_MAX = 4096
 
 
+@functools.cache
 def _libc_realpath() -> tuple[Any, Any] | None:
-    """The C library's realpath(3) and a maker of its buffers (None where there is none)."""
+    """The C library's realpath(3) and a maker of its buffers (None where there is none), looked up once."""
+    if os.name != "posix":
+        return None
     try:
         import ctypes
 
@@ -42,21 +46,16 @@ def _libc_realpath() -> tuple[Any, Any] | None:
     return function, ctypes.create_string_buffer
 
 
-_REALPATH: tuple[Any, Any] | bool | None = False  # not looked up yet
-
-
 def realpath(path: str | os.PathLike[str]) -> str:
     """``os.path.realpath(path)``, the same string, in about a third of the time: the C library's realpath(3)
     resolves a path whose every component exists (one system call per link instead of an lstat per component in
     Python); anything it refuses (a missing component, a link loop, a path too long, a file used as a directory, no
     permission) is resolved by ``os.path.realpath``, as before."""
-    global _REALPATH
-    if _REALPATH is False:
-        _REALPATH = _libc_realpath() if os.name == "posix" else None
-    if isinstance(_REALPATH, tuple):
+    libc = _libc_realpath()
+    if libc is not None:
         raw = os.fsencode(path)
         if raw and b"\0" not in raw and len(raw) < _PATH_MAX:
-            function, buffer = _REALPATH
+            function, buffer = libc
             found = function(raw, buffer(_PATH_MAX))
             if found:
                 return os.fsdecode(found)

@@ -339,10 +339,12 @@ class _Staged:
         """These staged overlays built with kustomize, in parallel."""
         dirs = [self._where(bundle, mode) for bundle, mode in overlays]
         out = []
+        # paths in errors as kustomize was given them, or resolved (a staging directory behind a link)
+        prefixes = [f"{prefix}/" for prefix in dict.fromkeys((self.root, self.real_root, os.path.realpath(self.repo)))]
         for (bundle, mode), result in zip(overlays, kustomize.build_many(dirs, self.command, done), strict=True):
-            error = result.error  # paths as kustomize was given them, or resolved (a staging directory behind a link)
-            for prefix in dict.fromkeys((self.root, self.real_root, os.path.realpath(self.repo))):
-                error = error.replace(f"{prefix}/", "")
+            error = result.error
+            for prefix in prefixes:
+                error = error.replace(prefix, "")
             out.append(OverlayBuild(bundle.cluster, mode, result.objects, error))
         return out
 

@@ -117,6 +117,18 @@ def run_gen(*args: str, repo: Path | None = None, cwd: Path | None = None,
     return result
 
 
+def kept_lint_parts(cache: Path) -> dict[str, Any]:
+    """The parts ``gen lint output/`` kept in the cache at ``cache`` (``lint_verdicts.keep_parts``): each part's JSON
+    by its key's digest, from every entry (read as written, without checking who wrote it)."""
+    import json
+
+    parts: dict[str, Any] = {}
+    for entry in sorted((cache / "lint-parts").rglob("*")):
+        if entry.is_file():
+            parts.update(json.loads(entry.read_bytes().split(b"\n", 1)[1]))
+    return parts
+
+
 def example_repo(root: Path) -> Path:
     """``root`` as a GitOps repo of the committed example alone: clusters/prod.yaml, and the output gen generates
     from it. Never the working tree's other specs or output: a user who adds a cluster must not break a test."""

@@ -151,12 +151,18 @@ def _lint_in_parts(args: argparse.Namespace, repo: Path, mirror: Path | None,
     kept of it when nothing it reads changed, the others linted and kept. None when a part cannot be keyed (then the
     paths are linted whole). The parts are keyed, and then linted, half in a forked process (``programs.forked``:
     the same parts, findings and errors as one process gives); each cluster's checker is made before, once."""
+    from generator.pipeline import lint_verdicts
     from generator.programs.forked import in_halves
 
     keyed = _keyed(args, repo, mirror)
     assert keyed is not None
+    fixed = lint_verdicts.fixed_digest(repo, keyed[2], keyed[3])
+    if fixed is None:
+        return None
+    kept = lint_verdicts.kept_parts(fixed)  # read once, before the fork
     builds = not args.no_kustomize
-    looked = in_halves(split, lambda chunk: [_looked_up(scope, paths, repo, keyed, builds) for scope, paths in chunk])
+    looked = in_halves(split, lambda chunk: [_looked_up(scope, paths, repo, keyed, builds, kept)
+                                             for scope, paths in chunk])
     if any(each.key is None for each in looked):
         return None
     keys = [each.key for each in looked if each.key is not None]
@@ -175,10 +181,13 @@ def _lint_in_parts(args: argparse.Namespace, repo: Path, mirror: Path | None,
             from generator.programs.kustomize import build_missing
 
             build_missing(known)
-        linted = in_halves(missed, lambda chunk: _linted_and_kept(
+        linted = in_halves(missed, lambda chunk: _linted_and_held(
             linter, [keys[i] for i in chunk], [split[i] for i in chunk], repo, mirror, known))
-        for i, part in zip(missed, linted, strict=True):
+        held = {i for i, (_, holds) in zip(missed, linted, strict=True) if holds}
+        for i, (part, _) in zip(missed, linted, strict=True):
             parts[i] = part
+        lint_verdicts.keep_parts(fixed, [(keys[i], part) for i, part in enumerate(parts)
+                                         if part is not None and (i in held or i not in missed)])
     return _verdict(args, *_merged([part for part in parts if part is not None]))
 
 
@@ -195,16 +204,16 @@ class _Looked(NamedTuple):
 
 
 def _looked_up(scope: Scope, paths: list[Path], repo: Path, keyed: tuple[list[Path], Path, list[str], list[str]],
-               builds: bool) -> _Looked:
-    """A part's key and what was kept under it; when nothing was, its spec's facts and, with ``builds``, its builds'
-    keys, taken from the same reads of its kustomization roots as its key."""
+               builds: bool, kept: dict[str, Any]) -> _Looked:
+    """A part's key and what ``kept`` (``lint_verdicts.kept_parts``) holds under it; when nothing, its spec's facts
+    and, with ``builds``, its builds' keys, taken from the same reads of its kustomization roots as its key."""
     from generator.pipeline import lint_verdicts
     from generator.pipeline.spec_facts import spec_facts
     from generator.programs.kustomization import RootsRead
 
     read = RootsRead()
     key = lint_verdicts.verdict_key(paths, repo, keyed[2], keyed[3], scope, read)
-    part = lint_verdicts.kept_part(key) if key is not None else None
+    part = lint_verdicts.part_in(kept, key) if key is not None else None
     if key is None or part is not None:
         return _Looked(key, part, None, {})
     facts = None
@@ -227,10 +236,10 @@ def _build_keys(paths: list[Path], read: RootsRead) -> dict[Path, str | None]:
     return {directory: inputs_key(directory, command, read) for directory in directories}
 
 
-def _linted_and_kept(linter: _Linter, keys: list[Key], parts: list[tuple[Scope, list[Path]]], repo: Path,
-                     mirror: Path | None, builds: dict[Path, str | None]) -> list[Part]:
-    """Parts linted (their builds, by the keys ``builds`` took, read from the cache), each kept if nothing it read
-    changed while they ran (the charts at hand among them)."""
+def _linted_and_held(linter: _Linter, keys: list[Key], parts: list[tuple[Scope, list[Path]]], repo: Path,
+                     mirror: Path | None, builds: dict[Path, str | None]) -> list[tuple[Part, bool]]:
+    """Parts linted (their builds, by the keys ``builds`` took, read from the cache), each with whether its key still
+    holds: nothing it read changed while they ran (the charts at hand among them); only those are kept."""
     from generator.pipeline import lint_verdicts
     from generator.pipeline.lint_verdicts import Part
     from generator.programs.kustomize import keys_once
@@ -242,10 +251,8 @@ def _linted_and_kept(linter: _Linter, keys: list[Key], parts: list[tuple[Scope, 
             linted.append(Part(tuple(result.findings), result.files, result.objects, result.builds,
                                tuple((str(p), why) for p, why in result.skipped), tuple(inferred)))
     again = _keyed(linter.args, repo, mirror)
-    for key, (scope, paths), part in zip(keys, parts, linted, strict=True):
-        if again is not None and lint_verdicts.still_holds(key, paths, repo, again[2], again[3], scope):
-            lint_verdicts.keep_part(key, part)
-    return linted
+    return [(part, again is not None and lint_verdicts.still_holds(key, paths, repo, again[2], again[3], scope))
+            for key, (scope, paths), part in zip(keys, parts, linted, strict=True)]
 
 
 def _merged(parts: list[Part]) -> tuple[LintResult, list[str]]:

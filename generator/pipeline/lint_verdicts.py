@@ -21,12 +21,13 @@ the bytes are the ones keyed. An entry changed within ``RACY_NS`` before the key
 two writes that close the same times, as git's "racy clean" entries) and the kustomize inputs (what a build may
 read through its kustomizations) are read and hashed again in full.
 
-``gen lint output/`` is kept in parts (``parts_of``): each ``output/<name>/`` whose spec exists is a part, keyed on
-its own tree, every byte its kustomize directories read and ``clusters/<name>.yaml``, and the rest of ``output/`` is
-one more part. After one cluster changed, only its part is linted again. The parts print what linting the folder
-whole prints because gen lint checks each cluster's files apart already (with their spec's checker, never
-satisfying or clashing with another cluster's objects); a part is made only when that holds of the files too: a
-link out of the cluster's folders (``output/<name>/`` and ``overlays/<name>/``), a kustomization reaching out of
+``gen lint output/`` is kept in parts (``parts_of``): each ``output/<name>/`` whose spec exists is a part, keyed on its
+own tree, every byte its kustomize directories read and ``clusters/<name>.yaml``, and the rest of ``output/`` is one
+more part. After one cluster changed, only its part is linted again. A run's parts are kept together, in one cache entry
+(``keep_parts``) under what their keys have in common (``Key.fixed``), each under its own key's digest. The parts print
+what linting the folder whole prints because gen lint checks each cluster's files apart already (with their spec's
+checker, never satisfying or clashing with another cluster's objects); a part is made only when that holds of the files
+too: a link out of the cluster's folders (``output/<name>/`` and ``overlays/<name>/``), a kustomization reaching out of
 them or, from the rest, into them, or a manifest in ``output/`` itself, and the folder is linted whole.
 """
 
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from generator.programs.kustomization import RootsRead
 
 VERSION = 2
+PARTS_VERSION = 3  # one entry for a run's parts
 MAX_FILES = 200_000
 MAX_BYTES = 512 * 1024 * 1024
 RACY_NS = 3_000_000_000  # a change this close before the key was taken may leave an entry's times as they were
@@ -349,14 +351,28 @@ class Part:
 
 
 def _parts_cache() -> DiskCache:
-    return DiskCache(cache_root(), "lint-parts", VERSION)
+    return DiskCache(cache_root(), "lint-parts", PARTS_VERSION)
 
 
-def kept_part(key: Key) -> Part | None:
-    """The part kept under ``key`` (authenticated, and of the shape ``keep_part`` writes), or None."""
-    entry = _parts_cache().get_json(key.digest)
+def fixed_digest(repo: Path, options: Sequence[str], extra: Sequence[str] = ()) -> str | None:
+    """What every key of a run has in common (``Key.fixed``): gen, kustomize, the date, the options, the
+    environment; None when kustomize's command cannot be keyed."""
+    return _fixed(repo, options, extra)
+
+
+def kept_parts(fixed: str) -> dict[str, Any]:
+    """The parts kept by the last run whose keys have ``fixed`` in common (one cache entry, authenticated): each
+    part's JSON by its key's digest, read with ``part_in``."""
+    entry = _parts_cache().get_json(digest("parts", fixed))
+    return entry if isinstance(entry, dict) else {}
+
+
+def part_in(kept: dict[str, Any], key: Key) -> Part | None:
+    """The part ``kept`` holds under ``key`` (of the shape ``keep_parts`` writes), or None."""
+    if key.digest not in kept:
+        return None
     try:
-        return _part_of(entry)
+        return _part_of(kept[key.digest])
     except (KeyError, TypeError, ValueError, AssertionError):
         return None
 
@@ -381,12 +397,20 @@ def _part_of(entry: Any) -> Part:
                 tuple((text(p), text(why)) for p, why in entry["skipped"]), tuple(map(text, entry["inferred"])))
 
 
-def keep_part(key: Key, part: Part) -> None:
-    _parts_cache().put_json(key.digest, {
-        "findings": [[f.rule, f.message, f.severity, list(f.path), f.file, f.line, f.column, f.object]
-                     for f in part.findings],
-        "files": part.files, "objects": part.objects, "builds": part.builds,
-        "skipped": [list(s) for s in part.skipped], "inferred": list(part.inferred)})
+def _part_json(part: Part) -> dict[str, Any]:
+    return {"findings": [[f.rule, f.message, f.severity, list(f.path), f.file, f.line, f.column, f.object]
+                         for f in part.findings],
+            "files": part.files, "objects": part.objects, "builds": part.builds,
+            "skipped": [list(s) for s in part.skipped], "inferred": list(part.inferred)}
+
+
+def keep_parts(fixed: str, parts: Sequence[tuple[Key, Part]]) -> None:
+    """Keep a run's parts (each under its key's digest; those whose keys do not have ``fixed`` in common are left
+    out) in one cache entry, in place of the parts the last such run kept: a fleet's parts are one file written,
+    not one per cluster (on some file systems, making a file costs half a millisecond of the kernel's time)."""
+    _parts_cache().put_json(digest("parts", fixed), {key.digest: _part_json(part)
+                                                     for key, part in sorted(parts, key=lambda kp: kp[0].digest)
+                                                     if key.fixed == fixed})
 
 
 def kept(key: Key | None) -> Verdict | None:

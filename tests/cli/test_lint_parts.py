@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.helpers import run_gen
+from tests.helpers import kept_lint_parts, run_gen
 
 sys.path.insert(0, str(REPO / "bench"))
 import fleet
@@ -49,8 +49,8 @@ def _whole(repo: Path) -> list[str]:
         ((repo / "output" / n).is_dir() and not (repo / "output" / n).is_symlink()) or n.endswith(".yaml"))]
 
 
-def _parts(cache: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_mtime_ns for p in (cache / "lint-parts").rglob("*") if p.is_file()}
+def _entries(cache: Path) -> list[Path]:
+    return [p for p in (cache / "lint-parts").rglob("*") if p.is_file()]
 
 
 @pytest.fixture(scope="module")
@@ -102,20 +102,37 @@ def test_cluster_by_cluster_says_what_linting_whole_says(bundled: Path, tmp_path
     assert (parts.code == 1 and "bogus" in parts.out) == (step == "an error in one cluster")
 
 
-def test_after_one_cluster_changed_only_it_is_linted_again(bundled: Path, tmp_path: Path) -> None:
+def test_after_one_cluster_changed_only_it_is_linted_again(bundled: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.manifests import collect
+
     repo = _copy(bundled, tmp_path / "fleet")
     cache = {"GEN_CACHE_DIR": str(tmp_path / "cache")}
+    log = tmp_path / "linted.log"
+    real = collect.lint_paths
+
+    def logged(paths: list[Path], *args: object, **kwargs: object) -> collect.LintResult:
+        with log.open("a") as out:  # (a forked process's too)
+            out.writelines(f"{p}\n" for p in paths)
+        return real(paths, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(collect, "lint_paths", logged)
     first = run_gen("lint", "output", cwd=repo, env=cache)
-    kept = _parts(tmp_path / "cache")
+    kept = kept_lint_parts(tmp_path / "cache")
     assert first.code == 0 and len(kept) == len(list((repo / "clusters").glob("*.yaml"))) + 1  # and output/fleet
+    assert len(_entries(tmp_path / "cache")) == 1  # a run's parts, in one entry
     name = sorted(p.stem for p in (repo / "clusters").glob("*.yaml"))[2]
     example = next((repo / "output" / name / "examples").glob("*.yaml"))
     example.write_text(example.read_text() + "# edited\n")
+    log.unlink()
     again = run_gen("lint", "output", cwd=repo, env=cache)
-    now = _parts(tmp_path / "cache")
+    now = kept_lint_parts(tmp_path / "cache")
     assert again.out == first.out and again.code == 0
-    assert len(now) == len(kept) + 1  # the changed cluster's part, kept anew
-    assert {k: v for k, v in now.items() if k in kept} == kept  # every other part read back, not written again
+    assert log.read_text().splitlines() == [f"output/{name}"]  # every other part read back, not linted again
+    assert len(now) == len(kept) and len(set(now) - set(kept)) == 1  # the changed cluster's part, kept anew
+    assert len(_entries(tmp_path / "cache")) == 1
+    log.unlink()
+    assert run_gen("lint", "output", cwd=repo, env=cache).out == first.out and not log.exists()
 
 
 def test_a_planted_or_altered_part_is_a_miss(bundled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,13 +149,14 @@ def test_a_planted_or_altered_part_is_a_miss(bundled: Path, tmp_path: Path, monk
     cache = tmp_path / "cache"
     said = run_gen("lint", "output", cwd=repo, env={"GEN_CACHE_DIR": str(cache)})
     assert said.code == 1
-    clean = json.dumps({"findings": [], "files": 1, "objects": 1, "builds": 0, "skipped": [], "inferred": []})
-    entries = [p for p in (cache / "lint-parts").rglob("*") if p.is_file()]
+    clean = {"findings": [], "files": 1, "objects": 1, "builds": 0, "skipped": [], "inferred": []}
+    forged = json.dumps(dict.fromkeys(kept_lint_parts(cache), clean)).encode()
+    [entry] = _entries(cache)
     user = os.environ["XDG_CONFIG_HOME"]
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "attacker"))
     cache_module._keys.clear()
-    for entry in entries:  # every part replaced by a clean one written with another user's key
-        DiskCache(cache, "lint-parts", lint_verdicts.VERSION).put(entry.name, clean.encode())
+    # every part replaced by a clean one, written with another user's key
+    DiskCache(cache, "lint-parts", lint_verdicts.PARTS_VERSION).put(entry.name, forged)
     monkeypatch.setenv("XDG_CONFIG_HOME", user)
     cache_module._keys.clear()
     again = run_gen("lint", "output", cwd=repo, env={"GEN_CACHE_DIR": str(cache)})

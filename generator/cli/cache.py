@@ -27,7 +27,8 @@ PARTS = {
     "crd-schemas": "the pinned CRDs converted to strict schemas (by the CRD file's sha256 and gen's own digest)",
     "lint-verdicts": "what gen lint printed, by digest of every byte it read, the options and gen itself",
     "lint-parts": "what gen lint output/ found in each cluster's folder, by digest of all it read (one entry a run)",
-    "spec-facts": "what gen lint needs of a cluster spec (release, Kubernetes, GPU Operator, NICs), by its bytes",
+    "spec-facts": "what gen lint needs of each cluster spec (release, Kubernetes, GPU Operator, NICs), a repo's in "
+                  "one entry, each by its bytes",
     "package-digest": "gen's own digest (its files and libraries), by the lstat of each file and library folder",
 }
 

@@ -181,6 +181,7 @@ def _lint_in_parts(args: argparse.Namespace, repo: Path, mirror: Path | None,
             from generator.programs.kustomize import build_missing
 
             build_missing(known)
+        linter.keep_facts()
         linted = in_halves(missed, lambda chunk: _linted_and_held(
             linter, [keys[i] for i in chunk], [split[i] for i in chunk], repo, mirror, known))
         held = {i for i, (_, holds) in zip(missed, linted, strict=True) if holds}
@@ -282,7 +283,9 @@ def _keyed(args: argparse.Namespace, repo: Path, mirror: Path | None,
 
 def _lint(args: argparse.Namespace, repo: Path, mirror: Path | None) -> Verdict:
     """Lint the paths: what to print on stderr and stdout, and the exit code."""
-    result, inferred = _Linter(args, repo, mirror).lint(args.paths)
+    linter = _Linter(args, repo, mirror)
+    result, inferred = linter.lint(args.paths)
+    linter.keep_facts()
     return _verdict(args, result, inferred)
 
 
@@ -300,6 +303,7 @@ class _Linter:
         self.release, self.vm_nics, gpu_release, self.pools = _options(args, repo, self.cat)
         self.store = open_store(mirror)
         self.clusters: dict[str, tuple[Checker, SpecContext]] = {}
+        self.facts: dict[str, LintSpec] = {}
         self.checkers: dict[tuple[str, str, str | None], Checker] = {}
         self.tops = _tops(repo)
         self.explicit = (checker_for(self.release, store=self.store, gpu_release=gpu_release)
@@ -321,12 +325,19 @@ class _Linter:
         from generator.check.engine import checker_for
         from generator.manifests.collect import SpecContext
 
+        self.facts[name] = facts
         which = (facts.release, facts.kube_version, facts.gpu_release)
         if which not in self.checkers:  # many clusters share a release and a Kubernetes version
             self.checkers[which] = checker_for(facts.release, store=self.store, kube_version=facts.kube_version,
                                                gpu_release=facts.gpu_release)
         self.clusters[name] = (self.checkers[which],
                                SpecContext(self.vm_nics if self.vm_nics is not None else facts.nics, facts.pools))
+
+    def keep_facts(self) -> None:
+        """Keep the facts of the specs read (``spec_facts.keep``): the next run reads them instead of the specs."""
+        from generator.pipeline import spec_facts
+
+        spec_facts.keep(self.repo, self.facts.items())
 
     def lint(self, paths: list[Path]) -> tuple[LintResult, list[str]]:
         """The result of linting ``paths``, and the releases inferred for files of no cluster."""

@@ -61,10 +61,11 @@ class SpecErrors(InputError):
 
 
 class SpecSource:
-    """A parsed spec document: where each field is, for errors and warnings that point at it."""
+    """A parsed spec document: where each field is, for errors and warnings that point at it; ``data``: the bytes it
+    was parsed from."""
 
-    def __init__(self, doc: Document, file: str):
-        self.doc, self.file = doc, file
+    def __init__(self, doc: Document, file: str, data: bytes = b""):
+        self.doc, self.file, self.data = doc, file, data
 
     def given(self, path: JsonPath) -> bool:
         """Whether the file sets the field at ``path`` (not a default)."""
@@ -92,7 +93,7 @@ def parse_cluster(data: bytes, file: str, expected_name: str | None = None) -> C
         raise SpecError(file, exc.message, exc.line, exc.column) from None
     if not isinstance(doc.value, dict):
         raise SpecError(file, "must be a YAML mapping (name, mode, vmSize, argocd, ...)", doc.line)
-    spec = SpecSource(doc, file)
+    spec = SpecSource(doc, file, data)
     problem = (platform.version_form_error(doc.value, catalog.load()) or version_error(doc.value)
                or schema.first_error(doc.value))
     if problem is not None:

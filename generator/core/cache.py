@@ -283,6 +283,17 @@ class DiskCache:
         that need not be done ahead, never a verdict."""
         return self.key is not None and self._path(key).is_file()
 
+    def mark(self, key: str) -> tuple[int, int, int, int] | None:
+        """The entry's file as it is now (inode, size, modified and changed times), None when there is none: whether
+        it changed since it was read, never whether it is authentic (``get`` tells that)."""
+        if self.key is None:
+            return None
+        try:
+            st = os.stat(self._path(key))
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
     def get_json(self, key: str) -> Any:
         payload = self.get(key)
         if payload is None:

@@ -169,27 +169,36 @@ def _lint_in_parts(args: argparse.Namespace, repo: Path, mirror: Path | None,
     parts = [each.part for each in looked]
     missed = [i for i, part in enumerate(parts) if part is None]
     if missed:
-        linter = _Linter(args, repo, mirror)
-        for i in missed:  # each cluster's checker made once, before the parts are shared out
-            facts, name = looked[i].facts, split[i][0].spec
-            if facts is not None and name is not None:  # had while keying, in two processes
-                linter.take(name, facts)
-            for path in split[i][1]:  # (a spec whose facts were not had: read here, its error raised in turn)
-                linter.per_file(path)
-        known = {directory: key for i in missed for directory, key in looked[i].builds.items()}
-        if known:  # every part's builds made once, in one pool, before the parts are shared out
-            from generator.programs.kustomize import build_missing
-
-            build_missing(known)
-        linter.keep_facts()
-        linted = in_halves(missed, lambda chunk: _linted_and_held(
-            linter, [keys[i] for i in chunk], [split[i] for i in chunk], repo, mirror, known))
-        held = {i for i, (_, holds) in zip(missed, linted, strict=True) if holds}
-        for i, (part, _) in zip(missed, linted, strict=True):
-            parts[i] = part
+        held = _lint_missed(args, repo, mirror, split, looked, keys, missed, parts)
         lint_verdicts.keep_parts(fixed, [(keys[i], part) for i, part in enumerate(parts)
                                          if part is not None and (i in held or i not in missed)])
     return _verdict(args, *_merged([part for part in parts if part is not None]))
+
+
+def _lint_missed(args: argparse.Namespace, repo: Path, mirror: Path | None, split: list[tuple[Scope, list[Path]]],
+                 looked: list[_Looked], keys: list[Key], missed: list[int], parts: list[Part | None]) -> set[int]:
+    """Lint the parts nothing was kept of (``missed``), into ``parts``; which of them may be kept (their keys still
+    hold)."""
+    from generator.programs.forked import in_halves
+
+    linter = _Linter(args, repo, mirror)
+    for i in missed:  # each cluster's checker made once, before the parts are shared out
+        facts, name = looked[i].facts, split[i][0].spec
+        if facts is not None and name is not None:  # had while keying, in two processes
+            linter.take(name, facts)
+        for path in split[i][1]:  # (a spec whose facts were not had: read here, its error raised in turn)
+            linter.per_file(path)
+    known = {directory: key for i in missed for directory, key in looked[i].builds.items()}
+    if known:  # every part's builds made once, in one pool, before the parts are shared out
+        from generator.programs.kustomize import build_missing
+
+        build_missing(known)
+    linter.keep_facts()
+    linted = in_halves(missed, lambda chunk: _linted_and_held(
+        linter, [keys[i] for i in chunk], [split[i] for i in chunk], repo, mirror, known))
+    for i, (part, _) in zip(missed, linted, strict=True):
+        parts[i] = part
+    return {i for i, (_, holds) in zip(missed, linted, strict=True) if holds}
 
 
 class _Looked(NamedTuple):

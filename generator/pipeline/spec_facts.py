@@ -110,6 +110,8 @@ def keep(repo: Path, facts: Iterable[tuple[str, LintSpec]]) -> None:
     out) with those kept before, in the repository's entry; the facts of a spec no longer there are dropped. Written
     only when something is new."""
     new = {name: each for name, each in facts if each.spec and not each.pools}
+    if not new:
+        return
     kept = _kept(repo)
     if all(name in kept and kept[name].spec == each.spec for name, each in new.items()):
         return

@@ -218,8 +218,9 @@ def _kustomize_inputs(paths: Sequence[Path], cwd: Path, scope: Scope, read: Root
     return digest(*parts.parts)
 
 
-def _fixed(repo: Path, options: Sequence[str], extra: Sequence[str]) -> str | None:
-    """The digest of what the verdict depends on besides files: None when kustomize's command cannot be keyed."""
+def fixed_digest(repo: Path, options: Sequence[str], extra: Sequence[str] = ()) -> str | None:
+    """The digest of what the verdict depends on besides files (``Key.fixed``, the same for every key of a run: gen,
+    kustomize, the date, the options, the environment); None when kustomize's command cannot be keyed."""
     from generator.programs.kustomize import keyable_command, kustomize_command
 
     command = kustomize_command()
@@ -237,7 +238,7 @@ def verdict_key(paths: Sequence[Path], repo: Path, options: Sequence[str], extra
     module's doc); None when something cannot be keyed or lies out of ``scope``. ``read``: kustomization roots read
     at this moment, shared with the keys of the builds (``kustomize.inputs_key``) taken with this one."""
     taken_ns = time.time_ns()
-    fixed = _fixed(repo, options, extra)
+    fixed = fixed_digest(repo, options, extra)
     if fixed is None:
         return None
     parts = _Parts()
@@ -264,7 +265,7 @@ def verdict_key(paths: Sequence[Path], repo: Path, options: Sequence[str], extra
 def still_holds(key: Key, paths: Sequence[Path], repo: Path, options: Sequence[str], extra: Sequence[str] = (),
                 scope: Scope = WHOLE) -> bool:
     """Whether ``key`` is still the key of these paths: what it read is unchanged (see the module's doc)."""
-    if _fixed(repo, options, extra) != key.fixed:
+    if fixed_digest(repo, options, extra) != key.fixed:
         return False
     racy = key.taken_ns - RACY_NS
     if any(sig[4] >= racy or sig[5] >= racy for _, sig in key.seen):
@@ -352,12 +353,6 @@ class Part:
 
 def _parts_cache() -> DiskCache:
     return DiskCache(cache_root(), "lint-parts", PARTS_VERSION)
-
-
-def fixed_digest(repo: Path, options: Sequence[str], extra: Sequence[str] = ()) -> str | None:
-    """What every key of a run has in common (``Key.fixed``): gen, kustomize, the date, the options, the
-    environment; None when kustomize's command cannot be keyed."""
-    return _fixed(repo, options, extra)
 
 
 def kept_parts(fixed: str) -> dict[str, Any]:

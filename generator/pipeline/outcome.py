@@ -25,7 +25,6 @@ from generator.pipeline.clusters import destination_key, load_cluster
 from generator.pipeline.known import Known, load_known, lookup
 from generator.pipeline.messages import Messages
 from generator.pipeline.records import BundleRecord, ClusterRecord, FleetRecord, Records, SpecFacts, environment
-from generator.pipeline.spec_facts import LintSpec
 from generator.programs.helm import helm_command
 from generator.programs.kustomize import kustomize_command
 from generator.render import output_bundles
@@ -310,7 +309,8 @@ def _full(repo: Path, names: list[str], mirror: Path | None, messages: Messages,
     _say_notes(messages, comparison)
     _say_findings(messages, unchanged, checked.findings)
     _record(found, checked, known.complete, names, asked)
-    spec_facts.keep(repo, [(name, LintSpec.of(cluster)) for name, cluster in known.parsed.items()])  # gen lint's
+    # what gen lint needs of each spec parsed here (the gen lint output/ after a cold bundle then parses none)
+    spec_facts.keep(repo, [(name, spec_facts.LintSpec.of(cluster)) for name, cluster in known.parsed.items()])
     return _assembled(known, names, unchanged, {c.name: b for c, b in checked.rendered.clusters},
                       checked.rendered.fleet, checked.rendered.chart)
 

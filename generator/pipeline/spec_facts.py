@@ -15,6 +15,7 @@ is parsed, and fails, every time). A warm and an empty cache so give the same ch
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -57,8 +58,9 @@ class LintSpec:
                    spec_digest(cluster.name, data) if data else "")
 
 
-def _cache() -> DiskCache:
-    return DiskCache(cache_root(), "spec-facts", VERSION)
+@functools.cache
+def _cache(root: Path) -> DiskCache:
+    return DiskCache(root, "spec-facts", VERSION)  # its key read once per process, not once per spec
 
 
 def _key(repo: Path) -> str:
@@ -71,7 +73,7 @@ _read: dict[tuple[str, str], tuple[object, dict[str, LintSpec]]] = {}
 
 def _kept(repo: Path) -> dict[str, LintSpec]:
     """The repository's kept facts: read again when its entry changed since this process read it."""
-    cache, key = _cache(), _key(repo)
+    cache, key = _cache(cache_root()), _key(repo)
     mark, where = cache.mark(key), (str(cache.folder), key)
     known = _read.get(where)
     if known is None or known[0] != mark:
@@ -116,7 +118,7 @@ def keep(repo: Path, facts: Iterable[tuple[str, LintSpec]]) -> None:
     if all(name in kept and kept[name].spec == each.spec for name, each in new.items()):
         return
     merged = {name: each for name, each in {**kept, **new}.items() if os.path.isfile(repo / layout.spec_file(name))}
-    cache, key = _cache(), _key(repo)
+    cache, key = _cache(cache_root()), _key(repo)
     cache.put_json(key, {name: {"spec": each.spec, "release": each.release, "kube_version": each.kube_version,
                                 "gpu_release": each.gpu_release, "nics": each.nics}
                          for name, each in sorted(merged.items())})
